@@ -1,0 +1,297 @@
+"""The Arabic analyser: normalise -> tokenize (offsets into the original) -> stopwords -> stem.
+
+Everything the engine knows about Arabic spelling lives in this module. The
+same analysers are used when indexing and when parsing a query, so a reader's
+spelling and the article's spelling meet on the same terms.
+
+The chain is made of small Whoosh pieces composed with ``|``:
+
+* :class:`ArabicTokenizer` finds words in the ORIGINAL text (so ``startchar`` /
+  ``endchar`` point into what the reader sees) and normalises each one;
+* :class:`ArabicStopFilter` drops function words, clitic-attached ones included;
+* :class:`ArabicStemFilter` applies the light stemmer :func:`light_stem`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+from whoosh.analysis import Analyzer, Filter, Token, Tokenizer
+
+# --- Character classes -------------------------------------------------------
+
+TATWEEL = "\u0640"  # kashida, a stretching stroke with no meaning
+SUPERSCRIPT_ALEF = "\u0670"  # dagger alef, a vowel mark
+HARAKAT = "\u064b-\u065f"  # tanween, fatha, damma, kasra, shadda, sukun and other marks
+QURANIC_MARKS = "\u06d6-\u06ed"  # small high letters and pause marks of Quranic text
+# Zero-width and bidi controls that editors leave inside words.
+FORMAT_CONTROLS = "\u200b-\u200f\u061c\u202a-\u202e\u2066-\u2069"
+
+ALEF = "\u0627"
+ALEF_VARIANTS = "\u0623\u0625\u0622\u0671"  # أ إ آ ٱ: alef with hamza above/below, madda, wasla
+ALEF_MAKSURA = "\u0649"  # ى
+YEH = "\u064a"  # ي
+TEH_MARBUTA = "\u0629"  # ة
+HEH = "\u0647"  # ه
+HAMZA = "\u0621"  # ء
+HAMZA_SEATS = "\u0624\u0626"  # ؤ ئ: hamza on waw and on yeh, spelled interchangeably
+WAW = "\u0648"  # و
+# Persian and Urdu keyboard letters and their Arabic equivalents.
+PERSIAN_LETTERS = {
+    "\u06cc": YEH,  # ی Farsi yeh
+    "\u06d0": YEH,  # ې
+    "\u06a9": "\u0643",  # ک keheh -> ك
+    "\u06aa": "\u0643",  # ڪ swash kaf -> ك
+    "\u06c1": HEH,  # ہ heh goal
+    "\u06c0": HEH,  # ۀ heh with yeh above
+    "\u06d5": HEH,  # ە ae
+    "\u06be": HEH,  # ھ heh doachashmee
+}
+ARABIC_INDIC_DIGITS = "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"  # ٠-٩
+PERSIAN_DIGITS = "\u06f0\u06f1\u06f2\u06f3\u06f4\u06f5\u06f6\u06f7\u06f8\u06f9"  # ۰-۹
+# Presentation forms: contextual glyphs and ligatures (lam-alef ﻻ among them).
+PRESENTATION_FORMS = [(0xFB50, 0xFDFF), (0xFE70, 0xFEFF)]
+
+# Letters that make up an Arabic word, and what may sit inside one.
+_ARABIC_LETTERS = (
+    "\u0621-\u063f\u0641-\u064a\u066e-\u066f\u0671-\u06d3\u06d5\u06ee\u06ef"
+    "\u06fa-\u06fc\u06ff\u0750-\u077f\u08a0-\u08c9\ufb50-\ufdfb\ufe70-\ufefc"
+)
+_INSIDE_WORD = _ARABIC_LETTERS + HARAKAT + SUPERSCRIPT_ALEF + QURANIC_MARKS + TATWEEL + FORMAT_CONTROLS
+_EXCLUDED_FROM_OTHER = "\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff"
+_DIGITS = ARABIC_INDIC_DIGITS + PERSIAN_DIGITS
+
+# A word is a run of Arabic letters (with the marks inside it), or a run of
+# other letters and digits (Latin, numbers, Arabic-Indic numbers). Scripts are
+# split apart so that "لـCNN" gives ل and cnn. A leading '#' belongs to the word
+# for highlighting (a hashtag is one word) but not to its term.
+WORD_PATTERN = re.compile(
+    rf"#?(?:[{_ARABIC_LETTERS}][{_INSIDE_WORD}]*"
+    rf"|(?:[^\W_{_EXCLUDED_FROM_OTHER}]|[{_DIGITS}])+)"
+)
+
+
+def _build_table() -> dict[int, str | None]:
+    table: dict[int, str | None] = {}
+    for lo, hi in [(0x064B, 0x065F), (0x06D6, 0x06ED)]:
+        for cp in range(lo, hi + 1):
+            table[cp] = None
+    for ch in SUPERSCRIPT_ALEF + TATWEEL + "#":
+        table[ord(ch)] = None
+    for cp in [*range(0x200B, 0x2010), 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]:
+        table[cp] = None
+    for ch in ALEF_VARIANTS:
+        table[ord(ch)] = ALEF
+    table[ord(ALEF_MAKSURA)] = YEH
+    table[ord(TEH_MARBUTA)] = HEH
+    for ch in HAMZA_SEATS:
+        table[ord(ch)] = HAMZA
+    for ch, base in PERSIAN_LETTERS.items():
+        table[ord(ch)] = base
+    for i, ch in enumerate(ARABIC_INDIC_DIGITS):
+        table[ord(ch)] = str(i)
+    for i, ch in enumerate(PERSIAN_DIGITS):
+        table[ord(ch)] = str(i)
+    # Presentation forms decompose (NFKC) to base letters, which are then folded.
+    for lo, hi in PRESENTATION_FORMS:
+        for cp in range(lo, hi + 1):
+            base = unicodedata.normalize("NFKC", chr(cp))
+            if base != chr(cp):
+                table[cp] = base.translate(table)
+    return table
+
+
+NORMALISE_TABLE = _build_table()
+
+
+def normalise(text: str) -> str:
+    """Fold one word (or a whole text) to its search form."""
+    return text.translate(NORMALISE_TABLE).casefold()
+
+
+# --- Stopwords ---------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """Return the stopword set, normalised by the same rules as the text.
+
+    Source: the ``arabic-stopwords`` package (Taha Zerrouki, GPL-3.0), which
+    lists every clitic-attached form of each function word (وفي، ومن، لهذا …),
+    13,465 forms; plus the project's own additions in ``data/stopwords-extra.txt``.
+    """
+    from arabicstopwords.arabicstopwords import stopwords_list
+
+    words = set(stopwords_list())
+    extra = Path(__file__).with_name("data") / "stopwords-extra.txt"
+    for line in extra.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            words.add(line)
+    return frozenset(normalise(w) for w in words if w)
+
+
+# --- Light stemming ----------------------------------------------------------
+
+# The article and its combinations with a conjunction or preposition, longest first.
+ARTICLE_PREFIXES = ("وبال", "وكال", "فبال", "ولل", "فلل", "وال", "بال", "كال", "فال", "لل", "ال")
+# Suffixes stripped in this order, each at most once (Larkey's light10, after
+# our folding of ة to ه): ها ان ات ون ين يه ه ي.
+SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ه", "ي")
+
+
+@lru_cache(maxsize=1)
+def _lexicon(name: str) -> frozenset[str]:
+    path = Path(__file__).with_name("data") / name
+    words = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            words.add(normalise(line))
+    return frozenset(words)
+
+
+@lru_cache(maxsize=1)
+def protected_words() -> frozenset[str]:
+    """Words whose ending looks like a suffix but is not one (لبنان is not لبن + ان)."""
+    return frozenset(_strip_article(w) for w in _lexicon("protected.txt"))
+
+
+@lru_cache(maxsize=1)
+def waw_initial_stems() -> frozenset[str]:
+    """Stems of words whose first و is a root letter, not the conjunction (واشنطن, وافق)."""
+    return frozenset(_strip_suffixes(w) for w in _lexicon("waw-initial.txt"))
+
+
+def _strip_article(word: str) -> str:
+    for prefix in ARTICLE_PREFIXES:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 2:
+            return word[len(prefix) :]
+    return word
+
+
+def _strip_suffixes(word: str) -> str:
+    if word in protected_words():
+        return word
+    for suffix in SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 2:
+            word = word[: -len(suffix)]
+    return word
+
+
+@lru_cache(maxsize=200_000)
+def light_stem(word: str) -> str:
+    """Stem a normalised word: light10's affixes, with its known mistakes fixed.
+
+    * One article prefix (ال، وال، بال، كال، فال، لل and their و/ف+ب/ك forms),
+      leaving at least two letters.
+    * Otherwise the conjunction و, in a word of four letters or more,
+      unless the word begins with a radical و (واشنطن, وافق, وزير).
+    * Then light10's suffixes, each once, while two letters remain; names such
+      as لبنان and إيران are protected.
+    """
+    if not word or not ("\u0621" <= word[0] <= "\u06ff"):
+        return word
+    stem = _strip_article(word)
+    if stem == word and word.startswith(WAW) and len(word) >= 4:
+        rest = _strip_suffixes(word)
+        if rest not in waw_initial_stems():
+            return _strip_suffixes(word[1:])
+        return rest
+    return _strip_suffixes(stem)
+
+
+# --- Whoosh pieces -----------------------------------------------------------
+
+
+class ArabicTokenizer(Tokenizer):
+    """Find words in the original text and yield their normalised forms.
+
+    ``startchar``/``endchar`` are offsets into the original text and span the
+    whole word as written: its diacritics, tatweel, clitics and a leading '#'.
+    """
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is self.__class__
+
+    def __call__(  # noqa: PLR0913 - Whoosh's tokenizer protocol
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: object,
+    ) -> Iterator[Token]:
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        pos = start_pos
+        for match in WORD_PATTERN.finditer(value):
+            text = normalise(match.group(0))
+            parts = text.split() if " " in text else [text]
+            for part in parts:
+                if not part:
+                    continue
+                t.text = part
+                t.boost = 1.0
+                t.stopped = False
+                if keeporiginal:
+                    t.original = match.group(0)
+                if positions:
+                    t.pos = pos
+                if chars:
+                    t.startchar = start_char + match.start()
+                    t.endchar = start_char + match.end()
+                pos += 1
+                yield t
+
+
+class ArabicStopFilter(Filter):
+    """Remove stopwords (a token keeps its position, so phrases stay exact)."""
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is self.__class__
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        stops = stopwords()
+        for t in tokens:
+            if t.text in stops or (len(t.text) == 1 and not t.text.isdigit()):
+                if t.removestops:
+                    continue
+                t.stopped = True
+            yield t
+
+
+class ArabicStemFilter(Filter):
+    """Replace each token's text with its light stem."""
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is self.__class__
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        for t in tokens:
+            t.text = light_stem(t.text)
+            yield t
+
+
+def stem_analyzer() -> Analyzer:
+    """The main analyser: normalised, stopwords removed, light-stemmed."""
+    return ArabicTokenizer() | ArabicStopFilter() | ArabicStemFilter()
+
+
+def exact_analyzer() -> Analyzer:
+    """Normalised surface forms, stopwords removed: for exact-form boosts and phrases."""
+    return ArabicTokenizer() | ArabicStopFilter()
+
+
+def terms(text: str, stem: bool = True) -> list[str]:
+    """The terms of a text, as the index sees them."""
+    analyzer = stem_analyzer() if stem else exact_analyzer()
+    return [t.text for t in analyzer(text)]

@@ -1,0 +1,264 @@
+"""The `baheth` command line: a thin layer over the engine.
+
+Errors a user can cause (a missing index, a bad file, a busy writer) are
+printed as one plain line and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from search.documents import load_sources
+from search.index import BuildReport, IndexProblem, add as index_add, build, delete as index_delete
+from search.searching import Engine
+from search.settings import SETTINGS
+
+
+def _option(name: str, *flags: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A click option whose default and help come from the settings table."""
+    setting = SETTINGS[name]
+    return click.option(
+        *(flags or (f"--{name.replace('_', '-')}",)),
+        name,
+        default=None,
+        type=kwargs.pop("type", type(setting.default)),
+        help=f"{setting.help} [env {setting.env}; default {setting.default}]",
+        **kwargs,
+    )
+
+
+index_option = _option("index", "--index", type=click.Path(file_okay=False, path_type=Path))
+wait_option = click.option("--wait", is_flag=True, help="Wait for another writer to finish instead of refusing.")
+
+
+def index_root(value: Path | None) -> Path:
+    return Path(SETTINGS.value("index", value))
+
+
+class Progress:
+    """A progress bar on a terminal, nothing otherwise."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.bar = None
+        if sys.stderr.isatty() and total:
+            self.bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            self.bar.__enter__()
+
+    def __call__(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def _human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.1f} {unit}" if unit != "B" else f"{int(size)} B"
+        size /= 1024
+    return f"{n} B"
+
+
+def print_report(report: BuildReport, verb: str, as_json: bool = False, max_lines: int = 50) -> None:
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        return
+    for problem in report.problems[:max_lines]:
+        click.echo(f"skipped: {problem}", err=True)
+    if len(report.problems) > max_lines:
+        click.echo(f"skipped: … and {len(report.problems) - max_lines} more (use --json for all)", err=True)
+    for warning in report.warnings[:max_lines]:
+        click.echo(f"warning: {warning}", err=True)
+    if len(report.warnings) > max_lines:
+        click.echo(f"warning: … and {len(report.warnings) - max_lines} more", err=True)
+    skipped = sum(report.skipped.values())
+    reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(report.skipped.items()))
+    line = f"{verb}: read {report.read}, indexed {report.indexed}, skipped {skipped}"
+    if reasons:
+        line += f" ({reasons})"
+    line += f", replaced {report.replaced}"
+    if report.deleted or report.not_found:
+        line += f", deleted {report.deleted}, not found {len(report.not_found)}"
+    line += (
+        f"; {report.seconds:.1f} s, {report.docs_per_second:.0f} docs/s, "
+        f"index {_human_size(report.size_bytes)} ({report.generation})"
+    )
+    click.echo(line)
+
+
+@click.group()
+@click.version_option(package_name="baheth")
+def main() -> None:
+    """Baheth (باحث): full-text search for Arabic news."""
+
+
+@main.command()
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
+@index_option
+@_option("procs", "--procs", type=click.IntRange(1, 16))
+@wait_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def reindex(sources: tuple[Path, ...], index: Path | None, procs: int | None, wait: bool, as_json: bool) -> None:
+    """Build a new index from SOURCES (files, folders, archives; default seeds/) and switch to it atomically."""
+    paths = [str(p) for p in sources] or ["seeds"]
+    root = index_root(index)
+    click.echo(f"reading {', '.join(paths)} …", err=True)
+    loaded = load_sources(paths)
+    progress = Progress(len(loaded.documents), "indexing")
+    try:
+        report = build(root, loaded, paths, procs=SETTINGS.value("procs", procs), progress=progress, wait=wait)
+    except IndexProblem as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        progress.close()
+        raise click.ClickException("interrupted: the previous index is still live") from None
+    finally:
+        progress.close()
+    print_report(report, "reindex", as_json)
+    if report.indexed == 0:
+        raise click.ClickException("nothing could be indexed")
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@index_option
+@wait_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def add(sources: tuple[Path, ...], index: Path | None, wait: bool, as_json: bool) -> None:
+    """Add the documents in SOURCES to the live index; a known id replaces its document."""
+    loaded = load_sources([str(p) for p in sources])
+    progress = Progress(len(loaded.documents), "adding")
+    try:
+        report = index_add(index_root(index), loaded, progress=progress, wait=wait)
+    except IndexProblem as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        progress.close()
+    print_report(report, "add", as_json)
+    if report.read and report.indexed == 0:
+        raise click.ClickException("nothing could be added")
+
+
+@main.command()
+@click.argument("ids", nargs=-1, required=True)
+@index_option
+@wait_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def delete(ids: tuple[str, ...], index: Path | None, wait: bool, as_json: bool) -> None:
+    """Delete the documents with these IDS from the live index."""
+    try:
+        report = index_delete(index_root(index), list(ids), wait=wait)
+    except IndexProblem as exc:
+        raise click.ClickException(str(exc)) from exc
+    for doc_id in report.not_found:
+        click.echo(f"not found: {doc_id}", err=True)
+    print_report(report, "delete", as_json)
+    if report.deleted == 0:
+        raise click.ClickException("no document was deleted")
+
+
+def _engine(index: Path | None) -> Engine:
+    engine = Engine(index_root(index))
+    try:
+        engine.searcher()
+    except IndexProblem as exc:
+        raise click.ClickException(str(exc)) from exc
+    return engine
+
+
+@main.command()
+@click.argument("query")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="How many results.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (the API's shape).")
+@index_option
+def search(query: str, limit: int, as_json: bool, index: Path | None) -> None:
+    """Search the index with QUERY (see the README for the query language)."""
+    engine = _engine(index)
+    result = engine.search(query, per_page=limit, facets=as_json)
+    if as_json:
+        from search.api import result_json
+
+        click.echo(json.dumps(result_json(result), ensure_ascii=False, indent=2))
+        return
+    for notice in result.notices:
+        click.echo(f"note: {notice}", err=True)
+    click.echo(f"{result.total} results in {result.took_ms:.0f} ms")
+    if result.suggestion:
+        click.echo(f"هل تقصد: {result.suggestion}")
+    color = sys.stdout.isatty()
+    for rank, hit in enumerate(result.hits, start=1):
+        title = _terminal_marks(hit.title_html, color)
+        click.echo(f"\n{rank}. {title}  [{hit.id}]")
+        meta = " · ".join(x for x in (hit.source, hit.category, (hit.date or "")[:10], f"{hit.score:.2f}") if x)
+        click.echo(f"   {meta}")
+        click.echo(f"   {_terminal_marks(hit.snippet, color)}")
+
+
+def _terminal_marks(html_text: str, color: bool) -> str:
+    """Show <mark> as bold colour on a terminal, as [[…]] elsewhere; unescape the rest."""
+    import html as html_module
+
+    on, off = ("\x1b[1;33m", "\x1b[0m") if color else ("[[", "]]")
+    return html_module.unescape(html_text.replace("<mark>", on).replace("</mark>", off))
+
+
+@main.command()
+@click.argument("topics", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The TREC run to write.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000), help="Results per topic.")
+@click.option("--tag", default="baheth", show_default=True, help="The run's tag (last column).")
+@index_option
+def batch(topics: Path, output: Path, limit: int, tag: str, index: Path | None) -> None:
+    """Run every `qid<TAB>query` line of TOPICS and write a TREC run to --output."""
+    from search.runs import read_topics, run_topics
+
+    engine = _engine(index)
+    try:
+        parsed_topics = read_topics(topics)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    lines = run_topics(engine, parsed_topics, limit=limit, tag=tag)
+    tmp = output.with_name(output.name + ".tmp")
+    tmp.write_text("".join(lines), encoding="utf-8")
+    os.replace(tmp, output)
+    click.echo(f"batch: {len(parsed_topics)} topics, {len(lines)} lines written to {output}", err=True)
+
+
+@main.command()
+@_option("host", "--host")
+@_option("port", "--port", type=click.IntRange(0, 65535))
+@_option("threads", "--threads", type=click.IntRange(1, 64))
+@index_option
+def serve(host: str | None, port: int | None, threads: int | None, index: Path | None) -> None:
+    """Serve the search page and the JSON API on a production WSGI server (waitress)."""
+    import waitress
+
+    from webapp import create_app
+
+    root = index_root(index)
+    app = create_app({"INDEX": str(root)})
+    host = SETTINGS.value("host", host)
+    port = SETTINGS.value("port", port)
+    click.echo(f"serving {root} on http://{host}:{port}/", err=True)
+    waitress.serve(app, host=host, port=port, threads=SETTINGS.value("threads", threads), ident="baheth")
+
+
+@main.command()
+def settings() -> None:
+    """List every setting with its environment variable, default and help."""
+    for setting in SETTINGS:
+        click.echo(f"{setting.name}\t{setting.env}\t{setting.default}\t{setting.help}")
+
+
+if __name__ == "__main__":
+    main()

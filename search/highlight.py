@@ -1,0 +1,116 @@
+"""Snippets cut from the original text, with every matching word marked whole.
+
+A word matches when its stem or its normalised form is one of the query's
+terms, so the query انترنت marks الإنترنت, للإنترنت and #الانترنت: the mark
+spans the word as written, diacritics, tatweel and clitics included. Text
+around the marks is HTML-escaped; the marks are the only markup.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from search.analysis import WORD_PATTERN, light_stem, normalise, stopwords
+
+ELLIPSIS = "…"
+
+
+@dataclass
+class Span:
+    start: int
+    end: int
+    key: str  # the term that matched, to count distinct matches
+
+
+@dataclass
+class Snippet:
+    html: str
+    text: str
+
+
+def matches(text: str, terms: set[str] | frozenset[str]) -> list[Span]:
+    """Spans of the words in ``text`` that match any of ``terms``."""
+    if not terms or not text:
+        return []
+    stops = stopwords()
+    spans = []
+    for match in WORD_PATTERN.finditer(text):
+        form = normalise(match.group(0))
+        if not form or form in stops:
+            continue
+        if form in terms:
+            spans.append(Span(match.start(), match.end(), light_stem(form)))
+            continue
+        stem = light_stem(form)
+        if stem in terms:
+            spans.append(Span(match.start(), match.end(), stem))
+    return spans
+
+
+def mark(text: str, spans: list[Span], start: int = 0, end: int | None = None) -> str:
+    """Escape ``text[start:end]`` and wrap the spans inside it in <mark>."""
+    end = len(text) if end is None else end
+    out = []
+    pos = start
+    for span in spans:
+        if span.start < start or span.end > end:
+            continue
+        out.append(html.escape(text[pos : span.start]))
+        out.append("<mark>" + html.escape(text[span.start : span.end]) + "</mark>")
+        pos = span.end
+    out.append(html.escape(text[pos:end]))
+    return "".join(out)
+
+
+def highlight_all(text: str, terms: set[str] | frozenset[str]) -> str:
+    """The whole text, escaped, with every match marked (for the article view)."""
+    return mark(text, matches(text, terms))
+
+
+def _word_boundary_before(text: str, pos: int) -> int:
+    while pos > 0 and not text[pos - 1].isspace():
+        pos -= 1
+    return pos
+
+
+def _word_boundary_after(text: str, pos: int) -> int:
+    while pos < len(text) and not text[pos].isspace():
+        pos += 1
+    return pos
+
+
+def snippet(text: str, terms: set[str] | frozenset[str], length: int = 220) -> Snippet:
+    """The window of about ``length`` characters holding the most distinct matches."""
+    text = text.strip()
+    if not text:
+        return Snippet("", "")
+    spans = matches(text, terms)
+    if len(text) <= length:
+        start, end = 0, len(text)
+    elif not spans:
+        start, end = 0, _word_boundary_before(text, length) or length
+    else:
+        best, best_score = 0, -1
+        candidates = spans[:300]
+        for i, first in enumerate(candidates):
+            window_end = first.start + length
+            keys = {s.key for s in candidates[i:] if s.end <= window_end}
+            score = len(keys)
+            if score > best_score:
+                best, best_score = i, score
+        # Start a little before the first match, at a word boundary.
+        anchor = candidates[best].start
+        start = _word_boundary_before(text, max(0, anchor - length // 5))
+        end = min(len(text), start + length)
+        if end < len(text):
+            end = _word_boundary_before(text, end) or end
+            if end <= anchor:
+                end = _word_boundary_after(text, min(len(text), start + length))
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    body = text[start:end].replace("\n", " ")
+    prefix = ELLIPSIS + " " if start > 0 else ""
+    suffix = " " + ELLIPSIS if end < len(text) else ""
+    marked = mark(text, spans, start, end).replace("\n", " ")
+    return Snippet(prefix + marked + suffix, prefix + body + suffix)

@@ -1,0 +1,135 @@
+"""The analyser, specified as tables of real Arabic text."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.analysis import exact_analyzer, light_stem, normalise, stem_analyzer, stopwords, terms
+
+# Each group: spellings a reader may type for the same word; all must give the same terms.
+SAME_TERMS = [
+    ("internet", ["الإنترنت", "#الانترنت", "بالإنترنت", "للإنترنت", "الانترنت", "والإنترنت", "إنترنت"]),
+    ("hamza seat", ["مسؤولون", "مسئولون", "مسؤول", "المسؤولون"]),
+    ("teh marbuta", ["المتحدة", "المتحده", "متحدة"]),
+    ("digits", ["٢٠٠٦", "2006", "۲۰۰۶"]),
+    ("diacritics", ["مُسْؤُولُونَ", "مسؤولون"]),
+    ("shadda and tanween", ["مكافحةً", "مُكافَحَة", "مكافحة"]),
+    ("tatweel", ["الـــمتحدة", "المتحدة", "مـتـحـدة"]),
+    ("alef forms", ["أمريكا", "إمريكا", "آمريكا", "امريكا", "ٱمريكا"]),
+    ("alef maksura", ["مصطفى", "مصطفي"]),
+    ("egyptian spelling", ["الأثرى", "الأثري", "الاثري"]),
+    ("lam-alef ligature", ["ﻻعب", "لاعب", "ﻼعب"]),
+    ("presentation forms", ["ﺍﻟﻌﺮﺏ", "العرب"]),
+    ("persian letters", ["کتاب", "كتاب"]),
+    ("persian yeh", ["دبی", "دبي", "دبى"]),
+    ("heh goal", ["مدرسہ", "مدرسة"]),
+    ("latin case", ["Facebook", "FACEBOOK", "facebook"]),
+    ("bidi controls", ["\u200fالعرب\u200e", "العرب", "ال\u200cعرب"]),
+    ("plural suffix", ["الحسابات", "حسابات", "والحسابات"]),
+    ("conjunction waw", ["وقال", "قال"]),
+    ("clitic article combos", ["وبالمنتخب", "المنتخب", "للمنتخب", "فالمنتخب", "كالمنتخب"]),
+]
+
+
+@pytest.mark.parametrize(("name", "forms"), SAME_TERMS, ids=[g[0] for g in SAME_TERMS])
+def test_forms_give_the_same_terms(name: str, forms: list[str]) -> None:
+    results = {form: terms(form) for form in forms}
+    first = results[forms[0]]
+    assert first, f"{forms[0]} gave no term"
+    for form, got in results.items():
+        assert got == first, f"{name}: {form} -> {got}, but {forms[0]} -> {first}"
+
+
+# Pairs light10 wrongly merges (or that must stay apart); they must give different terms.
+MUST_DIFFER = [
+    ("واشنطن", "اشنطن"),  # light10 strips the radical و
+    ("وافق", "افق"),  # agreed / horizon
+    ("وزارة", "زارة"),
+    ("لبنان", "لبن"),  # Lebanon / milk
+    ("البحرين", "بحر"),  # Bahrain / sea
+    ("سلطان", "سلطة"),  # sultan / authority
+    ("إيران", "إير"),
+    ("الإنترنت", "الانتخابات"),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), MUST_DIFFER)
+def test_forms_stay_apart(a: str, b: str) -> None:
+    assert terms(a) != terms(b)
+
+
+SENTENCES = [
+    # (real sentence, terms that must be among its stemmed terms)
+    (
+        "مسؤولون أمميون: منع استخدام #الانترنت لأغراض #التطرف مسؤولية مشتركة",
+        ["مسءول", "انترنت", "تطرف", "مشترك"],
+    ),
+    ("أعلنت شركة Facebook أنها حذفت ملايين الحسابات خلال عام ٢٠١٨", ["facebook", "2018", "حساب"]),
+    ("ينتشر فيروس COVID-19 في 2020", ["covid", "19", "2020"]),
+    ("خبراء ذخائر يوضحون لـCNN مواصفات القنبلة", ["cnn", "قنبل"]),
+]
+
+
+@pytest.mark.parametrize(("sentence", "expected"), SENTENCES)
+def test_sentence_terms(sentence: str, expected: list[str]) -> None:
+    got = terms(sentence)
+    for term in expected:
+        assert term in got, f"{term} missing from {got}"
+
+
+STOPWORDS = ["فِي", "في", "فى", "إلى", "الى", "إلي", "وفي", "ومن", "لهذا", "التي", "الذى", "على", "عن"]
+
+
+@pytest.mark.parametrize("word", STOPWORDS)
+def test_stopwords_are_removed(word: str) -> None:
+    assert terms(word) == []
+    assert terms(word, stem=False) == []
+
+
+def test_stopword_list_is_normalised() -> None:
+    stops = stopwords()
+    assert len(stops) > 10_000  # the clitic forms of arabic-stopwords
+    assert all(word == normalise(word) for word in stops)
+    for content_word in ["انترنت", "لبنان", "قال", "وزير", "مصر"]:
+        assert content_word not in stops
+
+
+def test_offsets_point_into_the_original_text() -> None:
+    text = "استخدام #الانترنت و لِلْإِنْتَرْنِتِ والـــعرب"
+    tokens = [(t.text, text[t.startchar : t.endchar]) for t in stem_analyzer()(text, chars=True, positions=True)]
+    assert ("انترنت", "#الانترنت") in tokens
+    assert ("انترنت", "لِلْإِنْتَرْنِتِ") in tokens  # diacritics inside the word stay inside it
+    assert ("عرب", "والـــعرب") in tokens
+
+
+def test_a_word_with_diacritics_is_one_token() -> None:
+    assert len(list(exact_analyzer()("مُسْؤُولُونَ"))) == 1
+
+
+def test_positions_survive_stopword_removal() -> None:
+    # Whoosh reuses one Token object, so read each token as it comes.
+    tokens = [(t.text, t.pos) for t in exact_analyzer()("الشرق في الأوسط", positions=True)]
+    assert tokens == [("الشرق", 0), ("الاوسط", 2)]
+
+
+@pytest.mark.parametrize(
+    ("word", "stem"),
+    [
+        ("الحسابات", "حساب"),
+        ("والمسؤولون", "مسءول"),
+        ("المتحدة", "متحد"),
+        ("وزيرها", "وزير"),
+        ("واشنطن", "واشنطن"),
+        ("لبنان", "لبنان"),
+        ("كتب", "كتب"),  # too short to strip
+        ("facebook", "facebook"),
+        ("2018", "2018"),
+    ],
+)
+def test_light_stem(word: str, stem: str) -> None:
+    assert light_stem(normalise(word)) == stem
+
+
+@pytest.mark.parametrize("text", ["", "   ", "!!! ؟؟ ،،", "😀🔥", "\x00\x01\x02", "ـــ"])
+def test_nothing_to_index(text: str) -> None:
+    assert terms(text) == []

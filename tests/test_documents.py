@@ -1,0 +1,179 @@
+"""The loaders, on the seed, the fixtures, hostile files and samples of the real corpus."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from conftest import ANT, FIXTURES, SEED_ID, SEEDS, require_corpus
+from search.documents import decode, load_sources, parse_date
+
+
+def test_seed_layout_is_parsed_into_fields() -> None:
+    result = load_sources([SEEDS])
+    assert result.problems == []
+    [doc] = result.documents
+    assert doc.id == SEED_ID
+    assert doc.title.startswith("مسؤولون أمميون: منع استخدام #الانترنت")
+    assert doc.source == "أصداء الخليج"
+    assert doc.author == "احمد الجزار"
+    assert doc.body.startswith("أكد فلاديمير فورونكوف")
+    assert "تعليقات" not in doc.body  # the comment-count line is not body text
+
+
+def test_sgml_several_docs_per_file_with_dirty_markup() -> None:
+    result = load_sources([FIXTURES / "news.sgml"])
+    ids = [d.id for d in result.documents]
+    assert ids == ["FX-tech-1", "FX-intl-2", "FX-econ-3", "FX-sport-4", "FX-culture-5"]
+    assert [(p.reason, p.detail) for p in result.problems] == [("empty body", "FX-empty-6")]
+    assert "doc 6" in result.problems[0].where
+    lebanon = result.documents[1]
+    assert lebanon.source == "CNN" and lebanon.category == "internationalNews"
+    assert lebanon.author == "سامي نور"
+    assert "لبنان & المنطقة" in lebanon.body  # a stray & survives
+    assert lebanon.body.startswith("وافقت الإدارة")  # the abstract leads the body
+    assert lebanon.date == datetime(2018, 3, 21, 10, 0, tzinfo=timezone.utc)
+    assert result.documents[2].date is not None and result.documents[2].date.utcoffset().total_seconds() == 7200
+
+
+def test_json_lines_report_every_bad_line() -> None:
+    result = load_sources([FIXTURES / "extra.jsonl"])
+    assert [d.id for d in result.documents] == ["FX-json-1", result.documents[1].id, "FX-json-3"]
+    assert result.documents[0].body.startswith("أطلقت")  # "text" is a body
+    assert result.documents[1].body.startswith("ناقش")  # so is "content"
+    assert len(result.documents[1].id) == 16  # no id: one is made from the content
+    assert load_sources([FIXTURES / "extra.jsonl"]).documents[1].id == result.documents[1].id
+    reasons = sorted((p.where.rsplit(" ", 2)[-2:], p.reason) for p in result.problems)
+    assert reasons == [(["line", "3"], "not valid JSON"), (["line", "5"], "empty body")]
+    assert result.read == 5
+
+
+def test_json_array(tmp_path: Path) -> None:
+    path = tmp_path / "docs.json"
+    docs = [{"id": "a", "title": "عنوان", "body": "نص الخبر"}, {"id": "b", "text": "نص آخر"}, 7]
+    path.write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
+    result = load_sources([path])
+    assert [d.id for d in result.documents] == ["a", "b"]
+    assert [p.reason for p in result.problems] == ["not a JSON object"]
+
+
+def test_broken_json_array_is_reported_with_position(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('[{"id": "a", "body": "نص"},\n {"id": ', encoding="utf-8")
+    result = load_sources([path])
+    assert result.documents == []
+    assert result.problems[0].reason == "not valid JSON"
+    assert "line 2" in result.problems[0].detail
+
+
+def _tar_gz(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_folders_and_archives(tmp_path: Path) -> None:
+    sgml = (FIXTURES / "news.sgml").read_bytes()
+    seed = next(SEEDS.iterdir()).read_bytes()
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "news.txt").write_bytes(sgml)
+    with zipfile.ZipFile(tmp_path / "a" / "more.zip", "w") as archive:
+        archive.writestr("inner/seed.txt", seed)
+    (tmp_path / "a" / "more.tar.gz").write_bytes(_tar_gz({"x/news.sgml": sgml}))
+    result = load_sources([tmp_path / "a"])
+    assert len(result.documents) == 5 + 1 + 5
+    assert result.files == 3
+    assert any("more.zip!inner/seed.txt" in d.origin for d in result.documents)
+
+
+def test_archive_paths_climbing_out_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "evil.tar.gz").write_bytes(_tar_gz({"../../etc/x": b"<DOC><DOCNO>x</DOCNO><TEXT>t</TEXT></DOC>"}))
+    result = load_sources([tmp_path / "evil.tar.gz"])
+    assert result.documents == []
+    assert result.problems[0].reason == "unsafe path in archive, skipped"
+    assert not (tmp_path.parent / "etc" / "x").exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "expected", "warned"),
+    [
+        ("خبر عاجل".encode(), "خبر عاجل", False),
+        (b"\xef\xbb\xbf" + "خبر عاجل".encode(), "خبر عاجل", False),
+        ("خبر عاجل".encode("utf-16"), "خبر عاجل", False),
+        ("خبر عاجل من القاهرة".encode("cp1256"), "خبر عاجل من القاهرة", True),
+    ],
+)
+def test_decode(data: bytes, expected: str, warned: bool) -> None:
+    text, warning = decode(data)
+    assert text == expected
+    assert (warning is not None) == warned
+
+
+def test_bad_files_are_reported_not_raised(tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "blank.txt").write_bytes(b"   \n\n")
+    (tmp_path / "binary.bin").write_bytes(bytes(range(256)) * 4)
+    (tmp_path / "bad-utf8.txt").write_bytes("عنوان الخبر\nنص".encode() + b"\xff\xfe\xfa")
+    (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    result = load_sources([tmp_path, tmp_path / "missing.txt"])
+    reasons = sorted(p.reason for p in result.problems)
+    assert reasons == ["binary file, not text", "damaged archive", "empty file", "empty file", "no such file or folder"]
+    assert [d.title for d in result.documents] == ["عنوان الخبر"]
+    assert [w.reason for w in result.warnings] == ["invalid UTF-8, bad bytes replaced"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Tue, 20 Feb 2018 01:44:01 GMT", datetime(2018, 2, 20, 1, 44, 1, tzinfo=timezone.utc)),
+        ("2018-02-20T05:44:01+04:00", datetime(2018, 2, 20, 1, 44, 1, tzinfo=timezone.utc)),
+        ("2018-02-20", datetime(2018, 2, 20, tzinfo=timezone.utc)),
+        ("2018-02-20T01:44:01Z", datetime(2018, 2, 20, 1, 44, 1, tzinfo=timezone.utc)),
+    ],
+)
+def test_parse_date(text: str, expected: datetime) -> None:
+    assert parse_date(text) == expected
+
+
+def test_bad_date_keeps_the_document_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"id": "x", "body": "نص الخبر", "date": "yesterday"}\n', encoding="utf-8")
+    result = load_sources([path])
+    assert [d.id for d in result.documents] == ["x"] and result.documents[0].date is None
+    assert result.warnings[0].reason == "bad date, kept without date"
+
+
+@pytest.mark.corpus
+def test_real_ant_sample_files() -> None:
+    """A few real ANT files, read straight from the archive: fields, dates, sources."""
+    corpus = require_corpus(ANT)
+    with tarfile.open(corpus) as tar:
+        members = [m for m in tar if m.isfile() and m.name.endswith(".txt")][:300:50]
+        sink_docs = []
+        for member in members:
+            data = tar.extractfile(member).read()  # type: ignore[union-attr]
+            path_docs = load_sources_bytes(data, member.name)
+            sink_docs.extend(path_docs)
+    assert len(sink_docs) == len(members)
+    for doc in sink_docs:
+        assert doc.id and doc.title and doc.body and doc.source and doc.category
+        assert doc.url.startswith("http")
+        assert doc.date is not None and doc.date.tzinfo is not None
+
+
+def load_sources_bytes(data: bytes, name: str) -> list:
+    from search.documents import read_bytes_source
+
+    result = read_bytes_source(data, name)
+    assert result.problems == [], result.problems
+    return result.documents

@@ -1,0 +1,37 @@
+"""The query language: what users type -> clauses -> Whoosh queries."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.query import Clause, tokenize_query
+
+TOKENIZE = [
+    ("الانترنت", [("word", "الانترنت", None, False, False)]),
+    ('"الأمم المتحدة"', [("phrase", "الأمم المتحدة", None, False, False)]),
+    ("“الأمم المتحدة”", [("phrase", "الأمم المتحدة", None, False, False)]),
+    ("«الأمم المتحدة» مكافحة", [("phrase", "الأمم المتحدة", None, False, False), ("word", "مكافحة", None, False, False)]),
+    ("مصر -السودان", [("word", "مصر", None, False, False), ("word", "السودان", None, True, False)]),
+    ("لبنان OR سوريا", [("word", "لبنان", None, False, True), ("word", "سوريا", None, False, False)]),
+    ("لبنان أو سوريا", [("word", "لبنان", None, False, True), ("word", "سوريا", None, False, False)]),
+    ("title:لبنان", [("word", "لبنان", "title", False, False)]),
+    ("عنوان:لبنان", [("word", "لبنان", "title", False, False)]),
+    ("مصدر:BBC تصنيف:sport", [("word", "BBC", "source", False, False), ("word", "sport", "category", False, False)]),
+    ('source:"أصداء الخليج"', [("phrase", "أصداء الخليج", "source", False, False)]),
+    ("انترن*", [("prefix", "انترن", None, False, False)]),
+    ('"غير مغلق', [("phrase", "غير مغلق", None, False, False)]),
+    ("foo:bar", [("word", "foo:bar", None, False, False)]),
+    ("OR", []),
+    ("-", [("word", "-", None, False, False)]),
+    ("", []),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), TOKENIZE)
+def test_tokenize_query(text: str, expected: list[tuple]) -> None:
+    got = [(c.kind, c.text, c.field, c.negated, c.or_next) for c in tokenize_query(text)]
+    assert got == expected
+
+
+def test_clause_defaults() -> None:
+    assert tokenize_query("كلمة")[0] == Clause("word", "كلمة")

@@ -1,0 +1,127 @@
+"""Searching a real index on disk: ranking, highlighting, filters, facets, suggestions."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from conftest import JSON2_ID, SEED_ID
+from search.searching import Engine, Filters
+
+
+def ids(engine: Engine, text: str, **kwargs) -> list[str]:
+    return [hit.id for hit in engine.search(text, **kwargs).hits]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["الانترنت", "الإنترنت", "انترنت", "للإنترنت", "#الانترنت", "الإِنْتَرْنِت", "الانـــترنت", "بالانترنت"],
+)
+def test_every_spelling_finds_the_seed(engine: Engine, query: str) -> None:
+    assert SEED_ID in ids(engine, query)
+
+
+def test_seed_highlights_whole_words(engine: Engine) -> None:
+    result = engine.search("الانترنت")
+    hit = next(h for h in result.hits if h.id == SEED_ID)
+    assert "<mark>#الانترنت</mark>" in hit.title_html
+    assert "<mark>الإنترنت</mark>" in hit.snippet or "<mark>للإنترنت</mark>" in hit.snippet
+    doc = engine.document(SEED_ID, "الانترنت")
+    assert doc is not None
+    assert "<mark>الإنترنت</mark>" in doc.body_html and "<mark>للإنترنت</mark>" in doc.body_html
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("مسؤولون", {SEED_ID, "FX-tech-1"}),  # مسئولون in the fixture
+        ("مسئولون", {SEED_ID, "FX-tech-1"}),
+        ("فيسبوك", {SEED_ID, JSON2_ID, "FX-tech-1"}),
+        ("FACEBOOK", {"FX-tech-1"}),
+        ("٢٠١٨", {"FX-tech-1"}),
+        ("لبنان", {"FX-intl-2"}),
+        ("اللبن", {"FX-econ-3"}),  # milk does not find Lebanon
+        ("واشنطن", {"FX-intl-2"}),
+    ],
+)
+def test_matches(engine: Engine, query: str, expected: set[str]) -> None:
+    assert set(ids(engine, query)) == expected
+
+
+def test_a_missing_word_does_not_empty_the_results(engine: Engine) -> None:
+    assert ids(engine, "لبنان كلمةغيرموجودةابدا")[0] == "FX-intl-2"
+
+
+def test_a_whole_headline_finds_its_article(engine: Engine) -> None:
+    assert ids(engine, "المنتخب المصري يتأهل إلى كأس العالم في روسيا")[0] == "FX-sport-4"
+
+
+def test_exact_form_ranks_above_stem_only_match(engine: Engine) -> None:
+    # Both mention حسابات forms; the exact form boosts the one that uses it as typed.
+    result = engine.search("الحسابات المزيفة")
+    assert result.hits[0].id == "FX-tech-1"
+
+
+def test_phrase_and_exclusion(engine: Engine) -> None:
+    assert ids(engine, '"الأمم المتحدة"') and set(ids(engine, '"الأمم المتحدة"')) <= {SEED_ID, JSON2_ID}
+    assert "FX-intl-2" not in ids(engine, "وزارة -لبنان")
+    assert "FX-culture-5" in ids(engine, "وزارة -لبنان")
+
+
+def test_or_and_fields(engine: Engine) -> None:
+    assert set(ids(engine, "لبنان OR المريخ")) == {"FX-intl-2", "FX-json-1"}
+    assert ids(engine, "title:فيسبوك") == ["FX-tech-1"]  # FX-json-2 has it in the body only
+    assert set(ids(engine, "وزارة source:cnn")) == {"FX-intl-2"}
+    assert set(ids(engine, "مصدر:bbc")) == {"FX-tech-1", "FX-culture-5", "FX-json-3"}
+    assert set(ids(engine, 'source:"اصداء الخليج"')) == {SEED_ID, JSON2_ID}
+
+
+def test_prefix(engine: Engine) -> None:
+    assert SEED_ID in ids(engine, "الانترن*")
+
+
+def test_filters_and_facets(engine: Engine) -> None:
+    result = engine.search("وزارة", filters=Filters(source=["BBC"]))
+    assert [h.id for h in result.hits] == ["FX-culture-5"]
+    everything = engine.search("وزارة")
+    assert everything.facets["source"] == {"BBC": 1, "CNN": 1}
+    dated = engine.search("الحسابات OR المنتخب", filters=Filters(date_from=date(2018, 1, 1), date_to=date(2018, 12, 31)))
+    assert [h.id for h in dated.hits] == ["FX-tech-1"]
+
+
+def test_sort_newest_and_paging(engine: Engine) -> None:
+    newest = engine.search("وزارة OR الحسابات OR المنتخب", sort="newest")
+    dates = [h.date for h in newest.hits]
+    assert dates == sorted(dates, reverse=True)
+    page1 = engine.search("وزارة OR الحسابات OR المنتخب", per_page=3, page=1)
+    page2 = engine.search("وزارة OR الحسابات OR المنتخب", per_page=3, page=2)
+    assert page1.total == page2.total == 4
+    assert not {h.id for h in page1.hits} & {h.id for h in page2.hits}
+    assert len(page2.hits) == 1
+
+
+def test_suggestion_for_a_misspelling(engine: Engine) -> None:
+    result = engine.search("الانترنيت")
+    assert result.suggestion == "الانترنت"
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"', "«", "OR", "أو", "-", "*", "في من على", "😀🔥", "\x00\x07", "a" * 5000, "title:", ":::", '"" "" -""', "(", "مصدر:"],
+)
+def test_odd_queries_never_raise(engine: Engine, query: str) -> None:
+    result = engine.search(query)
+    assert result.total >= 0
+
+
+def test_stopword_only_query_says_so(engine: Engine) -> None:
+    result = engine.search("في من على")
+    assert result.total == 0 and result.notices
+
+
+def test_related_articles(engine: Engine) -> None:
+    doc = engine.document(JSON2_ID)
+    assert doc is not None
+    assert SEED_ID in [h.id for h in doc.related]
+    assert engine.document("no-such-id") is None
