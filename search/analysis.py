@@ -215,8 +215,33 @@ class ArabicTokenizer(Tokenizer):
     whole word as written: its diacritics, tatweel, clitics and a leading '#'.
     """
 
+    def __init__(self) -> None:
+        # The same text is indexed into a stemmed and an exact field: remember
+        # the last text's words so the second field does not find them again.
+        self._last: tuple[str, list[tuple[str, int, int, str]]] | None = None
+
+    def __getstate__(self) -> dict[str, object]:
+        return {}  # Whoosh pickles the schema into the index: leave the cache out
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self._last = None
+
     def __eq__(self, other: object) -> bool:
         return other.__class__ is self.__class__
+
+    def words(self, value: str) -> list[tuple[str, int, int, str]]:
+        """(normalised word, start, end, original) for each word of ``value``."""
+        last = self._last
+        if last is not None and last[0] is value:
+            return last[1]
+        found = []
+        for match in WORD_PATTERN.finditer(value):
+            text = normalise(match.group(0))
+            for part in text.split() if " " in text else (text,):
+                if part:
+                    found.append((part, match.start(), match.end(), match.group(0)))
+        self._last = (value, found)
+        return found
 
     def __call__(  # noqa: PLR0913 - Whoosh's tokenizer protocol
         self,
@@ -232,25 +257,18 @@ class ArabicTokenizer(Tokenizer):
         **kwargs: object,
     ) -> Iterator[Token]:
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        pos = start_pos
-        for match in WORD_PATTERN.finditer(value):
-            text = normalise(match.group(0))
-            parts = text.split() if " " in text else [text]
-            for part in parts:
-                if not part:
-                    continue
-                t.text = part
-                t.boost = 1.0
-                t.stopped = False
-                if keeporiginal:
-                    t.original = match.group(0)
-                if positions:
-                    t.pos = pos
-                if chars:
-                    t.startchar = start_char + match.start()
-                    t.endchar = start_char + match.end()
-                pos += 1
-                yield t
+        for pos, (text, start, end, original) in enumerate(self.words(value), start=start_pos):
+            t.text = text
+            t.boost = 1.0
+            t.stopped = False
+            if keeporiginal:
+                t.original = original
+            if positions:
+                t.pos = pos
+            if chars:
+                t.startchar = start_char + start
+                t.endchar = start_char + end
+            yield t
 
 
 class ArabicStopFilter(Filter):
@@ -281,14 +299,18 @@ class ArabicStemFilter(Filter):
             yield t
 
 
+# One tokenizer shared by both analysers, so its one-text cache serves both fields.
+TOKENIZER = ArabicTokenizer()
+
+
 def stem_analyzer() -> Analyzer:
     """The main analyser: normalised, stopwords removed, light-stemmed."""
-    return ArabicTokenizer() | ArabicStopFilter() | ArabicStemFilter()
+    return TOKENIZER | ArabicStopFilter() | ArabicStemFilter()
 
 
 def exact_analyzer() -> Analyzer:
     """Normalised surface forms, stopwords removed: for exact-form boosts and phrases."""
-    return ArabicTokenizer() | ArabicStopFilter()
+    return TOKENIZER | ArabicStopFilter()
 
 
 def terms(text: str, stem: bool = True) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from search.analysis import WORD_PATTERN, light_stem, normalise, stopwords
+from search.analysis import TOKENIZER, light_stem, stopwords
 
 ELLIPSIS = "…"
 
@@ -35,16 +35,14 @@ def matches(text: str, terms: set[str] | frozenset[str]) -> list[Span]:
         return []
     stops = stopwords()
     spans = []
-    for match in WORD_PATTERN.finditer(text):
-        form = normalise(match.group(0))
-        if not form or form in stops:
-            continue
-        if form in terms:
-            spans.append(Span(match.start(), match.end(), light_stem(form)))
+    for form, start, end, _ in TOKENIZER.words(text):
+        if form in stops:
             continue
         stem = light_stem(form)
-        if stem in terms:
-            spans.append(Span(match.start(), match.end(), stem))
+        if form in terms or stem in terms:
+            if spans and spans[-1].start == start:
+                continue  # one written word that normalised to several
+            spans.append(Span(start, end, stem))
     return spans
 
 

@@ -1,0 +1,116 @@
+"""The `baheth` command line, on real indexes in temp folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from conftest import FIXTURES, ROOT, SEED_ID, SEEDS
+from search.cli import main
+
+
+@pytest.fixture()
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def run(runner: CliRunner, *args: str) -> click.testing.Result:
+    return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_reindex_search_add_delete_batch(runner: CliRunner, tmp_path: Path) -> None:
+    index = tmp_path / "ix"
+    result = run(runner, "reindex", SEEDS, FIXTURES / "news.sgml", "--index", index)
+    assert result.exit_code == 0, result.output
+    assert "reindex: read 7, indexed 6, skipped 1 (empty body: 1), replaced 0" in result.output
+    assert "skipped: " in result.output and "FX-empty-6" in result.output
+
+    result = run(runner, "search", "الانترنت", "--index", index)
+    assert result.exit_code == 0
+    assert "[[#الانترنت]]" in result.output and "[[الإنترنت]]" in result.output and "[[للإنترنت]]" in result.output
+
+    result = run(runner, "search", "لبنان", "--json", "--index", index)
+    data = json.loads(result.output)
+    assert data["total"] == 1 and data["results"][0]["id"] == "FX-intl-2"
+    assert data["results"][0]["date"] == "2018-03-21T10:00:00+00:00"
+
+    result = run(runner, "add", FIXTURES / "extra.jsonl", "--index", index)
+    assert result.exit_code == 0
+    assert "add: read 5, indexed 3, skipped 2 (empty body: 1, not valid JSON: 1), replaced 0" in result.output
+
+    result = run(runner, "delete", "FX-json-1", "nope", "--index", index)
+    assert result.exit_code == 0 and "deleted 1, not found 1" in result.output
+    assert "not found: nope" in result.output
+
+    topics = tmp_path / "topics.tsv"
+    topics.write_text("q1\tالانترنت\nq2\tلبنان واشنطن\n\nq3\tفي من\n", encoding="utf-8")
+    out = tmp_path / "run.trec"
+    result = run(runner, "batch", topics, "--output", out, "--index", index)
+    assert result.exit_code == 0, result.output
+    lines = [line.split() for line in out.read_text(encoding="utf-8").splitlines()]
+    assert lines[0][:4] == ["q1", "Q0", SEED_ID, "1"] and lines[0][5] == "baheth"
+    assert ["q2", "Q0", "FX-intl-2", "1"] == lines[[l[0] for l in lines].index("q2")][:4]
+    assert "q3" not in {l[0] for l in lines}
+
+
+def test_batch_ranks_exactly_as_search(runner: CliRunner, tmp_path: Path, small_index: Path) -> None:
+    topics = tmp_path / "t.tsv"
+    query = "الأمم المتحدة الإرهاب الانترنت"
+    topics.write_text(f"x\t{query}\n", encoding="utf-8")
+    run(runner, "batch", topics, "-o", tmp_path / "r", "--index", small_index)
+    batch_ids = [line.split()[2] for line in (tmp_path / "r").read_text().splitlines()]
+    data = json.loads(run(runner, "search", query, "--json", "--limit", "100", "--index", small_index).output)
+    assert batch_ids == [r["id"] for r in data["results"]]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["search", "x", "--index", "{tmp}/none"], "no index at"),
+        (["reindex", "{tmp}/missing-folder", "--index", "{tmp}/ix"], "nothing could be indexed"),
+        (["delete", "zzz", "--index", "{tmp}/none"], "no index at"),
+        (["batch", "{tmp}/bad.tsv", "-o", "{tmp}/o", "--index", "{small}"], "expected `qid<TAB>query`"),
+    ],
+)
+def test_user_errors_are_one_line_not_tracebacks(
+    runner: CliRunner, tmp_path: Path, small_index: Path, args: list[str], message: str
+) -> None:
+    (tmp_path / "bad.tsv").write_text("no tab here\n", encoding="utf-8")
+    args = [a.format(tmp=tmp_path, small=small_index) for a in args]
+    result = runner.invoke(main, args)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+
+
+def test_index_comes_from_the_environment(runner: CliRunner, small_index: Path) -> None:
+    result = runner.invoke(main, ["search", "لبنان"], env={"BAHETH_INDEX": str(small_index)})
+    assert result.exit_code == 0 and "FX-intl-2" in result.output
+
+
+def test_every_command_has_help_and_is_in_the_readme(runner: CliRunner) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name, command in main.commands.items():
+        result = runner.invoke(main, [name, "--help"])
+        assert result.exit_code == 0 and (command.help or "").strip(), name
+        assert f"baheth {name}" in readme, f"`baheth {name}` is not documented in the README"
+
+
+def test_the_installed_script_runs(tmp_path: Path) -> None:
+    env = {**os.environ, "BAHETH_INDEX": str(tmp_path / "ix")}
+    built = subprocess.run(
+        [sys.executable, "-m", "search.cli", "reindex", str(SEEDS)], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    assert built.returncode == 0, built.stderr
+    found = subprocess.run(
+        [sys.executable, "-m", "search.cli", "search", "مسئولون"], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    assert found.returncode == 0 and SEED_ID in found.stdout
