@@ -205,6 +205,28 @@ def light_stem(word: str) -> str:
     return _strip_suffixes(stem)
 
 
+# Larkey, Ballesteros & Connell's light10 (2002), the usual baseline for Arabic
+# light stemming; the benchmarks compare the project's stemmer against it.
+LIGHT10_PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال")
+
+
+@lru_cache(maxsize=200_000)
+def light10_stem(word: str) -> str:
+    """Stem a normalised word with light10 as published: و, one article, then suffixes."""
+    if not word or not ("\u0621" <= word[0] <= "\u06ff"):
+        return word
+    if word.startswith(WAW) and len(word) >= 4:
+        word = word[1:]
+    for prefix in LIGHT10_PREFIXES:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 2:
+            word = word[len(prefix) :]
+            break
+    for suffix in SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 2:
+            word = word[: -len(suffix)]
+    return word
+
+
 # --- Whoosh pieces -----------------------------------------------------------
 
 
@@ -215,16 +237,13 @@ class ArabicTokenizer(Tokenizer):
     whole word as written: its diacritics, tatweel, clitics and a leading '#'.
     """
 
-    def __init__(self) -> None:
-        # The same text is indexed into a stemmed and an exact field: remember
-        # the last text's words so the second field does not find them again.
-        self._last: tuple[str, list[tuple[str, int, int, str]]] | None = None
+    # The same text is indexed into a stemmed and an exact field: remember the
+    # last text's words so the second field does not find them again. A class
+    # default, so that a tokenizer unpickled from an index's schema has it too.
+    _last: tuple[str, list[tuple[str, int, int, str]]] | None = None
 
     def __getstate__(self) -> dict[str, object]:
         return {}  # Whoosh pickles the schema into the index: leave the cache out
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self._last = None
 
     def __eq__(self, other: object) -> bool:
         return other.__class__ is self.__class__
@@ -296,6 +315,18 @@ class ArabicStemFilter(Filter):
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         for t in tokens:
             t.text = light_stem(t.text)
+            yield t
+
+
+class Light10StemFilter(Filter):
+    """Replace each token's text with its light10 stem (a benchmark baseline, not used by the engine)."""
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is self.__class__
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        for t in tokens:
+            t.text = light10_stem(t.text)
             yield t
 
 

@@ -213,13 +213,7 @@ class QueryBuilder:
         return Q.Or([Q.Term(f, w, boost=self.weights.title if f == "title_exact" else 1.0) for f in fields for w in words])
 
     def _facet_value(self, fieldname: str, text: str, parsed: ParsedQuery) -> Q.Query:
-        """Match a source or category case- and spelling-insensitively against the known values."""
-        wanted = normalise(text.strip())
-        values = []
-        for value in self.reader.lexicon(fieldname):
-            value = value.decode("utf-8") if isinstance(value, bytes) else value
-            if normalise(value) == wanted:
-                values.append(value)
+        values = facet_values(self.reader, fieldname, text)
         if not values:
             parsed.notices.append(f"no {fieldname} called «{text}»")
             return Q.NullQuery
@@ -298,6 +292,18 @@ class QueryBuilder:
             required.append(built)
         else:
             optional.append(built)
+
+
+def facet_values(reader: IndexReader, fieldname: str, text: str) -> list[str]:
+    """The indexed values of a source or category field that match ``text``,
+    ignoring case and spelling variants (bbc = BBC, اصداء = أصداء)."""
+    wanted = normalise(text.strip())
+    values = []
+    for value in reader.lexicon(fieldname):
+        value = value.decode("utf-8") if isinstance(value, bytes) else value
+        if normalise(value) == wanted:
+            values.append(value)
+    return values
 
 
 def _is_facet(q: Q.Query) -> bool:

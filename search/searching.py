@@ -15,8 +15,9 @@ from datetime import date, datetime, time as dtime
 from pathlib import Path
 
 from whoosh import query as Q
-from whoosh.collectors import TimeLimit, TimeLimitCollector
+from whoosh.collectors import Collector, TimeLimit
 from whoosh.index import Index
+from whoosh.reading import IndexReader
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
@@ -24,7 +25,7 @@ from search import __version__
 from search.analysis import normalise, stopwords
 from search.highlight import highlight_all, snippet
 from search.index import IndexProblem, current_generation, open_index, read_meta
-from search.query import ParsedQuery, QueryBuilder, Weights
+from search.query import ParsedQuery, QueryBuilder, Weights, facet_values
 from search.settings import SETTINGS
 
 SORTS = ("relevance", "newest")
@@ -39,12 +40,13 @@ class Filters:
     date_from: date | None = None
     date_to: date | None = None
 
-    def query(self) -> Q.Query | None:
+    def query(self, reader: IndexReader) -> Q.Query | None:
         parts: list[Q.Query] = []
         for fieldname in FACET_FIELDS:
-            values = getattr(self, fieldname)
-            if values:
-                parts.append(Q.Or([Q.Term(fieldname, v) for v in values]))
+            wanted = getattr(self, fieldname)
+            if wanted:
+                values = [v for text in wanted for v in facet_values(reader, fieldname, text)]
+                parts.append(Q.Or([Q.Term(fieldname, v) for v in values]) if values else Q.NullQuery)
         if self.date_from or self.date_to:
             start = datetime.combine(self.date_from, dtime.min) if self.date_from else None
             end = datetime.combine(self.date_to, dtime.max) if self.date_to else None
@@ -107,6 +109,48 @@ class DocView:
     title_html: str
     body_html: str
     related: list[Hit]
+
+
+STEM_FIELDS = ("title", "body")
+
+
+def _for_counting(q: Q.Query) -> Q.Query:
+    """The same matches, with fewer matchers: drop exact-field terms beside stem-field ones.
+
+    A document holding a word's exact form also holds its stem, so in the Or a
+    typed word becomes, the exact-field terms only change scores, not matches.
+    """
+    if isinstance(q, Q.Or):
+        subs = q.subqueries
+        if any(isinstance(sub, Q.Term) and sub.fieldname in STEM_FIELDS for sub in subs):
+            subs = [sub for sub in subs if not (isinstance(sub, Q.Term) and sub.fieldname.endswith("_exact"))]
+        subs = [_for_counting(sub) for sub in subs]
+        return Q.Or(subs) if len(subs) > 1 else subs[0]
+    if isinstance(q, Q.AndMaybe):
+        return _for_counting(q.a)  # the optional part does not change what matches
+    if isinstance(q, Q.AndNot):
+        return Q.AndNot(_for_counting(q.a), q.b)
+    if isinstance(q, Q.And):
+        return Q.And([_for_counting(sub) for sub in q.subqueries])
+    return q
+
+
+def _set_deadline(collector: Collector, seconds: float) -> None:
+    """Make the collector raise TimeLimit once ``seconds`` have passed.
+
+    Whoosh's TimeLimitCollector wraps the collector and, in doing so, bypasses
+    its block-quality skipping (every match gets scored); patching ``collect``
+    keeps the skipping and still stops a runaway query.
+    """
+    deadline = time.monotonic() + seconds
+    collect = collector.collect
+
+    def collect_before_deadline(sub_docnum: int) -> object:
+        if time.monotonic() > deadline:
+            raise TimeLimit
+        return collect(sub_docnum)
+
+    collector.collect = collect_before_deadline  # type: ignore[method-assign]
 
 
 class Engine:
@@ -184,7 +228,7 @@ class Engine:
         searcher = self.searcher()
         parsed = QueryBuilder(searcher.reader(), self.weights).parse(text)
         filters = filters or Filters()
-        filter_q = filters.query()
+        filter_q = filters.query(searcher.reader())
         result = SearchResult(query=text, total=0, page=page, per_page=per_page, took_ms=0.0, hits=[], sort=sort)
         result.notices = list(parsed.notices)
         if parsed.query is not None:
@@ -213,38 +257,46 @@ class Engine:
         sortedby = "date" if (sort == "newest" or parsed.filters_only) else None
         limit = result.page * result.per_page
         collector = searcher.collector(limit=limit, sortedby=sortedby, reverse=bool(sortedby))
-        limited = TimeLimitCollector(collector, SETTINGS.value("search_time_limit"), use_alarm=False)
+        _set_deadline(collector, SETTINGS.value("search_time_limit"))
         try:
-            searcher.search_with_collector(q, limited)
+            searcher.search_with_collector(q, collector)
         except TimeLimit:
             result.timed_out = True
             result.notices.append("the search took too long and shows the results found so far")
-        hits = limited.results()
-        matched = None
-        if facets or not result.timed_out:
-            matched = set(searcher.docs_for_query(q))
-            result.total = len(matched)
-        else:
+        hits = collector.results()
+        if result.timed_out:
             result.total = hits.scored_length()
-        if facets and matched is not None:
-            result.facets = self._facets(searcher, matched)
+        else:
+            matched = set(searcher.docs_for_query(_for_counting(q)))
+            result.total = len(matched)
+            if facets:
+                result.facets = self._facets(searcher, matched)
         start = (result.page - 1) * result.per_page
         for hit in list(hits)[start : start + result.per_page]:
             result.hits.append(self._hit(hit.fields(), hit.score or 0.0, parsed, snippets))
 
     @staticmethod
     def _facets(searcher: Searcher, matched: set[int]) -> dict[str, dict[str, int]]:
-        reader = searcher.reader()
+        """Counts of each source and category among the matched documents."""
+        # Each value's documents, computed once per searcher (a searcher sees one
+        # fixed state of the index); counting is then a set intersection per value.
+        value_docs = getattr(searcher, "_baheth_facet_docs", None)
+        if value_docs is None:
+            reader = searcher.reader()
+            value_docs = {
+                fieldname: {
+                    (v.decode("utf-8") if isinstance(v, bytes) else v): frozenset(
+                        searcher.docs_for_query(Q.Term(fieldname, v))
+                    )
+                    for v in reader.lexicon(fieldname)
+                }
+                for fieldname in FACET_FIELDS
+            }
+            searcher._baheth_facet_docs = value_docs  # type: ignore[attr-defined]
         out: dict[str, dict[str, int]] = {}
-        for fieldname in FACET_FIELDS:
-            column = reader.column_reader(fieldname)
-            counts: dict[str, int] = {}
-            for docnum in matched:
-                value = column[docnum]
-                value = value.decode("utf-8") if isinstance(value, bytes) else value
-                if value:
-                    counts[value] = counts.get(value, 0) + 1
-            out[fieldname] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        for fieldname, values in value_docs.items():
+            counts = {value: len(docs & matched) for value, docs in values.items()}
+            out[fieldname] = dict(sorted(((v, n) for v, n in counts.items() if n and v), key=lambda kv: (-kv[1], kv[0])))
         return out
 
     def _hit(self, stored: dict[str, object], score: float, parsed: ParsedQuery, snippets: bool) -> Hit:

@@ -49,3 +49,64 @@ def fresh_index(tmp_path: Path, small_index: Path) -> Path:
     root = tmp_path / "index"
     shutil.copytree(small_index, root)
     return root
+
+
+@pytest.fixture(scope="session")
+def app(small_index: Path):  # type: ignore[no-untyped-def]
+    from webapp import create_app
+
+    return create_app({"INDEX": str(small_index), "TESTING": True})
+
+
+@pytest.fixture()
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(index: Path, threads: int = 8):  # type: ignore[no-untyped-def]
+    """Start a real `baheth serve` on a loopback port; return (process, base URL)."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    env = {**os.environ, "BAHETH_INDEX": str(index)}
+    log = index.parent / f"serve-{port}.log"
+    with open(log, "wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "search.cli", "serve", "--port", str(port), "--threads", str(threads)],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/api/health", timeout=2):
+                return process, url
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(f"baheth serve exited: {log.read_text(errors='replace')}") from None
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("baheth serve did not answer within 20 s")
+
+
+@pytest.fixture()
+def live_server(fresh_index: Path):  # type: ignore[no-untyped-def]
+    process, url = start_server(fresh_index)
+    yield url, fresh_index
+    process.terminate()
+    process.wait(timeout=10)

@@ -1,0 +1,60 @@
+"""A real browser: headless Chromium types a query, submits, and sees highlighted RTL results."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SEED_ID
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+OUTPUT = ROOT / "test-output"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def test_search_in_a_real_browser(live_server, tmp_path: Path) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is not installed: run .ci/install-browser (Debian's chromium package)")
+    from playwright.sync_api import sync_playwright
+
+    url, _ = live_server
+    OUTPUT.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="ar")
+            page.goto(url + "/")
+            assert page.evaluate("document.documentElement.dir") == "rtl"
+            assert page.evaluate("getComputedStyle(document.body).direction") == "rtl"
+            box = page.locator("input[name=q]")
+            box.fill("الانترنت")
+            box.press("Enter")
+            page.wait_for_selector("ol.hits li.hit")
+            assert page.input_value("input[name=q]") == "الانترنت"  # the query stays in the box
+            marks = page.locator("ol.hits mark").all_inner_texts()
+            assert "#الانترنت" in marks
+            assert {"الإنترنت", "للإنترنت"} & set(marks)
+            first = page.locator("ol.hits li.hit h2 a").first
+            assert SEED_ID in (first.get_attribute("href") or "")
+            # Right-to-left layout: the result title's right edge is near the page's right side.
+            title_box = first.bounding_box()
+            assert title_box is not None and title_box["x"] + title_box["width"] > 1280 * 0.5
+            page.screenshot(path=str(OUTPUT / "search-results.png"), full_page=True)
+            first.click()
+            page.wait_for_selector("article.article")
+            assert page.locator("article mark").count() >= 3
+            page.screenshot(path=str(OUTPUT / "article.png"), full_page=True)
+        finally:
+            browser.close()

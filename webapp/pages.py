@@ -1,0 +1,95 @@
+"""The search page, the article view and the OpenSearch description."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from search.index import IndexProblem
+from webapp import engine
+from webapp.params import BadParameter, parse_search_args
+
+bp = Blueprint("pages", __name__)
+
+# Display names for the corpus's category codes.
+CATEGORY_NAMES = {
+    "internationalNews": "دولي",
+    "middleEast": "الشرق الأوسط",
+    "sport": "رياضة",
+    "economy": "اقتصاد",
+    "technology": "تكنولوجيا",
+    "culture": "ثقافة",
+    "politics": "سياسة",
+    "national": "وطني",
+    "regional": "جهوي",
+    "society": "مجتمع",
+    "world": "عالمي",
+}
+MONTHS = ["يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر"]
+EASTERN_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@bp.app_template_filter("arabic_date")
+def arabic_date(value: str | None) -> str:
+    """2018-02-20T01:44:01+00:00 -> ٢٠ فبراير ٢٠١٨."""
+    if not value:
+        return ""
+    try:
+        day = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}".translate(EASTERN_DIGITS)
+
+
+@bp.app_template_filter("arabic_number")
+def arabic_number(value: int | float) -> str:
+    return f"{value:,}".replace(",", "٬").translate(EASTERN_DIGITS)
+
+
+@bp.app_template_filter("category_name")
+def category_name(value: str) -> str:
+    return CATEGORY_NAMES.get(value, value)
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    q = request.args.get("q", "")
+    error = None
+    result = None
+    args = None
+    unavailable = None
+    try:
+        args = parse_search_args(request.args, current_app.config["PER_PAGE"], current_app.config["MAX_PER_PAGE"])
+    except BadParameter as exc:
+        error = exc.message
+    if args is not None and (q.strip() or args.filters.source or args.filters.category):
+        try:
+            result = engine(current_app).search(
+                args.q, page=args.page, per_page=args.per_page, sort=args.sort, filters=args.filters
+            )
+        except IndexProblem as exc:
+            unavailable = str(exc)
+    elif args is not None:
+        try:
+            engine(current_app).searcher()
+        except IndexProblem as exc:
+            unavailable = str(exc)
+    status = 503 if unavailable else (400 if error else 200)
+    return render_template("search.html", q=q, args=args, result=result, error=error, unavailable=unavailable), status
+
+
+@bp.get("/doc/<path:doc_id>")
+def document(doc_id: str) -> ResponseReturnValue:
+    q = request.args.get("q", "")
+    doc = engine(current_app).document(doc_id, q)
+    if doc is None:
+        abort(404, description=f"لا توجد مقالة بالمعرّف {doc_id}")
+    return render_template("doc.html", doc=doc, q=q)
+
+
+@bp.get("/opensearch.xml")
+def opensearch() -> ResponseReturnValue:
+    xml = render_template("opensearch.xml", search_url=url_for("pages.index", _external=True))
+    return Response(xml, mimetype="application/opensearchdescription+xml")
