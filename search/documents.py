@@ -31,6 +31,8 @@ from pathlib import Path
 
 # Limits that keep one hostile input from exhausting memory.
 MAX_FILE_BYTES = 200 * 1024 * 1024
+MAX_BODY_CHARS = 1_000_000  # a longer body is cut (with a warning): no news article is this long
+MAX_FIELD_CHARS = 2_000  # title, url, source, category, author, id
 MAX_ARCHIVE_MEMBERS = 100_000
 ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar")
 
@@ -94,6 +96,22 @@ class Sink:
         self.result = LoadResult()
 
     def doc(self, doc: Document) -> None:
+        """Accept a document, cutting oversized fields so one input cannot stall indexing."""
+        where = doc.origin
+        if len(doc.body) > MAX_BODY_CHARS:
+            self.warn(where, "body too long, cut", f"{len(doc.body)} characters, kept the first {MAX_BODY_CHARS}")
+            doc.body = doc.body[:MAX_BODY_CHARS]
+        for name in ("id", "title", "url", "source", "category", "author"):
+            value = getattr(doc, name)
+            if len(value) > MAX_FIELD_CHARS:
+                if name == "id":
+                    self.problem(where, "id too long", f"{len(value)} characters > {MAX_FIELD_CHARS}")
+                    return
+                self.warn(where, f"{name} too long, cut", f"{len(value)} characters")
+                setattr(doc, name, value[:MAX_FIELD_CHARS])
+        if any(ch in doc.id for ch in "\x00\r\n\t") or not doc.id.strip():
+            self.problem(where, "invalid id", "ids must be non-empty and contain no control characters")
+            return
         self.result.documents.append(doc)
 
     def problem(self, where: str, reason: str, detail: str = "") -> None:

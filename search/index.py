@@ -22,6 +22,7 @@ import fcntl
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -135,9 +136,32 @@ def read_meta(gen: Path) -> dict[str, object]:
 def writer_lock(root: Path, wait: bool = False) -> Iterator[None]:
     """Hold the index's writer lock; refuse (or wait) when another writer has it."""
     root.mkdir(parents=True, exist_ok=True)
+    key = str(root.resolve())
+    with _HELD_LOCK:
+        if key in _HELD:
+            # POSIX locks do not exclude threads of one process: refuse here.
+            raise IndexBusy(f"this process is already changing the index at {root}")
+        _HELD.add(key)
+    try:
+        with _locked_file(root, wait):
+            yield
+    finally:
+        with _HELD_LOCK:
+            _HELD.discard(key)
+
+
+_HELD: set[str] = set()
+_HELD_LOCK = threading.Lock()
+
+
+@contextmanager
+def _locked_file(root: Path, wait: bool) -> Iterator[None]:
     with open(root / LOCK_FILE, "a+") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            # A POSIX record lock belongs to this process alone: the analysing
+            # processes a reindex forks do not inherit it, so a writer killed
+            # with -9 releases it at once even if its children linger.
+            fcntl.lockf(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except OSError as exc:
             if exc.errno in (errno.EAGAIN, errno.EACCES):
                 handle.seek(0)
@@ -156,7 +180,7 @@ def writer_lock(root: Path, wait: bool = False) -> Iterator[None]:
         finally:
             handle.seek(0)
             handle.truncate()
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            fcntl.lockf(handle, fcntl.LOCK_UN)
 
 
 # --- Building ----------------------------------------------------------------

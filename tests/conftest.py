@@ -77,6 +77,7 @@ def start_server(index: Path, threads: int = 8):  # type: ignore[no-untyped-def]
     import subprocess
     import sys
     import time
+    import urllib.error
     import urllib.request
 
     port = free_port()
@@ -96,6 +97,8 @@ def start_server(index: Path, threads: int = 8):  # type: ignore[no-untyped-def]
         try:
             with urllib.request.urlopen(url + "/api/health", timeout=2):
                 return process, url
+        except urllib.error.HTTPError:
+            return process, url  # it answered (503 when the index is unusable)
         except OSError:
             if process.poll() is not None:
                 raise RuntimeError(f"baheth serve exited: {log.read_text(errors='replace')}") from None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, SEED_ID, SEEDS
+from conftest import FIXTURES, ROOT, SEED_ID, SEEDS
 from search.documents import Document, LoadResult, load_sources
 from search.index import (
     CURRENT_FILE,
@@ -78,12 +80,39 @@ def test_abandoned_build_folders_are_cleaned(tmp_path: Path) -> None:
 
 def test_second_writer_is_refused_with_a_clear_message(tmp_path: Path) -> None:
     build(tmp_path, docs(("a", "خبر")), ["test"])
-    with writer_lock(tmp_path):
-        with pytest.raises(IndexBusy, match="another writer .*pid"):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(tmp_path)], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(IndexBusy, match=f"another writer \\(pid {holder.pid} since"):
             build(tmp_path, docs(("b", "خبر")), ["test"])
         with pytest.raises(IndexBusy):
             add(tmp_path, docs(("c", "خبر")))
-    assert count(tmp_path) == 1
+        with pytest.raises(IndexBusy):
+            delete(tmp_path, ["a"])
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()  # type: ignore[union-attr]
+    # The holder died without unlocking: the lock is free again at once.
+    assert build(tmp_path, docs(("b", "خبر")), ["test"]).indexed == 1
+
+
+def test_one_process_cannot_hold_two_writers(tmp_path: Path) -> None:
+    with writer_lock(tmp_path):
+        with pytest.raises(IndexBusy, match="this process"):
+            build(tmp_path, docs(("b", "خبر")), ["test"])
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from search.index import writer_lock
+with writer_lock(Path(sys.argv[1])):
+    print("locked", flush=True)
+    time.sleep(60)
+"""
 
 
 def test_add_and_delete(fresh_index: Path) -> None:

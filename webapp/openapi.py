@@ -102,6 +102,11 @@ def _param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
+def _or_empty(schema: dict[str, Any]) -> dict[str, Any]:
+    """An empty value means the default (the page's form sends empty fields)."""
+    return {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
+
+
 def _json(ref: str, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": ref}}}}
 
@@ -121,13 +126,13 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
                     "summary": "Search articles with the query language",
                     "parameters": [
                         _param("q", {"type": "string"}, "the query (see the README's query language)"),
-                        _param("page", {"type": "integer", "minimum": 1, "maximum": 1000}, "page number"),
-                        _param("per_page", {"type": "integer", "minimum": 1, "maximum": 100}, "results per page"),
-                        _param("sort", {"enum": ["relevance", "newest"]}, "order"),
+                        _param("page", _or_empty({"type": "integer", "minimum": 1, "maximum": 1000}), "page number"),
+                        _param("per_page", _or_empty({"type": "integer", "minimum": 1, "maximum": 100}), "per page"),
+                        _param("sort", _or_empty({"enum": ["relevance", "newest"]}), "order"),
                         _param("source", {"type": "string"}, "only this source (repeat or comma-separate)"),
                         _param("category", {"type": "string"}, "only this category"),
-                        _param("from", {"type": "string", "format": "date"}, "first day, YYYY-MM-DD"),
-                        _param("to", {"type": "string", "format": "date"}, "last day, YYYY-MM-DD"),
+                        _param("from", _or_empty({"type": "string", "format": "date"}), "first day, YYYY-MM-DD"),
+                        _param("to", _or_empty({"type": "string", "format": "date"}), "last day, YYYY-MM-DD"),
                     ],
                     "responses": {
                         "200": _json("#/components/schemas/SearchResult", "one page of results"),

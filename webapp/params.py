@@ -56,8 +56,11 @@ def _int(args: MultiDict, name: str, default: int, low: int, high: int) -> int:
     if raw == "":
         return default
     try:
-        value = int(raw)
-    except ValueError:
+        number = float(raw)
+        if not number.is_integer():
+            raise ValueError(raw)
+        value = int(number)  # "3" and "3.0" are the same page
+    except (ValueError, OverflowError):
         raise BadParameter(name, f"{name} must be a whole number, not {raw[:20]!r}") from None
     if not low <= value <= high:
         raise BadParameter(name, f"{name} must be between {low} and {high}, not {value}")
@@ -95,8 +98,6 @@ def parse_search_args(args: MultiDict, per_page_default: int, max_per_page: int)
         date_from=_date(args, "from"),
         date_to=_date(args, "to"),
     )
-    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
-        raise BadParameter("from", "from must not be after to")
     return SearchArgs(
         q=q,
         page=_int(args, "page", 1, 1, MAX_PAGE),

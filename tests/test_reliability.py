@@ -1,0 +1,265 @@
+"""Faults and hostile input: keep serving, lose nothing, let nothing in."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, ROOT, SEEDS, start_server
+from search.documents import MAX_BODY_CHARS
+from search.index import CURRENT_FILE
+from search.searching import Engine
+
+SENTENCES = [
+    "أعلنت وزارة الخارجية عن زيارة رسمية إلى القاهرة لبحث التعاون الاقتصادي",
+    "ارتفعت أسعار النفط في الأسواق العالمية بعد قرار أوبك خفض الإنتاج",
+    "فاز المنتخب الوطني على نظيره في مباراة ودية استعدادا لكأس العالم",
+    "أطلقت الشركة هاتفا ذكيا جديدا يعمل بتقنية الذكاء الاصطناعي",
+]
+
+
+def cli(*args: str, **kwargs) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]
+    return subprocess.run(
+        [sys.executable, "-m", "search.cli", *map(str, args)], capture_output=True, text=True, cwd=ROOT, **kwargs
+    )
+
+
+def get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=15) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def many_docs(path: Path, n: int) -> Path:
+    rng = random.Random(7)
+    with open(path, "w", encoding="utf-8") as out:
+        for i in range(n):
+            body = " ".join(rng.choice(SENTENCES) for _ in range(30))
+            out.write(json.dumps({"id": f"gen-{i}", "title": rng.choice(SENTENCES), "body": body}, ensure_ascii=False))
+            out.write("\n")
+    return path
+
+
+# -- the index under faults -------------------------------------------------------
+
+
+def test_reindex_while_eight_clients_search(live_server, tmp_path: Path) -> None:
+    url, index = live_server
+    statuses: list[int] = []
+    generations: set[str] = set()
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def client(n: int) -> None:
+        queries = ["الانترنت", "وزارة", "لبنان OR المريخ", '"الأمم المتحدة"']
+        i = 0
+        while not done.is_set():
+            status, data = get(f"{url}/api/search?q={urllib.parse.quote(queries[(n + i) % 4])}")
+            _, health = get(f"{url}/api/health")
+            with lock:
+                statuses.append(status)
+                generations.add(str(health.get("generation")))
+            i += 1
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    try:
+        for source in (SEEDS, FIXTURES, SEEDS):
+            result = cli("reindex", source, "--index", index, "--wait")
+            assert result.returncode == 0, result.stderr
+    finally:
+        done.set()
+        for t in threads:
+            t.join()
+    assert statuses and set(statuses) == {200}
+    assert len(generations) >= 2  # the answers moved to the new indexes
+
+
+def test_kill_9_during_reindex_keeps_the_old_index(tmp_path: Path, fresh_index: Path) -> None:
+    big = many_docs(tmp_path / "big.jsonl", 6000)
+    process, url = start_server(fresh_index)
+    rng = random.Random(11)
+    try:
+        _, before = get(f"{url}/api/health")
+        for _trial in range(3):
+            writer = subprocess.Popen(
+                [sys.executable, "-m", "search.cli", "reindex", str(big), "--index", str(fresh_index)],
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(rng.uniform(1.0, 4.0))
+            finished = writer.poll() is not None
+            if not finished:
+                os.kill(writer.pid, signal.SIGKILL)
+            writer.wait()
+            status, health = get(f"{url}/api/health")
+            assert status == 200
+            if not finished:
+                assert health["generation"] == before["generation"]
+                assert health["documents"] == before["documents"]
+            assert get(f"{url}/api/search?q=" + urllib.parse.quote("الانترنت"))[0] == 200
+        # The next reindex succeeds and removes what the killed ones left behind.
+        result = cli("reindex", SEEDS, "--index", fresh_index, "--wait")
+        assert result.returncode == 0, result.stderr
+        time.sleep(0.5)
+        assert not list(fresh_index.glob(".build-*"))
+        assert len(list(fresh_index.glob("gen-*"))) <= 2
+        status, health = get(f"{url}/api/health")
+        assert status == 200 and health["documents"] == 1
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_two_writers_at_once(fresh_index: Path, tmp_path: Path) -> None:
+    big = many_docs(tmp_path / "big.jsonl", 3000)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "search.cli", "reindex", str(big), "--index", str(fresh_index)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.0)
+    second = cli("add", FIXTURES / "extra.jsonl", "--index", fresh_index)
+    assert second.returncode == 1
+    assert "another writer (pid" in second.stderr and "--wait" in second.stderr
+    assert "Traceback" not in second.stderr
+    waiting = cli("add", FIXTURES / "extra.jsonl", "--index", fresh_index, "--wait")
+    out, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err
+    assert waiting.returncode == 0, waiting.stderr
+    assert Engine(fresh_index).searcher().doc_count() == 3000 + 3
+
+
+def test_damaged_index_is_reported_everywhere(fresh_index: Path) -> None:
+    gen = fresh_index / (fresh_index / CURRENT_FILE).read_text().strip()
+    for toc in gen.glob("_MAIN_*.toc"):
+        toc.write_bytes(b"garbage")
+    process, url = start_server(fresh_index)
+    try:
+        status, health = get(f"{url}/api/health")
+        assert status == 503 and health["status"] == "unavailable" and "damaged" in health["error"]
+        with pytest.raises(urllib.error.HTTPError) as page:
+            urllib.request.urlopen(f"{url}/?q=" + urllib.parse.quote("مصر"), timeout=10)
+        assert page.value.code == 503
+        assert "baheth reindex" in page.value.read().decode()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    result = cli("search", "مصر", "--index", fresh_index)
+    assert result.returncode == 1 and "damaged" in result.stderr and "Traceback" not in result.stderr
+    # Rebuilding repairs it.
+    assert cli("reindex", SEEDS, "--index", fresh_index).returncode == 0
+    assert cli("search", "مسؤولون", "--index", fresh_index).returncode == 0
+
+
+# -- bad input ------------------------------------------------------------------------
+
+
+def test_hostile_and_broken_inputs_are_all_accounted_for(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    sgml = "<DOC><DOCNO>{id}</DOCNO><TITLE>{title}</TITLE><TEXT>{text}</TEXT></DOC>"
+    (src / "utf8.txt").write_text(sgml.format(id="u8", title="خبر", text="نص سليم"), encoding="utf-8")
+    (src / "bad-utf8.txt").write_bytes(sgml.format(id="bad8", title="خبر", text="نص").encode() + b"\xff\xfe\xc3")
+    (src / "cp1256.txt").write_bytes(sgml.format(id="win", title="خبر عربي", text="نص بترميز ويندوز").encode("cp1256"))
+    (src / "utf16.txt").write_bytes(sgml.format(id="u16", title="خبر", text="نص").encode("utf-16"))
+    (src / "empty.txt").write_bytes(b"")
+    (src / "binary.dat").write_bytes(os.urandom(4096) + b"\x00" * 100)
+    (src / "malformed.sgml").write_text(
+        "<DOC><DOCNO>m1</DOCNO><TITLE>عنوان < غريب & عجيب<TEXT>نص بلا إغلاق\n<DOC><DOCNO></DOCNO><TEXT>بلا رقم</TEXT></DOC>",
+        encoding="utf-8",
+    )
+    huge_body = ("كلمة عربية طويلة " * 1_800_000)[:30_000_000]  # about 55 MB of UTF-8
+    (src / "huge.txt").write_text(sgml.format(id="huge", title="ملف ضخم", text=huge_body), encoding="utf-8")
+    assert (src / "huge.txt").stat().st_size >= 50 * 1024 * 1024
+    with zipfile.ZipFile(src / "many.zip", "w") as archive:
+        for i in range(3000):
+            archive.writestr(f"d/{i}.json", json.dumps({"id": f"z{i}", "body": SENTENCES[i % 4]}, ensure_ascii=False))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name in ("../../etc/x", "/etc/y", "ok/fine.txt"):
+            data = sgml.format(id=name.replace("/", "_"), title="خبر", text="نص").encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("ok/link")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "/etc/passwd"
+        tar.addfile(link)
+    (src / "evil.tar.gz").write_bytes(buf.getvalue())
+
+    index = tmp_path / "ix"
+    before = {p for p in tmp_path.rglob("*")}
+    result = cli("reindex", src, "--index", index, "--json", timeout=900)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    skipped = sum(report["skipped"].values())
+    assert report["read"] == report["indexed"] + skipped + report["replaced"]
+    assert report["skipped"] == {
+        "binary file, not text": 1,
+        "empty file": 1,
+        "missing DOCNO": 1,
+        "unsafe path in archive, skipped": 2,
+    }
+    assert report["indexed"] == 3000 + 7  # u8, bad8, win, u16, m1, huge, ok/fine
+    warnings = "\n".join(report["warnings"])
+    assert "read as Windows-1256" in warnings and "invalid UTF-8" in warnings and "body too long" in warnings
+    # Nothing was written outside the index folder.
+    written = {p for p in tmp_path.rglob("*")} - before
+    assert all(index in p.parents or p == index for p in written)
+    engine = Engine(index)
+    assert [h.id for h in engine.search("بترميز ويندوز").hits] == ["win"]
+    assert len(engine.document("huge").body) == MAX_BODY_CHARS  # type: ignore[union-attr]
+
+
+# -- cost limits ----------------------------------------------------------------------
+
+
+def test_cost_limits_have_clear_messages(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    long = engine.search("مصر " * 1000)
+    assert any("cut to its first 2000 characters" in n for n in long.notices)
+    many = engine.search(" ".join(f"كلمة{i}" for i in range(100)))
+    assert any("first 64 words" in n for n in many.notices)
+    short_prefix = engine.search("م*")
+    assert any("at least 2 letters" in n for n in short_prefix.notices)
+    monkeypatch.setenv("BAHETH_MAX_PREFIX_TERMS", "3")
+    broad = engine.search("ال*")
+    assert any("only the 3 most frequent" in n for n in broad.notices)
+    monkeypatch.setenv("BAHETH_SEARCH_TIME_LIMIT", "0")
+    timed = engine.search("الانترنت OR وزارة OR الحسابات")
+    assert timed.timed_out and any("took too long" in n for n in timed.notices)
+
+
+def test_per_page_is_capped(client) -> None:
+    response = client.get("/api/search?q=مصر&per_page=101")
+    assert response.status_code == 400 and "between 1 and 100" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/static/../pyproject.toml", "/static/%2e%2e/pyproject.toml", "/static/..%2fpyproject.toml", "/doc/../../etc/passwd"]
+)
+def test_no_route_reads_a_file_by_a_user_path(client, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert b"[project]" not in response.data and b"root:" not in response.data
