@@ -15,7 +15,6 @@ from datetime import date, datetime, time as dtime
 from pathlib import Path
 
 from whoosh import query as Q
-from whoosh.collectors import Collector, TimeLimit
 from whoosh.index import Index
 from whoosh.reading import IndexReader
 from whoosh.scoring import BM25F
@@ -26,6 +25,7 @@ from search.analysis import normalise, stopwords
 from search.highlight import highlight_all, snippet
 from search.index import IndexProblem, current_generation, open_index, read_meta
 from search.query import ParsedQuery, QueryBuilder, Weights, facet_values
+from search.ranking import Ranker
 from search.settings import SETTINGS
 
 SORTS = ("relevance", "newest")
@@ -111,54 +111,13 @@ class DocView:
     related: list[Hit]
 
 
-STEM_FIELDS = ("title", "body")
-
-
-def _for_counting(q: Q.Query) -> Q.Query:
-    """The same matches, with fewer matchers: drop exact-field terms beside stem-field ones.
-
-    A document holding a word's exact form also holds its stem, so in the Or a
-    typed word becomes, the exact-field terms only change scores, not matches.
-    """
-    if isinstance(q, Q.Or):
-        subs = q.subqueries
-        if any(isinstance(sub, Q.Term) and sub.fieldname in STEM_FIELDS for sub in subs):
-            subs = [sub for sub in subs if not (isinstance(sub, Q.Term) and sub.fieldname.endswith("_exact"))]
-        subs = [_for_counting(sub) for sub in subs]
-        return Q.Or(subs) if len(subs) > 1 else subs[0]
-    if isinstance(q, Q.AndMaybe):
-        return _for_counting(q.a)  # the optional part does not change what matches
-    if isinstance(q, Q.AndNot):
-        return Q.AndNot(_for_counting(q.a), q.b)
-    if isinstance(q, Q.And):
-        return Q.And([_for_counting(sub) for sub in q.subqueries])
-    return q
-
-
-def _set_deadline(collector: Collector, seconds: float) -> None:
-    """Make the collector raise TimeLimit once ``seconds`` have passed.
-
-    Whoosh's TimeLimitCollector wraps the collector and, in doing so, bypasses
-    its block-quality skipping (every match gets scored); patching ``collect``
-    keeps the skipping and still stops a runaway query.
-    """
-    deadline = time.monotonic() + seconds
-    collect = collector.collect
-
-    def collect_before_deadline(sub_docnum: int) -> object:
-        if time.monotonic() > deadline:
-            raise TimeLimit
-        return collect(sub_docnum)
-
-    collector.collect = collect_before_deadline  # type: ignore[method-assign]
-
-
 class Engine:
     """Searches the live index under ``root``; safe to share between threads."""
 
     def __init__(self, root: str | Path, weights: Weights | None = None, bm25: tuple[float, float] = (0.75, 1.2)) -> None:
         self.root = Path(root)
         self.weights = weights or Weights()
+        self.bm25 = bm25
         self.scoring = BM25F(B=bm25[0], K1=bm25[1])
         self._lock = threading.Lock()
         self._index: Index | None = None
@@ -251,53 +210,20 @@ class Engine:
         assert parsed.query is not None
         q = parsed.query
         if filter_q is not None:
-            # Filters go into the query with no weight: Whoosh's TimeLimitCollector
-            # would bypass a collector-level filter.
-            q = Q.And([q, Q.ConstantScoreQuery(filter_q, 0.0)])
-        sortedby = "date" if (sort == "newest" or parsed.filters_only) else None
-        limit = result.page * result.per_page
-        collector = searcher.collector(limit=limit, sortedby=sortedby, reverse=bool(sortedby))
-        _set_deadline(collector, SETTINGS.value("search_time_limit"))
-        try:
-            searcher.search_with_collector(q, collector)
-        except TimeLimit:
+            q = Q.And([q, Q.ConstantScoreQuery(filter_q, 0.0)])  # filters match, they do not score
+        ranker = Ranker.of(searcher, *self.bm25)
+        ranked = ranker.rank(q, SETTINGS.value("search_time_limit"))
+        if ranked.timed_out:
             result.timed_out = True
-            result.notices.append("the search took too long and shows the results found so far")
-        hits = collector.results()
-        if result.timed_out:
-            result.total = hits.scored_length()
-        else:
-            matched = set(searcher.docs_for_query(_for_counting(q)))
-            result.total = len(matched)
-            if facets:
-                result.facets = self._facets(searcher, matched)
+            result.notices.append("the search took too long and was stopped; try fewer or rarer words")
+        result.total = int(ranked.mask.sum())
+        if facets and result.total:
+            result.facets = {fieldname: ranker.counts(fieldname, ranked.mask) for fieldname in FACET_FIELDS}
+        newest = sort == "newest" or parsed.filters_only
+        top = ranker.top(ranked, result.page * result.per_page, newest=newest)
         start = (result.page - 1) * result.per_page
-        for hit in list(hits)[start : start + result.per_page]:
-            result.hits.append(self._hit(hit.fields(), hit.score or 0.0, parsed, snippets))
-
-    @staticmethod
-    def _facets(searcher: Searcher, matched: set[int]) -> dict[str, dict[str, int]]:
-        """Counts of each source and category among the matched documents."""
-        # Each value's documents, computed once per searcher (a searcher sees one
-        # fixed state of the index); counting is then a set intersection per value.
-        value_docs = getattr(searcher, "_baheth_facet_docs", None)
-        if value_docs is None:
-            reader = searcher.reader()
-            value_docs = {
-                fieldname: {
-                    (v.decode("utf-8") if isinstance(v, bytes) else v): frozenset(
-                        searcher.docs_for_query(Q.Term(fieldname, v))
-                    )
-                    for v in reader.lexicon(fieldname)
-                }
-                for fieldname in FACET_FIELDS
-            }
-            searcher._baheth_facet_docs = value_docs  # type: ignore[attr-defined]
-        out: dict[str, dict[str, int]] = {}
-        for fieldname, values in value_docs.items():
-            counts = {value: len(docs & matched) for value, docs in values.items()}
-            out[fieldname] = dict(sorted(((v, n) for v, n in counts.items() if n and v), key=lambda kv: (-kv[1], kv[0])))
-        return out
+        for score, docnum in top[start : start + result.per_page]:
+            result.hits.append(self._hit(searcher.stored_fields(docnum), score, parsed, snippets))
 
     def _hit(self, stored: dict[str, object], score: float, parsed: ParsedQuery, snippets: bool) -> Hit:
         title = str(stored.get("title") or "")
