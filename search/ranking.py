@@ -16,6 +16,7 @@ by Whoosh and scored by it, then merged in.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -42,6 +43,9 @@ class Ranker:
     """Evaluates queries for one searcher (one fixed state of the index)."""
 
     def __init__(self, searcher: Searcher, B: float, K1: float) -> None:
+        # Shared by the server's threads: index reads (cache misses) hold the
+        # lock, evaluation only reads the immutable cached arrays.
+        self._lock = threading.RLock()
         self.searcher = searcher
         self.reader = searcher.reader()
         self.B = B
@@ -56,14 +60,6 @@ class Ranker:
                 if self.reader.is_deleted(docnum):
                     self.live[docnum] = False
 
-    @classmethod
-    def of(cls, searcher: Searcher, B: float, K1: float) -> Ranker:
-        ranker = getattr(searcher, "_baheth_ranker", None)
-        if ranker is None or (ranker.B, ranker.K1) != (B, K1):
-            ranker = cls(searcher, B, K1)
-            searcher._baheth_ranker = ranker  # type: ignore[attr-defined]
-        return ranker
-
     # -- index statistics, read once ------------------------------------------------
 
     def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +67,14 @@ class Ranker:
         key = (fieldname, text)
         cached = self._postings.get(key)
         if cached is not None:
-            self._postings.move_to_end(key)
+            return cached
+        with self._lock:
+            return self._read_postings(key)
+
+    def _read_postings(self, key: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
+        fieldname, text = key
+        cached = self._postings.get(key)
+        if cached is not None:
             return cached
         ids: list[np.ndarray] = []
         weights: list[np.ndarray] = []
@@ -99,6 +102,13 @@ class Ranker:
 
     def lengths(self, fieldname: str) -> np.ndarray:
         found = self._lengths.get(fieldname)
+        if found is not None:
+            return found
+        with self._lock:
+            return self._read_lengths(fieldname)
+
+    def _read_lengths(self, fieldname: str) -> np.ndarray:
+        found = self._lengths.get(fieldname)
         if found is None:
             length = self.reader.doc_field_length
             found = np.fromiter((length(d, fieldname, 1) for d in range(self.n)), dtype=np.float64, count=self.n)
@@ -107,6 +117,13 @@ class Ranker:
 
     def column(self, fieldname: str) -> tuple[list[str], np.ndarray]:
         """A sortable field as (distinct values, each document's value code); -1 for none."""
+        found = self._columns.get(fieldname)
+        if found is not None:
+            return found
+        with self._lock:
+            return self._read_column(fieldname)
+
+    def _read_column(self, fieldname: str) -> tuple[list[str], np.ndarray]:
         found = self._columns.get(fieldname)
         if found is None:
             reader = self.reader.column_reader(fieldname)
@@ -125,6 +142,13 @@ class Ranker:
 
     def dates(self) -> np.ndarray:
         """Each document's date as a sortable number; documents without one sort last."""
+        found = self._lengths.get("\0date")
+        if found is not None:
+            return found
+        with self._lock:
+            return self._read_dates()
+
+    def _read_dates(self) -> np.ndarray:
         found = self._lengths.get("\0date")
         if found is None:
             # Raw column values: microseconds, or the all-ones default when a document has no date.
@@ -155,7 +179,8 @@ class Ranker:
             return scores, mask
         mask[ids] = True
         if self.searcher.schema[q.fieldname].scorable:
-            df = self.reader.doc_frequency(q.fieldname, q.text)
+            with self._lock:
+                df = self.reader.doc_frequency(q.fieldname, q.text)
             idf = math.log(self.reader.doc_count_all() / (df + 1)) + 1
             avgfl = self.searcher.avg_field_length(q.fieldname) or 1
             fl = self.lengths(q.fieldname)[ids]
@@ -199,8 +224,9 @@ class Ranker:
         """Phrases and ranges: Whoosh matches and scores them."""
         scores = np.zeros(self.n)
         mask = np.zeros(self.n, dtype=bool)
-        results = self.searcher.search(q, limit=None, optimize=False)
-        for score, docnum in results.top_n:
+        with self._lock:
+            top_n = self.searcher.search(q, limit=None, optimize=False).top_n
+        for score, docnum in top_n:
             scores[docnum] = score or 0.0
             mask[docnum] = True
         return scores, mask

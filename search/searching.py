@@ -123,6 +123,9 @@ class Engine:
         self._index: Index | None = None
         self._generation: Path | None = None
         self._local = threading.local()
+        self._shared_ranker: Ranker | None = None
+        self._rankers_key: tuple[object, int] | None = None
+        self._retired: list[Ranker] = []
 
     # -- the live index ---------------------------------------------------------
 
@@ -149,6 +152,26 @@ class Engine:
         local.searcher = ix.searcher(weighting=self.scoring)
         local.generation = gen
         return local.searcher
+
+    def _ranker(self, searcher: Searcher) -> Ranker:
+        """The ranker for this searcher's state of the index, shared by all threads."""
+        key = (getattr(self._local, "generation", None), searcher.reader().generation())
+        with self._lock:
+            if self._rankers_key == key and self._shared_ranker is not None:
+                return self._shared_ranker
+            assert self._index is not None
+            own = self._index.searcher(weighting=self.scoring)
+            if own.reader().generation() != key[1]:
+                own.close()  # the index moved on meanwhile: rank with this thread's searcher
+                return Ranker(searcher, *self.bm25)
+            if self._shared_ranker is not None:
+                self._retired.append(self._shared_ranker)
+                # Other threads may still be ranking with the last two; close older ones.
+                for old in self._retired[:-2]:
+                    old.searcher.close()
+                del self._retired[:-2]
+            self._shared_ranker, self._rankers_key = Ranker(own, *self.bm25), key
+            return self._shared_ranker
 
     def health(self) -> dict[str, object]:
         """What is being served; raises IndexProblem when there is no usable index."""
@@ -211,7 +234,7 @@ class Engine:
         q = parsed.query
         if filter_q is not None:
             q = Q.And([q, Q.ConstantScoreQuery(filter_q, 0.0)])  # filters match, they do not score
-        ranker = Ranker.of(searcher, *self.bm25)
+        ranker = self._ranker(searcher)
         ranked = ranker.rank(q, SETTINGS.value("search_time_limit"))
         if ranked.timed_out:
             result.timed_out = True
