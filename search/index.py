@@ -37,6 +37,7 @@ from whoosh.index import Index
 from search import __version__
 from search.analysis import exact_analyzer, stem_analyzer
 from search.documents import Document, LoadResult, Problem
+from search.spelling import VOCABULARY_FILE, write_vocabulary
 
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".lock"
@@ -301,6 +302,8 @@ def build(
             ix = whoosh_index.create_in(str(building), make_schema())
             _write_docs(ix, docs, procs, progress)
             report.indexed = ix.doc_count()
+            with ix.reader() as reader:
+                write_vocabulary(reader, building / VOCABULARY_FILE)
             meta = {
                 "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "documents": report.indexed,

@@ -26,6 +26,7 @@ from search.highlight import highlight_all, snippet
 from search.index import IndexProblem, current_generation, open_index, read_meta
 from search.query import ParsedQuery, QueryBuilder, Weights, facet_values
 from search.ranking import Ranker
+from search.spelling import VOCABULARY_FILE, Speller
 from search.settings import SETTINGS
 
 SORTS = ("relevance", "newest")
@@ -126,6 +127,8 @@ class Engine:
         self._shared_ranker: Ranker | None = None
         self._rankers_key: tuple[object, int] | None = None
         self._retired: list[Ranker] = []
+        self._shared_speller: Speller | None = None
+        self._speller_key: tuple[object, int] | None = None
 
     # -- the live index ---------------------------------------------------------
 
@@ -271,22 +274,27 @@ class Engine:
         words = text.split()
         if not words or len(words) > 8:
             return None
-        corrector = searcher.corrector("body_exact")
+        speller = self._speller(searcher)
         stops = stopwords()
         changed = False
         out = []
         for word in words:
             form = normalise(word)
-            if len(form) < 3 or form in stops or not form.isalpha() or searcher.doc_frequency("body_exact", form) > 0:
-                out.append(word)
-                continue
-            found = corrector.suggest(form, limit=1, maxdist=2 if len(form) > 5 else 1)
-            if found:
-                out.append(found[0])
+            fixed = None if form in stops or not form.isalpha() else speller.suggest(form, 2 if len(form) > 4 else 1)
+            if fixed and searcher.doc_frequency("body_exact", form) == 0:
+                out.append(fixed)
                 changed = True
             else:
                 out.append(word)
         return " ".join(out) if changed else None
+
+    def _speller(self, searcher: Searcher) -> Speller:
+        key = (getattr(self._local, "generation", None), searcher.reader().generation())
+        with self._lock:
+            if self._speller_key != key or self._shared_speller is None:
+                vocabulary = (self._generation or self.root) / VOCABULARY_FILE
+                self._shared_speller, self._speller_key = Speller.load(vocabulary), key
+            return self._shared_speller
 
     # -- one document ---------------------------------------------------------------
 
