@@ -8,6 +8,7 @@ search sees the new documents without a restart.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -124,6 +125,7 @@ class Engine:
         self._index: Index | None = None
         self._generation: Path | None = None
         self._local = threading.local()
+        self.warm_in_background = False  # the web app turns it on: no cold first query after a reindex
         self._shared_ranker: Ranker | None = None
         self._rankers_key: tuple[object, int] | None = None
         self._retired: list[Ranker] = []
@@ -137,7 +139,15 @@ class Engine:
         with self._lock:
             if self._index is None or gen != self._generation:
                 self._index, self._generation = open_index(self.root)
+                if self.warm_in_background:
+                    threading.Thread(target=self._warm_quietly, name="baheth-warm", daemon=True).start()
             return self._index, self._generation
+
+    def _warm_quietly(self) -> None:
+        try:
+            self.warm()
+        except Exception:  # noqa: BLE001 - warming is an optimisation; searching reports real errors
+            logging.getLogger(__name__).warning("warming the index failed", exc_info=True)
 
     def searcher(self) -> Searcher:
         """This thread's searcher on the newest index, reopened when it changed."""
@@ -175,6 +185,17 @@ class Engine:
                 del self._retired[:-2]
             self._shared_ranker, self._rankers_key = Ranker(own, *self.bm25), key
             return self._shared_ranker
+
+    def warm(self) -> None:
+        """Read now what the first search would read (field lengths, dates, facet codes, speller)."""
+        searcher = self.searcher()
+        ranker = self._ranker(searcher)
+        for fieldname in ("title", "body", "title_exact", "body_exact"):
+            ranker.lengths(fieldname)
+        ranker.dates()
+        for fieldname in FACET_FIELDS:
+            ranker.column(fieldname)
+        self._speller(searcher)
 
     def health(self) -> dict[str, object]:
         """What is being served; raises IndexProblem when there is no usable index."""

@@ -29,7 +29,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions["baheth"] = Engine(app.config["INDEX"])
+    search_engine = Engine(app.config["INDEX"])
+    search_engine.warm_in_background = not app.testing
+    app.extensions["baheth"] = search_engine
 
     from webapp import api, errors, pages, security
 
