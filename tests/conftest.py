@@ -113,3 +113,26 @@ def live_server(fresh_index: Path):  # type: ignore[no-untyped-def]
     yield url, fresh_index
     process.terminate()
     process.wait(timeout=10)
+
+
+def cli(*args: object, **kwargs):  # type: ignore[no-untyped-def]
+    """Run `baheth ARGS` as a separate process, as a user would."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "search.cli", *map(str, args)], capture_output=True, text=True, cwd=ROOT, **kwargs
+    )
+
+
+def get_json(url: str) -> tuple[int, dict]:
+    """GET a JSON URL; (status, body) for errors too."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=15) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())

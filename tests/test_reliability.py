@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, ROOT, SEEDS, start_server
+from conftest import FIXTURES, ROOT, SEEDS, cli, get_json, start_server
 from search.documents import MAX_BODY_CHARS
 from search.index import CURRENT_FILE
 from search.searching import Engine
@@ -31,20 +31,6 @@ SENTENCES = [
     "فاز المنتخب الوطني على نظيره في مباراة ودية استعدادا لكأس العالم",
     "أطلقت الشركة هاتفا ذكيا جديدا يعمل بتقنية الذكاء الاصطناعي",
 ]
-
-
-def cli(*args: str, **kwargs) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]
-    return subprocess.run(
-        [sys.executable, "-m", "search.cli", *map(str, args)], capture_output=True, text=True, cwd=ROOT, **kwargs
-    )
-
-
-def get(url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=15) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def many_docs(path: Path, n: int) -> Path:
@@ -71,8 +57,8 @@ def test_reindex_while_eight_clients_search(live_server, tmp_path: Path) -> None
         queries = ["الانترنت", "وزارة", "لبنان OR المريخ", '"الأمم المتحدة"']
         i = 0
         while not done.is_set():
-            status, data = get(f"{url}/api/search?q={urllib.parse.quote(queries[(n + i) % 4])}")
-            _, health = get(f"{url}/api/health")
+            status, data = get_json(f"{url}/api/search?q={urllib.parse.quote(queries[(n + i) % 4])}")
+            _, health = get_json(f"{url}/api/health")
             with lock:
                 statuses.append(status)
                 generations.add(str(health.get("generation")))
@@ -98,7 +84,7 @@ def test_kill_9_during_reindex_keeps_the_old_index(tmp_path: Path, fresh_index: 
     process, url = start_server(fresh_index)
     rng = random.Random(11)
     try:
-        _, before = get(f"{url}/api/health")
+        _, before = get_json(f"{url}/api/health")
         for _trial in range(3):
             writer = subprocess.Popen(
                 [sys.executable, "-m", "search.cli", "reindex", str(big), "--index", str(fresh_index)],
@@ -111,19 +97,19 @@ def test_kill_9_during_reindex_keeps_the_old_index(tmp_path: Path, fresh_index: 
             if not finished:
                 os.kill(writer.pid, signal.SIGKILL)
             writer.wait()
-            status, health = get(f"{url}/api/health")
+            status, health = get_json(f"{url}/api/health")
             assert status == 200
             if not finished:
                 assert health["generation"] == before["generation"]
                 assert health["documents"] == before["documents"]
-            assert get(f"{url}/api/search?q=" + urllib.parse.quote("الانترنت"))[0] == 200
+            assert get_json(f"{url}/api/search?q=" + urllib.parse.quote("الانترنت"))[0] == 200
         # The next reindex succeeds and removes what the killed ones left behind.
         result = cli("reindex", SEEDS, "--index", fresh_index, "--wait")
         assert result.returncode == 0, result.stderr
         time.sleep(0.5)
         assert not list(fresh_index.glob(".build-*"))
         assert len(list(fresh_index.glob("gen-*"))) <= 2
-        status, health = get(f"{url}/api/health")
+        status, health = get_json(f"{url}/api/health")
         assert status == 200 and health["documents"] == 1
     finally:
         process.terminate()
@@ -157,7 +143,7 @@ def test_damaged_index_is_reported_everywhere(fresh_index: Path) -> None:
         toc.write_bytes(b"garbage")
     process, url = start_server(fresh_index)
     try:
-        status, health = get(f"{url}/api/health")
+        status, health = get_json(f"{url}/api/health")
         assert status == 503 and health["status"] == "unavailable" and "damaged" in health["error"]
         with pytest.raises(urllib.error.HTTPError) as page:
             urllib.request.urlopen(f"{url}/?q=" + urllib.parse.quote("مصر"), timeout=10)

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
 
-from conftest import FIXTURES, ROOT, SEED_ID
+from conftest import FIXTURES, ROOT, SEED_ID, cli, get_json
 
 QUERIES = ["الانترنت", "لبنان", "وزارة الخارجية", '"الأمم المتحدة"', "مصدر:bbc", "فيسبوك -تويتر", "كأس العالم"]
-
-
-def get(url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def test_eight_concurrent_clients_all_get_200(live_server) -> None:
@@ -33,7 +22,7 @@ def test_eight_concurrent_clients_all_get_200(live_server) -> None:
         i = 0
         while time.monotonic() < stop:
             q = urllib.parse.quote(QUERIES[(n + i) % len(QUERIES)])
-            status, _ = get(f"{url}/api/search?q={q}&page={1 + i % 2}")
+            status, _ = get_json(f"{url}/api/search?q={q}&page={1 + i % 2}")
             with lock:
                 statuses.append(status)
             i += 1
@@ -49,26 +38,16 @@ def test_eight_concurrent_clients_all_get_200(live_server) -> None:
 
 def test_a_running_server_answers_from_a_new_index(live_server) -> None:
     url, index = live_server
-    status, data = get(f"{url}/api/search?q=" + urllib.parse.quote("المريخ"))
+    status, data = get_json(f"{url}/api/search?q=" + urllib.parse.quote("المريخ"))
     assert status == 200 and data["total"] == 1
-    before = get(f"{url}/api/health")[1]["generation"]
-    rebuilt = subprocess.run(
-        [sys.executable, "-m", "search.cli", "reindex", str(ROOT / "seeds"), "--index", str(index)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    before = get_json(f"{url}/api/health")[1]["generation"]
+    rebuilt = cli("reindex", ROOT / "seeds", "--index", index)
     assert rebuilt.returncode == 0, rebuilt.stderr
-    status, data = get(f"{url}/api/search?q=" + urllib.parse.quote("المريخ"))
+    status, data = get_json(f"{url}/api/search?q=" + urllib.parse.quote("المريخ"))
     assert status == 200 and data["total"] == 0  # the new index has only the seed
-    health = get(f"{url}/api/health")[1]
+    health = get_json(f"{url}/api/health")[1]
     assert health["generation"] != before and health["documents"] == 1
-    added = subprocess.run(
-        [sys.executable, "-m", "search.cli", "add", str(FIXTURES / "extra.jsonl"), "--index", str(index)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    added = cli("add", FIXTURES / "extra.jsonl", "--index", index)
     assert added.returncode == 0, added.stderr
-    assert get(f"{url}/api/search?q=" + urllib.parse.quote("المريخ"))[1]["total"] == 1
-    assert get(f"{url}/api/doc/{SEED_ID}")[0] == 200
+    assert get_json(f"{url}/api/search?q=" + urllib.parse.quote("المريخ"))[1]["total"] == 1
+    assert get_json(f"{url}/api/doc/{SEED_ID}")[0] == 200
