@@ -237,6 +237,9 @@ class Engine:
         filter_q = filters.query(searcher.reader())
         result = SearchResult(query=text, total=0, page=page, per_page=per_page, took_ms=0.0, hits=[], sort=sort)
         result.notices = list(parsed.notices)
+        if parsed.query is None and filter_q is not None and not text.strip():
+            # No words, only filters: browse what they select, newest first.
+            parsed.query, parsed.filters_only = Q.Every(), True
         if parsed.query is not None:
             self._run(searcher, parsed, filter_q, result, sort, snippets, facets)
         if suggest and result.total < SUGGEST_BELOW and text.strip():

@@ -90,6 +90,12 @@ def test_filters_and_facets(engine: Engine) -> None:
     assert [h.id for h in dated.hits] == ["FX-tech-1"]
 
 
+def test_filters_without_words_browse_newest_first(engine: Engine) -> None:
+    result = engine.search("", filters=Filters(source=["bbc"]))
+    assert [h.id for h in result.hits] == ["FX-culture-5", "FX-tech-1", "FX-json-3"]  # the undated one last
+    assert result.total == 3
+
+
 def test_sort_newest_and_paging(engine: Engine) -> None:
     newest = engine.search("وزارة OR الحسابات OR المنتخب", sort="newest")
     dates = [h.date for h in newest.hits]
