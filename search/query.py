@@ -28,7 +28,7 @@ from search.analysis import exact_analyzer, normalise, stem_analyzer
 from search.settings import SETTINGS
 
 # Quote pairs a reader may type: ASCII, curly (either way round) and guillemets.
-QUOTES = {'"': '"', "\u201c": "\u201d", "\u201d": "\u201c", "\u00ab": "\u00bb", "\u00bb": "\u00ab", "\u201e": "\u201c"}
+QUOTES = '"\u201c\u201d\u201e\u00ab\u00bb'  # " “ ” „ « »
 OR_WORDS = {"OR", "أو", "او"}
 FIELD_ALIASES = {
     "title": "title",
@@ -101,15 +101,10 @@ def tokenize_query(text: str) -> list[Clause]:
             i += m.end()
             ch = text[i]
         if ch in QUOTES:
-            closing = QUOTES[ch]
-            end = -1
-            for j in range(i + 1, n):
-                if text[j] == closing or (text[j] in QUOTES and text[j] != ch and closing != '"'):
-                    end = j
-                    break
-                if closing == '"' and text[j] == '"':
-                    end = j
-                    break
+            # An ASCII quote closes an ASCII quote; any typographic quote closes a
+            # typographic one (readers mix “ ” „ and « » freely).
+            closers = {'"'} if ch == '"' else set(QUOTES) - {'"'}
+            end = next((j for j in range(i + 1, n) if text[j] in closers), -1)
             inner = text[i + 1 : end] if end != -1 else text[i + 1 :]
             i = end + 1 if end != -1 else n
             if inner.strip():
