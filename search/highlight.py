@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from functools import lru_cache
 
 from search.analysis import TOKENIZER, light_stem, stopwords
 
@@ -29,16 +30,22 @@ class Snippet:
     text: str
 
 
+@lru_cache(maxsize=2048)  # about 60 MB at most for news-length articles
+def _analysed(text: str) -> tuple[tuple[int, int, str, str], ...]:
+    """(start, end, normalised form, stem) of each non-stopword word; cached, since
+    the same popular articles are shown for many queries."""
+    stops = stopwords()
+    return tuple(
+        (start, end, form, light_stem(form)) for form, start, end, _ in TOKENIZER.words(text) if form not in stops
+    )
+
+
 def matches(text: str, terms: set[str] | frozenset[str]) -> list[Span]:
     """Spans of the words in ``text`` that match any of ``terms``."""
     if not terms or not text:
         return []
-    stops = stopwords()
-    spans = []
-    for form, start, end, _ in TOKENIZER.words(text):
-        if form in stops:
-            continue
-        stem = light_stem(form)
+    spans: list[Span] = []
+    for start, end, form, stem in _analysed(text):
         if form in terms or stem in terms:
             if spans and spans[-1].start == start:
                 continue  # one written word that normalised to several
