@@ -50,9 +50,12 @@ MIN_PREFIX_CHARS = 2
 class Weights:
     """Ranking knobs; the defaults are the engine's, ablations change them."""
 
-    title: float = 2.0
+    # Title weighted like the body: x2 lost 0.067 MRR@10 on ARCD (benchmarks/results/quality.md).
+    title: float = 1.0
     exact: float = 0.5
     stemmed: bool = True
+    # Quotes beside other words also count their words loosely (ablation: False).
+    loose_quotes: bool = True
 
 
 @dataclass
@@ -243,8 +246,19 @@ class QueryBuilder:
         required: list[Q.Query] = []
         excluded: list[Q.Query] = []
         pending_or: list[Q.Query] = []
+        # A phrase alone is a phrase search. Quotes inside a longer query (a pasted
+        # headline or question) mostly quote speech: there a quoted phrase also
+        # counts its words one by one, so a paraphrasing article still matches.
+        loose_quotes = self.weights.loose_quotes and any(
+            c.kind != "phrase" and c.field is None and not c.negated for c in clauses
+        )
         for clause in clauses:
             built = self._clause(clause, parsed)
+            if loose_quotes and built is not None and clause.kind == "phrase" and not clause.negated:
+                if clause.field not in ("source", "category"):
+                    loose = self._word(clause.text, clause.field, parsed)
+                    if loose is not None and loose != built:
+                        built = Q.Or([built, loose])
             if built is None:
                 if pending_or and not clause.or_next:
                     self._place(Q.Or(pending_or) if len(pending_or) > 1 else pending_or[0], clause, required, optional)

@@ -69,6 +69,13 @@ def test_phrase_and_exclusion(engine: Engine) -> None:
     assert "FX-culture-5" in ids(engine, "وزارة -لبنان")
 
 
+def test_quotes_in_a_longer_query_also_count_their_words(engine: Engine) -> None:
+    # Alone, a phrase is strict: the words apart do not match.
+    assert "FX-culture-5" not in ids(engine, '"الفرعون المصري"')
+    # Beside other words (a pasted headline), quoted words count one by one too.
+    assert "FX-culture-5" in ids(engine, 'خبر "الفرعون المصري"')
+
+
 def test_or_and_fields(engine: Engine) -> None:
     assert set(ids(engine, "لبنان OR المريخ")) == {"FX-intl-2", "FX-json-1"}
     assert ids(engine, "title:فيسبوك") == ["FX-tech-1"]  # FX-json-2 has it in the body only

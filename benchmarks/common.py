@@ -1,0 +1,211 @@
+"""What the quality and speed benchmarks share: collections, analyser variants, cached indexes, runs.
+
+Indexes are cached under ``results/work/indexes/<collection>-<analyser>-<fingerprint>``;
+the fingerprint covers the analyser's code and word lists, the index schema and
+the collection, so an analyser change rebuilds and nothing stale is measured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE / "peers"))
+
+import search.index  # noqa: E402
+import search.query  # noqa: E402
+from search import analysis  # noqa: E402
+from search.documents import Document, LoadResult, load_sources  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+CORPUS = SHARED / "corpus" / "ant-multisource-v2.1.tar.gz"
+EVAL = SHARED / "eval"
+RESULTS = HERE / "results"
+WORK = RESULTS / "work"
+ARCD_DISTRACTORS = 9_769  # ANT articles added to ARCD's 231 paragraphs: a 10,000-document collection
+
+log = logging.getLogger("bench")
+
+
+def setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+
+
+# --- Analyser variants ----------------------------------------------------------
+
+
+def _no_stop_stem() -> object:
+    return analysis.TOKENIZER | analysis.ArabicStemFilter()
+
+
+def _no_stop_exact() -> object:
+    return analysis.TOKENIZER
+
+
+def _light10_stem() -> object:
+    return analysis.TOKENIZER | analysis.ArabicStopFilter() | analysis.Light10StemFilter()
+
+
+# name -> (stemmed analyser, exact analyser), both used at index and at query time
+ANALYSERS: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
+    "baheth": (analysis.stem_analyzer, analysis.exact_analyzer),
+    "light10": (_light10_stem, analysis.exact_analyzer),
+    "nostop": (_no_stop_stem, _no_stop_exact),
+}
+
+
+@contextlib.contextmanager
+def analyser(name: str) -> Iterator[None]:
+    """Make the engine index and parse queries with an analyser variant."""
+    stem, exact = ANALYSERS[name]
+    saved = [(m, a, getattr(m, a)) for m in (search.index, search.query) for a in ("stem_analyzer", "exact_analyzer")]
+    for module in (search.index, search.query):
+        module.stem_analyzer, module.exact_analyzer = stem, exact
+    try:
+        yield
+    finally:
+        for module, attr, value in saved:
+            setattr(module, attr, value)
+
+
+def fingerprint(*extra: str) -> str:
+    """What an index's content depends on: the analyser, its word lists, the schema and the field mapping."""
+    import ast
+
+    h = hashlib.sha1()
+    for path in [ROOT / "search" / "analysis.py", *sorted((ROOT / "search" / "data").glob("*.txt"))]:
+        h.update(path.read_bytes())
+    # From the file as it is now (inspect.getsource would mix an imported module's
+    # line numbers with a file another engineer has since edited).
+    source = (ROOT / "search" / "index.py").read_text(encoding="utf-8")
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef) and node.name in ("make_schema", "to_fields"):
+            h.update((ast.get_source_segment(source, node) or "").encode())
+    for item in extra:
+        h.update(item.encode())
+    return h.hexdigest()[:10]
+
+
+# --- Collections ---------------------------------------------------------------
+
+
+@dataclass
+class Collection:
+    name: str
+    docs: list[Document]
+    topics: Path
+    qrels: Path
+    note: str
+
+    def key(self) -> str:
+        return hashlib.sha1("\n".join(f"{d.id}\t{len(d.title)}\t{len(d.body)}" for d in self.docs).encode()).hexdigest()[:10]
+
+    def jsonl(self) -> Path:
+        """The collection as the peers read it (id, title, body)."""
+        path = WORK / "collections" / f"{self.name}-{self.key()}.jsonl"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            with open(tmp, "w", encoding="utf-8") as out:
+                for d in self.docs:
+                    out.write(json.dumps({"id": d.id, "title": d.title, "body": d.body}, ensure_ascii=False) + "\n")
+            tmp.rename(path)
+        return path
+
+
+_ANT: list[Document] | None = None
+
+
+def ant_documents() -> list[Document]:
+    global _ANT
+    if _ANT is None:
+        log.info("reading %s", CORPUS.name)
+        _ANT = load_sources([CORPUS]).documents
+    return [Document(**{**d.__dict__}) for d in _ANT]  # copies: callers change titles
+
+
+def _stable_order(doc_id: str) -> str:
+    return hashlib.sha1(doc_id.encode()).hexdigest()
+
+
+def known_item() -> Collection:
+    docs = ant_documents()
+    for d in docs:
+        d.title = ""  # the headline is the query: index without titles
+    return Collection(
+        "ant-known-item", docs, EVAL / "ant-known-item.tsv", EVAL / "ant-known-item.qrels",
+        f"ANT v2.1, {len(docs):,} articles indexed without titles; 500 headlines, one relevant article each",
+    )
+
+
+def ant_subset(n: int) -> list[Document]:
+    """A fixed subset of ANT: the n articles whose sha1(id) sort first."""
+    docs = ant_documents()
+    return sorted(docs, key=lambda d: _stable_order(d.id))[:n]
+
+
+def arcd(distractors: int | None = ARCD_DISTRACTORS) -> Collection:
+    paragraphs = load_sources([EVAL / "arcd-train.jsonl"]).documents
+    ant = ant_documents() if distractors is None else ant_subset(distractors)
+    docs = paragraphs + sorted(ant, key=lambda d: d.id)
+    return Collection(
+        "arcd-train", docs, EVAL / "arcd-train.tsv", EVAL / "arcd-train.qrels",
+        f"ARCD-train's {len(paragraphs)} paragraphs + {len(ant):,} ANT articles (with titles) as distractors"
+        f" = {len(docs):,} documents; 693 questions",
+    )
+
+
+# --- Our indexes ---------------------------------------------------------------
+
+
+def build_index(coll: Collection, variant: str = "baheth", procs: int = 2) -> tuple[Path, dict[str, object]]:
+    """The cached index of a collection under an analyser variant; built when missing."""
+    root = WORK / "indexes" / f"{coll.name}-{variant}-{fingerprint(variant, coll.key())}"
+    meta_path = root / "bench.json"
+    if meta_path.exists():
+        return root, json.loads(meta_path.read_text())
+    shutil.rmtree(root, ignore_errors=True)
+    log.info("building %s (%s analyser, %d docs)...", root.name, variant, len(coll.docs))
+    started = time.perf_counter()
+    with analyser(variant):
+        report = search.index.build(root, LoadResult(documents=list(coll.docs)), [coll.name], procs=procs)
+    meta = {"seconds": round(time.perf_counter() - started, 1), "documents": report.indexed, "bytes": report.size_bytes}
+    meta_path.write_text(json.dumps(meta))
+    log.info("built %s in %.0f s", root.name, meta["seconds"])
+    return root, meta
+
+
+# --- Runs --------------------------------------------------------------------
+
+
+def read_tsv_topics(path: Path) -> list[tuple[str, str]]:
+    from search.runs import read_topics
+
+    return read_topics(path)
+
+
+def write_topics(topics: list[tuple[str, str]], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{q}\t{t}\n" for q, t in topics), encoding="utf-8")
+    return path
+
+
+def read_run(path: Path) -> dict[str, list[str]]:
+    """A TREC run as qid -> doc ids in rank order."""
+    ranked: dict[str, list[tuple[int, str]]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) >= 6:
+            ranked.setdefault(parts[0], []).append((int(parts[3]), parts[2]))
+    return {q: [d for _, d in sorted(v)] for q, v in ranked.items()}

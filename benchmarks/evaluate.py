@@ -1,0 +1,391 @@
+"""Retrieval quality: the engine, its ablations and the peer engines, on the development sets.
+
+    python benchmarks/evaluate.py [--skip-peers] [--sets ki,arcd] [--arcd-distractors N|all]
+
+Writes results/quality.md, results/quality.json and results/quality.png. Every
+row runs in the same process on the same documents and topics; the engine's
+rows rank through ``search.runs.run_topics`` (exactly as the web search ranks)
+and metrics come from ir-measures (pytrec_eval), not from code of our own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import inspect
+import subprocess
+import sys
+import json
+import platform
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import common
+import ir_measures
+from common import RESULTS, WORK, Collection, log
+from ir_measures import R, RR, nDCG
+
+from search.query import Weights
+from search.runs import run_topics
+from search.searching import Engine
+
+MEASURES = [RR @ 10, nDCG @ 10, R @ 10, R @ 100]
+MEASURE_NAMES = {str(RR @ 10): "MRR@10", str(nDCG @ 10): "nDCG@10", str(R @ 10): "R@10", str(R @ 100): "R@100"}
+DEFAULT_BM25: tuple[float, float] = inspect.signature(Engine.__init__).parameters["bm25"].default
+
+
+@dataclass
+class Row:
+    name: str
+    what: str
+    analyser: str = "baheth"
+    weights: Weights = field(default_factory=Weights)
+    bm25: tuple[float, float] = DEFAULT_BM25
+    peer: str | None = None
+    needs_titles: bool = False  # meaningless on a collection indexed without titles
+    patch: str | None = None  # a proposed engine change, tried here before it is made (see PATCHES)
+
+
+def rows() -> list[Row]:
+    """The engine as configured, one row per ablated choice, then the peers."""
+    w = Weights()
+    b, k1 = DEFAULT_BM25
+    out = [
+        Row("baheth", f"the engine as shipped: project analyser, title x{w.title}, exact x{w.exact}, BM25F b={b} k1={k1}"),
+        Row("no stemming", "exact (normalised, unstemmed) fields only", weights=Weights(w.title, w.exact, stemmed=False)),
+        Row("light10 analyser", "Larkey's light10 stemmer instead of the project's (own index)", analyser="light10"),
+        Row("no stopword list", "no stopwords removed (own index)", analyser="nostop"),
+        Row("no exact-form boost", "exact fields weight 0", weights=Weights(w.title, 0.0)),
+    ]
+    for title in (1.0, 2.0):
+        if title != w.title:
+            out.append(Row(f"title weight {title:g}", f"title weight {title:g} (body 1)", weights=Weights(title, w.exact),
+                           needs_titles=True))
+    for bm in [(0.75, 1.2), (0.4, 0.9), (0.75, 2.0)]:
+        if bm != DEFAULT_BM25:
+            out.append(Row(f"BM25 b={bm[0]} k1={bm[1]}", "BM25F parameters", bm25=bm))
+    out += [
+        Row("quotes strict", "a quoted phrase inside a longer query matches only as a phrase (the engine also"
+            " counts its words one by one there)", weights=Weights(w.title, w.exact, loose_quotes=False)),
+    ]
+    out += [
+        Row("Lucene ArabicAnalyzer", "Lucene 8 ArabicAnalyzer + BM25 (k1=1.2, b=0.75)", peer="lucene_arabic"),
+        Row("SQLite FTS5", "FTS5 unicode61 remove_diacritics 2, bm25()", peer="sqlite_fts5"),
+        Row("Whoosh StandardAnalyzer", "stock Whoosh StandardAnalyzer, BM25F", peer="whoosh_standard"),
+    ]
+    return out
+
+
+# --- Scoring -----------------------------------------------------------------
+
+
+def score(ranked: dict[str, list[str]], qrels_path: Path) -> dict[str, float]:
+    """Mean of each measure over every topic in the qrels (a topic with no results counts 0).
+
+    Scores handed to trec_eval are 1/rank, so its ordering is the engine's own
+    (trec_eval would otherwise re-break score ties by document id).
+    """
+    qrels = list(ir_measures.read_trec_qrels(str(qrels_path)))
+    run = [ir_measures.ScoredDoc(q, d, 1.0 / i) for q, docs in ranked.items() for i, d in enumerate(docs, start=1)]
+    per: dict[str, dict[str, float]] = defaultdict(dict)
+    for m in ir_measures.iter_calc(MEASURES, qrels, run):
+        per[MEASURE_NAMES[str(m.measure)]][m.query_id] = m.value
+    qids = sorted({q.query_id for q in qrels})
+    return {name: round(sum(per[name].get(q, 0.0) for q in qids) / len(qids), 4) for name in MEASURE_NAMES.values()}
+
+
+# --- Our rows ----------------------------------------------------------------
+
+
+def _cached(kind: str, key: str) -> tuple[Path, dict[str, object] | None]:
+    """Runs are cached by everything they depend on, so a re-run only redoes what changed."""
+    path = WORK / "cache" / kind / (hashlib.sha1(key.encode()).hexdigest()[:16] + ".json")
+    if path.exists():
+        found = json.loads(path.read_text())
+        if Path(found["run"]).exists():
+            return path, found
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path, None
+
+
+def _source_hash(*files: Path) -> str:
+    return hashlib.sha1(b"".join(f.read_bytes() for f in files)).hexdigest()[:10]
+
+
+def run_engine(row: Row, coll: Collection) -> dict[str, object]:
+    root, meta = common.build_index(coll, row.analyser)
+    search_dir = common.ROOT / "search"
+    key = repr((root.name, _source_hash(search_dir / "query.py", search_dir / "searching.py", search_dir / "runs.py"),
+                row.weights, row.bm25, coll.topics.read_bytes(), row.patch))
+    cache, found = _cached("engine", key)
+    if found:
+        return found
+    topics = common.read_tsv_topics(coll.topics)
+    run_path = WORK / "runs" / coll.name / f"{slug(row.name)}-{cache.stem}.run"
+    run_path.parent.mkdir(parents=True, exist_ok=True)
+    with common.analyser(row.analyser), PATCHES.get(row.patch, contextlib.nullcontext)():
+        engine = Engine(root, weights=row.weights, bm25=row.bm25)
+        started = time.perf_counter()
+        lines = run_topics(engine, topics, limit=100, tag=slug(row.name))
+        seconds = time.perf_counter() - started
+    run_path.write_text("".join(lines), encoding="utf-8")
+    result = {"run": str(run_path), "query_seconds": round(seconds, 1), "index": meta}
+    cache.write_text(json.dumps(result))
+    return result
+
+
+PATCHES: dict[str, object] = {}
+
+
+def run_peer(row: Row, coll: Collection) -> dict[str, object]:
+    import peers
+
+    peer_dir = common.HERE / "peers"
+    key = repr((row.peer, coll.key(), _source_hash(peer_dir / "peers.py", peer_dir / "LuceneArabic.java"),
+                coll.topics.read_bytes()))
+    cache, found = _cached("peer", key)
+    if found:
+        return found
+    run_path = WORK / "runs" / coll.name / f"{slug(row.name)}-{cache.stem}.run"
+    run_path.parent.mkdir(parents=True, exist_ok=True)
+    stats = peers.RUNNERS[row.peer](coll.jsonl(), coll.topics, run_path, WORK / "peers", limit=100)
+    result = {"run": str(run_path), "peer_stats": stats}
+    cache.write_text(json.dumps(result))
+    return result
+
+
+def slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+
+
+# --- Orthographic robustness --------------------------------------------------------
+
+FATHA, DAMMA, KASRA, SUKUN, SHADDA = "\u064e", "\u064f", "\u0650", "\u0652", "\u0651"
+TATWEEL = "\u0640"
+ARABIC_LETTER = r"[\u0621-\u064a]"
+LAM_ALEF_LIGATURES = {"لا": "\ufefb", "لأ": "\ufef7", "لإ": "\ufef9", "لآ": "\ufef5"}  # ﻻ ﻷ ﻹ ﻵ
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+PERSIAN = str.maketrans({"ي": "\u06cc", "ك": "\u06a9"})  # ی ک
+
+
+def _per_word(text: str, change) -> str:
+    return " ".join(change(w) for w in text.split(" "))
+
+
+def _diacritics(word: str) -> str:
+    marks = [FATHA, DAMMA, KASRA, SUKUN, SHADDA + FATHA]
+    out = []
+    for i, ch in enumerate(word):
+        out.append(ch)
+        if "\u0621" <= ch <= "\u064a":
+            out.append(marks[i % len(marks)])
+    return "".join(out)
+
+
+def _hamza_dropped(word: str) -> str:
+    return word.replace("أ", "ا").replace("إ", "ا").replace("آ", "ا")
+
+
+def _hamza_added(word: str) -> str:
+    return "أ" + word[1:] if word.startswith("ا") and not word.startswith("ال") and len(word) > 2 else word
+
+
+def _final_ya(word: str) -> str:
+    if word.endswith("ي"):
+        return word[:-1] + "ى"
+    if word.endswith("ى"):
+        return word[:-1] + "ي"
+    return word
+
+
+def _teh_marbuta(word: str) -> str:
+    return word[:-1] + "ه" if word.endswith("ة") else word
+
+
+def _tatweel(word: str) -> str:
+    return word[0] + TATWEEL + word[1:] if len(word) >= 3 and "\u0621" <= word[0] <= "\u064a" else word
+
+
+def _lam_alef(text: str) -> str:
+    for pair, ligature in LAM_ALEF_LIGATURES.items():
+        text = text.replace(pair, ligature)
+    return text
+
+
+VARIANTS = {
+    "diacritics": lambda t: _per_word(t, _diacritics),
+    "hamza dropped (أ إ آ -> ا)": lambda t: _per_word(t, _hamza_dropped),
+    "hamza added (ا -> أ)": lambda t: _per_word(t, _hamza_added),
+    "final ي <-> ى": lambda t: _per_word(t, _final_ya),
+    "final ة -> ه": lambda t: _per_word(t, _teh_marbuta),
+    "tatweel": lambda t: _per_word(t, _tatweel),
+    "Arabic-Indic digits": lambda t: t.translate(ARABIC_INDIC),
+    "lam-alef ligature": _lam_alef,
+    "Persian letters (ی ک)": lambda t: t.translate(PERSIAN),
+}
+
+
+def robustness(coll: Collection, sample: int | None) -> dict[str, object]:
+    root, _ = common.build_index(coll)
+    engine = Engine(root)
+    topics = common.read_tsv_topics(coll.topics)[:sample]
+
+    def top10(text: str) -> list[str]:
+        return [h.id for h in engine.search(text, per_page=10, snippets=False, facets=False, suggest=False).hits]
+
+    per_variant = {name: [0, 0] for name in VARIANTS}  # identical, applicable
+    all_same = 0
+    failures: list[dict[str, str]] = []
+    for qid, text in topics:
+        base = top10(text)
+        ok = True
+        for name, change in VARIANTS.items():
+            varied = change(text)
+            if varied == text:
+                continue
+            per_variant[name][1] += 1
+            if top10(varied) == base:
+                per_variant[name][0] += 1
+            else:
+                ok = False
+                if len(failures) < 20:
+                    failures.append({"qid": qid, "variant": name, "query": text, "varied": varied})
+        all_same += ok
+    return {
+        "queries": len(topics),
+        "all_variants_identical": round(all_same / len(topics), 4),
+        "variants": {n: {"identical": a, "applicable": b, "share": round(a / b, 4) if b else None}
+                     for n, (a, b) in per_variant.items()},
+        "failures": failures,
+    }
+
+
+# --- Report ----------------------------------------------------------------------
+
+
+def write_report(out: dict[str, object]) -> None:
+    md = ["# Retrieval quality", "", f"Produced by `python benchmarks/evaluate.py` on {out['date']} "
+          f"({out['seconds'] / 60:.0f} min of wall time, reusing the indexes and runs cached in results/work/). Metrics: ir-measures {ir_measures.__version__} (pytrec_eval); "
+          "every topic counts, a topic with no results scores 0.", ""]
+    for coll_name, data in out["collections"].items():
+        md += [f"## {coll_name}", "", data["note"], "",
+               "| row | MRR@10 | nDCG@10 | R@10 | R@100 | vs Lucene MRR | what |", "|---|---|---|---|---|---|---|"]
+        lucene = data["rows"].get("Lucene ArabicAnalyzer", {}).get("metrics", {}).get("MRR@10")
+        for name, r in data["rows"].items():
+            m = r["metrics"]
+            ratio = f"{m['MRR@10'] / lucene:.3f}x" if lucene else ""
+            cells = " | ".join(f"{m[k]:.4f}" for k in ("MRR@10", "nDCG@10", "R@10", "R@100"))
+            bold = "**" if name == "baheth" else ""
+            md.append(f"| {bold}{name}{bold} | {cells} | {ratio} | {r['what']} |")
+        rob = data.get("robustness")
+        if rob:
+            md += ["", f"Orthographic robustness of `baheth` ({rob['queries']} topics): top-10 identical to the "
+                   f"original's for **{rob['all_variants_identical']:.1%}** of topics under every variant.", "",
+                   "| variant | identical / applicable | share |", "|---|---|---|"]
+            for vname, v in rob["variants"].items():
+                share = f"{v['share']:.1%}" if v["share"] is not None else "n/a"
+                md.append(f"| {vname} | {v['identical']} / {v['applicable']} | {share} |")
+        md.append("")
+    md += ["![MRR@10 by row](quality.png)", ""]
+    (RESULTS / "quality.md").write_text("\n".join(md), encoding="utf-8")
+    (RESULTS / "quality.json").write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
+    chart(out)
+
+
+def chart(out: dict[str, object]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colls = list(out["collections"])
+    most = max(len(c["rows"]) for c in out["collections"].values())
+    fig, axes = plt.subplots(1, len(colls), figsize=(6.5 * len(colls), 0.42 * most + 1.6), squeeze=False)
+    for ax, coll in zip(axes[0], colls, strict=True):
+        rows_ = out["collections"][coll]["rows"]
+        shown = list(rows_)
+        vals = [rows_[n]["metrics"]["MRR@10"] for n in shown]
+        colours = ["#1b7837" if n == "baheth" else "#762a83" if rows_[n].get("peer") else "#9970ab" for n in shown]
+        ax.barh(range(len(shown)), vals, color=colours)
+        ax.set_yticks(range(len(shown)), shown, fontsize=8)
+        ax.invert_yaxis()
+        for i, v in enumerate(vals):
+            ax.text(v, i, f" {v:.3f}", va="center", fontsize=7)
+        ax.set_xlim(0, min(1.0, max(vals) * 1.18))
+        ax.set_title(f"{coll}: MRR@10", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "quality.png", dpi=110)
+
+
+def evaluate_set(args: argparse.Namespace, which: str) -> dict[str, object]:
+    """Every row and the robustness check on one development set."""
+    if which == "ki":
+        coll = common.known_item()
+    else:
+        coll = common.arcd(None if args.arcd_distractors == "all" else int(args.arcd_distractors))
+    titles = which != "ki"
+    chosen = [r for r in rows() if not (args.skip_peers and r.peer) and (titles or not r.needs_titles)]
+    if args.rows:
+        chosen = [r for r in chosen if r.name == "baheth" or any(s in r.name for s in args.rows.split(","))]
+    data: dict[str, object] = {"name": coll.name, "note": coll.note, "rows": {}}
+    for row in chosen:
+        log.info("%s: %s", coll.name, row.name)
+        result = run_peer(row, coll) if row.peer else run_engine(row, coll)
+        result["metrics"] = score(common.read_run(Path(result["run"])), coll.qrels)
+        result["what"] = row.what
+        result["peer"] = row.peer
+        result["config"] = {k: v for k, v in asdict(row).items() if k not in ("name", "what")}
+        data["rows"][row.name] = result
+        log.info("  %s", result["metrics"])
+    log.info("%s: orthographic robustness", coll.name)
+    data["robustness"] = robustness(coll, args.robust_sample)
+    log.info("  %s", data["robustness"]["all_variants_identical"])
+    return data
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sets", default="ki,arcd", help="comma-separated: ki (ANT known-item), arcd (ARCD-train)")
+    ap.add_argument("--skip-peers", action="store_true")
+    ap.add_argument("--arcd-distractors", default=str(common.ARCD_DISTRACTORS), help="ANT articles added, or 'all'")
+    ap.add_argument("--robust-sample", type=int, default=None, help="topics per set for the robustness check (default all)")
+    ap.add_argument("--rows", default="", help="only rows whose name contains one of these (comma-separated)")
+    ap.add_argument("--jobs", type=int, default=2, help="sets evaluated in parallel (quality is not timed)")
+    ap.add_argument("--part", type=Path, help=argparse.SUPPRESS)  # a child evaluating one set writes here
+    args = ap.parse_args()
+    common.setup_logging()
+    sets = [s for s in args.sets.split(",") if s]
+    if args.part:
+        args.part.write_text(json.dumps(evaluate_set(args, sets[0]), ensure_ascii=False))
+        return
+    started = time.perf_counter()
+    parts = {}
+    if args.jobs > 1 and len(sets) > 1:
+        passed = ["--skip-peers"] * args.skip_peers + [f"--arcd-distractors={args.arcd_distractors}", f"--rows={args.rows}"]
+        if args.robust_sample is not None:
+            passed.append(f"--robust-sample={args.robust_sample}")
+        procs = []
+        for which in sets:
+            part = common.WORK / f"quality-{which}.json"
+            part.unlink(missing_ok=True)
+            cmd = [sys.executable, str(Path(__file__).resolve()), *passed, f"--sets={which}", "--part", str(part)]
+            procs.append((which, part, subprocess.Popen(cmd)))
+        for which, part, proc in procs:
+            if proc.wait() != 0:
+                raise SystemExit(f"evaluating {which} failed")
+            parts[which] = json.loads(part.read_text())
+    else:
+        parts = {which: evaluate_set(args, which) for which in sets}
+    out: dict[str, object] = {"date": time.strftime("%Y-%m-%d %H:%M"), "python": platform.python_version(),
+                              "collections": {d["name"]: d for d in parts.values()}}
+    out["seconds"] = round(time.perf_counter() - started)
+    write_report(out)
+    log.info("wrote %s", RESULTS / "quality.md")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,344 @@
+"""Speed: indexing, query latency and analyser throughput, the engine next to its peers.
+
+    python benchmarks/speed.py [--skip-peers] [--queries N]
+
+Writes results/speed.md and results/speed.json. Each index is built in a child
+process so its time and peak memory are its own; everything runs one after the
+other (the machine has two cores, and the engine's build uses both).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import common
+from common import RESULTS, WORK, log
+
+SIZES = {"10k": 10_000, "31.5k": None}  # None: the whole ANT corpus (31,525 articles)
+QUERY_SETS = ("1 word", "2 words", "3 words", "headline")
+MODES = {  # name -> Engine.search keyword arguments
+    "no snippets": {"snippets": False, "facets": False, "suggest": False},
+    "snippets": {"snippets": True, "facets": False, "suggest": False},
+    "web page (snippets, facets, suggestions)": {"snippets": True, "facets": True, "suggest": True},
+}
+
+
+# --- Building, in a child process ------------------------------------------------------
+
+
+def _docs(size: str) -> list:
+    n = SIZES[size]
+    return common.ant_documents() if n is None else common.ant_subset(n)
+
+
+def _child_build(mode: str, size: str, dest: str) -> None:
+    """Build one index and print its figures (run as `speed.py _build MODE SIZE DEST`)."""
+    import search.index
+    from search.documents import LoadResult
+
+    docs = _docs(size)
+    text_bytes = sum(len(d.title.encode()) + len(d.body.encode()) for d in docs)
+    root = Path(dest)
+    shutil.rmtree(root, ignore_errors=True)
+    extra: dict[str, float] = {}
+    if hasattr(search.index, "write_vocabulary"):  # time the spelling vocabulary apart from the writer
+        write_vocabulary = search.index.write_vocabulary
+
+        def timed_vocabulary(*a: object, **k: object) -> object:
+            t0 = time.perf_counter()
+            try:
+                return write_vocabulary(*a, **k)
+            finally:
+                extra["vocabulary_seconds"] = round(time.perf_counter() - t0, 2)
+
+        search.index.write_vocabulary = timed_vocabulary
+    started = time.perf_counter()
+    if mode == "baheth":
+        search.index.build(root, LoadResult(documents=docs), ["ant"], procs=2)
+    else:  # a plain single-process Whoosh writer, the same schema and analysers
+        from whoosh import index as whoosh_index
+
+        root.mkdir(parents=True)
+        ix = whoosh_index.create_in(str(root), search.index.make_schema())
+        writer = ix.writer()
+        for doc in docs:
+            writer.add_document(**search.index.to_fields(doc))
+        writer.commit()
+    seconds = time.perf_counter() - started
+    size_bytes = sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
+    print(json.dumps({
+        "docs": len(docs), "seconds": round(seconds, 2), "docs_per_s": round(len(docs) / seconds, 1),
+        "mb_per_s": round(text_bytes / 1e6 / seconds, 3), "input_text_mb": round(text_bytes / 1e6, 1),
+        "index_mb": round(size_bytes / 1e6, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "workers_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+        "load_average_after": os.getloadavg()[0], **extra,
+    }))
+
+
+def build(mode: str, size: str, dest: Path) -> dict[str, object]:
+    log.info("indexing ANT %s with %s...", size, mode)
+    cmd = [sys.executable, str(Path(__file__).resolve()), "_build", mode, size, str(dest)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    stats = json.loads(out.strip().splitlines()[-1])
+    log.info("  %s", stats)
+    return stats
+
+
+# --- Queries ------------------------------------------------------------------------
+
+
+def query_sets(per_set: int) -> dict[str, list[str]]:
+    """1-, 2- and 3-word queries cut from ANT headlines, and whole headlines (other ones)."""
+    from search.analysis import terms
+
+    headlines = [t for _, t in common.read_tsv_topics(common.EVAL / "ant-known-item.tsv")]
+    sets: dict[str, list[str]] = {name: [] for name in QUERY_SETS}
+    for text in headlines[:per_set]:
+        words = [w for w in text.split() if w.isalpha() and terms(w)]
+        for n, name in ((1, "1 word"), (2, "2 words"), (3, "3 words")):
+            if len(words) >= n:
+                sets[name].append(" ".join(words[:n]))
+    sets["headline"] = headlines[per_set : 2 * per_set]
+    return sets
+
+
+def percentiles(ms: list[float]) -> dict[str, float]:
+    q = statistics.quantiles(ms, n=100, method="inclusive")
+    return {"p50": round(q[49], 2), "p95": round(q[94], 2), "mean": round(statistics.fmean(ms), 2), "n": len(ms)}
+
+
+def our_latency(root: Path, sets: dict[str, list[str]]) -> dict[str, dict[str, dict[str, float]]]:
+    from search.searching import Engine
+
+    engine = Engine(root)
+    for queries in sets.values():  # warm-up: open the index, fill caches
+        for q in queries:
+            engine.search(q, per_page=10, snippets=True, facets=True, suggest=True)
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for mode, kwargs in MODES.items():
+        out[mode] = {}
+        for name, queries in sets.items():
+            ms = []
+            for q in queries:
+                t0 = time.perf_counter_ns()
+                engine.search(q, per_page=10, **kwargs)
+                ms.append((time.perf_counter_ns() - t0) / 1e6)
+            out[mode][name] = percentiles(ms)
+    return out
+
+
+def peer_runs(size: str, sets: dict[str, list[str]]) -> dict[str, dict[str, object]]:
+    """Each peer indexes the same documents and runs every query set (top 10), timed per query.
+
+    The peers run from a fresh child process: a process started from this one
+    would report this one's memory as its own peak (Linux carries ru_maxrss
+    across fork and exec), and this one holds the whole corpus.
+    """
+    topics = [(f"{i}-{n}", q) for i, (name, qs) in enumerate(sets.items()) for n, q in enumerate(qs)]
+    topics_path = common.write_topics(topics, WORK / "speed" / f"queries-{size}.tsv")
+    jsonl = common.Collection(f"ant-{size}", _docs(size), topics_path, topics_path, "").jsonl()
+    sets_path = WORK / "speed" / f"sets-{size}.json"
+    sets_path.write_text(json.dumps(sets, ensure_ascii=False), encoding="utf-8")
+    out_path = WORK / "speed" / f"peers-{size}.json"
+    cmd = [sys.executable, str(Path(__file__).resolve()), "_peers", size, str(jsonl), str(topics_path), str(sets_path),
+           str(out_path)]
+    subprocess.run(cmd, check=True, close_fds=True)
+    return json.loads(out_path.read_text())
+
+
+def _child_peers(size: str, jsonl: str, topics_path: str, sets_path: str, out_path: str) -> None:
+    import peers
+
+    common.setup_logging()
+    sets = json.loads(Path(sets_path).read_text(encoding="utf-8"))
+    keep = peers.latency_summary
+    peers.latency_summary = lambda lat: {**keep(lat), "raw": list(lat)}  # keep per-query times to split by set
+    out = {}
+    for peer, runner in peers.RUNNERS.items():
+        log.info("peer %s on ANT %s...", peer, size)
+        stats = runner(Path(jsonl), Path(topics_path), WORK / "speed" / f"{peer}-{size}.run", WORK / "peers", limit=10)
+        raw = stats["latency_ms"].pop("raw")
+        by_set, i = {}, 0
+        for name, qs in sets.items():
+            by_set[name] = percentiles(raw[i : i + len(qs)])
+            i += len(qs)
+        stats["latency_by_set"] = by_set
+        out[peer] = stats
+        log.info("  %s docs/s, p95 %s ms, peak RSS %s MB", stats["docs_per_s"], stats["latency_ms"]["p95"],
+                 stats["peak_rss_mb"])
+    Path(out_path).write_text(json.dumps(out, ensure_ascii=False))
+
+
+def analyser_throughput(sample: int = 3000) -> dict[str, dict[str, float]]:
+    from whoosh.analysis import StandardAnalyzer
+
+    from search import analysis
+
+    texts = [d.title + "\n" + d.body for d in common.ant_subset(sample)]
+    chains = {
+        "baheth (stemmed field)": analysis.stem_analyzer(),
+        "baheth (exact field)": analysis.exact_analyzer(),
+        "light10 chain": common.ANALYSERS["light10"][0](),
+        "Whoosh StandardAnalyzer": StandardAnalyzer(),
+    }
+    out = {}
+    for name, chain in chains.items():
+        analysis.light_stem.cache_clear()
+        analysis.light10_stem.cache_clear()
+        analysis.TOKENIZER._last = None
+        tokens = 0
+        t0 = time.perf_counter()
+        for text in texts:
+            tokens += sum(1 for _ in chain(text))
+        seconds = time.perf_counter() - t0
+        out[name] = {"tokens": tokens, "seconds": round(seconds, 2), "tokens_per_s": round(tokens / seconds)}
+        log.info("analyser %s: %s tokens/s", name, out[name]["tokens_per_s"])
+    return out
+
+
+# --- Report -----------------------------------------------------------------------
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.2f}x" if a and b else ""
+
+
+def write_report(out: dict) -> None:
+    idx = out["indexing"]
+    ours = idx["baheth (MpWriter, procs=2)"]
+    md = ["# Speed", "", f"Produced by `python benchmarks/speed.py` on {out['date']} ({out['seconds'] / 60:.0f} min), "
+          f"{out['cpus']} cores (load average {out['load_average_at_start'][0]:.1f} at the start, "
+          f"{out['load_average_at_end'][0]:.1f} at the end), Python {out['python']}. Corpus: ANT v2.1 with titles; 10k = the fixed subset of "
+          "10,000 articles whose sha1(id) sort first.", "",
+          "## Indexing ANT (31,525 articles)", "",
+          "| engine | docs/s | MB/s | index MB | peak RSS MB | seconds | our docs/s ÷ theirs |",
+          "|---|---|---|---|---|---|---|"]
+    for name, s in idx.items():
+        rss = s.get("peak_rss_mb")
+        if s.get("workers_peak_rss_mb"):
+            rss = f"{s['peak_rss_mb']} (+ worker {s['workers_peak_rss_mb']})"
+        md.append(f"| {name} | {s['docs_per_s']} | {s['mb_per_s']} | {s['index_mb']} | {rss} | {s['seconds']} | "
+                  f"{ratio(ours['docs_per_s'], s['docs_per_s'])} |")
+    plain = idx["plain Whoosh writer, same analyser (procs=1)"]
+    speedup = ours["docs_per_s"] / plain["docs_per_s"]
+    md += ["", f"Target reindex ≥ 2x a plain single-process writer: **{speedup:.2f}x** "
+           f"({'met' if speedup >= 2 else 'missed'}).", ""]
+    if out.get("reindex_measured"):
+        md[-1:-1] = [f"The engine's two rows were re-measured back to back on {out['reindex_measured']} "
+                     "(`speed.py --reindex-only`) on a quieter machine."]
+    if out.get("peers_measured"):
+        md[-1:-1] = [f"The peers were re-measured on {out['peers_measured']} (`speed.py --peers-only`)."]
+    if ours.get("vocabulary_seconds"):
+        md[-1:-1] = [f"Our build includes {ours['vocabulary_seconds']} s writing the spelling vocabulary after the "
+                     "Whoosh commit (single process)."]
+    for size, lat in out["latency"].items():
+        md += [f"## Query latency, {size} documents (ms, top 10)", "",
+               "| queries | " + " | ".join(f"{m} p50 / p95" for m in MODES) + " | "
+               + " | ".join(f"{p} p50 / p95" for p in lat.get("peers", {})) + " |",
+               "|---" * (1 + len(MODES) + len(lat.get("peers", {}))) + "|"]
+        for qs in QUERY_SETS:
+            cells = [f"{lat['baheth'][m][qs]['p50']} / {lat['baheth'][m][qs]['p95']}" for m in MODES]
+            for _peer, ps in lat.get("peers", {}).items():
+                b = ps["latency_by_set"][qs]
+                ours_p95 = lat["baheth"]["no snippets"][qs]["p95"]
+                cells.append(f"{b['p50']} / {b['p95']} (ours ÷ theirs p95: {ratio(ours_p95, b['p95'])})")
+            md.append(f"| {qs} ({lat['baheth']['snippets'][qs]['n']}) | " + " | ".join(cells) + " |")
+        md.append("")
+    kw = [out["latency"]["31.5k"]["baheth"]["snippets"][qs]["p95"] for qs in ("1 word", "2 words", "3 words")]
+    md += [f"Target keyword queries with snippets p95 ≤ 50 ms at 31.5k: worst of 1-3 words **{max(kw)} ms** "
+           f"({'met' if max(kw) <= 50 else 'missed'}). Peers return ids only (no snippets); compare them with "
+           "the 'no snippets' column.", "", "## Analyser throughput", "",
+           f"Title + body of {out['analyser_sample']:,} ANT articles, single process, caches cleared.", "",
+           "| analyser | tokens | seconds | tokens/s |", "|---|---|---|---|"]
+    for name, a in out["analyser"].items():
+        md.append(f"| {name} | {a['tokens']:,} | {a['seconds']} | {a['tokens_per_s']:,} |")
+    md.append("")
+    (RESULTS / "speed.md").write_text("\n".join(md), encoding="utf-8")
+    (RESULTS / "speed.json").write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "_build":
+        _child_build(*sys.argv[2:5])
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "_peers":
+        _child_peers(*sys.argv[2:7])
+        return
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--skip-peers", action="store_true")
+    ap.add_argument("--queries", type=int, default=200, help="queries per set")
+    ap.add_argument("--peers-only", action="store_true",
+                    help="re-measure only the peers, keeping the rest of results/speed.json")
+    ap.add_argument("--reindex-only", action="store_true",
+                    help="re-measure only the two 31.5k builds, keeping the rest of results/speed.json")
+    args = ap.parse_args()
+    common.setup_logging()
+    if args.peers_only:
+        out = json.loads((RESULTS / "speed.json").read_text())
+        sets = out["queries"]
+        for size in SIZES:
+            found = peer_runs(size, sets)
+            out["latency"][size]["peers"] = found
+            if size == "31.5k":
+                for peer, s in found.items():
+                    out["indexing"][peer] = {**s, "seconds": s["index_seconds"], "index_mb": round(s["index_bytes"] / 1e6, 1)}
+        out["peers_measured"] = time.strftime("%Y-%m-%d %H:%M")
+        write_report(out)
+        return
+    if args.reindex_only:
+        out = json.loads((RESULTS / "speed.json").read_text())
+        dest = WORK / "speed" / "reindex-31.5k"
+        out["indexing"]["plain Whoosh writer, same analyser (procs=1)"] = build("plain", "31.5k", dest)
+        out["indexing"]["baheth (MpWriter, procs=2)"] = build("baheth", "31.5k", dest)
+        shutil.rmtree(dest, ignore_errors=True)
+        out["reindex_measured"] = time.strftime("%Y-%m-%d %H:%M")
+        write_report(out)
+        return
+
+    started = time.perf_counter()
+    out: dict[str, object] = {"date": time.strftime("%Y-%m-%d %H:%M"), "python": platform.python_version(),
+                              "cpus": os.cpu_count(), "indexing": {}, "latency": {},
+                              "load_average_at_start": os.getloadavg()}
+    sets = query_sets(args.queries)
+    out["queries"] = sets
+    roots = {}
+    for size in SIZES:
+        roots[size] = WORK / "speed" / f"baheth-{size}"
+        stats = build("baheth", size, roots[size])
+        if size == "31.5k":
+            out["indexing"]["baheth (MpWriter, procs=2)"] = stats
+        else:
+            out["indexing_10k"] = stats
+    plain_root = WORK / "speed" / "plain-31.5k"
+    out["indexing"]["plain Whoosh writer, same analyser (procs=1)"] = build("plain", "31.5k", plain_root)
+    shutil.rmtree(plain_root, ignore_errors=True)
+    for size in SIZES:
+        log.info("latency at %s...", size)
+        out["latency"][size] = {"baheth": our_latency(roots[size], sets)}
+        if not args.skip_peers:
+            found = peer_runs(size, sets)
+            out["latency"][size]["peers"] = found
+            if size == "31.5k":
+                for peer, s in found.items():
+                    out["indexing"][peer] = {**s, "seconds": s["index_seconds"], "index_mb": round(s["index_bytes"] / 1e6, 1)}
+    out["analyser_sample"] = 3000
+    out["analyser"] = analyser_throughput(out["analyser_sample"])
+    out["seconds"] = round(time.perf_counter() - started)
+    out["load_average_at_end"] = os.getloadavg()
+    write_report(out)
+    log.info("wrote %s", RESULTS / "speed.md")
+
+
+if __name__ == "__main__":
+    main()
