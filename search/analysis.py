@@ -20,26 +20,30 @@ from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
+from pyarabic import araby
 from whoosh.analysis import Analyzer, Filter, Token, Tokenizer
 
 # --- Character classes -------------------------------------------------------
 
-TATWEEL = "\u0640"  # kashida, a stretching stroke with no meaning
-SUPERSCRIPT_ALEF = "\u0670"  # dagger alef, a vowel mark
+# Single letters by name from pyarabic's table of the Arabic alphabet.
+TATWEEL = araby.TATWEEL  # kashida, a stretching stroke with no meaning
+SUPERSCRIPT_ALEF = araby.SMALL_ALEF  # dagger alef, a vowel mark
 HARAKAT = "\u064b-\u065f"  # tanween, fatha, damma, kasra, shadda, sukun and other marks
 QURANIC_MARKS = "\u06d6-\u06ed"  # small high letters and pause marks of Quranic text
 # Zero-width and bidi controls that editors leave inside words.
 FORMAT_CONTROLS = "\u200b-\u200f\u061c\u202a-\u202e\u2066-\u2069"
 
-ALEF = "\u0627"
-ALEF_VARIANTS = "\u0623\u0625\u0622\u0671"  # أ إ آ ٱ: alef with hamza above/below, madda, wasla
-ALEF_MAKSURA = "\u0649"  # ى
-YEH = "\u064a"  # ي
-TEH_MARBUTA = "\u0629"  # ة
-HEH = "\u0647"  # ه
-HAMZA = "\u0621"  # ء
-HAMZA_SEATS = "\u0624\u0626"  # ؤ ئ: hamza on waw and on yeh, spelled interchangeably
-WAW = "\u0648"  # و
+ALEF = araby.ALEF  # ا
+# أ إ آ ٱ: alef with hamza above, below, with madda, wasla
+ALEF_VARIANTS = araby.ALEF_HAMZA_ABOVE + araby.ALEF_HAMZA_BELOW + araby.ALEF_MADDA + araby.ALEF_WASLA
+ALEF_MAKSURA = araby.ALEF_MAKSURA  # ى
+YEH = araby.YEH  # ي
+TEH_MARBUTA = araby.TEH_MARBUTA  # ة
+HEH = araby.HEH  # ه
+HAMZA = araby.HAMZA  # ء
+HAMZA_SEATS = araby.WAW_HAMZA + araby.YEH_HAMZA  # ؤ ئ: hamza on waw and on yeh, spelled interchangeably
+WAW = araby.WAW  # و
+ARABIC_BLOCK = ("\u0621", "\u06ff")  # first and last code point a stemmable Arabic word starts with
 # Persian and Urdu keyboard letters and their Arabic equivalents.
 PERSIAN_LETTERS = {
     "\u06cc": YEH,  # ی Farsi yeh
@@ -194,7 +198,7 @@ def light_stem(word: str) -> str:
     * Then light10's suffixes, each once, while two letters remain; names such
       as لبنان and إيران are protected.
     """
-    if not word or not ("\u0621" <= word[0] <= "\u06ff"):
+    if not word or not (ARABIC_BLOCK[0] <= word[0] <= ARABIC_BLOCK[1]):
         return word
     stem = _strip_article(word)
     if stem == word and word.startswith(WAW) and len(word) >= 4:
@@ -213,7 +217,7 @@ LIGHT10_PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال")
 @lru_cache(maxsize=200_000)
 def light10_stem(word: str) -> str:
     """Stem a normalised word with light10 as published: و, one article, then suffixes."""
-    if not word or not ("\u0621" <= word[0] <= "\u06ff"):
+    if not word or not (ARABIC_BLOCK[0] <= word[0] <= ARABIC_BLOCK[1]):
         return word
     if word.startswith(WAW) and len(word) >= 4:
         word = word[1:]

@@ -146,6 +146,8 @@ def parse_date(value: str) -> datetime | None:
 
 # --- Bytes to text -----------------------------------------------------------
 
+ARABIC_WORD = re.compile("[\u0621-\u064a]{3}")  # three Arabic letters (hamza to yeh) in a row
+
 
 def decode(data: bytes) -> tuple[str, str | None]:
     """Decode a file's bytes; return the text and a warning, if any.
@@ -167,7 +169,7 @@ def decode(data: bytes) -> tuple[str, str | None]:
         pass
     try:
         text = data.decode("cp1256")
-        if re.search("[\u0621-\u064a]{3}", text):
+        if ARABIC_WORD.search(text):
             return text, "not UTF-8, read as Windows-1256"
     except UnicodeDecodeError:
         pass

@@ -12,7 +12,8 @@ A reindex builds a new generation in a ``.build-*`` folder and, only when it
 is complete, renames it to ``gen-*`` and replaces ``CURRENT``. Whoever opens
 the index at any moment reads ``CURRENT`` and gets the old or the new
 generation, never a half-built one; a crash or Ctrl-C leaves the old one live.
-The previous generation is kept for readers that opened it a moment ago.
+The previous generation, and any replaced less than a minute ago, are kept for
+readers that opened them a moment ago.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ META_FILE = "baheth.json"
 GENERATION_PREFIX = "gen-"
 BUILD_PREFIX = ".build-"
 KEEP_GENERATIONS = 2
+RETIRE_AFTER = 60.0  # seconds a replaced generation stays readable
 
 
 class IndexProblem(Exception):
@@ -252,10 +254,15 @@ def clean_abandoned(root: Path) -> list[str]:
 
 
 def _retire_old(root: Path, live: Path) -> None:
+    """Remove old generations, but none replaced less than RETIRE_AFTER seconds ago:
+    a server may still be answering a request from it (reindexes can follow each
+    other within seconds)."""
     gens = sorted(p for p in root.glob(GENERATION_PREFIX + "*") if p.is_dir())
     keep = {live.name, *[p.name for p in gens[-KEEP_GENERATIONS:]]}
-    for gen in gens:
-        if gen.name not in keep:
+    now = time.time()
+    for gen, successor in zip(gens, gens[1:]):
+        replaced_seconds_ago = now - successor.stat().st_mtime
+        if gen.name not in keep and replaced_seconds_ago > RETIRE_AFTER:
             shutil.rmtree(gen, ignore_errors=True)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, ROOT, SEED_ID, SEEDS
+from search import index as index_module
 from search.documents import Document, LoadResult, load_sources
 from search.index import (
     CURRENT_FILE,
@@ -35,7 +36,10 @@ def count(root: Path) -> int:
     return ix.doc_count()
 
 
-def test_build_switches_atomically_and_keeps_one_previous_generation(tmp_path: Path) -> None:
+def test_build_switches_atomically_and_keeps_one_previous_generation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index_module, "RETIRE_AFTER", 0.0)
     gens = []
     for n in range(4):
         report = build(tmp_path, docs(*[(f"d{i}", f"خبر رقم {i}") for i in range(n + 1)]), ["test"])
@@ -46,6 +50,12 @@ def test_build_switches_atomically_and_keeps_one_previous_generation(tmp_path: P
     on_disk = sorted(p.name for p in tmp_path.glob("gen-*"))
     assert on_disk == sorted(gens[-2:])  # the live one and the one before it
     assert not list(tmp_path.glob(".build-*"))
+
+
+def test_a_generation_replaced_moments_ago_stays_readable(tmp_path: Path) -> None:
+    for n in range(4):
+        build(tmp_path, docs((f"d{n}", "خبر")), ["test"])
+    assert len(list(tmp_path.glob("gen-*"))) == 4  # all replaced within the last minute
 
 
 def test_repeated_id_replaces_and_is_counted(tmp_path: Path) -> None:
