@@ -18,11 +18,13 @@ readers that opened them a moment ago.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import fcntl
 import json
 import os
 import shutil
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -266,10 +268,37 @@ def _retire_old(root: Path, live: Path) -> None:
             shutil.rmtree(gen, ignore_errors=True)
 
 
+def _die_with_parent() -> None:
+    """In a forked analysing process: be killed when the writer that forked it dies.
+
+    Whoosh's MpWriter workers wait on a queue from their parent; if the parent
+    is killed with -9 they would wait (holding hundreds of MB) forever.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass  # not Linux: nothing to set
+
+
+PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+_registered = False
+
+
+def _register_die_with_parent() -> None:
+    global _registered
+    if not _registered:
+        os.register_at_fork(after_in_child=_die_with_parent)
+        _registered = True
+
+
 def _write_docs(
     ix: Index, docs: list[Document], procs: int, progress: Callable[[int], None] | None, update: bool = False
 ) -> None:
     if procs > 1 and not update and len(docs) >= 2000:
+        _register_die_with_parent()
         writer = ix.writer(procs=procs, multisegment=True, limitmb=256)
     else:
         writer = ix.writer(limitmb=256)

@@ -249,3 +249,34 @@ def test_no_route_reads_a_file_by_a_user_path(client, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 404
     assert b"[project]" not in response.data and b"root:" not in response.data
+
+
+def test_a_killed_reindex_leaves_no_analysing_processes(tmp_path: Path, fresh_index: Path) -> None:
+    big = many_docs(tmp_path / "big.jsonl", 6000)
+    writer = subprocess.Popen(
+        [sys.executable, "-m", "search.cli", "reindex", str(big), "--index", str(fresh_index), "--procs", "2"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    children: set[int] = set()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(children) < 2 and writer.poll() is None:
+        for task in Path(f"/proc/{writer.pid}/task").glob("*"):
+            text = (task / "children").read_text() if (task / "children").exists() else ""
+            children.update(int(pid) for pid in text.split())
+        time.sleep(0.2)
+    assert children, "the reindex started no analysing processes"
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    time.sleep(2.0)
+    alive = [pid for pid in children if Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid)]
+    assert alive == [], f"analysing processes outlived the killed writer: {alive}"
+
+
+def _state(pid: int) -> str:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "zombie"
+    return next((line for line in status.splitlines() if line.startswith("State:")), "").lower()
