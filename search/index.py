@@ -392,13 +392,6 @@ def _fsync_dir_only(path: Path) -> None:
         os.close(fd)
 
 
-def _live_for_update(root: Path) -> tuple[Index, Path]:
-    gen = current_generation(root)
-    if gen is None:
-        raise IndexMissing(f"no index at {root}: build one with `baheth reindex` first")
-    return open_index(root)
-
-
 def _touch_meta(gen: Path, ix: Index) -> None:
     meta = read_meta(gen)
     meta["documents"] = ix.doc_count()
@@ -413,7 +406,7 @@ def add(root: Path, load: LoadResult, progress: Callable[[int], None] | None = N
     _account(load, report)
     docs = _dedupe(load, report)
     with writer_lock(root, wait=wait):
-        ix, gen = _live_for_update(root)
+        ix, gen = open_index(root)
         with ix.searcher() as searcher:
             report.replaced += sum(1 for doc in docs if searcher.document_number(id=doc.id) is not None)
         _write_docs(ix, docs, 1, progress, update=True)
@@ -430,7 +423,7 @@ def delete(root: Path, ids: list[str], wait: bool = False) -> BuildReport:
     started = time.perf_counter()
     report = BuildReport()
     with writer_lock(root, wait=wait):
-        ix, gen = _live_for_update(root)
+        ix, gen = open_index(root)
         writer = ix.writer()
         try:
             for doc_id in ids:

@@ -24,7 +24,7 @@ from whoosh.searching import Searcher
 from search import __version__
 from search.analysis import normalise, stopwords
 from search.highlight import highlight_all, snippet
-from search.index import IndexProblem, current_generation, open_index, read_meta
+from search.index import current_generation, open_index, read_meta
 from search.query import ParsedQuery, QueryBuilder, Weights, facet_values
 from search.ranking import Ranker
 from search.spelling import VOCABULARY_FILE, Speller
