@@ -106,9 +106,12 @@ def main() -> None:
 @click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
 @index_option
 @_option("procs", "--procs", type=click.IntRange(1, 16))
+@_option("memory_mb", "--memory-mb", type=click.IntRange(16, 1 << 20))
 @wait_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def reindex(sources: tuple[Path, ...], index: Path | None, procs: int | None, wait: bool, as_json: bool) -> None:
+def reindex(
+    sources: tuple[Path, ...], index: Path | None, procs: int | None, memory_mb: int | None, wait: bool, as_json: bool
+) -> None:
     """Build a new index from SOURCES (files, folders, archives; default seeds/) and switch to it atomically."""
     paths = [str(p) for p in sources] or ["seeds"]
     root = index_root(index)
@@ -116,7 +119,15 @@ def reindex(sources: tuple[Path, ...], index: Path | None, procs: int | None, wa
     loaded = load_sources(paths)
     progress = Progress(len(loaded.documents), "indexing")
     try:
-        report = build(root, loaded, paths, procs=SETTINGS.value("procs", procs), progress=progress, wait=wait)
+        report = build(
+            root,
+            loaded,
+            paths,
+            procs=SETTINGS.value("procs", procs),
+            memory_mb=SETTINGS.value("memory_mb", memory_mb),
+            progress=progress,
+            wait=wait,
+        )
     except IndexProblem as exc:
         raise click.ClickException(str(exc)) from exc
     except KeyboardInterrupt:
@@ -132,14 +143,17 @@ def reindex(sources: tuple[Path, ...], index: Path | None, procs: int | None, wa
 @main.command()
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
 @index_option
+@_option("memory_mb", "--memory-mb", type=click.IntRange(16, 1 << 20))
 @wait_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def add(sources: tuple[Path, ...], index: Path | None, wait: bool, as_json: bool) -> None:
+def add(sources: tuple[Path, ...], index: Path | None, memory_mb: int | None, wait: bool, as_json: bool) -> None:
     """Add the documents in SOURCES to the live index; a known id replaces its document."""
     loaded = load_sources([str(p) for p in sources])
     progress = Progress(len(loaded.documents), "adding")
     try:
-        report = index_add(index_root(index), loaded, progress=progress, wait=wait)
+        report = index_add(
+            index_root(index), loaded, progress=progress, wait=wait, memory_mb=SETTINGS.value("memory_mb", memory_mb)
+        )
     except IndexProblem as exc:
         raise click.ClickException(str(exc)) from exc
     finally:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import random
 import subprocess
 import sys
 import threading
@@ -22,6 +25,7 @@ from search.index import (
     current_generation,
     delete,
     open_index,
+    split_by_size,
     writer_lock,
 )
 from search.searching import Engine
@@ -177,3 +181,126 @@ def test_a_reader_during_a_reindex_sees_old_or_new_never_half(tmp_path: Path) ->
     assert not errors, errors
     assert seen <= {1, len(big.documents)}
     assert engine.searcher().doc_count() == len(big.documents)
+
+
+# -- segments written in parallel ---------------------------------------------------
+
+WORDS = (
+    "أعلنت وزارة الخارجية عن زيارة رسمية إلى القاهرة لبحث التعاون الاقتصادي وارتفعت أسعار النفط "
+    "في الأسواق العالمية بعد قرار أوبك خفض الإنتاج وفاز المنتخب الوطني على نظيره في مباراة ودية "
+    "استعدادا لكأس العالم وأطلقت الشركة هاتفا ذكيا جديدا يعمل بتقنية الذكاء الاصطناعي والمدرسة "
+    "والجامعة والطلاب والمعلمون مؤتمر صحفي بالرياض وبيروت ودمشق وتونس ٢٠١٨ انتخابات البرلمان"
+).split()
+
+
+def varied_docs(n: int, seed: int = 3) -> list[Document]:
+    rng = random.Random(seed)
+    return [
+        Document(
+            id=f"v{i}",
+            title=" ".join(rng.choices(WORDS, k=6)),
+            body=" ".join(rng.choices(WORDS, k=rng.randint(5, 120))),
+            source=rng.choice(["alpha", "beta"]),
+        )
+        for i in range(n)
+    ]
+
+
+def index_contents(root: Path) -> tuple[list, dict, dict]:
+    """Stored fields in document-number order, every term's postings, and a few queries' scores."""
+    ix, _ = open_index(root)
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        stored = [reader.stored_fields(n) for n in range(reader.doc_count_all())]
+        postings = {
+            (field, term): list(reader.postings(field, term).items_as("frequency"))
+            for field, term in reader.all_terms()
+        }
+    engine = Engine(root)
+    scores = {
+        q: [(h.id, round(h.score, 6)) for h in engine.search(q, per_page=20, facets=False, suggest=False).hits]
+        for q in ("النفط", "المنتخب الوطني", '"وزارة الخارجية"', "الجامعه", "2018")
+    }
+    return stored, postings, scores
+
+
+@pytest.mark.parametrize("procs, limit_mb", [(2, 256), (3, 0.1)])
+def test_segments_written_in_parallel_equal_one_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, procs: int, limit_mb: float
+) -> None:
+    monkeypatch.setattr(index_module, "PARALLEL_FROM", 10)
+    many = varied_docs(400)
+    one = build(tmp_path / "one", LoadResult(documents=many), ["test"], procs=1)
+    seen: list[int] = []
+    par = build(  # memory_mb 0.1: every writer spills sorted runs to disk and merges them back
+        tmp_path / "par", LoadResult(documents=many), ["test"], procs=procs, progress=seen.append, memory_mb=limit_mb
+    )
+    assert one.indexed == par.indexed == 400
+    assert sum(seen) == 400  # progress counted every document once
+    ix, _ = open_index(tmp_path / "par")
+    assert [s.doc_count() for s in ix._segments()] != [400]  # really more than one segment
+    assert len(ix._segments()) == procs
+    one_stored, one_postings, one_scores = index_contents(tmp_path / "one")
+    par_stored, par_postings, par_scores = index_contents(tmp_path / "par")
+    assert par_stored == one_stored  # same documents in the same order: ties rank the same
+    assert par_postings == one_postings
+    assert par_scores == one_scores and all(par_scores.values())
+
+
+def test_split_by_size_is_contiguous_and_balanced() -> None:
+    many = varied_docs(300)
+    for parts in (1, 2, 3, 7):
+        ranges = split_by_size(many, parts)
+        assert len(ranges) == parts
+        assert ranges[0][0] == 0 and ranges[-1][1] == len(many)
+        assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+        weights = [sum(len(d.title) + len(d.body) + 200 for d in many[a:b]) for a, b in ranges]
+        largest_doc = max(len(d.title) + len(d.body) + 200 for d in many)
+        assert max(weights) - min(weights) <= 2 * largest_doc
+    assert split_by_size(many[:2], 5) == [(0, 1), (1, 2)]
+    assert split_by_size([], 2) == []
+
+
+def _fail_on(doc_id: str, how: str):
+    real = index_module.to_fields
+
+    def to_fields(doc: Document) -> dict[str, object]:
+        if doc.id == doc_id:
+            if how == "raise":
+                raise ValueError(f"cannot index {doc.id}")
+            os._exit(3)
+        return real(doc)
+
+    return to_fields
+
+
+@pytest.mark.parametrize(
+    "how, message", [("raise", "an indexing process failed: ValueError: cannot index v350"), ("exit", "died (exit code 3)")]
+)
+def test_a_failing_indexing_process_leaves_the_old_index_live(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str, message: str
+) -> None:
+    build(tmp_path, docs(("old", "قديم")), ["test"])
+    live = current_generation(tmp_path)
+    monkeypatch.setattr(index_module, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(index_module, "to_fields", _fail_on("v350", how))
+    with pytest.raises(IndexProblem, match=message.replace("(", r"\(").replace(")", r"\)")):
+        build(tmp_path, LoadResult(documents=varied_docs(400)), ["test"], procs=2)
+    assert current_generation(tmp_path) == live and count(tmp_path) == 1
+    assert not list(tmp_path.glob(".build-*"))
+    assert not multiprocessing.active_children()
+
+
+def test_an_interrupted_parallel_build_stops_its_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    build(tmp_path, docs(("old", "قديم")), ["test"])
+    live = current_generation(tmp_path)
+    monkeypatch.setattr(index_module, "PARALLEL_FROM", 10)
+
+    def interrupt(_: int) -> None:  # what Ctrl-C does while the processes write
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build(tmp_path, LoadResult(documents=varied_docs(3000)), ["test"], procs=2, progress=interrupt)
+    assert current_generation(tmp_path) == live and count(tmp_path) == 1
+    assert not list(tmp_path.glob(".build-*"))
+    assert not multiprocessing.active_children()
