@@ -551,6 +551,9 @@ def _fsync_dir_only(path: Path) -> None:
 
 
 def _touch_meta(gen: Path, ix: Index) -> None:
+    """After add or delete: the document count, and the spelling vocabulary of the changed index."""
+    with ix.reader() as reader:
+        write_vocabulary(reader, gen / VOCABULARY_FILE)
     meta = read_meta(gen)
     meta["documents"] = ix.doc_count()
     meta["updated_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")

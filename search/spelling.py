@@ -12,6 +12,7 @@ ranked by edit distance, then by how many documents use them.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -47,8 +48,8 @@ VOCABULARY_FILE = "vocabulary.tsv"
 def write_vocabulary(reader: IndexReader, path: Path, fieldname: str = "body_exact") -> int:
     """Write ``word<TAB>documents`` for the field's words used often enough to suggest.
 
-    Called once when an index is built (reading the term list takes seconds),
-    so that a search never has to read it.
+    Called when an index is built or changed (reading the term list takes
+    seconds), so that a search never has to read it.
     """
     counts: dict[str, int] = defaultdict(int)
     for subreader, _offset in reader.leaf_readers():
@@ -58,7 +59,10 @@ def write_vocabulary(reader: IndexReader, path: Path, fieldname: str = "body_exa
     # In a small collection every word counts; in a large one, rare words are mostly typos.
     min_docs = MIN_DOCS if reader.doc_count() >= SMALL_COLLECTION else 1
     words = sorted(w for w, n in counts.items() if n >= min_docs and len(w) >= MIN_LENGTH and w.isalpha())
-    path.write_text("".join(f"{w}\t{counts[w]}\n" for w in words), encoding="utf-8")
+    # Replace the file in one rename: a server may be reading it (after `baheth add`).
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text("".join(f"{w}\t{counts[w]}\n" for w in words), encoding="utf-8")
+    os.replace(tmp, path)
     return len(words)
 
 

@@ -139,6 +139,13 @@ def test_add_and_delete(fresh_index: Path) -> None:
     assert count(fresh_index) == before
 
 
+def test_added_words_can_be_suggested(fresh_index: Path) -> None:
+    engine = Engine(fresh_index)
+    assert engine.search("الكوانتمية").suggestion is None  # not in the seed index
+    add(fresh_index, docs(("quantum-1", "الحوسبة الكوانتمية تتقدم")))
+    assert engine.search("الكونتمية").suggestion == "الكوانتميه"  # suggestions are in normalised spelling
+
+
 def test_missing_and_damaged_index(tmp_path: Path) -> None:
     with pytest.raises(IndexMissing, match="baheth reindex"):
         open_index(tmp_path)
