@@ -36,6 +36,13 @@ MODES = {  # name -> Engine.search keyword arguments
 # --- Building, in a child process ------------------------------------------------------
 
 
+OURS = "baheth (segments written in parallel, procs=2)"
+PLAIN = "plain Whoosh writer, same analyser (procs=1)"
+PLAIN_SAME_MEMORY = "plain Whoosh writer, same analyser, our pool memory (procs=1, limitmb=2048)"
+REINDEX_ROWS = {"baheth": OURS, "plain": PLAIN, "plain-2048": PLAIN_SAME_MEMORY}
+FORMER_LABELS = ("baheth (MpWriter, procs=2)",)
+
+
 def _docs(size: str) -> list:
     n = SIZES[size]
     return common.ant_documents() if n is None else common.ant_subset(n)
@@ -62,6 +69,8 @@ def _child_build(mode: str, size: str, dest: str) -> None:
                 extra["vocabulary_seconds"] = round(time.perf_counter() - t0, 2)
 
         search.index.write_vocabulary = timed_vocabulary
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_before = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
     started = time.perf_counter()
     if mode == "baheth":
         search.index.build(root, LoadResult(documents=docs), ["ant"], procs=2)
@@ -70,11 +79,14 @@ def _child_build(mode: str, size: str, dest: str) -> None:
 
         root.mkdir(parents=True)
         ix = whoosh_index.create_in(str(root), search.index.make_schema())
-        writer = ix.writer()
+        # "plain": Whoosh's defaults (a 128 MB pool); "plain-2048": the pool memory our two processes have together
+        writer = ix.writer() if mode == "plain" else ix.writer(limitmb=int(mode.split("-")[1]))
         for doc in docs:
             writer.add_document(**search.index.to_fields(doc))
         writer.commit()
     seconds = time.perf_counter() - started
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime - cpu_before
     size_bytes = sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
     print(json.dumps({
         "docs": len(docs), "seconds": round(seconds, 2), "docs_per_s": round(len(docs) / seconds, 1),
@@ -82,7 +94,7 @@ def _child_build(mode: str, size: str, dest: str) -> None:
         "index_mb": round(size_bytes / 1e6, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "workers_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
-        "load_average_after": os.getloadavg()[0], **extra,
+        "cpu_seconds": round(cpu, 1), "load_average_after": os.getloadavg()[0], **extra,
     }))
 
 
@@ -93,6 +105,26 @@ def build(mode: str, size: str, dest: Path) -> dict[str, object]:
     stats = json.loads(out.strip().splitlines()[-1])
     log.info("  %s", stats)
     return stats
+
+
+def reindex_rounds(repeat: int, ours_first_round: dict | None = None) -> dict[str, dict[str, object]]:
+    """Build ANT 31.5k with each writer, `repeat` rounds interleaved (the machine's load
+    drifts: each round measures every writer within minutes); each row keeps its
+    median round and lists every round's docs/s."""
+    dest = WORK / "speed" / "reindex-31.5k"
+    runs: dict[str, list[dict[str, object]]] = {mode: [] for mode in REINDEX_ROWS}
+    for round_ in range(repeat):
+        for mode in REINDEX_ROWS:
+            if mode == "baheth" and round_ == 0 and ours_first_round is not None:
+                runs[mode].append(ours_first_round)  # the full run's own build counts as round one
+                continue
+            runs[mode].append(build(mode, "31.5k", dest))
+    shutil.rmtree(dest, ignore_errors=True)
+    rows = {}
+    for mode, label in REINDEX_ROWS.items():
+        ordered = sorted(runs[mode], key=lambda r: r["docs_per_s"])
+        rows[label] = {**ordered[len(ordered) // 2], "rounds_docs_per_s": [r["docs_per_s"] for r in runs[mode]]}
+    return rows
 
 
 # --- Queries ------------------------------------------------------------------------
@@ -215,8 +247,9 @@ def ratio(a: float | None, b: float | None) -> str:
 
 
 def write_report(out: dict) -> None:
-    idx = out["indexing"]
-    ours = idx["baheth (MpWriter, procs=2)"]
+    first = [label for label in REINDEX_ROWS.values() if label in out["indexing"]]
+    idx = {**{label: out["indexing"][label] for label in first}, **out["indexing"]}  # our builds first, then peers
+    ours = idx[OURS]
     md = ["# Speed", "", f"Produced by `python benchmarks/speed.py` on {out['date']} ({out['seconds'] / 60:.0f} min), "
           f"{out['cpus']} cores (load average {out['load_average_at_start'][0]:.1f} at the start, "
           f"{out['load_average_at_end'][0]:.1f} at the end), Python {out['python']}. Corpus: ANT v2.1 with titles; 10k = the fixed subset of "
@@ -230,13 +263,23 @@ def write_report(out: dict) -> None:
             rss = f"{s['peak_rss_mb']} (+ worker {s['workers_peak_rss_mb']})"
         md.append(f"| {name} | {s['docs_per_s']} | {s['mb_per_s']} | {s['index_mb']} | {rss} | {s['seconds']} | "
                   f"{ratio(ours['docs_per_s'], s['docs_per_s'])} |")
-    plain = idx["plain Whoosh writer, same analyser (procs=1)"]
+    plain = idx[PLAIN]
     speedup = ours["docs_per_s"] / plain["docs_per_s"]
     md += ["", f"Target reindex ≥ 2x a plain single-process writer: **{speedup:.2f}x** "
            f"({'met' if speedup >= 2 else 'missed'}).", ""]
+    rounds = {name: s["rounds_docs_per_s"] for name, s in idx.items() if s.get("rounds_docs_per_s")}
+    if len(rounds.get(OURS, [])) > 1 and PLAIN in rounds:
+        per_round = [a / b for a, b in zip(rounds[OURS], rounds[PLAIN])]
+        md[-1:-1] = [f"Rounds, interleaved (docs/s; each row above is its median round): "
+                     + "; ".join(f"{name}: {', '.join(map(str, r))}" for name, r in rounds.items())
+                     + f". Our docs/s ÷ the plain writer's, round by round: {', '.join(f'{x:.2f}x' for x in per_round)}."]
+    if ours.get("cpu_seconds") and plain.get("cpu_seconds"):
+        cpu_rows = [(name, s["cpu_seconds"]) for name, s in idx.items() if s.get("cpu_seconds")]
+        md[-1:-1] = ["CPU seconds (user + system, all processes) of the median round: "
+                     + ", ".join(f"{name} {cpu}" for name, cpu in cpu_rows) + "."]
     if out.get("reindex_measured"):
-        md[-1:-1] = [f"The engine's two rows were re-measured back to back on {out['reindex_measured']} "
-                     "(`speed.py --reindex-only`) on a quieter machine."]
+        md[-1:-1] = [f"The reindex rows (ours and the plain writers) were re-measured on {out['reindex_measured']} "
+                     f"(`speed.py --reindex-only --repeat {out.get('reindex_repeat', 1)}`)."]
     if out.get("peers_measured"):
         md[-1:-1] = [f"The peers were re-measured on {out['peers_measured']} (`speed.py --peers-only`)."]
     if ours.get("vocabulary_seconds"):
@@ -281,7 +324,9 @@ def main() -> None:
     ap.add_argument("--peers-only", action="store_true",
                     help="re-measure only the peers, keeping the rest of results/speed.json")
     ap.add_argument("--reindex-only", action="store_true",
-                    help="re-measure only the two 31.5k builds, keeping the rest of results/speed.json")
+                    help="re-measure only the 31.5k builds, keeping the rest of results/speed.json")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds of the 31.5k builds, interleaved; each row reports its median round")
     args = ap.parse_args()
     common.setup_logging()
     if args.peers_only:
@@ -298,11 +343,11 @@ def main() -> None:
         return
     if args.reindex_only:
         out = json.loads((RESULTS / "speed.json").read_text())
-        dest = WORK / "speed" / "reindex-31.5k"
-        out["indexing"]["plain Whoosh writer, same analyser (procs=1)"] = build("plain", "31.5k", dest)
-        out["indexing"]["baheth (MpWriter, procs=2)"] = build("baheth", "31.5k", dest)
-        shutil.rmtree(dest, ignore_errors=True)
+        for label in FORMER_LABELS:
+            out["indexing"].pop(label, None)
+        out["indexing"].update(reindex_rounds(args.repeat))
         out["reindex_measured"] = time.strftime("%Y-%m-%d %H:%M")
+        out["reindex_repeat"] = args.repeat
         write_report(out)
         return
 
@@ -317,12 +362,10 @@ def main() -> None:
         roots[size] = WORK / "speed" / f"baheth-{size}"
         stats = build("baheth", size, roots[size])
         if size == "31.5k":
-            out["indexing"]["baheth (MpWriter, procs=2)"] = stats
+            out["indexing"][OURS] = stats
         else:
             out["indexing_10k"] = stats
-    plain_root = WORK / "speed" / "plain-31.5k"
-    out["indexing"]["plain Whoosh writer, same analyser (procs=1)"] = build("plain", "31.5k", plain_root)
-    shutil.rmtree(plain_root, ignore_errors=True)
+    out["indexing"].update(reindex_rounds(args.repeat, ours_first_round=out["indexing"][OURS]))
     for size in SIZES:
         log.info("latency at %s...", size)
         out["latency"][size] = {"baheth": our_latency(roots[size], sets)}
