@@ -173,6 +173,11 @@ class Engine:
             if self._rankers_key == key and self._shared_ranker is not None:
                 return self._shared_ranker
             assert self._index is not None
+            if self._generation != key[0]:
+                # Another thread has already moved the engine to a newer generation:
+                # a ranker on that one would hand out its document numbers to this
+                # thread's older searcher. Rank with this thread's searcher.
+                return Ranker(searcher, *self.bm25)
             own = self._index.searcher(weighting=self.scoring)
             if own.reader().generation() != key[1]:
                 own.close()  # the index moved on meanwhile: rank with this thread's searcher
@@ -316,7 +321,7 @@ class Engine:
         key = (getattr(self._local, "generation", None), searcher.reader().generation())
         with self._lock:
             if self._speller_key != key or self._shared_speller is None:
-                vocabulary = (self._generation or self.root) / VOCABULARY_FILE
+                vocabulary = (key[0] or self.root) / VOCABULARY_FILE  # this searcher's generation
                 self._shared_speller, self._speller_key = Speller.load(vocabulary), key
             return self._shared_speller
 

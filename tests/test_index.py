@@ -311,3 +311,20 @@ def test_an_interrupted_parallel_build_stops_its_processes(tmp_path: Path, monke
     assert current_generation(tmp_path) == live and count(tmp_path) == 1
     assert not list(tmp_path.glob(".build-*"))
     assert not multiprocessing.active_children()
+
+
+def test_a_thread_still_on_the_old_generation_ranks_with_it(tmp_path: Path) -> None:
+    """Another thread moving the engine to a new generation must not hand this
+    thread a ranker whose document numbers belong to the new one (it raised
+    IndexError in a server under a reindex)."""
+    build(tmp_path, docs(*[(f"old{i}", f"خبر قديم عن المريخ {i}") for i in range(3)]), ["test"])
+    engine = Engine(tmp_path)
+    mine = engine.searcher()  # this thread: the old generation, 3 documents
+    build(tmp_path, docs(*[(f"new{i}", f"خبر جديد عن المريخ {i}") for i in range(40)]), ["test"])
+    other = threading.Thread(target=engine.searcher)  # another thread opens the new generation
+    other.start()
+    other.join()
+    ranker = engine._ranker(mine)
+    assert ranker.searcher.doc_count_all() == mine.doc_count_all() == 3
+    hits = engine.search("المريخ", facets=False, suggest=False).hits  # this thread catches up
+    assert len(hits) == 10 and all(h.id.startswith("new") for h in hits)
