@@ -23,6 +23,7 @@ from pathlib import Path
 
 import common
 from common import RESULTS, WORK, log
+from search.settings import SETTINGS  # noqa: E402 (common puts the project on the path)
 
 SIZES = {"10k": 10_000, "31.5k": None}  # None: the whole ANT corpus (31,525 articles)
 QUERY_SETS = ("1 word", "2 words", "3 words", "headline")
@@ -38,9 +39,9 @@ MODES = {  # name -> Engine.search keyword arguments
 
 OURS = "baheth (segments written in parallel, procs=2)"
 PLAIN = "plain Whoosh writer, same analyser (procs=1)"
-PLAIN_SAME_MEMORY = "plain Whoosh writer, same analyser, our pool memory (procs=1, limitmb=2048)"
-REINDEX_ROWS = {"baheth": OURS, "plain": PLAIN, "plain-2048": PLAIN_SAME_MEMORY}
-FORMER_LABELS = ("baheth (MpWriter, procs=2)",)
+OUR_POOL_MB = 2 * SETTINGS["memory_mb"].default  # our two processes' posting pools together
+PLAIN_SAME_MEMORY = f"plain Whoosh writer, same analyser, our pool memory (procs=1, limitmb={OUR_POOL_MB})"
+REINDEX_ROWS = {"baheth": OURS, "plain": PLAIN, f"plain-{OUR_POOL_MB}": PLAIN_SAME_MEMORY}
 
 
 def _docs(size: str) -> list:
@@ -79,7 +80,7 @@ def _child_build(mode: str, size: str, dest: str) -> None:
 
         root.mkdir(parents=True)
         ix = whoosh_index.create_in(str(root), search.index.make_schema())
-        # "plain": Whoosh's defaults (a 128 MB pool); "plain-2048": the pool memory our two processes have together
+        # "plain": Whoosh's defaults (a 128 MB pool); "plain-N": a pool of N MB
         writer = ix.writer() if mode == "plain" else ix.writer(limitmb=int(mode.split("-")[1]))
         for doc in docs:
             writer.add_document(**search.index.to_fields(doc))
@@ -343,8 +344,6 @@ def main() -> None:
         return
     if args.reindex_only:
         out = json.loads((RESULTS / "speed.json").read_text())
-        for label in FORMER_LABELS:
-            out["indexing"].pop(label, None)
         out["indexing"].update(reindex_rounds(args.repeat))
         out["reindex_measured"] = time.strftime("%Y-%m-%d %H:%M")
         out["reindex_repeat"] = args.repeat

@@ -44,6 +44,7 @@ HAMZA = araby.HAMZA  # ء
 HAMZA_SEATS = araby.WAW_HAMZA + araby.YEH_HAMZA  # ؤ ئ: hamza on waw and on yeh, spelled interchangeably
 WAW = araby.WAW  # و
 ARABIC_BLOCK = ("\u0621", "\u06ff")  # first and last code point a stemmable Arabic word starts with
+ARABIC_LETTERS = "\u0621-\u064a"  # hamza to yeh, as a regex character range
 # Persian and Urdu keyboard letters and their Arabic equivalents.
 PERSIAN_LETTERS = {
     "\u06cc": YEH,  # ی Farsi yeh

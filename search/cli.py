@@ -36,6 +36,7 @@ def _option(name: str, *flags: str, **kwargs: Any) -> Callable[[Callable[..., An
 
 index_option = _option("index", "--index", type=click.Path(file_okay=False, path_type=Path))
 wait_option = click.option("--wait", is_flag=True, help="Wait for another writer to finish instead of refusing.")
+memory_option = _option("memory_mb", "--memory-mb", type=click.IntRange(16, 1 << 20))
 
 
 def index_root(value: Path | None) -> Path:
@@ -106,7 +107,7 @@ def main() -> None:
 @click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
 @index_option
 @_option("procs", "--procs", type=click.IntRange(1, 16))
-@_option("memory_mb", "--memory-mb", type=click.IntRange(16, 1 << 20))
+@memory_option
 @wait_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def reindex(
@@ -143,7 +144,7 @@ def reindex(
 @main.command()
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
 @index_option
-@_option("memory_mb", "--memory-mb", type=click.IntRange(16, 1 << 20))
+@memory_option
 @wait_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def add(sources: tuple[Path, ...], index: Path | None, memory_mb: int | None, wait: bool, as_json: bool) -> None:

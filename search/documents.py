@@ -29,6 +29,8 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+from search.analysis import ARABIC_LETTERS
+
 # Limits that keep one hostile input from exhausting memory.
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_BODY_CHARS = 1_000_000  # a longer body is cut (with a warning): no news article is this long
@@ -146,7 +148,7 @@ def parse_date(value: str) -> datetime | None:
 
 # --- Bytes to text -----------------------------------------------------------
 
-ARABIC_WORD = re.compile("[\u0621-\u064a]{3}")  # three Arabic letters (hamza to yeh) in a row
+ARABIC_WORD = re.compile(f"[{ARABIC_LETTERS}]{{3}}")  # three Arabic letters in a row
 
 
 def decode(data: bytes) -> tuple[str, str | None]:

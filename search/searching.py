@@ -127,10 +127,10 @@ class Engine:
         self._local = threading.local()
         self.warm_in_background = False  # the web app turns it on: no cold first query after a reindex
         self._shared_ranker: Ranker | None = None
-        self._rankers_key: tuple[object, int] | None = None
+        self._rankers_key: tuple[Path | None, int] | None = None
         self._retired: list[Ranker] = []
         self._shared_speller: Speller | None = None
-        self._speller_key: tuple[object, int] | None = None
+        self._speller_key: tuple[Path | None, int] | None = None
 
     # -- the live index ---------------------------------------------------------
 
@@ -166,9 +166,13 @@ class Engine:
         local.generation = gen
         return local.searcher
 
+    def _state(self, searcher: Searcher) -> tuple[Path | None, int]:
+        """Which state of the index this thread's searcher reads: (generation folder, Whoosh TOC generation)."""
+        return getattr(self._local, "generation", None), searcher.reader().generation()
+
     def _ranker(self, searcher: Searcher) -> Ranker:
         """The ranker for this searcher's state of the index, shared by all threads."""
-        key = (getattr(self._local, "generation", None), searcher.reader().generation())
+        key = self._state(searcher)
         with self._lock:
             if self._rankers_key == key and self._shared_ranker is not None:
                 return self._shared_ranker
@@ -318,7 +322,7 @@ class Engine:
         return " ".join(out) if changed else None
 
     def _speller(self, searcher: Searcher) -> Speller:
-        key = (getattr(self._local, "generation", None), searcher.reader().generation())
+        key = self._state(searcher)
         with self._lock:
             if self._speller_key != key or self._shared_speller is None:
                 vocabulary = (key[0] or self.root) / VOCABULARY_FILE  # this searcher's generation
