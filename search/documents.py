@@ -10,33 +10,57 @@ archive. Each file's format is chosen by its content, not its name:
 
 Real data is dirty, so loading never raises on a bad document: every input
 document ends up either as a :class:`Document` or as a :class:`Problem`
-naming the file, the position inside it and the reason.
+naming the file, the position inside it and the reason. Files stream record
+by record, so :class:`LoadLimits` bound one record, never a file; text that
+cannot be stored (lone surrogates, NUL) is replaced with a warning; only
+regular files are opened, and symbolic links are followed or reported.
 """
 
 from __future__ import annotations
 
 import codecs
+import errno
+import functools
 import hashlib
 import html
+import io
+import itertools
 import json
+import math
 import os
 import re
+import stat
 import tarfile
 import zipfile
-from collections.abc import Iterable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import IO, AnyStr
 
 from search.analysis import ARABIC_LETTERS
 
-# Limits that keep one hostile input from exhausting memory.
-MAX_FILE_BYTES = 200 * 1024 * 1024
+# Defaults of the limits that keep one hostile record from exhausting memory.
 MAX_BODY_CHARS = 1_000_000  # a longer body is cut (with a warning): no news article is this long
+MAX_RECORD_BYTES = 64 * 1024 * 1024  # one JSON line, one <DOC> block, one plain-text or JSON file
 MAX_FIELD_CHARS = 2_000  # title, url, source, category, author, id
 MAX_ARCHIVE_MEMBERS = 100_000
 ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar")
+HEAD_BYTES = 64 * 1024  # enough of a file to choose its format
+CHUNK_BYTES = 1024 * 1024  # files are read in pieces this big, whatever their size
+
+
+@dataclass(frozen=True)
+class LoadLimits:
+    """Limits on one record, never on a file: files of any size stream record by record."""
+
+    max_body_chars: int = MAX_BODY_CHARS
+    max_record_bytes: int = MAX_RECORD_BYTES
+    max_field_chars: int = MAX_FIELD_CHARS
+    max_archive_members: int = MAX_ARCHIVE_MEMBERS
 
 
 @dataclass
@@ -91,36 +115,75 @@ class LoadResult:
         return len(self.documents) + len(self.problems)
 
 
+# Characters a stored or shown text cannot hold: lone surrogates (half an emoji, a
+# JSON "\ud83d") cannot be written as UTF-8, and NUL ends strings in C libraries.
+UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
+REPLACEMENT = "\ufffd"  # what such a character becomes
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0 and C1 control characters: refused in ids
+TEXT_FIELDS = ("title", "body", "url", "source", "category", "author")
+
+
+def _clean(text: str) -> str:
+    return UNSTORABLE.sub(REPLACEMENT, text)
+
+
 class Sink:
     """Collects documents and problems as the loaders find them."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: LoadLimits | None = None) -> None:
         self.result = LoadResult()
+        self.limits = limits or LoadLimits()
 
     def doc(self, doc: Document) -> None:
-        """Accept a document, cutting oversized fields so one input cannot stall indexing."""
+        """Accept a document once its id is usable and its text storable; cut oversized fields."""
+        doc.origin = _clean(doc.origin)
         where = doc.origin
-        if len(doc.body) > MAX_BODY_CHARS:
-            self.warn(where, "body too long, cut", f"{len(doc.body)} characters, kept the first {MAX_BODY_CHARS}")
-            doc.body = doc.body[:MAX_BODY_CHARS]
-        for name in ("id", "title", "url", "source", "category", "author"):
-            value = getattr(doc, name)
-            if len(value) > MAX_FIELD_CHARS:
-                if name == "id":
-                    self.problem(where, "id too long", f"{len(value)} characters > {MAX_FIELD_CHARS}")
-                    return
-                self.warn(where, f"{name} too long, cut", f"{len(value)} characters")
-                setattr(doc, name, value[:MAX_FIELD_CHARS])
-        if any(ch in doc.id for ch in "\x00\r\n\t") or not doc.id.strip():
-            self.problem(where, "invalid id", "ids must be non-empty and contain no control characters")
+        limits = self.limits
+        if len(doc.id) > limits.max_field_chars:
+            self.problem(where, "id too long", f"{len(doc.id)} characters > {limits.max_field_chars}")
             return
+        if UNSTORABLE.search(doc.id) or CONTROL.search(doc.id):
+            self.problem(where, "invalid id", "ids must be valid text without control characters")
+            return
+        doc_id = doc.id
+        while doc_id != (stripped := doc_id.strip().strip("/")):
+            doc_id = stripped
+        if not doc_id or any(part in (".", "..") for part in doc_id.split("/")):
+            self.problem(where, "invalid id", f"{doc.id!r} cannot name a page: empty, '.' or '..'")
+            return
+        if doc_id != doc.id:
+            self.warn(where, "id changed to be usable in a URL", f"{doc.id!r} -> {doc_id!r}")
+            doc.id = doc_id
+        cleaned = [name for name in TEXT_FIELDS if UNSTORABLE.search(getattr(doc, name))]
+        for name in cleaned:
+            setattr(doc, name, _clean(getattr(doc, name)))
+        if cleaned:
+            self.warn(where, "text cleaned", f"characters that cannot be stored replaced in {', '.join(cleaned)}")
+        if len(doc.body) > limits.max_body_chars:
+            self.warn(
+                where, "body too long, cut", f"{len(doc.body)} characters, kept the first {limits.max_body_chars}"
+            )
+            doc.body = doc.body[: limits.max_body_chars]
+        for name in ("title", "url", "source", "category", "author"):
+            value = getattr(doc, name)
+            if len(value) > limits.max_field_chars:
+                self.warn(where, f"{name} too long, cut", f"{len(value)} characters")
+                setattr(doc, name, value[: limits.max_field_chars])
         self.result.documents.append(doc)
 
     def problem(self, where: str, reason: str, detail: str = "") -> None:
-        self.result.problems.append(Problem(where, reason, detail))
+        self.result.problems.append(Problem(_clean(where), reason, _clean(detail)))
 
     def warn(self, where: str, reason: str, detail: str = "") -> None:
-        self.result.warnings.append(Problem(where, reason, detail))
+        self.result.warnings.append(Problem(_clean(where), reason, _clean(detail)))
+
+    @contextmanager
+    def record(self, where: str) -> Iterator[None]:
+        """Turn any failure inside one record into a problem, so one record never aborts a load."""
+        try:
+            yield
+        except Exception as exc:  # an input nobody foresaw: report it with its own message, go on
+            self.problem(where, "unreadable record", f"{type(exc).__name__}: {exc}"[:300])
 
 
 # --- Dates -------------------------------------------------------------------
@@ -129,7 +192,8 @@ class Sink:
 def parse_date(value: str) -> datetime | None:
     """Parse an RFC 2822 or ISO 8601 date; naive times are taken as UTC.
 
-    Raises ValueError when the text is not a date in either form.
+    Raises ValueError when the text is not a date in either form, or when the
+    date cannot be converted to UTC (year 1 east of Greenwich, year 9999 west).
     """
     value = value.strip()
     if not value:
@@ -139,10 +203,15 @@ def parse_date(value: str) -> datetime | None:
     except ValueError:
         try:
             parsed = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError) as exc:
+        except (TypeError, ValueError, IndexError, OverflowError) as exc:
             raise ValueError(f"not an RFC 2822 or ISO 8601 date: {value[:40]!r}") from exc
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        # The index stores naive UTC: a date that cannot get there is no date.
+        parsed.astimezone(UTC).replace(tzinfo=None)
+    except (OverflowError, ValueError) as exc:
+        raise ValueError(f"date out of range once in UTC: {value[:40]!r}") from exc
     return parsed
 
 
@@ -185,122 +254,369 @@ def looks_binary(data: bytes) -> bool:
     return b"\x00" in head
 
 
+class _Decoder:
+    """Decodes one file's records one at a time; each kind of fault is warned once per file."""
+
+    def __init__(self, where: str, sink: Sink) -> None:
+        self.where, self.sink = where, sink
+        self.warned: set[str] = set()
+
+    def __call__(self, data: bytes, pos: str) -> str:
+        if "not UTF-8, read as Windows-1256" in self.warned:
+            # A file is in one code page: a record with no Arabic word is no reason to change.
+            try:
+                return data.decode("utf-8")
+            except UnicodeDecodeError:
+                return data.decode("cp1256", errors="replace")
+        text, warning = decode(data)
+        if warning and warning not in self.warned:
+            self.warned.add(warning)
+            self.sink.warn(self.where, warning, f"first at {pos.removeprefix(self.where).strip()}")
+        return text
+
+
+def _utf8_checked(chunks: Iterable[bytes], faults: list[str]) -> Iterator[bytes]:
+    """Pass chunks through, noting in faults if they are not UTF-8 (bytes between records included)."""
+    check = codecs.getincrementaldecoder("utf-8")()
+    for chunk in chunks:
+        if not faults:
+            try:
+                for start in range(0, len(chunk), HEAD_BYTES):  # in slices: the decoded text is thrown away
+                    check.decode(chunk[start : start + HEAD_BYTES])
+            except UnicodeDecodeError:
+                faults.append("invalid UTF-8")
+        yield chunk
+    if not faults:
+        try:
+            check.decode(b"", final=True)
+        except UnicodeDecodeError:
+            faults.append("invalid UTF-8")
+
+
+# --- Splitting a stream into records, in one pass and bounded memory ----------
+
+DOC_TAG = {str: re.compile(r"<(/?)DOC>", re.I), bytes: re.compile(rb"<(/?)DOC>", re.I)}
+SGML_TAG = re.compile(r"<(/?)([A-Za-z]+)>")
+SGML_START = {str: re.compile(r"\s*<DOC>", re.I), bytes: re.compile(rb"\s*<DOC>", re.I)}
+NEWLINE = {str: "\n", bytes: b"\n"}
+LEADING_SPACE = re.compile(r"\s*")
+
+
+def _last_marked(chunks: Iterable[AnyStr]) -> Iterator[tuple[AnyStr, bool]]:
+    it = iter(chunks)
+    previous = next(it, None)
+    if previous is None:
+        return
+    for chunk in it:
+        yield previous, False
+        previous = chunk
+    yield previous, True
+
+
+def _doc_blocks(chunks: Iterable[AnyStr], limit: int) -> Iterator[AnyStr | int]:
+    """The contents of the ``<DOC>`` blocks in a stream; a block over limit is given as its size.
+
+    A block ends at ``</DOC>``, at the next ``<DOC>`` or at the end; text between
+    blocks is ignored. Only the current block is kept in memory.
+    """
+    inside, pieces, size = False, [], 0
+    carry = None
+    for chunk, final in _last_marked(chunks):
+        data = carry + chunk if carry else chunk
+        empty = data[:0]
+        safe = len(data) if final else len(data) - len("</DOC>")  # a tag may be cut at the chunk's end
+        pos = 0
+        for match in DOC_TAG[type(data)].finditer(data):
+            if match.start() > safe:
+                break
+            if inside:
+                piece = data[pos : match.start()]
+                size += len(piece)
+                yield size if size > limit else empty.join([*pieces, piece])
+                pieces, size = [], 0
+            pos = match.end()
+            inside = not match.group(1)  # an opener starts a block, a closer ends one
+        end = len(data) if final else max(pos, safe + 1)
+        if inside:
+            piece = data[pos:end]
+            size += len(piece)
+            if size > limit:
+                pieces.clear()
+            elif piece:
+                pieces.append(piece)
+        carry = data[end:]
+    if inside:
+        yield size if size > limit else empty.join(pieces)
+
+
+def _lines(chunks: Iterable[AnyStr], limit: int, first: int = 1) -> Iterator[tuple[int, AnyStr | int]]:
+    """Numbered lines of a stream, split on ``\\n`` only; a line over limit is given as its size."""
+    n = first - 1
+    pieces: list = []
+    size = 0
+    for chunk in chunks:
+        newline = NEWLINE[type(chunk)]
+        start = 0
+        while (end := chunk.find(newline, start)) >= 0:
+            piece = chunk[start:end]
+            size += len(piece)
+            n += 1
+            yield n, size if size > limit else (chunk[:0].join([*pieces, piece]) if pieces else piece)
+            pieces, size = [], 0
+            start = end + 1
+        rest = chunk[start:]
+        size += len(rest)
+        if size > limit:
+            pieces.clear()
+        elif rest:
+            pieces.append(rest)
+    if size:
+        yield n + 1, size if size > limit else pieces[0][:0].join(pieces)
+
+
+def _too_large(where: str, size: int, sink: Sink) -> None:
+    sink.problem(where, "record too large", f"{size} bytes > {sink.limits.max_record_bytes}")
+
+
 # --- Format detection and parsers -------------------------------------------
 
-DOC_BLOCK = re.compile(r"<DOC>(.*?)(?:</DOC>|(?=<DOC>)|\Z)", re.S | re.I)
 SGML_FIELDS = ("DOCNO", "URL", "SRC", "CAT", "TITLE", "TIME", "AUTHOR", "ABSTRACT", "TEXT")
 COMMENT_COUNT_LINE = re.compile(r"^\s*تعليقات\s*[:：]\s*[\d٠-٩]+\s*$")  # "تعليقات : 0"
 BODY_KEYS = ("body", "text", "content")
+# How JSON documents begin: an object with a quoted key (or empty), an array of arrays or objects
+# (or empty). A headline such as "[فيديو] ..." or "{عاجل} ..." does not.
+JSON_START = re.compile(r'\s*(?:\{\s*(?:"(?:[^"\\\n]|\\.)*"\s*:|\})|\[\s*[\[{\]])')
+# Names of a corpus's own papers, whatever their extension: not articles.
+NOT_ARTICLES = frozenset({"readme", "license", "licence", "copying", "notice", "authors", "changelog"})
 
 
 def _stable_id(*parts: str) -> str:
-    return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha1("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def _sgml_field(block: str, name: str) -> str:
-    match = re.search(rf"<{name}>(.*?)</{name}>", block, re.S | re.I)
-    if match is None:
-        # An unclosed field runs to the next tag.
-        match = re.search(rf"<{name}>(.*?)(?=<[A-Z]+>|\Z)", block, re.S | re.I)
-    if match is None:
-        return ""
-    return html.unescape(match.group(1)).strip()
+def _sgml_fields(block: str) -> dict[str, str]:
+    """The fields of one ``<DOC>`` block, found in one pass over its tags.
+
+    A field runs from its first opening tag to the first closing tag of the same
+    name after it; an unclosed field runs to the next opening tag, or the end.
+    """
+    starts: dict[str, int] = {}
+    closes: dict[str, int] = {}
+    next_open: dict[str, int] = {}
+    waiting: list[str] = []  # opened fields whose next opening tag is not yet seen
+    for match in SGML_TAG.finditer(block):
+        name = match.group(2).upper()
+        if match.group(1):
+            if name in starts and name not in closes:
+                closes[name] = match.start()
+            continue
+        for opened in waiting:
+            next_open[opened] = match.start()
+        waiting.clear()
+        if name in SGML_FIELDS and name not in starts:
+            starts[name] = match.end()
+            waiting.append(name)
+    fields = dict.fromkeys(SGML_FIELDS, "")
+    for name, start in starts.items():
+        end = closes.get(name, next_open.get(name, len(block)))
+        fields[name] = html.unescape(block[start:end]).strip()
+    return fields
+
+
+def _sgml_doc(block: str, pos: str, sink: Sink) -> None:
+    fields = _sgml_fields(block)
+    body = "\n".join(part for part in (fields["ABSTRACT"], fields["TEXT"]) if part)
+    if not fields["DOCNO"]:
+        sink.problem(pos, "missing DOCNO")
+        return
+    if not body.strip() and not fields["TITLE"]:
+        sink.problem(pos, "empty body", fields["DOCNO"])
+        return
+    doc = Document(
+        id=fields["DOCNO"],
+        title=fields["TITLE"],
+        body=body,
+        url=fields["URL"],
+        source=fields["SRC"],
+        category=fields["CAT"],
+        author=fields["AUTHOR"],
+        origin=pos,
+    )
+    _set_date(doc, fields["TIME"], pos, sink)
+    sink.doc(doc)
+
+
+def _sgml_docs(blocks: Iterable[str | bytes | int], where: str, sink: Sink, decoder: _Decoder | None) -> None:
+    for n, block in enumerate(blocks, start=1):
+        pos = f"{where} doc {n}"
+        if isinstance(block, int):
+            _too_large(pos, block, sink)
+            continue
+        with sink.record(pos):
+            _sgml_doc(decoder(block, pos) if isinstance(block, bytes) and decoder else str(block), pos, sink)
 
 
 def parse_sgml(text: str, where: str, sink: Sink) -> None:
     """Parse TREC/ANT ``<DOC>`` blocks. Stray ``&`` and ``<`` are tolerated."""
-    for n, match in enumerate(DOC_BLOCK.finditer(text), start=1):
-        block = match.group(1)
-        pos = f"{where} doc {n}"
-        fields = {name: _sgml_field(block, name) for name in SGML_FIELDS}
-        body = "\n".join(part for part in (fields["ABSTRACT"], fields["TEXT"]) if part)
-        if not fields["DOCNO"]:
-            sink.problem(pos, "missing DOCNO")
-            continue
-        if not body.strip() and not fields["TITLE"]:
-            sink.problem(pos, "empty body", fields["DOCNO"])
-            continue
-        doc = Document(
-            id=fields["DOCNO"],
-            title=fields["TITLE"],
-            body=body,
-            url=fields["URL"],
-            source=fields["SRC"],
-            category=fields["CAT"],
-            author=fields["AUTHOR"],
-            origin=pos,
-        )
-        _set_date(doc, fields["TIME"], pos, sink)
-        sink.doc(doc)
+    _sgml_docs(_doc_blocks([text], sink.limits.max_record_bytes), where, sink, None)
 
 
 def _set_date(doc: Document, value: object, where: str, sink: Sink) -> None:
-    if value in (None, ""):
+    if value is None or value == "":
+        return
+    if not isinstance(value, str):
+        sink.warn(where, "bad date, kept without date", f"a date is text, not {type(value).__name__}")
         return
     try:
-        doc.date = parse_date(str(value))
+        doc.date = parse_date(value)
     except ValueError as exc:
         sink.warn(where, "bad date, kept without date", str(exc))
+
+
+def _json_text(obj: dict, key: str, pos: str, sink: Sink) -> str:
+    """A field as text: numbers are written out, lists and objects are ignored with a warning."""
+    value = obj.get(key)
+    if value is None or isinstance(value, str):
+        return value or ""
+    number = _number_text(value)
+    if number is None:
+        sink.warn(pos, f"{key} is not text, ignored", type(value).__name__)
+    return number or ""
+
+
+def _number_text(value: object) -> str | None:
+    """A JSON number written out; None for booleans, NaN, infinities and anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return str(value)
+
+
+def _json_id(obj: dict) -> str | None:
+    """The id as text ("" when absent); None when it is there but cannot be an id."""
+    value = obj["id"] if "id" in obj else obj.get("docno")
+    if value is None or isinstance(value, str):
+        return (value or "").strip()
+    return _number_text(value)
 
 
 def _json_doc(obj: object, pos: str, sink: Sink) -> None:
     if not isinstance(obj, dict):
         sink.problem(pos, "not a JSON object", type(obj).__name__)
         return
-    body = next((obj[k] for k in BODY_KEYS if isinstance(obj.get(k), str) and obj[k].strip()), "")
-    title = obj.get("title") if isinstance(obj.get("title"), str) else ""
+    doc_id = _json_id(obj)
+    if doc_id is None:
+        sink.problem(pos, "invalid id", f"an id is text or a number, not {type(obj.get('id')).__name__}")
+        return
+    bodies = (_json_text(obj, key, pos, sink) for key in BODY_KEYS if key in obj)
+    body = next((text for text in bodies if text.strip()), "").strip()
+    title = _json_text(obj, "title", pos, sink).strip()
     if not body and not title:
         sink.problem(pos, "empty body", "no non-empty body, text or content field")
         return
-    doc_id = obj.get("id", obj.get("docno"))
     doc = Document(
         # Without an id, the content names the document, so a re-import keeps its id.
-        id=str(doc_id).strip() if doc_id not in (None, "") else _stable_id(title.strip(), body.strip()),
-        title=title.strip(),
-        body=body.strip(),
-        url=str(obj.get("url") or ""),
-        source=str(obj.get("source") or ""),
-        category=str(obj.get("category") or ""),
-        author=str(obj.get("author") or ""),
+        id=doc_id or _stable_id(title, body),
+        title=title,
+        body=body,
+        url=_json_text(obj, "url", pos, sink),
+        source=_json_text(obj, "source", pos, sink),
+        category=_json_text(obj, "category", pos, sink),
+        author=_json_text(obj, "author", pos, sink),
         origin=pos,
     )
     _set_date(doc, obj.get("date"), pos, sink)
     sink.doc(doc)
 
 
-def parse_json(text: str, where: str, sink: Sink) -> None:
-    """Parse a JSON array, a single JSON object, or JSON Lines."""
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError as exc:
-            sink.problem(where, "not valid JSON", f"line {exc.lineno} column {exc.colno}: {exc.msg}")
-            return
-        for n, obj in enumerate(items, start=1):
-            _json_doc(obj, f"{where} item {n}", sink)
-        return
-    for n, line in enumerate(text.splitlines(), start=1):
+def _loads(text: str) -> object:
+    """``json.loads`` where every failure is a ValueError (deep nesting raises RecursionError)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _parses(text: str) -> bool:
+    try:
+        _loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _json_error(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"line {exc.lineno} column {exc.colno}: {exc.msg}"
+    return str(exc)[:200]
+
+
+def _json_lines(
+    lines: Iterable[tuple[int, str | bytes | int]], where: str, sink: Sink, decoder: _Decoder | None
+) -> None:
+    for n, line in lines:
+        pos = f"{where} line {n}"
+        if isinstance(line, int):
+            _too_large(pos, line, sink)
+            continue
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if n == 1 and stripped.startswith("{"):
-                # Maybe one pretty-printed object spanning several lines.
-                try:
-                    obj = json.loads(text)
-                except json.JSONDecodeError:
-                    sink.problem(f"{where} line {n}", "not valid JSON", exc.msg)
-                    continue
-                _json_doc(obj, where, sink)
-                return
-            sink.problem(f"{where} line {n}", "not valid JSON", exc.msg)
-            continue
-        _json_doc(obj, f"{where} line {n}", sink)
+        with sink.record(pos):
+            text = decoder(line, pos) if isinstance(line, bytes) and decoder else str(line)
+            try:
+                obj = _loads(text)
+            except ValueError as exc:
+                sink.problem(pos, "not valid JSON", exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc))
+                continue
+            _json_doc(obj, pos, sink)
 
 
-def parse_plain(text: str, where: str, sink: Sink, name: str = "") -> None:
+def _json_whole(text: str, where: str, sink: Sink) -> None:
+    """A whole text as one JSON value: an array of documents, or one document."""
+    try:
+        value = _loads(text)
+    except ValueError as exc:
+        sink.problem(where, "not valid JSON", _json_error(exc))
+        return
+    if isinstance(value, list):
+        for n, obj in enumerate(value, start=1):
+            with sink.record(f"{where} item {n}"):
+                _json_doc(obj, f"{where} item {n}", sink)
+    else:
+        _json_doc(value, where, sink)
+
+
+def _first_line(text: str) -> str:
+    """The first non-blank line, found without splitting the whole text."""
+    start = 0
+    while start <= len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        if text[start:end].strip():
+            return text[start:end]
+        start = end + 1
+    return ""
+
+
+def parse_json(text: str, where: str, sink: Sink) -> None:
+    """Parse a JSON array, a single JSON object, or JSON Lines."""
+    if text.startswith("[", LEADING_SPACE.match(text).end()):  # type: ignore[union-attr]
+        _json_whole(text, where, sink)
+        return
+    first = _first_line(text)
+    if not _parses(first) and not JSON_START.match(first):
+        _json_whole(text, where, sink)  # one object over several lines
+        return
+    _json_lines(_lines([text], sink.limits.max_record_bytes), where, sink, None)
+
+
+def _is_json(text: str) -> bool:
+    """Whether text that begins with a bracket is JSON (maybe broken) or an article with a bracketed title."""
+    return bool(JSON_START.match(text)) or _parses(_first_line(text)) or _parses(text)
+
+
+def parse_plain(text: str, where: str, sink: Sink, doc_id: str = "") -> None:
     """Parse the seed layout, or plain text with its first line as the title.
 
     The seed layout is: title, a comment-count line (``تعليقات : 0``), the
@@ -311,44 +627,98 @@ def parse_plain(text: str, where: str, sink: Sink, name: str = "") -> None:
     if not lines:
         sink.problem(where, "empty file")
         return
-    doc_id = Path(name).stem if name else _stable_id(text)
-    doc = Document(id=doc_id, title=lines[0], origin=where)
+    if UNSTORABLE.search(doc_id):
+        sink.warn(where, "file name is not valid text, id cleaned")
+        doc_id = _clean(doc_id)
+    doc = Document(id=doc_id or _stable_id(text), title=lines[0], origin=where)
     rest = lines[1:]
     if rest and COMMENT_COUNT_LINE.match(rest[0]):
         rest = rest[1:]
         if len(rest) >= 3:
             doc.source, doc.author, rest = rest[0], rest[1], rest[2:]
     doc.body = "\n".join(rest)
-    if not doc.body and not doc.title:
-        sink.problem(where, "empty body")
-        return
     sink.doc(doc)
 
 
-def parse_text(text: str, where: str, sink: Sink, name: str = "") -> None:
-    """Choose the format from the content and parse it."""
-    head = text.lstrip()[:2000]
-    if re.match(r"<DOC>", head, re.I):
+def parse_text(text: str, where: str, sink: Sink, doc_id: str = "") -> None:
+    """Choose the format from the content and parse it; a plain-text article is named doc_id."""
+    start = LEADING_SPACE.match(text).end()  # type: ignore[union-attr]
+    head = text[start : start + 2000]
+    if SGML_START[str].match(head):
         parse_sgml(text, where, sink)
-    elif head.startswith(("[", "{")):
+    elif head.startswith(("[", "{")) and _is_json(text):
         parse_json(text, where, sink)
-    elif not head:
+    elif not head.strip():
         sink.problem(where, "empty file")
     else:
-        parse_plain(text, where, sink, name)
+        parse_plain(text, where, sink, doc_id)
 
 
-def parse_bytes(data: bytes, where: str, sink: Sink, name: str = "") -> None:
-    if not data.strip():
+def _read_upto(read: Callable[[int], bytes], n: int) -> bytes:
+    parts, got = [], 0
+    while got < n and (part := read(min(n - got, CHUNK_BYTES))):
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
+
+
+def _read_stream(read: Callable[[int], bytes], size: int | None, where: str, doc_id: str, sink: Sink) -> None:
+    """Parse one file or archive member from a binary stream, one record at a time.
+
+    JSON Lines and SGML stream in bounded memory; any other file is one record,
+    read whole only when it is within the record limit.
+    """
+    limit = sink.limits.max_record_bytes
+    head = _read_upto(read, HEAD_BYTES)
+    blank_lines = 0  # a long run of blank lines is skipped, and counted so line numbers stay right
+    while len(head) == HEAD_BYTES and not head.strip():
+        blank_lines += head.count(b"\n")
+        head = _read_upto(read, HEAD_BYTES)
+    if not head.strip():
         sink.problem(where, "empty file")
         return
-    if looks_binary(data):
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if head.startswith(codecs.BOM_UTF8):
+        head = head[len(codecs.BOM_UTF8) :]
+    if not utf16 and looks_binary(head):
         sink.problem(where, "binary file, not text")
+        return
+    whole = len(head) < HEAD_BYTES  # the head is the whole file
+    faults: list[str] = []
+    chunks = _utf8_checked(itertools.chain([head], iter(lambda: read(CHUNK_BYTES), b"")), faults)
+    decoder = _Decoder(where, sink)
+    streamed = False
+    if not utf16 and SGML_START[bytes].match(head):
+        _sgml_docs(_doc_blocks(chunks, limit), where, sink, decoder)
+        streamed = True
+    elif not utf16 and head.lstrip().startswith(b"{"):
+        stripped = head.lstrip()
+        first = decode(stripped.split(b"\n", 1)[0])[0]
+        if (b"\n" not in stripped and not whole) or _parses(first) or JSON_START.match(first):
+            _json_lines(_lines(chunks, limit, first=blank_lines + 1), where, sink, decoder)
+            streamed = True
+    if streamed:
+        if faults and not decoder.warned:  # the bad bytes lie between records: nothing was replaced
+            sink.warn(where, "invalid UTF-8 between the documents, ignored")
+        return
+    # One record: a JSON array or object, a plain-text article, or UTF-16 (not splittable by bytes).
+    if size is not None and size > limit:
+        _too_large(where, size, sink)
+        return
+    data = head + _read_upto(read, limit + 1 - len(head)) if len(head) <= limit else head
+    if len(data) > limit:
+        _too_large(where, size if size is not None else len(data), sink)
         return
     text, warning = decode(data)
     if warning:
         sink.warn(where, warning)
-    parse_text(text, where, sink, name)
+    parse_text(text, where, sink, doc_id)
+
+
+def parse_bytes(data: bytes, where: str, sink: Sink, name: str = "") -> None:
+    """Parse a file's bytes already in memory; a plain-text article is named by name's stem."""
+    with sink.record(where):
+        _read_stream(io.BytesIO(data).read, len(data), where, Path(name).stem if name else "", sink)
 
 
 # --- Files, folders, archives ------------------------------------------------
@@ -358,119 +728,211 @@ def _is_archive(path: str) -> bool:
     return path.lower().endswith(ARCHIVE_SUFFIXES)
 
 
+def _not_article(name: str) -> bool:
+    return name.split(".", 1)[0].lower() in NOT_ARTICLES
+
+
+def _path_id(relative: str) -> str:
+    """The id of a plain-text article: its path inside the folder or archive, without extension."""
+    parts = [part for part in relative.replace("\\", "/").split("/") if part not in ("", ".")]
+    if not parts:
+        return ""
+    parts[-1] = Path(parts[-1]).stem
+    return "/".join(parts)
+
+
 def _safe_member(name: str) -> bool:
     """Members are only read, never written, but a path climbing out is still refused."""
     parts = Path(name.replace("\\", "/")).parts
     return not (name.startswith(("/", "\\")) or ".." in parts)
 
 
-def _read_archive(path: Path, where: str, sink: Sink) -> None:
+def _skipped(name: str, where: str, sink: Sink) -> bool:
+    """Whether a file is not read because of its name (with a warning: never silently)."""
+    base = os.path.basename(name.replace("\\", "/").rstrip("/"))
+    if base.startswith("."):
+        sink.warn(where, "hidden, skipped")
+        return True
+    if _not_article(base):
+        sink.warn(where, "not an article (licence/readme), skipped")
+        return True
+    return False
+
+
+def _read_member(open_member: Callable[[], IO[bytes] | None], name: str, size: int, where: str, sink: Sink) -> None:
+    member = f"{where}!{name}"
+    if _skipped(name, member, sink):
+        return
+    sink.result.files += 1
     try:
-        if path.name.lower().endswith(".zip"):
-            with zipfile.ZipFile(path) as archive:
-                members = [m for m in archive.infolist() if not m.is_dir()]
-                for n, info in enumerate(members):
-                    if not _check_member(info.filename, info.file_size, n, where, sink):
-                        continue
-                    _read_member(archive.read(info), info.filename, where, sink)
+        stream = open_member()
+        if stream is not None:
+            with stream:
+                _read_stream(stream.read, size, member, _path_id(name), sink)
+    except Exception as exc:  # a damaged, encrypted or unsupported member: the next one may be fine
+        sink.problem(member, "cannot read archive member", f"{type(exc).__name__}: {exc}"[:300])
+
+
+def _read_archive(handle: io.BufferedReader, where: str, sink: Sink) -> None:
+    limits = sink.limits
+    n = 0
+
+    def admit(name: str) -> bool:
+        nonlocal n
+        n += 1
+        if n > limits.max_archive_members:
+            if n == limits.max_archive_members + 1:
+                sink.problem(where, "too many members", f"only the first {limits.max_archive_members} are read")
+            return False
+        if not _safe_member(name):
+            sink.problem(f"{where}!{name}", "unsafe path in archive, skipped")
+            return False
+        return True
+
+    try:
+        if where.lower().endswith(".zip"):
+            with zipfile.ZipFile(handle) as archive:
+                for info in archive.infolist():
+                    if not info.is_dir() and admit(info.filename):
+                        opener = functools.partial(archive.open, info)
+                        _read_member(opener, info.filename, info.file_size, where, sink)
         else:
-            with tarfile.open(path) as archive:
-                n = 0
+            with tarfile.open(fileobj=handle) as archive:
                 for info in archive:
+                    if info.isdir() or not admit(info.name):
+                        continue
                     if not info.isfile():
+                        # A link or device entry holds no text (its target, if any, is another member).
+                        sink.warn(f"{where}!{info.name}", "not a regular file, skipped", "a link or device entry")
                         continue
-                    if not _check_member(info.name, info.size, n, where, sink):
-                        n += 1
-                        continue
-                    n += 1
-                    handle = archive.extractfile(info)
-                    if handle is not None:
-                        _read_member(handle.read(), info.name, where, sink)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
+                    opener = functools.partial(archive.extractfile, info)
+                    _read_member(opener, info.name, info.size, where, sink)
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         sink.problem(where, "damaged archive", str(exc))
 
 
-def _check_member(name: str, size: int, n: int, where: str, sink: Sink) -> bool:
-    member = f"{where}!{name}"
-    if n >= MAX_ARCHIVE_MEMBERS:
-        if n == MAX_ARCHIVE_MEMBERS:
-            sink.problem(where, "too many members", f"only the first {MAX_ARCHIVE_MEMBERS} are read")
-        return False
-    if not _safe_member(name):
-        sink.problem(member, "unsafe path in archive, skipped")
-        return False
-    if size > MAX_FILE_BYTES:
-        sink.problem(member, "file too large", f"{size} bytes > {MAX_FILE_BYTES}")
-        return False
-    return True
+def _kind(mode: int) -> str:
+    kinds = {stat.S_ISFIFO: "a FIFO", stat.S_ISSOCK: "a socket", stat.S_ISCHR: "a character device"}
+    return next((kind for test, kind in kinds.items() if test(mode)), "a device or special file")
 
 
-def _read_member(data: bytes, name: str, where: str, sink: Sink) -> None:
-    base = os.path.basename(name)
-    if base.startswith(".") or base.lower() in {"readme", "readme.md", "license", "licence"}:
-        return
-    sink.result.files += 1
-    parse_bytes(data, f"{where}!{name}", sink, base)
-
-
-def _read_file(path: Path, sink: Sink) -> None:
+def _read_file(path: Path, doc_id: str, sink: Sink) -> None:
+    """Read one file or archive, which a stat has shown to be a regular file."""
     where = str(path)
-    if _is_archive(path.name):
-        _read_archive(path, where, sink)
+    if _not_article(path.name):
+        sink.warn(where, "not an article (licence/readme), skipped")
         return
-    sink.result.files += 1
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            sink.problem(where, "file too large", f"{size} bytes > {MAX_FILE_BYTES}")
-            return
-        data = path.read_bytes()
+        # Non-blocking: a FIFO put in the file's place since the stat must not hang the load.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         sink.problem(where, "cannot read file", exc.strerror or str(exc))
         return
-    parse_bytes(data, where, sink, path.name)
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            sink.problem(where, "not a regular file", _kind(mode))
+            return
+        if _is_archive(path.name):
+            _read_archive(handle, where, sink)
+            return
+        sink.result.files += 1
+        try:
+            _read_stream(handle.read, os.fstat(fd).st_size, where, doc_id, sink)
+        except OSError as exc:
+            sink.problem(where, "cannot read file", exc.strerror or str(exc))
 
 
-def iter_files(root: Path) -> Iterator[Path]:
-    """Files under a folder, sorted, skipping hidden ones and symbolic links."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            if not name.startswith(".") and not path.is_symlink():
-                yield path
+def _walk(root: Path, sink: Sink) -> Iterator[tuple[Path, str]]:
+    """Regular files under a folder, sorted, with their paths relative to it.
+
+    Symbolic links are followed; one leading back to a folder being read is
+    reported as a cycle, a dangling one as broken. Hidden entries are skipped
+    with a warning; FIFOs, sockets and devices are reported, never opened.
+    """
+    top = os.stat(root)
+    stack: list[tuple[Path, str, frozenset[tuple[int, int]]]] = [(root, "", frozenset({(top.st_dev, top.st_ino)}))]
+    while stack:
+        folder, relative, ancestors = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError as exc:
+            sink.problem(str(folder), "cannot read folder", exc.strerror or str(exc))
+            continue
+        folders = []
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.name.startswith("."):
+                sink.warn(str(path), "hidden, skipped")
+                continue
+            try:
+                info = os.stat(path)  # follows symbolic links
+            except OSError as exc:
+                reason = "broken symbolic link" if entry.is_symlink() else "cannot read file"
+                sink.problem(str(path), reason, exc.strerror or str(exc))
+                continue
+            inside = f"{relative}/{entry.name}" if relative else entry.name
+            if stat.S_ISDIR(info.st_mode):
+                key = (info.st_dev, info.st_ino)
+                if key in ancestors:
+                    sink.problem(str(path), "symbolic link cycle", f"leads back to {os.path.realpath(path)}")
+                else:
+                    folders.append((path, inside, ancestors | {key}))
+            elif stat.S_ISREG(info.st_mode):
+                yield path, inside
+            else:
+                sink.problem(str(path), "not a regular file", _kind(info.st_mode))
+        stack.extend(reversed(folders))  # depth first, in name order, files before subfolders
 
 
-def load_sources(sources: Iterable[str | Path]) -> LoadResult:
-    """Load every document under the given files, folders and archives."""
-    sink = Sink()
-    for source in sources:
-        path = Path(source)
-        if path.is_dir():
-            for file in iter_files(path):
-                _read_file(file, sink)
-        elif path.is_file():
-            _read_file(path, sink)
-        else:
+def _read_source(source: str | Path, sink: Sink) -> None:
+    path = Path(source)
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        if os.path.lexists(path):
+            sink.problem(str(path), "broken symbolic link", exc.strerror or str(exc))
+        elif exc.errno in (errno.ENOENT, errno.ENOTDIR):
             sink.problem(str(path), "no such file or folder")
+        else:
+            sink.problem(str(path), "cannot read file", exc.strerror or str(exc))
+        return
+    if stat.S_ISDIR(info.st_mode):
+        for file, relative in _walk(path, sink):
+            _read_file(file, _path_id(relative), sink)
+    elif stat.S_ISREG(info.st_mode):
+        _read_file(path, path.stem, sink)
+    else:
+        sink.problem(str(path), "not a regular file", _kind(info.st_mode))
+
+
+def load_sources(sources: Iterable[str | Path], limits: LoadLimits | None = None) -> LoadResult:
+    """Load every document under the given files, folders and archives."""
+    sink = Sink(limits)
+    for source in sources:
+        with sink.record(str(source)):
+            _read_source(source, sink)
     return sink.result
 
 
-def load_text(text: str, name: str = "<text>") -> LoadResult:
+def load_text(text: str, name: str = "<text>", limits: LoadLimits | None = None) -> LoadResult:
     """Load documents from text already in memory (used by tests and the API)."""
-    sink = Sink()
-    parse_text(text, name, sink, name)
+    sink = Sink(limits)
+    with sink.record(name):
+        parse_text(text, name, sink, Path(name).stem)
     return sink.result
 
 
-def read_bytes_source(data: bytes, name: str) -> LoadResult:
-    sink = Sink()
+def read_bytes_source(data: bytes, name: str, limits: LoadLimits | None = None) -> LoadResult:
+    """Load documents from a file's bytes already in memory."""
+    sink = Sink(limits)
     parse_bytes(data, name, sink, name)
     return sink.result
 
 
 __all__ = [
     "Document",
+    "LoadLimits",
     "LoadResult",
     "Problem",
     "decode",

@@ -6,7 +6,7 @@ import io
 import json
 import tarfile
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -38,7 +38,7 @@ def test_sgml_several_docs_per_file_with_dirty_markup() -> None:
     assert lebanon.author == "سامي نور"
     assert "لبنان & المنطقة" in lebanon.body  # a stray & survives
     assert lebanon.body.startswith("وافقت الإدارة")  # the abstract leads the body
-    assert lebanon.date == datetime(2018, 3, 21, 10, 0, tzinfo=timezone.utc)
+    assert lebanon.date == datetime(2018, 3, 21, 10, 0, tzinfo=UTC)
     assert result.documents[2].date is not None and result.documents[2].date.utcoffset().total_seconds() == 7200
 
 
@@ -135,10 +135,10 @@ def test_bad_files_are_reported_not_raised(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Tue, 20 Feb 2018 01:44:01 GMT", datetime(2018, 2, 20, 1, 44, 1, tzinfo=timezone.utc)),
-        ("2018-02-20T05:44:01+04:00", datetime(2018, 2, 20, 1, 44, 1, tzinfo=timezone.utc)),
-        ("2018-02-20", datetime(2018, 2, 20, tzinfo=timezone.utc)),
-        ("2018-02-20T01:44:01Z", datetime(2018, 2, 20, 1, 44, 1, tzinfo=timezone.utc)),
+        ("Tue, 20 Feb 2018 01:44:01 GMT", datetime(2018, 2, 20, 1, 44, 1, tzinfo=UTC)),
+        ("2018-02-20T05:44:01+04:00", datetime(2018, 2, 20, 1, 44, 1, tzinfo=UTC)),
+        ("2018-02-20", datetime(2018, 2, 20, tzinfo=UTC)),
+        ("2018-02-20T01:44:01Z", datetime(2018, 2, 20, 1, 44, 1, tzinfo=UTC)),
     ],
 )
 def test_parse_date(text: str, expected: datetime) -> None:
