@@ -30,8 +30,13 @@ TATWEEL = araby.TATWEEL  # kashida, a stretching stroke with no meaning
 SUPERSCRIPT_ALEF = araby.SMALL_ALEF  # dagger alef, a vowel mark
 HARAKAT = "\u064b-\u065f"  # tanween, fatha, damma, kasra, shadda, sukun and other marks
 QURANIC_MARKS = "\u06d6-\u06ed"  # small high letters and pause marks of Quranic text
-# Zero-width and bidi controls that editors leave inside words.
-FORMAT_CONTROLS = "\u200b-\u200f\u061c\u202a-\u202e\u2066-\u2069"
+# Zero-width, bidi and other invisible format controls that editors leave inside
+# words: ZWSP, ZWNJ, ZWJ, LRM, RLM, ALM, LRE..RLO, LRI..PDI, soft hyphen, word
+# joiner and invisible operators, and the BOM used as a zero-width no-break space.
+FORMAT_CONTROLS = "\u200b-\u200f\u061c\u202a-\u202e\u2066-\u2069\u00ad\u2060-\u2064\ufeff"
+# Longer "words" (a hostile or broken text) are cut to this many characters, at
+# index and at query time alike, so no term, stem or suggestion costs more.
+MAX_TERM_CHARS = 100
 
 ALEF = araby.ALEF  # ا
 # أ إ آ ٱ: alef with hamza above, below, with madda, wasla
@@ -76,7 +81,7 @@ _DIGITS = ARABIC_INDIC_DIGITS + PERSIAN_DIGITS
 # for highlighting (a hashtag is one word) but not to its term.
 WORD_PATTERN = re.compile(
     rf"#?(?:[{_ARABIC_LETTERS}][{_INSIDE_WORD}]*"
-    rf"|(?:[^\W_{_EXCLUDED_FROM_OTHER}]|[{_DIGITS}])+)"
+    rf"|(?:[^\W_{_EXCLUDED_FROM_OTHER}]|[{_DIGITS}])(?:[^\W_{_EXCLUDED_FROM_OTHER}]|[{_DIGITS}{FORMAT_CONTROLS}])*)"
 )
 
 
@@ -88,6 +93,8 @@ def _build_table() -> dict[int, str | None]:
     for ch in SUPERSCRIPT_ALEF + TATWEEL + "#":
         table[ord(ch)] = None
     for cp in [*range(0x200B, 0x2010), 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]:
+        table[cp] = None
+    for cp in [0x00AD, *range(0x2060, 0x2065), 0xFEFF]:
         table[cp] = None
     for ch in ALEF_VARIANTS:
         table[ord(ch)] = ALEF
@@ -263,7 +270,7 @@ class ArabicTokenizer(Tokenizer):
             text = normalise(match.group(0))
             for part in text.split() if " " in text else (text,):
                 if part:
-                    found.append((part, match.start(), match.end(), match.group(0)))
+                    found.append((part[:MAX_TERM_CHARS], match.start(), match.end(), match.group(0)))
         self._last = (value, found)
         return found
 

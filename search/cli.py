@@ -15,32 +15,47 @@ from typing import Any
 
 import click
 
-from search.documents import load_sources
-from search.index import BuildReport, IndexProblem, add as index_add, build, delete as index_delete
+from search.documents import LoadLimits, load_sources
+from search.index import BuildReport, IndexProblem, NothingToIndex, build
+from search.index import add as index_add
+from search.index import delete as index_delete
 from search.searching import Engine
-from search.settings import SETTINGS
+from search.settings import MB, SETTINGS, Config, SettingError, resolve
 
 
 def _option(name: str, *flags: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """A click option whose default and help come from the settings table."""
+    """A click option whose help comes from the settings table; its value is checked by the table too."""
     setting = SETTINGS[name]
     return click.option(
         *(flags or (f"--{name.replace('_', '-')}",)),
         name,
         default=None,
-        type=kwargs.pop("type", type(setting.default)),
-        help=f"{setting.help} [env {setting.env}; default {setting.default}]",
+        type=kwargs.pop("type", str),
+        help=f"{setting.help} [env {setting.env}; {setting.allowed()}; default {setting.default}]",
         **kwargs,
     )
 
 
-index_option = _option("index", "--index", type=click.Path(file_okay=False, path_type=Path))
+index_option = _option("index", "--index")
 wait_option = click.option("--wait", is_flag=True, help="Wait for another writer to finish instead of refusing.")
-memory_option = _option("memory_mb", "--memory-mb", type=click.IntRange(16, 1 << 20))
+memory_option = _option("memory_mb", "--memory-mb")
 
 
-def index_root(value: Path | None) -> Path:
-    return Path(SETTINGS.value("index", value))
+def settings_for(**options: Any) -> Config:
+    """The settings read once at start (environment and defaults) with this command's options on top.
+
+    A bad value, from an option or the environment, is one line naming it and what it allows.
+    """
+    ctx = click.get_current_context()
+    base: Config = ctx.find_root().obj
+    try:
+        return base.replace(**{name: value for name, value in options.items() if value is not None})
+    except SettingError as exc:
+        raise click.ClickException(f"bad setting: {exc}") from None
+
+
+def limits(config: Config) -> LoadLimits:
+    return LoadLimits(max_body_chars=config.max_body_chars, max_record_bytes=config.max_record_mb * MB)
 
 
 class Progress:
@@ -99,8 +114,13 @@ def print_report(report: BuildReport, verb: str, as_json: bool = False, max_line
 
 @click.group()
 @click.version_option(package_name="baheth")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Baheth (باحث): full-text search for Arabic news."""
+    try:
+        ctx.obj = resolve()  # every setting, read and validated once, before anything starts
+    except SettingError as exc:
+        raise click.ClickException(f"bad setting: {exc}") from None
 
 
 @main.command()
@@ -114,21 +134,24 @@ def reindex(
     sources: tuple[Path, ...], index: Path | None, procs: int | None, memory_mb: int | None, wait: bool, as_json: bool
 ) -> None:
     """Build a new index from SOURCES (files, folders, archives; default seeds/) and switch to it atomically."""
+    config = settings_for(index=index, procs=procs, memory_mb=memory_mb)
     paths = [str(p) for p in sources] or ["seeds"]
-    root = index_root(index)
+    missing = [p for p in paths if not os.path.lexists(p)]
+    if missing:
+        raise click.ClickException(f"no such file or folder: {', '.join(missing)}; the live index was not changed")
+    root = Path(config.index)
     click.echo(f"reading {', '.join(paths)} …", err=True)
-    loaded = load_sources(paths)
+    loaded = load_sources(paths, limits(config))
     progress = Progress(len(loaded.documents), "indexing")
     try:
         report = build(
-            root,
-            loaded,
-            paths,
-            procs=SETTINGS.value("procs", procs),
-            memory_mb=SETTINGS.value("memory_mb", memory_mb),
-            progress=progress,
-            wait=wait,
+            root, loaded, paths, procs=config.procs, memory_mb=config.memory_mb, progress=progress, wait=wait
         )
+    except NothingToIndex as exc:
+        progress.close()
+        for problem in loaded.problems[:50]:
+            click.echo(f"skipped: {problem}", err=True)
+        raise click.ClickException(str(exc)) from None
     except IndexProblem as exc:
         raise click.ClickException(str(exc)) from exc
     except KeyboardInterrupt:
@@ -137,8 +160,6 @@ def reindex(
     finally:
         progress.close()
     print_report(report, "reindex", as_json)
-    if report.indexed == 0:
-        raise click.ClickException("nothing could be indexed")
 
 
 @main.command()
@@ -149,12 +170,14 @@ def reindex(
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def add(sources: tuple[Path, ...], index: Path | None, memory_mb: int | None, wait: bool, as_json: bool) -> None:
     """Add the documents in SOURCES to the live index; a known id replaces its document."""
-    loaded = load_sources([str(p) for p in sources])
+    config = settings_for(index=index, memory_mb=memory_mb)
+    missing = [str(p) for p in sources if not os.path.lexists(p)]
+    if missing:
+        raise click.ClickException(f"no such file or folder: {', '.join(missing)}; the index was not changed")
+    loaded = load_sources([str(p) for p in sources], limits(config))
     progress = Progress(len(loaded.documents), "adding")
     try:
-        report = index_add(
-            index_root(index), loaded, progress=progress, wait=wait, memory_mb=SETTINGS.value("memory_mb", memory_mb)
-        )
+        report = index_add(Path(config.index), loaded, progress=progress, wait=wait, memory_mb=config.memory_mb)
     except IndexProblem as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -172,7 +195,7 @@ def add(sources: tuple[Path, ...], index: Path | None, memory_mb: int | None, wa
 def delete(ids: tuple[str, ...], index: Path | None, wait: bool, as_json: bool) -> None:
     """Delete the documents with these IDS from the live index."""
     try:
-        report = index_delete(index_root(index), list(ids), wait=wait)
+        report = index_delete(Path(settings_for(index=index).index), list(ids), wait=wait)
     except IndexProblem as exc:
         raise click.ClickException(str(exc)) from exc
     for doc_id in report.not_found:
@@ -182,8 +205,8 @@ def delete(ids: tuple[str, ...], index: Path | None, wait: bool, as_json: bool) 
         raise click.ClickException("no document was deleted")
 
 
-def _engine(index: Path | None) -> Engine:
-    engine = Engine(index_root(index))
+def _engine(config: Config) -> Engine:
+    engine = Engine(config.index, config=config)
     try:
         engine.searcher()
     except IndexProblem as exc:
@@ -198,8 +221,11 @@ def _engine(index: Path | None) -> Engine:
 @index_option
 def search(query: str, limit: int, as_json: bool, index: Path | None) -> None:
     """Search the index with QUERY (see the README for the query language)."""
-    engine = _engine(index)
-    result = engine.search(query, per_page=limit, facets=as_json)
+    engine = _engine(settings_for(index=index))
+    try:
+        result = engine.search(query, per_page=limit, facets=as_json)
+    except IndexProblem as exc:
+        raise click.ClickException(str(exc)) from exc
     if as_json:
         from search.api import result_json
 
@@ -231,48 +257,97 @@ def _terminal_marks(html_text: str, color: bool) -> str:
 @click.argument("topics", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The TREC run to write.")
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000), help="Results per topic.")
-@click.option("--tag", default="baheth", show_default=True, help="The run's tag (last column).")
+@click.option("--tag", default="baheth", show_default=True, help="The run's tag (last column; no spaces).")
 @index_option
 def batch(topics: Path, output: Path, limit: int, tag: str, index: Path | None) -> None:
-    """Run every `qid<TAB>query` line of TOPICS and write a TREC run to --output."""
-    from search.runs import read_topics, run_topics
+    """Run every `qid<TAB>query` line of TOPICS and write a TREC run to --output.
 
-    engine = _engine(index)
+    Every line has exactly six columns: a document id with white space in it is
+    written with that white space (and `%`) percent-encoded.
+    """
+    from search.runs import check_tag, read_topics, run_topics
+
     try:
+        check_tag(tag)
         parsed_topics = read_topics(topics)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    lines = run_topics(engine, parsed_topics, limit=limit, tag=tag)
+    if not output.parent.is_dir():
+        raise click.ClickException(f"cannot write {output}: the folder {output.parent} does not exist")
+    engine = _engine(settings_for(index=index))
+    try:
+        lines = run_topics(engine, parsed_topics, limit=limit, tag=tag)
+    except IndexProblem as exc:
+        raise click.ClickException(str(exc)) from exc
     tmp = output.with_name(output.name + ".tmp")
-    tmp.write_text("".join(lines), encoding="utf-8")
-    os.replace(tmp, output)
+    try:
+        tmp.write_text("".join(lines), encoding="utf-8")
+        os.replace(tmp, output)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"batch: {len(parsed_topics)} topics, {len(lines)} lines written to {output}", err=True)
 
 
 @main.command()
 @_option("host", "--host")
-@_option("port", "--port", type=click.IntRange(0, 65535))
-@_option("threads", "--threads", type=click.IntRange(1, 64))
+@_option("port", "--port")
+@_option("threads", "--threads")
+@_option("connection_limit", "--connection-limit")
+@_option("channel_timeout", "--channel-timeout")
+@_option("public_url", "--public-url")
 @index_option
-def serve(host: str | None, port: int | None, threads: int | None, index: Path | None) -> None:
-    """Serve the search page and the JSON API on a production WSGI server (waitress)."""
-    import waitress
+def serve(
+    host: str | None,
+    port: str | None,
+    threads: str | None,
+    connection_limit: str | None,
+    channel_timeout: str | None,
+    public_url: str | None,
+    index: Path | None,
+) -> None:
+    """Serve the search page and the JSON API on a production WSGI server (waitress).
 
+    Example: baheth serve --host 0.0.0.0 --port 8080 --public-url https://search.example.org
+    """
     from webapp import create_app
+    from webapp.serve import ServeError
+    from webapp.serve import serve as run_server
 
-    root = index_root(index)
-    app = create_app({"INDEX": str(root)})
-    host = SETTINGS.value("host", host)
-    port = SETTINGS.value("port", port)
-    click.echo(f"serving {root} on http://{host}:{port}/", err=True)
-    waitress.serve(app, host=host, port=port, threads=SETTINGS.value("threads", threads), ident="baheth")
+    config = settings_for(
+        index=index,
+        host=host,
+        port=port,
+        threads=threads,
+        connection_limit=connection_limit,
+        channel_timeout=channel_timeout,
+        public_url=public_url,
+    )
+    try:
+        app = create_app(config)
+    except SettingError as exc:
+        raise click.ClickException(f"bad setting: {exc}") from None
+    click.echo(f"index: {config.index}", err=True)
+    try:
+        run_server(app, config)
+    except ServeError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()
-def settings() -> None:
-    """List every setting with its environment variable, default and help."""
+@click.option("--markdown", is_flag=True, help="Print the README's settings table (defaults, not values in force).")
+def settings(markdown: bool) -> None:
+    """List every setting: name, environment variable, value in force, allowed values, help.
+
+    Example: BAHETH_PER_PAGE=20 baheth settings
+    """
+    if markdown:
+        click.echo(SETTINGS.markdown())
+        return
+    config = settings_for()
     for setting in SETTINGS:
-        click.echo(f"{setting.name}\t{setting.env}\t{setting.default}\t{setting.help}")
+        click.echo(f"{setting.name}\t{setting.env}\t{config[setting.name]}\t{setting.allowed()}\t{setting.help}")
+
 
 
 if __name__ == "__main__":

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from functools import lru_cache
 
 from search.analysis import TOKENIZER, light_stem, stopwords
+from search.cache import ByteLRU
 
 ELLIPSIS = "…"
 
@@ -30,22 +30,32 @@ class Snippet:
     text: str
 
 
-@lru_cache(maxsize=2048)  # about 60 MB at most for news-length articles
-def _analysed(text: str) -> tuple[tuple[int, int, str, str], ...]:
-    """(start, end, normalised form, stem) of each non-stopword word; cached, since
-    the same popular articles are shown for many queries."""
+Analysed = tuple[tuple[int, int, str, str], ...]
+# Library callers share this one; the engine passes its own, sized by a setting.
+DEFAULT_CACHE: ByteLRU[Analysed] = ByteLRU(16 * 1024 * 1024)
+BYTES_PER_WORD = 250  # a 4-tuple, two ints and two short strings, measured with sys.getsizeof
+
+
+def _analyse(text: str) -> Analysed:
     stops = stopwords()
     return tuple(
         (start, end, form, light_stem(form)) for form, start, end, _ in TOKENIZER.words(text) if form not in stops
     )
 
 
-def matches(text: str, terms: set[str] | frozenset[str]) -> list[Span]:
+def analysed(text: str, cache: ByteLRU[Analysed] | None = None) -> Analysed:
+    """(start, end, normalised form, stem) of each non-stopword word; cached, since
+    the same popular articles are shown for many queries."""
+    cache = DEFAULT_CACHE if cache is None else cache
+    return cache.get_or_make(text, lambda: _analyse(text), lambda words: len(text) * 2 + BYTES_PER_WORD * len(words))
+
+
+def matches(text: str, terms: set[str] | frozenset[str], cache: ByteLRU[Analysed] | None = None) -> list[Span]:
     """Spans of the words in ``text`` that match any of ``terms``."""
     if not terms or not text:
         return []
     spans: list[Span] = []
-    for start, end, form, stem in _analysed(text):
+    for start, end, form, stem in analysed(text, cache):
         if form in terms or stem in terms:
             if spans and spans[-1].start == start:
                 continue  # one written word that normalised to several
@@ -68,29 +78,40 @@ def mark(text: str, spans: list[Span], start: int = 0, end: int | None = None) -
     return "".join(out)
 
 
-def highlight_all(text: str, terms: set[str] | frozenset[str]) -> str:
+def highlight_all(text: str, terms: set[str] | frozenset[str], cache: ByteLRU[Analysed] | None = None) -> str:
     """The whole text, escaped, with every match marked (for the article view)."""
-    return mark(text, matches(text, terms))
+    return mark(text, matches(text, terms, cache))
+
+
+MAX_WALK = 40  # characters a cut walks to reach a word boundary; a longer word is cut inside
 
 
 def _word_boundary_before(text: str, pos: int) -> int:
-    while pos > 0 and not text[pos - 1].isspace():
-        pos -= 1
-    return pos
+    """The start of the word at ``pos`` (``pos`` itself inside a very long word)."""
+    stop = max(0, pos - MAX_WALK)
+    at = pos
+    while at > stop and not text[at - 1].isspace():
+        at -= 1
+    return at if at == 0 or text[at - 1].isspace() else pos
 
 
 def _word_boundary_after(text: str, pos: int) -> int:
-    while pos < len(text) and not text[pos].isspace():
-        pos += 1
-    return pos
+    """The end of the word at ``pos`` (``pos`` itself inside a very long word)."""
+    stop = min(len(text), pos + MAX_WALK)
+    at = pos
+    while at < stop and not text[at].isspace():
+        at += 1
+    return at if at == len(text) or text[at].isspace() else pos
 
 
-def snippet(text: str, terms: set[str] | frozenset[str], length: int = 220) -> Snippet:
+def snippet(
+    text: str, terms: set[str] | frozenset[str], length: int = 220, cache: ByteLRU[Analysed] | None = None
+) -> Snippet:
     """The window of about ``length`` characters holding the most distinct matches."""
     text = text.strip()
     if not text:
         return Snippet("", "")
-    spans = matches(text, terms)
+    spans = matches(text, terms, cache)
     if len(text) <= length:
         start, end = 0, len(text)
     elif not spans:

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -57,15 +57,28 @@ RETIRE_AFTER = 60.0  # seconds a replaced generation stays readable
 
 
 class IndexProblem(Exception):
-    """A problem with the index a user can act on (missing, damaged, locked)."""
+    """A problem with the index a user can act on (missing, damaged, locked, cannot be written).
+
+    ``str(exc)`` is for the operator (the CLI, the log) and may name paths;
+    ``exc.public`` is what a web reader is told, without server paths.
+    """
+
+    def __init__(self, message: str, public: str = "the search index is not available right now") -> None:
+        super().__init__(message)
+        self.public = public
 
 
 class IndexMissing(IndexProblem):
-    pass
+    def __init__(self, message: str) -> None:
+        super().__init__(message, public="no search index has been built yet")
 
 
 class IndexBusy(IndexProblem):
     pass
+
+
+class NothingToIndex(IndexProblem):
+    """A reindex found no document to index: the live index was left as it was."""
 
 
 def make_schema() -> Schema:
@@ -101,7 +114,10 @@ def to_fields(doc: Document) -> dict[str, object]:
         "date_iso": doc.date.isoformat() if doc.date else "",
     }
     if doc.date is not None:
-        fields["date"] = doc.date.astimezone(timezone.utc).replace(tzinfo=None)
+        try:
+            fields["date"] = doc.date.astimezone(UTC).replace(tzinfo=None)
+        except (OverflowError, ValueError):  # the loader reports such dates; never abort a build on one
+            fields["date_iso"] = ""
     return fields
 
 
@@ -114,8 +130,16 @@ def current_generation(root: Path) -> Path | None:
         name = (root / CURRENT_FILE).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return None
-    if not name.startswith(GENERATION_PREFIX) or "/" in name:
-        raise IndexProblem(f"{root / CURRENT_FILE} is damaged: it names {name!r}")
+    except (OSError, UnicodeDecodeError) as exc:  # a folder, unreadable, not UTF-8
+        raise IndexProblem(
+            f"{root / CURRENT_FILE} cannot be read ({exc}): rebuild the index with `baheth reindex`",
+            public="the search index is damaged and needs to be rebuilt",
+        ) from exc
+    if not name.startswith(GENERATION_PREFIX) or "/" in name or "\0" in name or len(name) > 200:
+        raise IndexProblem(
+            f"{root / CURRENT_FILE} is damaged: it names {name[:80]!r}",
+            public="the search index is damaged and needs to be rebuilt",
+        )
     return root / name
 
 
@@ -130,16 +154,23 @@ def open_index(root: Path) -> tuple[Index, Path]:
         except (FileNotFoundError, whoosh_index.EmptyIndexError):
             # CURRENT moved on while we opened the old generation; read it again.
             time.sleep(0.05)
-        except Exception as exc:  # Whoosh raises many kinds on a damaged folder
-            raise IndexProblem(f"the index at {gen} is damaged ({exc}): rebuild it with `baheth reindex`") from exc
-    raise IndexProblem(f"the index at {root} could not be opened: rebuild it with `baheth reindex`")
+        except Exception as exc:  # noqa: BLE001 - Whoosh raises many kinds on a damaged folder
+            raise IndexProblem(
+                f"the index at {gen} is damaged ({type(exc).__name__}: {exc}): rebuild it with `baheth reindex`",
+                public="the search index is damaged and needs to be rebuilt",
+            ) from exc
+    raise IndexProblem(
+        f"the index at {root} could not be opened: rebuild it with `baheth reindex`",
+        public="the search index is damaged and needs to be rebuilt",
+    )
 
 
 def read_meta(gen: Path) -> dict[str, object]:
     try:
-        return json.loads((gen / META_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        meta = json.loads((gen / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):  # missing, unreadable, not UTF-8, not JSON
         return {}
+    return meta if isinstance(meta, dict) else {}
 
 
 @contextmanager
@@ -183,7 +214,7 @@ def _locked_file(root: Path, wait: bool) -> Iterator[None]:
             raise
         handle.seek(0)
         handle.truncate()
-        handle.write(f"pid {os.getpid()} since {datetime.now(timezone.utc).isoformat(timespec='seconds')}")
+        handle.write(f"pid {os.getpid()} since {datetime.now(UTC).isoformat(timespec='seconds')}")
         handle.flush()
         try:
             yield
@@ -248,7 +279,7 @@ def _folder_size(path: Path) -> int:
 
 
 def _stamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f") + f"-{os.getpid()}"
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + f"-{os.getpid()}"
 
 
 def clean_abandoned(root: Path) -> list[str]:
@@ -482,12 +513,18 @@ def build(
     wait: bool = False,
     memory_mb: float = LIMIT_MB,
 ) -> BuildReport:
-    """Build a new generation from loaded documents and make it live atomically."""
+    """Build a new generation from loaded documents and make it live atomically.
+
+    Raises NothingToIndex, leaving the live index as it was, when there is no
+    document to index (a mistyped path, unreadable files, every document skipped).
+    """
     started = time.perf_counter()
     report = BuildReport()
     _account(load, report)
     docs = _dedupe(load, report)
-    with writer_lock(root, wait=wait):
+    if not docs:
+        raise NothingToIndex(_nothing_message(load, report), public="nothing to index")
+    with _writing(root), writer_lock(root, wait=wait):
         clean_abandoned(root)
         stamp = _stamp()
         building = root / (BUILD_PREFIX + stamp)
@@ -499,7 +536,7 @@ def build(
             with ix.reader() as reader:
                 write_vocabulary(reader, building / VOCABULARY_FILE)
             meta = {
-                "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "documents": report.indexed,
                 "sources": sources,
                 "version": __version__,
@@ -517,6 +554,32 @@ def build(
     report.size_bytes = _folder_size(live)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _nothing_message(load: LoadResult, report: BuildReport) -> str:
+    if not load.read and not load.files:
+        why = "the sources hold no readable files"
+    elif not load.read:
+        why = f"{load.files} file(s) read, but they hold no documents"
+    else:
+        reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(report.skipped.items()))
+        why = f"all {load.read} documents were skipped ({reasons})"
+    return f"nothing to index: {why}; the live index was not changed"
+
+
+@contextmanager
+def _writing(root: Path) -> Iterator[None]:
+    """A filesystem error while writing (read-only folder, disk full, another owner) is a
+    message, not a traceback; the build folder is removed and the live index stays."""
+    try:
+        yield
+    except OSError as exc:
+        what = exc.strerror or str(exc)
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        raise IndexProblem(
+            f"cannot write the index at {root}: {what}{where}; the live index is unchanged",
+            public="the search index could not be written",
+        ) from exc
 
 
 def _fsync_dir(path: Path) -> None:
@@ -556,7 +619,7 @@ def _touch_meta(gen: Path, ix: Index) -> None:
         write_vocabulary(reader, gen / VOCABULARY_FILE)
     meta = read_meta(gen)
     meta["documents"] = ix.doc_count()
-    meta["updated_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    meta["updated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     (gen / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
 
@@ -572,7 +635,7 @@ def add(
     report = BuildReport()
     _account(load, report)
     docs = _dedupe(load, report)
-    with writer_lock(root, wait=wait):
+    with _writing(root), writer_lock(root, wait=wait):
         ix, gen = open_index(root)
         with ix.searcher() as searcher:
             report.replaced += sum(1 for doc in docs if searcher.document_number(id=doc.id) is not None)
@@ -589,7 +652,7 @@ def delete(root: Path, ids: list[str], wait: bool = False) -> BuildReport:
     """Delete documents by id from the live index."""
     started = time.perf_counter()
     report = BuildReport()
-    with writer_lock(root, wait=wait):
+    with _writing(root), writer_lock(root, wait=wait):
         ix, gen = open_index(root)
         writer = ix.writer()
         try:

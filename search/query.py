@@ -19,13 +19,14 @@ that is all stopwords or punctuation gives an empty query with a notice.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from whoosh import query as Q
 from whoosh.reading import IndexReader
 
 from search.analysis import exact_analyzer, normalise, stem_analyzer
-from search.settings import SETTINGS
+from search.settings import Config, defaults
 
 # Quote pairs a reader may type: ASCII, curly (either way round) and guillemets.
 QUOTES = '"\u201c\u201d\u201e\u00ab\u00bb'  # " “ ” „ « »
@@ -42,7 +43,7 @@ FIELD_ALIASES = {
     "التصنيف": "category",
     "قسم": "category",
 }
-FIELD_PREFIX = re.compile(r"^([^\s:]+):(.*)$", re.S)
+FIELD_CLAUSE = re.compile(r"([^\s:\"“”«»]+):(?=\S)")  # field:word or field:"phrase"
 MIN_PREFIX_CHARS = 2
 
 
@@ -82,6 +83,20 @@ class ParsedQuery:
         return self.query is None
 
 
+# Control characters, unpaired surrogates, private-use and unassigned code points
+# separate words in a query. Format controls (zero-width joiners, bidi marks)
+# are left to the analyser, which removes them inside a word exactly as it does
+# in the indexed text: a word copied with a ZWNJ inside still finds its article.
+SEPARATING_CATEGORIES = {"Cc", "Cs", "Co", "Cn"}
+
+
+def visible_query(text: str) -> str:
+    """The query with characters that cannot be part of a word turned into spaces."""
+    return "".join(
+        " " if not ch.isspace() and unicodedata.category(ch) in SEPARATING_CATEGORIES else ch for ch in text
+    )
+
+
 def tokenize_query(text: str) -> list[Clause]:
     """Split the raw text into clauses; never fails."""
     clauses: list[Clause] = []
@@ -98,10 +113,10 @@ def tokenize_query(text: str) -> list[Clause]:
             ch = text[i]
         field_name = None
         # field:word or field:"phrase"
-        m = re.match(r"([^\s:\"“”«»]+):(?=\S)", text[i:])
+        m = FIELD_CLAUSE.match(text, i)
         if m and m.group(1).casefold() in FIELD_ALIASES:
             field_name = FIELD_ALIASES[m.group(1).casefold()]
-            i += m.end()
+            i = m.end()
             ch = text[i]
         if ch in QUOTES:
             # An ASCII quote closes an ASCII quote; any typographic quote closes a
@@ -135,9 +150,10 @@ def tokenize_query(text: str) -> list[Clause]:
 class QueryBuilder:
     """Builds Whoosh queries against one index reader (for prefixes and field values)."""
 
-    def __init__(self, reader: IndexReader, weights: Weights | None = None) -> None:
+    def __init__(self, reader: IndexReader, weights: Weights | None = None, config: Config | None = None) -> None:
         self.reader = reader
         self.weights = weights or Weights()
+        self.config = config or defaults()
         self._stem = stem_analyzer()
         self._exact = exact_analyzer()
 
@@ -191,7 +207,7 @@ class QueryBuilder:
             parsed.notices.append(f"«{text}*»: a prefix needs at least {MIN_PREFIX_CHARS} letters; searched as a word")
             return self._word(text, field_name, parsed)
         fields = ["title_exact"] if field_name == "title" else ["title_exact", "body_exact"]
-        cap = SETTINGS.value("max_prefix_terms")
+        cap = self.config.max_prefix_terms
         found: dict[str, int] = {}
         scanned = 0
         for fieldname in fields:
@@ -230,14 +246,14 @@ class QueryBuilder:
 
     def parse(self, text: str) -> ParsedQuery:
         """Turn what the user typed into a ParsedQuery; never raises on user input."""
-        max_chars = SETTINGS.value("max_query_chars")
+        max_chars = self.config.max_query_chars
         parsed = ParsedQuery(text=text, query=None)
-        text = "".join(ch if ch.isprintable() or ch.isspace() else " " for ch in text)
         if len(text) > max_chars:
             text = text[:max_chars]
             parsed.notices.append(f"the query was cut to its first {max_chars} characters")
+        text = visible_query(text)
         clauses = tokenize_query(text)
-        max_clauses = SETTINGS.value("max_query_terms")
+        max_clauses = self.config.max_query_terms
         if len(clauses) > max_clauses:
             clauses = clauses[:max_clauses]
             parsed.notices.append(f"only the first {max_clauses} words of the query were used")

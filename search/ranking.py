@@ -18,14 +18,17 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 from whoosh import query as Q
-from whoosh.searching import Searcher
+from whoosh.collectors import TimeLimitCollector
+from whoosh.searching import Searcher, TimeLimit
 
-MAX_CACHED_TERMS = 2048
+from search.cache import ByteLRU
+
+Postings = tuple[np.ndarray, np.ndarray]
+KEY_BYTES = 200  # a cache key and its tuple, beside the arrays
 
 
 class Deadline(Exception):
@@ -42,7 +45,7 @@ class Ranked:
 class Ranker:
     """Evaluates queries for one searcher (one fixed state of the index)."""
 
-    def __init__(self, searcher: Searcher, B: float, K1: float) -> None:
+    def __init__(self, searcher: Searcher, B: float, K1: float, cache: ByteLRU[Postings] | None = None) -> None:
         # Shared by the server's threads: index reads (cache misses) hold the
         # lock, evaluation only reads the immutable cached arrays.
         self._lock = threading.RLock()
@@ -51,7 +54,8 @@ class Ranker:
         self.B = B
         self.K1 = K1
         self.n = self.reader.doc_count_all()
-        self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        # Posting lists are the one cache that grows with what is asked: bounded in bytes.
+        self._postings: ByteLRU[Postings] = cache if cache is not None else ByteLRU(64 * 1024 * 1024)
         self._lengths: dict[str, np.ndarray] = {}
         self._columns: dict[str, tuple[list[str], np.ndarray]] = {}
         self.live = np.ones(self.n, dtype=bool)
@@ -69,13 +73,14 @@ class Ranker:
         if cached is not None:
             return cached
         with self._lock:
-            return self._read_postings(key)
+            cached = self._postings.get(key)
+            if cached is not None:
+                return cached
+            found = self._read_postings(key)
+            return self._postings.put(key, found, found[0].nbytes + found[1].nbytes + KEY_BYTES + len(text))
 
-    def _read_postings(self, key: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    def _read_postings(self, key: tuple[str, str]) -> Postings:
         fieldname, text = key
-        cached = self._postings.get(key)
-        if cached is not None:
-            return cached
         ids: list[np.ndarray] = []
         weights: list[np.ndarray] = []
         for subreader, offset in self.reader.leaf_readers():
@@ -90,15 +95,9 @@ class Ranker:
                 matcher.next()
             ids.append(np.asarray(sub_ids, dtype=np.int64) + offset)
             weights.append(np.asarray(sub_weights, dtype=np.float64))
-        found = (
-            (np.concatenate(ids), np.concatenate(weights))
-            if ids
-            else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
-        )
-        self._postings[key] = found
-        if len(self._postings) > MAX_CACHED_TERMS:
-            self._postings.popitem(last=False)
-        return found
+        if not ids:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        return np.concatenate(ids), np.concatenate(weights)
 
     def lengths(self, fieldname: str) -> np.ndarray:
         found = self._lengths.get(fieldname)
@@ -126,19 +125,23 @@ class Ranker:
     def _read_column(self, fieldname: str) -> tuple[list[str], np.ndarray]:
         found = self._columns.get(fieldname)
         if found is None:
-            reader = self.reader.column_reader(fieldname)
             values: dict[object, int] = {}
-            codes = np.empty(self.n, dtype=np.int64)
-            for docnum in range(self.n):
-                value = reader[docnum]
-                if value in (None, b"", ""):
-                    codes[docnum] = -1
-                    continue
-                codes[docnum] = values.setdefault(value, len(values))
-            names = [v.decode("utf-8") if isinstance(v, bytes) else v for v in values]
+            codes = np.full(self.n, -1, dtype=np.int64)
+            for subreader, offset in self._leaves_with_column(fieldname):
+                reader = subreader.column_reader(fieldname)
+                for docnum in range(subreader.doc_count_all()):
+                    value = reader[docnum]
+                    if value not in (None, b"", ""):
+                        codes[offset + docnum] = values.setdefault(value, len(values))
+            names = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in values]
             found = (names, codes)
             self._columns[fieldname] = found
         return found
+
+    def _leaves_with_column(self, fieldname: str) -> list[tuple[object, int]]:
+        """The segments that hold a column for the field: a segment whose documents
+        all lack the value (an undated collection) has none."""
+        return [(sub, offset) for sub, offset in self.reader.leaf_readers() if sub.has_column(fieldname)]
 
     def dates(self) -> np.ndarray:
         """Each document's date as a sortable number; documents without one sort last."""
@@ -152,9 +155,12 @@ class Ranker:
         found = self._lengths.get("\0date")
         if found is None:
             # Raw column values: microseconds, or the all-ones default when a document has no date.
-            reader = self.reader.column_reader("date", translate=False)
-            raw = np.fromiter((reader[d] for d in range(self.n)), dtype=np.float64, count=self.n)
-            found = np.where(raw >= 2.0**63, -math.inf, raw)
+            found = np.full(self.n, -math.inf)
+            for subreader, offset in self._leaves_with_column("date"):
+                reader = subreader.column_reader("date", translate=False)
+                count = subreader.doc_count_all()
+                raw = np.fromiter((reader[d] for d in range(count)), dtype=np.float64, count=count)
+                found[offset : offset + count] = np.where(raw >= 2.0**63, -math.inf, raw)
             self._lengths["\0date"] = found
         return found
 
@@ -163,6 +169,8 @@ class Ranker:
     def rank(self, q: Q.Query, seconds: float) -> Ranked:
         deadline = time.monotonic() + seconds
         try:
+            if seconds <= 0:
+                raise Deadline
             scores, mask = self._eval(q, deadline)
             timed_out = False
         except Deadline:
@@ -181,7 +189,7 @@ class Ranker:
         if self.searcher.schema[q.fieldname].scorable:
             with self._lock:
                 df = self.reader.doc_frequency(q.fieldname, q.text)
-            idf = math.log(self.reader.doc_count_all() / (df + 1)) + 1
+            idf = math.log(max(self.n, 1) / (df + 1)) + 1
             avgfl = self.searcher.avg_field_length(q.fieldname) or 1
             fl = self.lengths(q.fieldname)[ids]
             k1, b = self.K1, self.B
@@ -218,14 +226,22 @@ class Ranker:
             return np.zeros(self.n), self.live.copy()
         if q is Q.NullQuery or isinstance(q, Q.NullQuery.__class__):
             return np.zeros(self.n), np.zeros(self.n, dtype=bool)
-        return self._whoosh(q)
+        return self._whoosh(q, deadline)
 
-    def _whoosh(self, q: Q.Query) -> tuple[np.ndarray, np.ndarray]:
-        """Phrases and ranges: Whoosh matches and scores them."""
+    def _whoosh(self, q: Q.Query, deadline: float) -> tuple[np.ndarray, np.ndarray]:
+        """Phrases: Whoosh matches and scores them, within what is left of the time limit."""
         scores = np.zeros(self.n)
         mask = np.zeros(self.n, dtype=bool)
         with self._lock:
-            top_n = self.searcher.search(q, limit=None, optimize=False).top_n
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Deadline
+            collector = TimeLimitCollector(self.searcher.collector(limit=None), timelimit=left, use_alarm=False)
+            try:
+                self.searcher.search_with_collector(q, collector)
+            except TimeLimit:
+                raise Deadline from None
+            top_n = collector.results().top_n
         for score, docnum in top_n:
             scores[docnum] = score or 0.0
             mask[docnum] = True

@@ -17,8 +17,29 @@ def read_topics(path: Path) -> list[tuple[str, str]]:
         qid, sep, query = line.partition("\t")
         if not sep or not qid.strip():
             raise ValueError(f"{path} line {n}: expected `qid<TAB>query`, got {line[:60]!r}")
+        if any(ch.isspace() for ch in qid.strip()):
+            raise ValueError(f"{path} line {n}: a topic id must not contain white space, got {qid.strip()[:60]!r}")
         topics.append((qid.strip(), query.strip()))
     return topics
+
+
+def check_tag(tag: str) -> str:
+    """A run tag is one non-empty word (the sixth column)."""
+    if not tag or any(ch.isspace() for ch in tag) or not tag.isprintable():
+        raise ValueError(f"--tag must be one printable word without white space, not {tag[:40]!r}")
+    return tag
+
+
+def run_column(doc_id: str) -> str:
+    """A document id as one column: white space and `%` percent-encoded (UTF-8), the rest as it is."""
+    if not any(ch.isspace() or ch == "%" or not ch.isprintable() for ch in doc_id):
+        return doc_id
+    return "".join(
+        "".join(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))
+        if ch.isspace() or ch == "%" or not ch.isprintable()
+        else ch
+        for ch in doc_id
+    )
 
 
 def run_topics(engine: Engine, topics: list[tuple[str, str]], limit: int = 100, tag: str = "baheth") -> list[str]:
@@ -27,5 +48,5 @@ def run_topics(engine: Engine, topics: list[tuple[str, str]], limit: int = 100, 
     for qid, query in topics:
         result = engine.search(query, per_page=limit, snippets=False, facets=False, suggest=False)
         for rank, hit in enumerate(result.hits, start=1):
-            lines.append(f"{qid} Q0 {hit.id} {rank} {hit.score:.6f} {tag}\n")
+            lines.append(f"{qid} Q0 {run_column(hit.id)} {rank} {hit.score:.6f} {tag}\n")
     return lines

@@ -1,16 +1,29 @@
-"""Every setting, declared once with its name, default and help text.
+"""Every setting, declared once with its name, type, allowed range, default and help.
 
-The same table feeds the CLI options, the web app's config, the README and
-``/api/health``. A setting's value comes from, in order: an explicit argument
-(a CLI option or the app's config), the environment variable
-``BAHETH_<NAME>``, then the default.
+The same table feeds the CLI options, the environment variables, the web
+app's ``create_app(config)``, ``baheth settings`` and the README. Settings are
+read and validated once, at CLI start or app start, into a :class:`Config`;
+the code below that receives values from the Config and never reads the
+environment. A setting's value comes from, in order: an explicit value (a CLI
+option or the app's config), the environment variable ``BAHETH_<NAME>``, then
+the default. A bad value is a :class:`SettingError` naming the variable and
+what it allows, before anything starts.
 """
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+class SettingError(ValueError):
+    """A setting has a value it does not allow; the message names it and the allowed range."""
 
 
 @dataclass(frozen=True)
@@ -18,57 +31,231 @@ class Setting:
     name: str
     default: Any
     help: str
+    low: float | None = None  # inclusive bounds for numbers
+    high: float | None = None
 
     @property
     def env(self) -> str:
         return "BAHETH_" + self.name.upper()
 
-    def parse(self, raw: str) -> Any:
-        if isinstance(self.default, bool):
-            return raw.strip().lower() in {"1", "true", "yes", "on"}
-        if isinstance(self.default, int):
-            return int(raw)
-        if isinstance(self.default, float):
-            return float(raw)
-        return raw
+    @property
+    def kind(self) -> type:
+        return type(self.default)
+
+    def allowed(self) -> str:
+        """The allowed values, in words, for error messages and the README."""
+        if self.kind is bool:
+            return "true or false"
+        what = {int: "a whole number", float: "a number"}.get(self.kind, "text")
+        if self.low is not None and self.high is not None:
+            return f"{what} from {_num(self.low)} to {_num(self.high)}"
+        if self.low is not None:
+            return f"{what} of at least {_num(self.low)}"
+        return what
+
+    def check(self, value: Any, source: str | None = None) -> Any:
+        """Convert ``value`` (text from the environment, or a Python value) and check its range."""
+        source = source or self.name
+        if isinstance(value, str) and self.kind is not str:
+            value = self._parse(value.strip(), source)
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise SettingError(f"{source}={value!r}: must be {self.allowed()}")
+            return value
+        if self.kind in (int, float):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise SettingError(f"{source}={value!r}: must be {self.allowed()}")
+            if self.kind is int and (isinstance(value, float) and not value.is_integer()):
+                raise SettingError(f"{source}={value!r}: must be {self.allowed()}")
+            value = self.kind(value)
+            if (isinstance(value, float) and not math.isfinite(value)) or (
+                (self.low is not None and value < self.low) or (self.high is not None and value > self.high)
+            ):
+                raise SettingError(f"{source}={value!r}: must be {self.allowed()}")
+            return value
+        if not isinstance(value, str):
+            value = str(value)
+        if any(ch in value for ch in "\x00\r\n"):
+            raise SettingError(f"{source}: must be one line of text")
+        return value
+
+    def _parse(self, raw: str, source: str) -> Any:
+        if self.kind is bool:
+            word = raw.lower()
+            if word in TRUE_WORDS:
+                return True
+            if word in FALSE_WORDS:
+                return False
+            raise SettingError(f"{source}={raw[:40]!r}: must be {self.allowed()}")
+        try:
+            number = float(raw)
+        except ValueError:
+            raise SettingError(f"{source}={raw[:40]!r}: must be {self.allowed()}") from None
+        if self.kind is int:
+            if not number.is_integer():
+                raise SettingError(f"{source}={raw[:40]!r}: must be {self.allowed()}")
+            return int(number)
+        return number
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
 
 
 class Settings:
     def __init__(self, *settings: Setting) -> None:
         self._table = {s.name: s for s in settings}
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Setting]:
         return iter(self._table.values())
 
     def __getitem__(self, name: str) -> Setting:
         return self._table[name]
 
-    def value(self, name: str, explicit: Any = None) -> Any:
-        """The value in force: explicit, else the environment, else the default."""
-        if explicit is not None:
-            return explicit
-        setting = self._table[name]
-        raw = os.environ.get(setting.env)
-        if raw is not None and raw != "":
-            try:
-                return setting.parse(raw)
-            except ValueError as exc:
-                raise ValueError(f"{setting.env}={raw!r} is not a valid {type(setting.default).__name__}") from exc
-        return setting.default
+    def __contains__(self, name: object) -> bool:
+        return name in self._table
 
+    def markdown(self) -> str:
+        """The table as Markdown, for the README (`baheth settings --markdown`)."""
+        rows = ["| setting | environment | default | allowed | meaning |", "|---|---|---|---|---|"]
+        for s in self:
+            default = f"`{s.default}`" if s.default != "" else "(empty)"
+            rows.append(f"| {s.name} | `{s.env}` | {default} | {s.allowed()} | {s.help.replace('|', '/')} |")
+        return "\n".join(rows)
+
+
+MB = 1024 * 1024
 
 SETTINGS = Settings(
     Setting("index", "index_data", "The index folder (built by `baheth reindex`)."),
     Setting("host", "127.0.0.1", "Address `baheth serve` listens on."),
-    Setting("port", 8000, "Port `baheth serve` listens on."),
-    Setting("threads", 8, "Worker threads of the web server."),
-    Setting("procs", 2, "Processes that analyse documents and write index segments during a reindex."),
-    Setting("memory_mb", 1024, "MB of postings each indexing process holds before it spills sorted runs to disk."),
-    Setting("per_page", 10, "Results per page when the request does not say."),
-    Setting("max_per_page", 100, "The most results one page may ask for."),
-    Setting("max_query_chars", 2000, "Longer queries are cut to this many characters."),
-    Setting("max_query_terms", 64, "Query clauses beyond this number are ignored."),
-    Setting("max_prefix_terms", 50, "A `word*` prefix expands to at most this many words."),
-    Setting("search_time_limit", 3.0, "Seconds a search may take before it returns what it has."),
-    Setting("snippet_chars", 220, "Length of a result snippet, in characters."),
+    Setting("port", 8000, "Port `baheth serve` listens on (0: any free port).", 0, 65535),
+    Setting(
+        "public_url",
+        "",
+        "The address readers reach the server at (https://search.example.org), used for absolute links in "
+        "/opensearch.xml and the OpenAPI document; empty: the address `serve` is bound to, else relative links. "
+        "Never taken from the request's Host header.",
+    ),
+    Setting("threads", 8, "Worker threads of the web server.", 1, 256),
+    Setting(
+        "connection_limit", 100, "Connections the web server holds open at once; more wait in the backlog.", 1, 10000
+    ),
+    Setting(
+        "channel_timeout",
+        30,
+        "Seconds a connection may stay silent (a slow or half-open client) before the server closes it.",
+        1,
+        3600,
+    ),
+    Setting("procs", 2, "Processes that analyse documents and write index segments during a reindex.", 1, 64),
+    Setting(
+        "memory_mb",
+        1024,
+        "MB of postings each indexing process holds before it spills sorted runs to disk.",
+        16,
+        1 << 20,
+    ),
+    Setting("per_page", 10, "Results per page when the request does not say.", 1, 1000),
+    Setting("max_per_page", 100, "The most results one page may ask for.", 1, 1000),
+    Setting("max_query_chars", 2000, "Longer queries are cut to this many characters.", 1, 100_000),
+    Setting("max_query_terms", 64, "Query clauses beyond this number are ignored.", 1, 1024),
+    Setting("max_prefix_terms", 50, "A `word*` prefix expands to at most this many words.", 1, 10_000),
+    Setting(
+        "search_time_limit",
+        3.0,
+        "Seconds one search may take, snippets included, before it returns what it has.",
+        0.0,
+        600.0,
+    ),
+    Setting("snippet_chars", 220, "Length of a result snippet, in characters.", 20, 10_000),
+    Setting(
+        "max_body_chars",
+        1_000_000,
+        "An article's text longer than this is cut when it is loaded (with a warning).",
+        1_000,
+        100_000_000,
+    ),
+    Setting(
+        "max_record_mb",
+        64,
+        "MB one record (one JSON line, one <DOC> block, one plain-text or JSON file) may take; "
+        "a larger record is reported and skipped. Files of any size stream record by record.",
+        1,
+        4096,
+    ),
+    Setting("postings_cache_mb", 256, "MB of posting lists the ranker keeps in memory between searches.", 1, 1 << 20),
+    Setting(
+        "highlight_cache_mb",
+        64,
+        "MB of analysed article texts kept for highlighting between searches.",
+        1,
+        1 << 20,
+    ),
 )
+
+
+class Config(Mapping[str, Any]):
+    """The values in force, read and validated once; read them as attributes (``config.per_page``)."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self._values = dict(values)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __repr__(self) -> str:
+        return f"Config({self._values!r})"
+
+    def replace(self, **changes: Any) -> Config:
+        """A new Config with some values changed (None leaves a value as it is); validated."""
+        return resolve({**self._values, **{k: v for k, v in changes.items() if v is not None}}, environ={})
+
+
+def resolve(explicit: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read every setting once: explicit values, else the environment, else the default.
+
+    Raises SettingError naming every bad value (its variable and what it allows).
+    """
+    explicit = explicit or {}
+    environ = os.environ if environ is None else environ
+    unknown = sorted(set(explicit) - {s.name for s in SETTINGS})
+    if unknown:
+        raise SettingError(f"unknown setting(s): {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    errors: list[str] = []
+    for setting in SETTINGS:
+        try:
+            if explicit.get(setting.name) is not None:
+                values[setting.name] = setting.check(explicit[setting.name], setting.name)
+            elif environ.get(setting.env, "") != "":
+                values[setting.name] = setting.check(environ[setting.env], setting.env)
+            else:
+                values[setting.name] = setting.default
+        except SettingError as exc:
+            errors.append(str(exc))
+    if not errors and values["per_page"] > values["max_per_page"]:
+        errors.append(
+            f"per_page ({values['per_page']}) must not be larger than max_per_page ({values['max_per_page']}) "
+            f"[{SETTINGS['per_page'].env}, {SETTINGS['max_per_page'].env}]"
+        )
+    if errors:
+        raise SettingError("; ".join(errors))
+    return Config(values)
+
+
+def defaults() -> Config:
+    """The defaults alone (for library use and tests that must not see the environment)."""
+    return resolve(environ={})

@@ -12,6 +12,7 @@ ranked by edit distance, then by how many documents use them.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import defaultdict
 from pathlib import Path
@@ -21,6 +22,10 @@ from whoosh.reading import IndexReader
 MIN_DOCS = 3
 SMALL_COLLECTION = 1000
 MIN_LENGTH = 3
+# No news word is longer: longer ones are never written to the vocabulary nor
+# looked up, so a suggestion costs at most MAX_WORD_CHARS**2 steps per word.
+MAX_WORD_CHARS = 30
+MAX_VOCABULARY_BYTES = 64 * 1024 * 1024  # a larger vocabulary file is damaged, not read
 
 
 def _deletions(word: str) -> set[str]:
@@ -58,7 +63,9 @@ def write_vocabulary(reader: IndexReader, path: Path, fieldname: str = "body_exa
             counts[word] += info.doc_frequency()
     # In a small collection every word counts; in a large one, rare words are mostly typos.
     min_docs = MIN_DOCS if reader.doc_count() >= SMALL_COLLECTION else 1
-    words = sorted(w for w, n in counts.items() if n >= min_docs and len(w) >= MIN_LENGTH and w.isalpha())
+    words = sorted(
+        w for w, n in counts.items() if n >= min_docs and MIN_LENGTH <= len(w) <= MAX_WORD_CHARS and w.isalpha()
+    )
     # Replace the file in one rename: a server may be reading it (after `baheth add`).
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     tmp.write_text("".join(f"{w}\t{counts[w]}\n" for w in words), encoding="utf-8")
@@ -76,15 +83,20 @@ class Speller:
 
     @classmethod
     def load(cls, path: Path) -> Speller:
-        """Read a vocabulary file; an index without one gets no suggestions."""
+        """Read a vocabulary file; an index without one, or with a damaged one, gets no suggestions."""
         frequency: dict[str, int] = {}
         try:
-            for line in path.read_text(encoding="utf-8").splitlines():
-                word, _, n = line.partition("\t")
-                if n.isdigit():
-                    frequency[word] = int(n)
-        except OSError:
-            pass
+            if path.stat().st_size > MAX_VOCABULARY_BYTES:
+                raise ValueError(f"larger than {MAX_VOCABULARY_BYTES} bytes")
+            text = path.read_text(encoding="utf-8")
+        except (OSError, ValueError) as exc:  # missing, a folder, not UTF-8, too large
+            if not isinstance(exc, FileNotFoundError):
+                logging.getLogger(__name__).warning("the spelling vocabulary %s is unusable: %s", path, exc)
+            return cls(frequency)
+        for line in text.splitlines():
+            word, _, n = line.partition("\t")
+            if n.isdecimal() and len(n) < 12 and MIN_LENGTH <= len(word) <= MAX_WORD_CHARS:
+                frequency[word] = int(n)
         return cls(frequency)
 
     def known(self, word: str) -> bool:
@@ -92,7 +104,7 @@ class Speller:
 
     def suggest(self, word: str, max_distance: int = 2) -> str | None:
         """The most used vocabulary word closest to ``word``, or None."""
-        if len(word) < MIN_LENGTH or word in self.frequency:
+        if not MIN_LENGTH <= len(word) <= MAX_WORD_CHARS or word in self.frequency:
             return None
         candidates: set[str] = set(self._by_deletion.get(word, ()))
         for key in _deletions(word):

@@ -74,7 +74,7 @@ def test_batch_ranks_exactly_as_search(runner: CliRunner, tmp_path: Path, small_
     ("args", "message"),
     [
         (["search", "x", "--index", "{tmp}/none"], "no index at"),
-        (["reindex", "{tmp}/missing-folder", "--index", "{tmp}/ix"], "nothing could be indexed"),
+        (["reindex", "{tmp}/missing-folder", "--index", "{tmp}/ix"], "no such file or folder"),
         (["delete", "zzz", "--index", "{tmp}/none"], "no index at"),
         (["batch", "{tmp}/bad.tsv", "-o", "{tmp}/o", "--index", "{small}"], "expected `qid<TAB>query`"),
     ],

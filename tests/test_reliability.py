@@ -24,6 +24,7 @@ from conftest import FIXTURES, ROOT, SEEDS, cli, get_json, start_server
 from search.documents import MAX_BODY_CHARS
 from search.index import CURRENT_FILE
 from search.searching import Engine
+from search.settings import defaults
 
 SENTENCES = [
     "أعلنت وزارة الخارجية عن زيارة رسمية إلى القاهرة لبحث التعاون الاقتصادي",
@@ -222,18 +223,16 @@ def test_hostile_and_broken_inputs_are_all_accounted_for(tmp_path: Path) -> None
 # -- cost limits ----------------------------------------------------------------------
 
 
-def test_cost_limits_have_clear_messages(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cost_limits_have_clear_messages(engine: Engine, small_index: Path) -> None:
     long = engine.search("مصر " * 1000)
     assert any("cut to its first 2000 characters" in n for n in long.notices)
     many = engine.search(" ".join(f"كلمة{i}" for i in range(100)))
     assert any("first 64 words" in n for n in many.notices)
     short_prefix = engine.search("م*")
     assert any("at least 2 letters" in n for n in short_prefix.notices)
-    monkeypatch.setenv("BAHETH_MAX_PREFIX_TERMS", "3")
-    broad = engine.search("ال*")
+    broad = Engine(small_index, config=defaults().replace(max_prefix_terms=3)).search("ال*")
     assert any("only the 3 most frequent" in n for n in broad.notices)
-    monkeypatch.setenv("BAHETH_SEARCH_TIME_LIMIT", "0")
-    timed = engine.search("الانترنت OR وزارة OR الحسابات")
+    timed = Engine(small_index, config=defaults().replace(search_time_limit=0)).search("الانترنت OR وزارة OR الحسابات")
     assert timed.timed_out and any("took too long" in n for n in timed.notices)
 
 

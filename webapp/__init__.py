@@ -1,7 +1,10 @@
 """The web front end: an Arabic right-to-left search page and a JSON API.
 
 ``create_app(config=None)`` sets defaults, reads config, then registers the
-blueprints, as Flask's tutorial app does. The engine is opened lazily and
+blueprints, as Flask's tutorial app does. Baheth's settings are read and
+validated once here (a bad value stops the app from being created, naming the
+variable); ``config`` may hold setting names (``per_page``) and Flask keys
+(``TESTING``; ``INDEX`` is the index setting). The engine is opened lazily and
 follows the live index, so a reindex is served without a restart, and a
 missing or damaged index is reported (page and ``/api/health``: 503) instead
 of stopping the server from starting.
@@ -9,27 +12,28 @@ of stopping the server from starting.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 
 from search.searching import Engine
-from search.settings import SETTINGS
+from search.settings import SETTINGS, Config, resolve
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
+def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
+    config = dict(config or {})
+    settings = {name: config.pop(name) for name in list(config) if name in SETTINGS}
+    if "INDEX" in config:
+        settings["index"] = str(config.pop("INDEX"))
+    baheth = resolve(settings)
     app = Flask(__name__)
-    app.config.from_mapping(
-        INDEX=SETTINGS.value("index"),
-        PER_PAGE=SETTINGS.value("per_page"),
-        MAX_PER_PAGE=SETTINGS.value("max_per_page"),
-        JSON_AS_ASCII=False,
-        MAX_CONTENT_LENGTH=64 * 1024,
-    )
-    if config:
-        app.config.update(config)
+    app.config.from_mapping(JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=64 * 1024)
+    app.config.update(config)
+    app.config["BAHETH"] = baheth
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    search_engine = Engine(app.config["INDEX"])
+    app.url_map.merge_slashes = False  # an id such as "a//b" is a path, not a typo to redirect
+    search_engine = Engine(baheth.index, config=baheth)
     search_engine.warm_in_background = not app.testing
     app.extensions["baheth"] = search_engine
 
@@ -44,3 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def engine(app: Flask) -> Engine:
     return app.extensions["baheth"]
+
+
+def settings(app: Flask) -> Config:
+    return app.config["BAHETH"]

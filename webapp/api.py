@@ -7,16 +7,17 @@ from flask.typing import ResponseReturnValue
 
 from search.api import doc_json, error_json, result_json
 from search.index import IndexProblem
-from webapp import engine
+from webapp import engine, settings
 from webapp.openapi import openapi_document
 from webapp.params import parse_search_args
+from webapp.security import public_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
 @bp.get("/search")
 def search() -> ResponseReturnValue:
-    args = parse_search_args(request.args, current_app.config["PER_PAGE"], current_app.config["MAX_PER_PAGE"])
+    args = parse_search_args(request.args, settings(current_app).per_page, settings(current_app).max_per_page)
     result = engine(current_app).search(
         args.q, page=args.page, per_page=args.per_page, sort=args.sort, filters=args.filters
     )
@@ -38,10 +39,10 @@ def health() -> ResponseReturnValue:
     except IndexProblem as exc:
         from search import __version__
 
-        body = {"status": "unavailable", "documents": 0, "built_at": None, "version": __version__, "error": str(exc)}
+        body = {"status": "unavailable", "documents": 0, "built_at": None, "version": __version__, "error": exc.public}
         return jsonify(body), 503
 
 
 @bp.get("/openapi.json")
 def openapi() -> ResponseReturnValue:
-    return jsonify(openapi_document(request.host_url.rstrip("/")))
+    return jsonify(openapi_document(public_url()))

@@ -39,7 +39,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(IndexProblem)
     def index_problem(exc: IndexProblem) -> ResponseReturnValue:
         app.logger.warning("index unavailable: %s", exc)
-        return _respond(503, "index_unavailable", str(exc))
+        return _respond(503, "index_unavailable", exc.public)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:

@@ -114,11 +114,16 @@ def _json(ref: str, description: str) -> dict[str, Any]:
 ERROR_RESPONSE = _json("#/components/schemas/Error", "invalid parameters")
 
 
-def openapi_document(server_url: str = "") -> dict[str, Any]:
+def openapi_document(public_url: str = "") -> dict[str, Any]:
+    """The document; its one server is ``public_url`` (the setting), else "/" (this host, whatever it is)."""
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Baheth search API", "version": __version__, "description": "Full-text search for Arabic news."},
-        "servers": [{"url": server_url}] if server_url else [],
+        "info": {
+            "title": "Baheth search API",
+            "version": __version__,
+            "description": "Full-text search for Arabic news.",
+        },
+        "servers": [{"url": public_url.rstrip("/") or "/"}],
         "paths": {
             "/api/search": {
                 "get": {

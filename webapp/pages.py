@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
 from search.index import IndexProblem
-from webapp import engine
+from webapp import engine, settings
 from webapp.params import BadParameter, parse_search_args
+from webapp.security import public_url
 
 bp = Blueprint("pages", __name__)
 
@@ -61,7 +62,7 @@ def index() -> ResponseReturnValue:
     args = None
     unavailable = None
     try:
-        args = parse_search_args(request.args, current_app.config["PER_PAGE"], current_app.config["MAX_PER_PAGE"])
+        args = parse_search_args(request.args, settings(current_app).per_page, settings(current_app).max_per_page)
     except BadParameter as exc:
         error = exc.message
     if args is not None and (q.strip() or args.filters.source or args.filters.category):
@@ -70,12 +71,12 @@ def index() -> ResponseReturnValue:
                 args.q, page=args.page, per_page=args.per_page, sort=args.sort, filters=args.filters
             )
         except IndexProblem as exc:
-            unavailable = str(exc)
+            unavailable = exc.public
     elif args is not None:
         try:
             engine(current_app).searcher()
         except IndexProblem as exc:
-            unavailable = str(exc)
+            unavailable = exc.public
     status = 503 if unavailable else (400 if error else 200)
     return render_template("search.html", q=q, args=args, result=result, error=error, unavailable=unavailable), status
 
@@ -91,5 +92,6 @@ def document(doc_id: str) -> ResponseReturnValue:
 
 @bp.get("/opensearch.xml")
 def opensearch() -> ResponseReturnValue:
-    xml = render_template("opensearch.xml", search_url=url_for("pages.index", _external=True))
+    # Absolute links from the public_url setting; relative ones when it is unknown, never the Host header.
+    xml = render_template("opensearch.xml", site=public_url() + "/")
     return Response(xml, mimetype="application/opensearchdescription+xml")

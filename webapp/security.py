@@ -1,8 +1,16 @@
-"""Security headers on every response: no script, no framing, no sniffing."""
+"""What the web app does not trust: security headers on every response, links never from the Host header.
+
+One table of headers serves Flask's responses (``register``) and the answers
+the WSGI server writes itself to requests it cannot parse (``webapp.serve``).
+"""
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from collections.abc import Iterable
+
+from flask import Flask, Response, current_app
+
+from search.settings import Config, defaults
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -18,9 +26,24 @@ HEADERS = {
 }
 
 
+def missing_headers(present: Iterable[str]) -> list[tuple[str, str]]:
+    """The security headers a response does not set itself (names compared without case)."""
+    have = {name.lower() for name in present}
+    return [(name, value) for name, value in HEADERS.items() if name.lower() not in have]
+
+
 def register(app: Flask) -> None:
     @app.after_request
     def add_headers(response: Response) -> Response:
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
+        response.headers.extend(missing_headers(response.headers.keys()))
         return response
+
+
+def public_url() -> str:
+    """Where readers reach this server (the public_url setting, no trailing slash), or "" when unknown.
+
+    Links that leave the page (OpenSearch, the OpenAPI servers) come from here
+    and never from the request's Host header, which the client chooses.
+    """
+    config: Config = current_app.config.get("BAHETH") or defaults()
+    return str(config.public_url).rstrip("/")

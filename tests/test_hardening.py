@@ -1,0 +1,445 @@
+"""Hostile input and damaged state: every cost bounded, no 500, nothing switched to an empty index.
+
+One table per class of the hardening issue; each row is a case that failed
+before the fix of its class.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import random
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import SEEDS, cli
+from search.documents import Document, LoadResult, load_sources
+from search.index import CURRENT_FILE, IndexProblem, NothingToIndex, build, current_generation, delete
+from search.searching import Engine, Filters
+from search.settings import SETTINGS, SettingError, defaults, resolve
+from search.spelling import Speller
+from webapp import create_app
+
+WORDS = "أعلنت وزارة الخارجية عن زيارة رسمية إلى القاهرة لبحث التعاون الاقتصادي والإنترنت".split()
+
+
+def docs_result(docs: list[Document]) -> LoadResult:
+    return LoadResult(documents=docs)
+
+
+def article(i: int, **fields: object) -> Document:
+    rng = random.Random(i)
+    body = " ".join(rng.choice(WORDS) for _ in range(40))
+    return Document(id=f"d-{i}", title=" ".join(rng.sample(WORDS, 5)), body=body, **fields)  # type: ignore[arg-type]
+
+
+def app_client(root: Path, **settings: object):  # type: ignore[no-untyped-def]
+    return create_app({"INDEX": str(root), "TESTING": True, **settings}).test_client()
+
+
+def never_500(client, root: Path, doc_id: str = "d-1") -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Every kind of request; none answers 500 nor shows a server path."""
+    statuses = {}
+    for path in (
+        "/",
+        "/?q=الانترنت",
+        "/?q=وزارة&sort=newest&from=2018-01-01&to=2019-01-01",
+        "/?source=x",
+        "/api/search?q=الخارجية",
+        "/api/search?q=%22وزارة+الخارجية%22",
+        "/api/search?q=القاه*&sort=newest",
+        "/api/search?q=وزارة&from=2001-01-01",
+        "/api/health",
+        f"/api/doc/{doc_id}?q=وزارة",
+        f"/doc/{doc_id}?q=وزارة",
+    ):
+        response = client.get(path)
+        assert response.status_code != 500, (path, response.data[:300])
+        assert str(root) not in response.get_data(as_text=True), f"{path} shows a server path"
+        statuses[path] = response.status_code
+    return statuses
+
+
+# -- 1. every cost bounded ----------------------------------------------------------------
+
+
+def test_a_very_long_query_word_costs_little(engine: Engine) -> None:
+    started = time.perf_counter()
+    result = engine.search("ب" * 40_000)
+    assert time.perf_counter() - started < 2.0
+    assert any("cut to its first" in n for n in result.notices)
+
+
+def test_the_speller_never_looks_up_a_long_word() -> None:
+    speller = Speller({"الانتخابات": 10, "الحكومة": 5})
+    started = time.perf_counter()
+    assert speller.suggest("ا" * 100_000) is None
+    assert time.perf_counter() - started < 0.1
+    assert speller.suggest("الانتخبات") == "الانتخابات"
+
+
+@pytest.fixture(scope="module")
+def long_word_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An article made of one 500,000-letter word beside ordinary ones (a small collection:
+    every word counts for the vocabulary)."""
+    root = tmp_path_factory.mktemp("long-word")
+    docs = [article(i) for i in range(20)]
+    docs.append(Document(id="long", title="كلمة طويلة", body="س" * 500_000))
+    docs.append(Document(id="long-latin", title="long", body="x" * 300_000 + " الانترنت"))
+    build(root, docs_result(docs), ["test"])
+    return root
+
+
+def test_an_article_of_one_huge_word_does_not_stall_the_engine(long_word_index: Path) -> None:
+    engine = Engine(long_word_index)
+    started = time.perf_counter()
+    engine.warm()  # the speller loads the vocabulary: the long word is not in it
+    assert engine.search("س" * 100).total >= 1  # terms are cut to the same length at both ends
+    assert engine.search("الانترنت").hits
+    assert engine.search("سسسسسسس").suggestion in (None, "")
+    doc = engine.document("long", "س" * 100)
+    assert doc is not None and doc.body_html.startswith("<mark>")
+    assert time.perf_counter() - started < 10.0
+    snippet = next(h for h in engine.search("الانترنت").hits if h.id == "long-latin").snippet_text
+    assert len(snippet) < 400  # a snippet is cut inside a huge word, not stretched to its end
+
+
+def test_highlight_and_posting_caches_are_bounded_in_bytes(long_word_index: Path) -> None:
+    config = defaults().replace(highlight_cache_mb=1, postings_cache_mb=1)
+    engine = Engine(long_word_index, config=config)
+    for word in WORDS + ["س" * 100]:
+        engine.search(word, per_page=30)
+    engine.document("long", "س" * 100)
+    assert 0 < engine.highlight_cache.bytes <= 1024 * 1024
+    assert 0 < engine.postings_cache.bytes <= 1024 * 1024
+    health = engine.health()
+    assert health["caches"]["highlight"]["max_bytes"] == 1024 * 1024  # type: ignore[index]
+
+
+def test_the_time_limit_covers_snippets(long_word_index: Path) -> None:
+    engine = Engine(long_word_index, config=defaults().replace(search_time_limit=0.0))
+    result = engine.search("الانترنت")
+    assert result.timed_out and any("too long" in n for n in result.notices)
+
+
+# -- 2. no 500 from any state of the index ---------------------------------------------------
+
+
+def test_an_empty_index_answers(tmp_path: Path) -> None:
+    root = tmp_path / "ix"
+    build(root, docs_result([article(1), article(2)]), ["test"])
+    delete(root, ["d-1", "d-2"])
+    client = app_client(root)
+    statuses = never_500(client, root)
+    assert statuses["/api/search?q=الخارجية"] == 200
+    assert client.get("/api/search?q=الخارجية").get_json()["total"] == 0
+
+
+def test_an_undated_collection_built_in_parallel_answers_every_sort_and_filter(tmp_path: Path) -> None:
+    root = tmp_path / "ix"
+    docs = [article(i) for i in range(2400)]  # over PARALLEL_FROM: two segments, neither with a date column
+    build(root, docs_result(docs), ["test"], procs=2)
+    client = app_client(root)
+    statuses = never_500(client, root)
+    assert set(statuses.values()) <= {200, 404}
+    newest = client.get("/api/search?q=وزارة&sort=newest").get_json()
+    assert newest["total"] > 0
+    assert client.get("/api/search?q=وزارة&from=2018-01-01").get_json()["total"] == 0
+
+
+def test_a_collection_half_dated_across_segments_filters_by_date(tmp_path: Path) -> None:
+    root = tmp_path / "ix"
+    dated = datetime(2019, 5, 1, tzinfo=UTC)
+    docs = [article(i, date=dated if i >= 1200 else None) for i in range(2400)]
+    build(root, docs_result(docs), ["test"], procs=2)
+    engine = Engine(root)
+    inside = engine.search("وزارة", filters=Filters(date_from=dated.date(), date_to=dated.date()), per_page=5)
+    everything = engine.search("وزارة", per_page=5)
+    assert 0 < inside.total < everything.total
+    assert all(hit.date and hit.date.startswith("2019-05-01") for hit in inside.hits)
+    newest = engine.search("وزارة", sort="newest", per_page=3)
+    assert all(hit.date for hit in newest.hits)
+
+
+def test_stored_lone_surrogates_are_shown_not_a_500(tmp_path: Path) -> None:
+    """An index built before ingestion cleaned text may hold a lone surrogate."""
+    root = tmp_path / "ix"
+    doc = Document(id="emoji", title="تغريدة مقطوعة \ud83d", body="الانترنت والهاتف \ud83d")
+    build(root, docs_result([doc, article(1)]), ["test"])
+    client = app_client(root)
+    response = client.get("/api/search?q=الانترنت")
+    assert response.status_code == 200
+    hit = response.get_json()["results"][0]
+    assert hit["title"].endswith("\ufffd")
+    assert client.get("/?q=الانترنت").status_code == 200
+    assert client.get("/doc/emoji").status_code == 200
+    assert client.get("/api/doc/emoji").status_code == 200
+
+
+DAMAGES = {
+    "truncated": lambda p: p.write_bytes(p.read_bytes()[: max(1, p.stat().st_size // 2)]),
+    "empty": lambda p: p.write_bytes(b""),
+    "missing": lambda p: p.unlink(),
+    "garbage": lambda p: p.write_bytes(bytes(random.Random(p.name).randrange(256) for _ in range(200))),
+    "not UTF-8": lambda p: p.write_bytes(b"\xff\xfe\xfa gen-\xff"),
+    "a folder": lambda p: (p.unlink(), p.mkdir()),
+}
+
+
+@pytest.fixture(scope="module")
+def built_for_damage(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("damage") / "ix"
+    build(root, docs_result([article(i, date=datetime(2018, 1, 1 + i, tzinfo=UTC)) for i in range(20)]), ["t"])
+    return root
+
+
+def _index_files(root: Path) -> list[str]:
+    gen = current_generation(root)
+    assert gen is not None
+    names = [CURRENT_FILE] + sorted(str(p.relative_to(root)) for p in gen.rglob("*") if p.is_file())
+    assert len(names) >= 6, names  # CURRENT, TOC, segment files, vocabulary, metadata
+    return names
+
+
+def test_the_damage_matrix_covers_every_file(built_for_damage: Path) -> None:
+    names = _index_files(built_for_damage)
+    assert any(n.endswith(".toc") for n in names) and any(n.endswith(".seg") for n in names)
+    assert any(n.endswith("vocabulary.tsv") for n in names) and any(n.endswith("baheth.json") for n in names)
+
+
+# Whoosh leaves a file it failed to read to the garbage collector, which closes it (and warns).
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_every_damaged_index_file_answers_503_or_serves(built_for_damage: Path, tmp_path: Path, damage: str) -> None:
+    """Each file of a built index, damaged each way: the page and the API answer (200 when the
+    damage does not matter to the request, 503 with a plain message when it does), never 500;
+    the CLI prints one line and exits non-zero, or answers."""
+    for name in _index_files(built_for_damage):
+        root = tmp_path / f"{damage}-{name.replace('/', '_')}"
+        shutil.copytree(built_for_damage, root)
+        DAMAGES[damage](root / name)
+        client = app_client(root)
+        statuses = never_500(client, root)
+        if statuses["/api/health"] == 503:
+            body = client.get("/api/health").get_json()
+            assert body["status"] == "unavailable" and body["error"], name
+        runner = CliRunner()
+        from search.cli import main
+
+        result = runner.invoke(main, ["search", "وزارة", "--index", str(root)])
+        assert "Traceback" not in result.output, (damage, name, result.output)
+        assert result.exit_code == 0 or (result.exit_code == 1 and result.output.startswith("Error:")), (
+            damage,
+            name,
+            result.output,
+        )
+        del client
+        gc.collect()  # close what Whoosh left open here, under this test's warning filter
+
+
+# -- 4. a reindex that indexes nothing never switches ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sources", "message"),
+    [
+        (["{tmp}/mistyped/path"], "no such file or folder"),
+        (["{tmp}/empty-folder"], "nothing to index"),
+        (["{tmp}/bad.jsonl"], "nothing to index: all 2 documents were skipped"),
+        ([str(SEEDS), "{tmp}/mistyped"], "no such file or folder"),
+    ],
+)
+def test_a_reindex_that_indexes_nothing_leaves_the_live_index(
+    fresh_index: Path, tmp_path: Path, sources: list[str], message: str
+) -> None:
+    (tmp_path / "empty-folder").mkdir()
+    (tmp_path / "bad.jsonl").write_text('{"id": "x"}\n{"id": "y", "body": ""}\n', encoding="utf-8")
+    live = current_generation(fresh_index)
+    result = cli("reindex", *[s.format(tmp=tmp_path) for s in sources], "--index", fresh_index)
+    assert result.returncode != 0 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert current_generation(fresh_index) == live
+    assert Engine(fresh_index).search("الانترنت").total > 0
+
+
+def test_build_refuses_no_documents(tmp_path: Path) -> None:
+    with pytest.raises(NothingToIndex):
+        build(tmp_path / "ix", LoadResult(), ["nothing"])
+    assert not (tmp_path / "ix" / CURRENT_FILE).exists()
+
+
+# -- 5. settings read and validated once -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"BAHETH_PER_PAGE": "0"}, "BAHETH_PER_PAGE"),
+        ({"BAHETH_PROCS": "two"}, "BAHETH_PROCS"),
+        ({"BAHETH_THREADS": "0"}, "BAHETH_THREADS"),
+        ({"BAHETH_PORT": "abc"}, "BAHETH_PORT"),
+        ({"BAHETH_PORT": "70000"}, "BAHETH_PORT"),
+        ({"BAHETH_SEARCH_TIME_LIMIT": "nan"}, "BAHETH_SEARCH_TIME_LIMIT"),
+        ({"BAHETH_MAX_QUERY_CHARS": "1.5"}, "BAHETH_MAX_QUERY_CHARS"),
+        ({"BAHETH_PER_PAGE": "500", "BAHETH_MAX_PER_PAGE": "100"}, "max_per_page"),
+    ],
+)
+def test_a_bad_setting_is_one_line_before_anything_starts(tmp_path: Path, env: dict[str, str], named: str) -> None:
+    for command in (["search", "x"], ["settings"], ["reindex", str(SEEDS)], ["serve"]):
+        result = cli(*command, "--index", tmp_path / "ix", env={**os.environ, **env}, timeout=60)
+        assert result.returncode != 0, command
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and named in lines[0] and "Traceback" not in result.stderr, (command, result.stderr)
+    assert not (tmp_path / "ix").exists()  # nothing started
+    with pytest.raises(SettingError, match=named):
+        resolve(environ=env)
+
+
+def test_create_app_validates_its_config(small_index: Path) -> None:
+    with pytest.raises(SettingError, match="per_page"):
+        create_app({"INDEX": str(small_index), "per_page": 0})
+
+
+def test_the_readme_settings_table_is_the_settings_table() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert SETTINGS.markdown() in readme, "regenerate the README table with `baheth settings --markdown`"
+    for setting in SETTINGS:
+        assert setting.check(setting.default) == setting.default
+
+
+# -- 6. filesystem errors are messages -------------------------------------------------------
+
+
+def test_an_index_path_that_is_a_file_is_a_message(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for index in (blocker, blocker / "below"):
+        result = cli("reindex", SEEDS, "--index", index)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert "cannot write the index" in result.stderr or "not a directory" in result.stderr.lower()
+
+
+def test_disk_full_during_a_reindex_keeps_the_live_index(fresh_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import search.index
+
+    live = current_generation(fresh_index)
+
+    def full(path: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(search.index, "_fsync_dir", full)
+    with pytest.raises(IndexProblem, match="No space left on device"):
+        build(fresh_index, load_sources([SEEDS]), ["seeds"])
+    assert current_generation(fresh_index) == live
+    assert not list(fresh_index.glob(".build-*"))
+
+
+def test_batch_into_a_missing_folder_is_a_message(tmp_path: Path, small_index: Path) -> None:
+    topics = tmp_path / "t.tsv"
+    topics.write_text("q1\tالانترنت\n", encoding="utf-8")
+    result = cli("batch", topics, "-o", tmp_path / "no" / "run", "--index", small_index)
+    assert result.returncode == 1 and "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+# -- 7. the query removes exactly what the indexer removes -----------------------------------
+
+INVISIBLE = ["\u200c", "\u200d", "\u200e", "\u200f", "\u061c", "\u2066", "\u2069", "\u00ad", "\u2060", "\ufeff"]
+
+
+@pytest.mark.parametrize("mark", INVISIBLE)
+def test_a_word_copied_with_an_invisible_mark_inside_finds_its_article(tmp_path: Path, mark: str) -> None:
+    root = tmp_path / "ix"
+    docs = [
+        Document(id="in-text", title="خبر", body=f"افتتح معرض الكتا{mark}ب في القاهرة وأعلنت فيس{mark}بوك"),
+        Document(id="plain", title="خبر آخر", body="المعرض الدولي للكتاب وفيسبوك"),
+        Document(id="latin", title="news", body=f"Face{mark}book and Twitter"),
+    ]
+    build(root, docs_result(docs), ["test"])
+    engine = Engine(root)
+    assert {h.id for h in engine.search(f"الكتا{mark}ب").hits} >= {"in-text"}
+    assert {h.id for h in engine.search("الكتاب").hits} >= {"in-text"}
+    assert {h.id for h in engine.search(f"Face{mark}book").hits} >= {"latin"}
+    assert {h.id for h in engine.search("facebook").hits} >= {"latin"}
+
+
+# -- 9. formats written are well-formed --------------------------------------------------------
+
+
+def test_batch_writes_six_columns_whatever_the_ids(tmp_path: Path) -> None:
+    root = tmp_path / "ix"
+    ids = ["a b", "tab\there", "نص عربي", "100%", "nbsp\u00a0x", "plain"]
+    build(root, docs_result([Document(id=i, title="الانترنت", body="الانترنت في كل مكان") for i in ids]), ["t"])
+    topics = tmp_path / "t.tsv"
+    topics.write_text("q1\tالانترنت\n", encoding="utf-8")
+    out = tmp_path / "run"
+    result = cli("batch", topics, "-o", out, "--index", root)
+    assert result.returncode == 0, result.stderr
+    rows = out.read_text(encoding="utf-8").splitlines()
+    assert len(rows) == len(ids) and all(len(row.split()) == 6 for row in rows)
+    assert {row.split()[2] for row in rows} == {"a%20b", "tab%09here", "نص%20عربي", "100%25", "nbsp%C2%A0x", "plain"}
+    bad_tag = cli("batch", topics, "-o", out, "--tag", "my tag", "--index", root)
+    assert bad_tag.returncode != 0 and "--tag" in bad_tag.stderr
+    spaced = tmp_path / "spaced.tsv"
+    spaced.write_text("q 1\tالانترنت\n", encoding="utf-8")
+    assert cli("batch", spaced, "-o", out, "--index", root).returncode != 0
+
+
+def test_a_facet_value_with_a_comma_is_selectable_from_its_link(tmp_path: Path) -> None:
+    root = tmp_path / "ix"
+    docs = [
+        Document(id="1", title="الانترنت", body="الانترنت", source="Reuters, London"),
+        Document(id="2", title="الانترنت", body="الانترنت", source="Reuters"),
+        Document(id="3", title="الانترنت", body="الانترنت", source="London"),
+    ]
+    build(root, docs_result(docs), ["t"])
+    client = app_client(root)
+    page = client.get("/?q=الانترنت").get_data(as_text=True)
+    import html as html_module
+    import re
+
+    links = [html_module.unescape(h) for h in re.findall(r'href="(/\?[^"]*source=[^"]*)"', page)]
+    link = next(h for h in links if "Reuters%2C" in h or "Reuters,+London" in h or "Reuters%2C+London" in h)
+    data = client.get(link.replace("/?", "/api/search?")).get_json()
+    assert [r["id"] for r in data["results"]] == ["1"]
+    both = client.get("/api/search?q=الانترنت&source=Reuters,London").get_json()
+    assert {r["id"] for r in both["results"]} == {"2", "3"}  # a list, as documented, when no value is so called
+
+
+def test_health_reports_cache_sizes(client) -> None:  # type: ignore[no-untyped-def]
+    caches = client.get("/api/health").get_json()["caches"]
+    assert set(caches) == {"postings", "highlight"} and caches["postings"]["max_bytes"] > 0
+
+
+def test_stored_json_is_valid_utf8(small_index: Path) -> None:
+    data = json.dumps(Engine(small_index).health(), ensure_ascii=False)
+    assert data.encode("utf-8")
+
+
+def test_every_id_a_loader_accepts_has_a_working_link(tmp_path: Path) -> None:
+    """The page links each result to /doc/<id>; the link must open that article."""
+    import html as html_module
+    import re
+
+    ids = ["a b", "a/b", "a//b", "x?y=1", "x#y", "%41", "نص/عربي", "100%", "a+b", "trailing.", "é"]
+    root = tmp_path / "ix"
+    build(root, docs_result([Document(id=i, title="الانترنت", body="الانترنت اليوم") for i in ids]), ["t"])
+    client = app_client(root)
+    page = client.get("/?q=الانترنت&per_page=50").get_data(as_text=True)
+    links = {html_module.unescape(h) for h in re.findall(r'href="(/doc/[^"]+)"', page)}
+    assert len(links) == len(ids)
+    opened = set()
+    for link in links:
+        response = client.get(link)
+        assert response.status_code == 200, (link, response.status_code)
+        api = client.get(link.replace("/doc/", "/api/doc/", 1).split("?")[0])
+        assert api.status_code == 200, link
+        opened.add(api.get_json()["id"])
+    assert opened == set(ids)
