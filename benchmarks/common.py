@@ -23,10 +23,11 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE / "peers"))
 
-import search.index  # noqa: E402
+import search.backends.whoosh.schema  # noqa: E402
+import search.backends.whoosh.store  # noqa: E402
 import search.query  # noqa: E402
 from search import analysis  # noqa: E402
-from search.documents import Document, LoadResult, load_sources  # noqa: E402
+from search.ingest import Document, LoadResult, load_sources  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus" / "ant-multisource-v2.1.tar.gz"
@@ -69,8 +70,8 @@ ANALYSERS: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
 def analyser(name: str) -> Iterator[None]:
     """Make the engine index and parse queries with an analyser variant."""
     stem, exact = ANALYSERS[name]
-    saved = [(m, a, getattr(m, a)) for m in (search.index, search.query) for a in ("stem_analyzer", "exact_analyzer")]
-    for module in (search.index, search.query):
+    saved = [(m, a, getattr(m, a)) for m in (search.backends.whoosh.schema, search.query) for a in ("stem_analyzer", "exact_analyzer")]
+    for module in (search.backends.whoosh.schema, search.query):
         module.stem_analyzer, module.exact_analyzer = stem, exact
     try:
         yield
@@ -179,7 +180,7 @@ def build_index(coll: Collection, variant: str = "baheth", procs: int = 2) -> tu
     log.info("building %s (%s analyser, %d docs)...", root.name, variant, len(coll.docs))
     started = time.perf_counter()
     with analyser(variant):
-        report = search.index.build(root, LoadResult(documents=list(coll.docs)), [coll.name], procs=procs)
+        report = search.backends.whoosh.store.build(root, LoadResult(documents=list(coll.docs)), [coll.name], procs=procs)
     meta = {"seconds": round(time.perf_counter() - started, 1), "documents": report.indexed, "bytes": report.size_bytes}
     meta_path.write_text(json.dumps(meta))
     log.info("built %s in %.0f s", root.name, meta["seconds"])

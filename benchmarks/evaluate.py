@@ -14,10 +14,10 @@ import argparse
 import contextlib
 import hashlib
 import inspect
-import subprocess
-import sys
 import json
 import platform
+import subprocess
+import sys
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -26,11 +26,11 @@ from pathlib import Path
 import common
 import ir_measures
 from common import RESULTS, WORK, Collection, log
-from ir_measures import R, RR, nDCG
+from ir_measures import RR, R, nDCG
 
+from search.engine import Engine
 from search.query import Weights
 from search.runs import run_topics
-from search.searching import Engine
 
 MEASURES = [RR @ 10, nDCG @ 10, R @ 10, R @ 100]
 MEASURE_NAMES = {str(RR @ 10): "MRR@10", str(nDCG @ 10): "nDCG@10", str(R @ 10): "R@10", str(R @ 100): "R@100"}

@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 sys.path.insert(0, str(ROOT))
 
-from search.documents import Document, LoadResult  # noqa: E402
-from search.index import build  # noqa: E402
+from search.backends.whoosh.store import build  # noqa: E402
+from search.ingest import Document, LoadResult  # noqa: E402
 from search.settings import defaults  # noqa: E402
 
 WORDS = (

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import common
 from common import RESULTS, WORK, log
+
 from search.settings import SETTINGS  # noqa: E402 (common puts the project on the path)
 
 SIZES = {"10k": 10_000, "31.5k": None}  # None: the whole ANT corpus (31,525 articles)
@@ -51,16 +52,16 @@ def _docs(size: str) -> list:
 
 def _child_build(mode: str, size: str, dest: str) -> None:
     """Build one index and print its figures (run as `speed.py _build MODE SIZE DEST`)."""
-    import search.index
-    from search.documents import LoadResult
+    from search.backends.whoosh import schema, store
+    from search.ingest import LoadResult
 
     docs = _docs(size)
     text_bytes = sum(len(d.title.encode()) + len(d.body.encode()) for d in docs)
     root = Path(dest)
     shutil.rmtree(root, ignore_errors=True)
     extra: dict[str, float] = {}
-    if hasattr(search.index, "write_vocabulary"):  # time the spelling vocabulary apart from the writer
-        write_vocabulary = search.index.write_vocabulary
+    if hasattr(store, "_write_vocabulary"):  # time the spelling vocabulary apart from the writer
+        write_vocabulary = store._write_vocabulary
 
         def timed_vocabulary(*a: object, **k: object) -> object:
             t0 = time.perf_counter()
@@ -69,21 +70,21 @@ def _child_build(mode: str, size: str, dest: str) -> None:
             finally:
                 extra["vocabulary_seconds"] = round(time.perf_counter() - t0, 2)
 
-        search.index.write_vocabulary = timed_vocabulary
+        store._write_vocabulary = timed_vocabulary
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_before = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
     started = time.perf_counter()
     if mode == "baheth":
-        search.index.build(root, LoadResult(documents=docs), ["ant"], procs=2)
+        store.build(root, LoadResult(documents=docs), ["ant"], procs=2)
     else:  # a plain single-process Whoosh writer, the same schema and analysers
         from whoosh import index as whoosh_index
 
         root.mkdir(parents=True)
-        ix = whoosh_index.create_in(str(root), search.index.make_schema())
+        ix = whoosh_index.create_in(str(root), schema.make_schema())
         # "plain": Whoosh's defaults (a 128 MB pool); "plain-N": a pool of N MB
         writer = ix.writer() if mode == "plain" else ix.writer(limitmb=int(mode.split("-")[1]))
         for doc in docs:
-            writer.add_document(**search.index.to_fields(doc))
+            writer.add_document(**schema.to_fields(doc))
         writer.commit()
     seconds = time.perf_counter() - started
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -152,7 +153,7 @@ def percentiles(ms: list[float]) -> dict[str, float]:
 
 
 def our_latency(root: Path, sets: dict[str, list[str]]) -> dict[str, dict[str, dict[str, float]]]:
-    from search.searching import Engine
+    from search.engine import Engine
 
     engine = Engine(root)
     for queries in sets.values():  # warm-up: open the index, fill caches

@@ -14,7 +14,7 @@ import sys
 from collections import Counter
 
 from search.analysis import WORD_PATTERN, normalise
-from search.documents import load_sources
+from search.ingest import load_sources
 
 MIN_COUNT = 8
 

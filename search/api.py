@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from search.searching import DocView, SearchResult
+from search.engine import DocView, SearchResult
 
 
 def result_json(result: SearchResult) -> dict[str, Any]:

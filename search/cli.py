@@ -15,11 +15,11 @@ from typing import Any
 
 import click
 
-from search.documents import LoadLimits, load_sources
-from search.index import BuildReport, IndexProblem, NothingToIndex, build
-from search.index import add as index_add
-from search.index import delete as index_delete
-from search.searching import Engine
+from search.backends import open_writer
+from search.backends.base import BuildReport
+from search.engine import Engine
+from search.errors import IndexProblem, NothingToIndex
+from search.ingest import LoadLimits, load_sources
 from search.settings import MB, SETTINGS, Config, SettingError, resolve
 
 
@@ -139,14 +139,11 @@ def reindex(
     missing = [p for p in paths if not os.path.lexists(p)]
     if missing:
         raise click.ClickException(f"no such file or folder: {', '.join(missing)}; the live index was not changed")
-    root = Path(config.index)
     click.echo(f"reading {', '.join(paths)} …", err=True)
     loaded = load_sources(paths, limits(config))
     progress = Progress(len(loaded.documents), "indexing")
     try:
-        report = build(
-            root, loaded, paths, procs=config.procs, memory_mb=config.memory_mb, progress=progress, wait=wait
-        )
+        report = open_writer(config).build(loaded, paths, progress=progress, wait=wait)
     except NothingToIndex as exc:
         progress.close()
         for problem in loaded.problems[:50]:
@@ -177,7 +174,7 @@ def add(sources: tuple[Path, ...], index: Path | None, memory_mb: int | None, wa
     loaded = load_sources([str(p) for p in sources], limits(config))
     progress = Progress(len(loaded.documents), "adding")
     try:
-        report = index_add(Path(config.index), loaded, progress=progress, wait=wait, memory_mb=config.memory_mb)
+        report = open_writer(config).add(loaded, progress=progress, wait=wait)
     except IndexProblem as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -195,7 +192,7 @@ def add(sources: tuple[Path, ...], index: Path | None, memory_mb: int | None, wa
 def delete(ids: tuple[str, ...], index: Path | None, wait: bool, as_json: bool) -> None:
     """Delete the documents with these IDS from the live index."""
     try:
-        report = index_delete(Path(settings_for(index=index).index), list(ids), wait=wait)
+        report = open_writer(settings_for(index=index)).delete(list(ids), wait=wait)
     except IndexProblem as exc:
         raise click.ClickException(str(exc)) from exc
     for doc_id in report.not_found:
@@ -206,9 +203,9 @@ def delete(ids: tuple[str, ...], index: Path | None, wait: bool, as_json: bool) 
 
 
 def _engine(config: Config) -> Engine:
-    engine = Engine(config.index, config=config)
+    engine = Engine(config=config)
     try:
-        engine.searcher()
+        engine.snapshot()
     except IndexProblem as exc:
         raise click.ClickException(str(exc)) from exc
     return engine

@@ -1,4 +1,4 @@
-"""The user's query language, turned into a Whoosh query.
+"""The user's query language, turned into the backend-neutral query tree (:mod:`search.querytree`).
 
 The language (the same in the page, the JSON API and the CLI)::
 
@@ -20,12 +20,24 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-
-from whoosh import query as Q
-from whoosh.reading import IndexReader
+from typing import Protocol
 
 from search.analysis import exact_analyzer, normalise, stem_analyzer
+from search.querytree import (
+    AndMaybe,
+    AndNot,
+    AnyOf,
+    Everything,
+    Node,
+    Nothing,
+    Phrase,
+    Term,
+    all_of,
+    any_of,
+    is_facet,
+)
 from search.settings import Config, defaults
 
 # Quote pairs a reader may type: ASCII, curly (either way round) and guillemets.
@@ -68,12 +80,26 @@ class Clause:
     or_next: bool = False
 
 
+class Lexicon(Protocol):
+    """What parsing needs to know of an index: its words and its keyword values."""
+
+    def words(self, field: str, prefix: str) -> Iterator[str]:
+        """The field's words that begin with ``prefix``, in order."""
+        ...
+
+    def doc_frequency(self, field: str, word: str) -> int: ...
+
+    def values(self, field: str) -> list[str]:
+        """Every value of a keyword field (source, category)."""
+        ...
+
+
 @dataclass
 class ParsedQuery:
-    """A Whoosh query plus what the rest of the engine needs to know about it."""
+    """A query tree plus what the rest of the engine needs to know about it."""
 
     text: str
-    query: Q.Query | None
+    query: Node | None
     highlight_terms: set[str] = field(default_factory=set)  # stems and exact forms
     notices: list[str] = field(default_factory=list)
     filters_only: bool = False
@@ -148,10 +174,10 @@ def tokenize_query(text: str) -> list[Clause]:
 
 
 class QueryBuilder:
-    """Builds Whoosh queries against one index reader (for prefixes and field values)."""
+    """Builds query trees against one state of an index (for prefixes and field values)."""
 
-    def __init__(self, reader: IndexReader, weights: Weights | None = None, config: Config | None = None) -> None:
-        self.reader = reader
+    def __init__(self, lexicon: Lexicon, weights: Weights | None = None, config: Config | None = None) -> None:
+        self.lexicon = lexicon
         self.weights = weights or Weights()
         self.config = config or defaults()
         self._stem = stem_analyzer()
@@ -171,21 +197,21 @@ class QueryBuilder:
         chosen = title_fields if field_name == "title" else title_fields + body_fields
         return [(f, kind, b) for f, kind, b in chosen if b > 0]
 
-    def _word(self, text: str, field_name: str | None, parsed: ParsedQuery) -> Q.Query | None:
+    def _word(self, text: str, field_name: str | None, parsed: ParsedQuery) -> Node | None:
         stems = [t.text for t in self._stem(text)]
         exacts = [t.text for t in self._exact(text)]
         if not stems:
             return None
-        parts = [
-            Q.Term(fieldname, word, boost=boost)
+        parts: list[Node] = [
+            Term(fieldname, word, boost)
             for fieldname, kind, boost in self._fields(field_name)
             for word in (stems if kind == "stem" else exacts)
         ]
         parsed.highlight_terms.update(stems)
         parsed.highlight_terms.update(exacts)
-        return Q.Or(parts) if len(parts) > 1 else parts[0]
+        return any_of(parts)
 
-    def _phrase(self, text: str, field_name: str | None, parsed: ParsedQuery) -> Q.Query | None:
+    def _phrase(self, text: str, field_name: str | None, parsed: ParsedQuery) -> Node | None:
         tokens = [(t.text, t.pos) for t in self._exact(text, positions=True)]  # Whoosh reuses its Token
         words = [word for word, _ in tokens]
         if not words:
@@ -198,9 +224,9 @@ class QueryBuilder:
         slop = max(b - a for a, b in zip(positions, positions[1:]))
         fields = ["title_exact"] if field_name == "title" else ["title_exact", "body_exact"]
         boosts = {"title_exact": self.weights.title, "body_exact": 1.0}
-        return Q.Or([Q.Phrase(f, words, slop=max(1, slop), boost=boosts[f]) for f in fields])
+        return AnyOf(tuple(Phrase(f, tuple(words), max(1, slop), boosts[f]) for f in fields))
 
-    def _prefix(self, text: str, field_name: str | None, parsed: ParsedQuery) -> Q.Query | None:
+    def _prefix(self, text: str, field_name: str | None, parsed: ParsedQuery) -> Node | None:
         stem = normalise(text)
         stem = "".join(ch for ch in stem if ch.isalnum())
         if len(stem) < MIN_PREFIX_CHARS:
@@ -211,9 +237,8 @@ class QueryBuilder:
         found: dict[str, int] = {}
         scanned = 0
         for fieldname in fields:
-            for term in self.reader.expand_prefix(fieldname, stem):
-                word = term.decode("utf-8") if isinstance(term, bytes) else term
-                found[word] = found.get(word, 0) + self.reader.doc_frequency(fieldname, word)
+            for word in self.lexicon.words(fieldname, stem):
+                found[word] = found.get(word, 0) + self.lexicon.doc_frequency(fieldname, word)
                 scanned += 1
                 if scanned > cap * 20:
                     break
@@ -224,16 +249,16 @@ class QueryBuilder:
             parsed.notices.append(f"«{text}*» matches many words; only the {cap} most frequent were searched")
             words = words[:cap]
         parsed.highlight_terms.update(words)
-        return Q.Or([Q.Term(f, w, boost=self.weights.title if f == "title_exact" else 1.0) for f in fields for w in words])
+        return AnyOf(tuple(Term(f, w, self.weights.title if f == "title_exact" else 1.0) for f in fields for w in words))
 
-    def _facet_value(self, fieldname: str, text: str, parsed: ParsedQuery) -> Q.Query:
-        values = facet_values(self.reader, fieldname, text)
+    def _facet_value(self, fieldname: str, text: str, parsed: ParsedQuery) -> Node:
+        values = facet_values(self.lexicon, fieldname, text)
         if not values:
             parsed.notices.append(f"no {fieldname} called «{text}»")
-            return Q.NullQuery
-        return Q.Or([Q.Term(fieldname, v) for v in values]) if len(values) > 1 else Q.Term(fieldname, values[0])
+            return Nothing()
+        return any_of([Term(fieldname, v) for v in values])
 
-    def _clause(self, clause: Clause, parsed: ParsedQuery) -> Q.Query | None:
+    def _clause(self, clause: Clause, parsed: ParsedQuery) -> Node | None:
         if clause.field in ("source", "category"):
             return self._facet_value(clause.field, clause.text, parsed)
         if clause.kind == "phrase":
@@ -258,10 +283,10 @@ class QueryBuilder:
             clauses = clauses[:max_clauses]
             parsed.notices.append(f"only the first {max_clauses} words of the query were used")
 
-        optional: list[Q.Query] = []
-        required: list[Q.Query] = []
-        excluded: list[Q.Query] = []
-        pending_or: list[Q.Query] = []
+        optional: list[Node] = []
+        required: list[Node] = []
+        excluded: list[Node] = []
+        pending_or: list[Node] = []
         # A phrase alone is a phrase search. Quotes inside a longer query (a pasted
         # headline or question) mostly quote speech: there a quoted phrase also
         # counts its words one by one, so a paraphrasing article still matches.
@@ -274,10 +299,10 @@ class QueryBuilder:
                 if clause.field not in ("source", "category"):
                     loose = self._word(clause.text, clause.field, parsed)
                     if loose is not None and loose != built:
-                        built = Q.Or([built, loose])
+                        built = AnyOf((built, loose))
             if built is None:
                 if pending_or and not clause.or_next:
-                    self._place(Q.Or(pending_or) if len(pending_or) > 1 else pending_or[0], clause, required, optional)
+                    self._place(any_of(pending_or), clause, required, optional)
                     pending_or = []
                 continue
             if clause.negated:
@@ -286,54 +311,41 @@ class QueryBuilder:
             if clause.or_next or pending_or:
                 pending_or.append(built)
                 if not clause.or_next:
-                    self._place(Q.Or(pending_or), clause, required, optional)
+                    self._place(AnyOf(tuple(pending_or)), clause, required, optional)
                     pending_or = []
                 continue
             self._place(built, clause, required, optional)
         if pending_or:
-            optional.append(Q.Or(pending_or) if len(pending_or) > 1 else pending_or[0])
+            optional.append(any_of(pending_or))
 
         if not optional and not required:
             if excluded:
-                parsed.query = Q.AndNot(Q.Every(), Q.Or(excluded))
+                parsed.query = AndNot(Everything(), any_of(excluded))
                 parsed.filters_only = True
             elif text.strip():
                 parsed.notices.append("the query has no searchable words (only common words or symbols)")
             return parsed
-        positive: Q.Query
+        positive: Node
         if required and optional:
-            positive = Q.AndMaybe(Q.And(required), Q.Or(optional))
+            positive = AndMaybe(all_of(required), any_of(optional))
         elif required:
-            positive = Q.And(required) if len(required) > 1 else required[0]
-            parsed.filters_only = all(_is_facet(q) for q in required)
+            positive = all_of(required)
+            parsed.filters_only = all(is_facet(q) for q in required)
         else:
-            positive = Q.Or(optional) if len(optional) > 1 else optional[0]
-        parsed.query = Q.AndNot(positive, Q.Or(excluded)) if excluded else positive
+            positive = any_of(optional)
+        parsed.query = AndNot(positive, any_of(excluded)) if excluded else positive
         return parsed
 
     @staticmethod
-    def _place(built: Q.Query, clause: Clause, required: list[Q.Query], optional: list[Q.Query]) -> None:
+    def _place(built: Node, clause: Clause, required: list[Node], optional: list[Node]) -> None:
         if clause.field is not None:
             required.append(built)
         else:
             optional.append(built)
 
 
-def facet_values(reader: IndexReader, fieldname: str, text: str) -> list[str]:
+def facet_values(lexicon: Lexicon, fieldname: str, text: str) -> list[str]:
     """The indexed values of a source or category field that match ``text``,
     ignoring case and spelling variants (bbc = BBC, اصداء = أصداء)."""
     wanted = normalise(text.strip())
-    values = []
-    for value in reader.lexicon(fieldname):
-        value = value.decode("utf-8") if isinstance(value, bytes) else value
-        if normalise(value) == wanted:
-            values.append(value)
-    return values
-
-
-def _is_facet(q: Q.Query) -> bool:
-    if isinstance(q, Q.Term):
-        return q.fieldname in ("source", "category")
-    if isinstance(q, Q.Or):
-        return all(_is_facet(sub) for sub in q.subqueries)
-    return False
+    return [value for value in lexicon.values(fieldname) if normalise(value) == wanted]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from search.searching import Engine
+from search.engine import Engine
 
 
 def read_topics(path: Path) -> list[tuple[str, str]]:

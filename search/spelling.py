@@ -3,7 +3,7 @@
 Whoosh's corrector walks the whole term list through a Levenshtein automaton
 in Python: seconds per word on a 31.5k-article index. Here the vocabulary of
 the exact (normalised, unstemmed) body field, words seen in at least
-MIN_DOCS documents, written beside the index when it is built, is indexed by
+MIN_DOCS documents, written beside the index by the backend that builds it, is indexed by
 its one-letter deletions (the SymSpell
 idea): a typed word finds every word at one edit, and most at two (a wrong
 letter, a swapped pair), by looking up its own deletions. Candidates are
@@ -15,9 +15,8 @@ from __future__ import annotations
 import logging
 import os
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
-
-from whoosh.reading import IndexReader
 
 MIN_DOCS = 3
 SMALL_COLLECTION = 1000
@@ -50,19 +49,15 @@ def edit_distance(a: str, b: str) -> int:
 VOCABULARY_FILE = "vocabulary.tsv"
 
 
-def write_vocabulary(reader: IndexReader, path: Path, fieldname: str = "body_exact") -> int:
-    """Write ``word<TAB>documents`` for the field's words used often enough to suggest.
+def write_vocabulary(counts: Mapping[str, int], doc_count: int, path: Path) -> int:
+    """Write ``word<TAB>documents`` for the words used often enough to suggest.
 
-    Called when an index is built or changed (reading the term list takes
-    seconds), so that a search never has to read it.
+    ``counts`` is each word of the exact body field with the number of
+    documents using it. Called when an index is built or changed (reading the
+    term list takes seconds), so that a search never has to read it.
     """
-    counts: dict[str, int] = defaultdict(int)
-    for subreader, _offset in reader.leaf_readers():
-        for term, info in subreader.iter_field(fieldname):
-            word = term.decode("utf-8") if isinstance(term, bytes) else term
-            counts[word] += info.doc_frequency()
     # In a small collection every word counts; in a large one, rare words are mostly typos.
-    min_docs = MIN_DOCS if reader.doc_count() >= SMALL_COLLECTION else 1
+    min_docs = MIN_DOCS if doc_count >= SMALL_COLLECTION else 1
     words = sorted(
         w for w, n in counts.items() if n >= min_docs and MIN_LENGTH <= len(w) <= MAX_WORD_CHARS and w.isalpha()
     )

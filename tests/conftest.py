@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from search.documents import load_sources
-from search.index import build
-from search.searching import Engine
+from search.backends.whoosh.store import build
+from search.engine import Engine
+from search.ingest import load_sources
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).with_name("fixtures")

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ANT, require_corpus
-from search.documents import load_sources
-from search.index import build, open_index
+from search.backends.whoosh.generations import open_index
+from search.backends.whoosh.store import build
+from search.ingest import load_sources
 
 pytestmark = pytest.mark.corpus
 

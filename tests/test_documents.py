@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ANT, FIXTURES, SEED_ID, SEEDS, require_corpus
-from search.documents import decode, load_sources, parse_date
+from search.ingest import decode, load_sources, parse_date
 
 
 def test_seed_layout_is_parsed_into_fields() -> None:
@@ -172,7 +172,7 @@ def test_real_ant_sample_files() -> None:
 
 
 def load_sources_bytes(data: bytes, name: str) -> list:
-    from search.documents import read_bytes_source
+    from search.ingest import read_bytes_source
 
     result = read_bytes_source(data, name)
     assert result.problems == [], result.problems

@@ -19,9 +19,11 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import SEEDS, cli
-from search.documents import Document, LoadResult, load_sources
-from search.index import CURRENT_FILE, IndexProblem, NothingToIndex, build, current_generation, delete
-from search.searching import Engine, Filters
+from search.backends.whoosh.generations import CURRENT_FILE, current_generation
+from search.backends.whoosh.store import build, delete
+from search.engine import Engine, Filters
+from search.errors import IndexProblem, NothingToIndex
+from search.ingest import Document, LoadResult, load_sources
 from search.settings import SETTINGS, SettingError, defaults, resolve
 from search.spelling import Speller
 from webapp import create_app
@@ -117,7 +119,7 @@ def test_highlight_and_posting_caches_are_bounded_in_bytes(long_word_index: Path
         engine.search(word, per_page=30)
     engine.document("long", "س" * 100)
     assert 0 < engine.highlight_cache.bytes <= 1024 * 1024
-    assert 0 < engine.postings_cache.bytes <= 1024 * 1024
+    assert 0 < engine.backend.postings_cache.bytes <= 1024 * 1024  # type: ignore[attr-defined]
     health = engine.health()
     assert health["caches"]["highlight"]["max_bytes"] == 1024 * 1024  # type: ignore[index]
 
@@ -328,14 +330,14 @@ def test_an_index_path_that_is_a_file_is_a_message(tmp_path: Path) -> None:
 def test_disk_full_during_a_reindex_keeps_the_live_index(fresh_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import errno
 
-    import search.index
+    import search.backends.whoosh.store as store
 
     live = current_generation(fresh_index)
 
     def full(path: Path) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(search.index, "_fsync_dir", full)
+    monkeypatch.setattr(store, "_fsync_dir", full)
     with pytest.raises(IndexProblem, match="No space left on device"):
         build(fresh_index, load_sources([SEEDS]), ["seeds"])
     assert current_generation(fresh_index) == live

@@ -13,22 +13,12 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, ROOT, SEED_ID, SEEDS
-from search import index as index_module
-from search.documents import Document, LoadResult, load_sources
-from search.index import (
-    CURRENT_FILE,
-    IndexBusy,
-    IndexMissing,
-    IndexProblem,
-    add,
-    build,
-    current_generation,
-    delete,
-    open_index,
-    split_by_size,
-    writer_lock,
-)
-from search.searching import Engine
+from search.backends.whoosh import store as index_module
+from search.backends.whoosh.generations import CURRENT_FILE, current_generation, open_index
+from search.backends.whoosh.store import add, build, delete, split_by_size, writer_lock
+from search.engine import Engine
+from search.errors import IndexBusy, IndexMissing, IndexProblem
+from search.ingest import Document, LoadResult, load_sources
 
 
 def docs(*pairs: tuple[str, str]) -> LoadResult:
@@ -122,7 +112,7 @@ def test_one_process_cannot_hold_two_writers(tmp_path: Path) -> None:
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from search.index import writer_lock
+from search.backends.whoosh.store import writer_lock
 with writer_lock(Path(sys.argv[1])):
     print("locked", flush=True)
     time.sleep(60)
@@ -171,7 +161,7 @@ def test_a_reader_during_a_reindex_sees_old_or_new_never_half(tmp_path: Path) ->
         while not done.is_set():
             try:
                 result = engine.search("الانترنت OR وزارة", facets=False, suggest=False)
-                seen.add(engine.searcher().doc_count())
+                seen.add(engine.snapshot().doc_count())
                 assert SEED_ID in [h.id for h in result.hits]
             except BaseException as exc:  # noqa: BLE001 - the test reports any failure
                 errors.append(exc)
@@ -187,7 +177,7 @@ def test_a_reader_during_a_reindex_sees_old_or_new_never_half(tmp_path: Path) ->
     thread.join()
     assert not errors, errors
     assert seen <= {1, len(big.documents)}
-    assert engine.searcher().doc_count() == len(big.documents)
+    assert engine.snapshot().doc_count() == len(big.documents)
 
 
 # -- segments written in parallel ---------------------------------------------------
@@ -319,12 +309,33 @@ def test_a_thread_still_on_the_old_generation_ranks_with_it(tmp_path: Path) -> N
     IndexError in a server under a reindex)."""
     build(tmp_path, docs(*[(f"old{i}", f"خبر قديم عن المريخ {i}") for i in range(3)]), ["test"])
     engine = Engine(tmp_path)
-    mine = engine.searcher()  # this thread: the old generation, 3 documents
+    backend = engine.backend
+    mine, generation = backend._searcher()  # type: ignore[attr-defined]  # this thread: the old generation, 3 documents
     build(tmp_path, docs(*[(f"new{i}", f"خبر جديد عن المريخ {i}") for i in range(40)]), ["test"])
-    other = threading.Thread(target=engine.searcher)  # another thread opens the new generation
+    other = threading.Thread(target=backend.snapshot)  # another thread opens the new generation
     other.start()
     other.join()
-    ranker = engine._ranker(mine)
+    ranker = backend._ranker(mine, generation)  # type: ignore[attr-defined]
     assert ranker.searcher.doc_count_all() == mine.doc_count_all() == 3
     hits = engine.search("المريخ", facets=False, suggest=False).hits  # this thread catches up
     assert len(hits) == 10 and all(h.id.startswith("new") for h in hits)
+
+
+def test_rankers_of_two_generations_sharing_a_cache_keep_their_own_postings(tmp_path: Path) -> None:
+    """The postings cache is shared by the rankers of consecutive states; a thread still on
+    the old one must never get the new one's document numbers (IndexError under a reindex)."""
+    from search.backends.whoosh.ranker import Ranker
+    from search.cache import ByteLRU
+
+    old_root, new_root = tmp_path / "old", tmp_path / "new"
+    build(old_root, docs(*[(f"old{i}", f"خبر قديم عن المريخ {i}") for i in range(3)]), ["test"])
+    build(new_root, docs(*[(f"new{i}", f"خبر جديد عن المريخ {i}") for i in range(40)]), ["test"])
+    cache: ByteLRU = ByteLRU(1 << 20)
+    old_ix, _ = open_index(old_root)
+    new_ix, _ = open_index(new_root)
+    with old_ix.searcher() as old_searcher, new_ix.searcher() as new_searcher:
+        new = Ranker(new_searcher, 0.75, 1.2, cache=cache)
+        old = Ranker(old_searcher, 0.75, 1.2, cache=cache)
+        assert len(new.postings("body", "مريخ")[0]) == 40
+        ids, _ = old.postings("body", "مريخ")
+        assert len(ids) == 3 and ids.max() < 3

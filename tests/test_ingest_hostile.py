@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, SEED_ID, SEEDS
-from search.documents import Document, LoadLimits, LoadResult, load_sources, load_text, parse_date, read_bytes_source
+from search.ingest import Document, LoadLimits, LoadResult, load_sources, load_text, parse_date, read_bytes_source
 
 GOOD_LINE = '{"id": "good", "title": "خبر سليم", "body": "نص الخبر بعد السطر المعطوب"}'
 REPLACEMENT = "\ufffd"  # what a character that cannot be stored becomes
@@ -126,7 +126,7 @@ def test_one_hostile_record_is_reported_and_the_file_goes_on(
 def test_a_failure_nobody_foresaw_is_reported_and_the_load_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from search import documents
+    from search import ingest as documents
 
     real = documents._json_doc
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, ROOT, SEEDS, cli, get_json, start_server
-from search.documents import MAX_BODY_CHARS
-from search.index import CURRENT_FILE
-from search.searching import Engine
+from search.backends.whoosh.generations import CURRENT_FILE
+from search.engine import Engine
+from search.ingest import MAX_BODY_CHARS
 from search.settings import defaults
 
 SENTENCES = [
@@ -135,7 +135,7 @@ def test_two_writers_at_once(fresh_index: Path, tmp_path: Path) -> None:
     out, err = first.communicate(timeout=600)
     assert first.returncode == 0, err
     assert waiting.returncode == 0, waiting.stderr
-    assert Engine(fresh_index).searcher().doc_count() == 3000 + 3
+    assert Engine(fresh_index).snapshot().doc_count() == 3000 + 3
 
 
 def test_damaged_index_is_reported_everywhere(fresh_index: Path) -> None:

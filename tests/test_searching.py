@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from conftest import JSON2_ID, SEED_ID
-from search.searching import Engine, Filters
+from search.engine import Engine, Filters
 
 
 def ids(engine: Engine, text: str, **kwargs) -> list[str]:

@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 
 from conftest import SEED_ID
-from search.documents import load_text
-from search.index import build
+from search.backends.whoosh.store import build
+from search.ingest import load_text
 from webapp import create_app
 from webapp.openapi import openapi_document
 

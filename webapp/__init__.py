@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import Flask
 
-from search.searching import Engine
+from search.engine import Engine
 from search.settings import SETTINGS, Config, resolve
 
 
@@ -33,7 +33,7 @@ def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
     app.config["BAHETH"] = baheth
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.url_map.merge_slashes = False  # an id such as "a//b" is a path, not a typo to redirect
-    search_engine = Engine(baheth.index, config=baheth)
+    search_engine = Engine(config=baheth)
     search_engine.warm_in_background = not app.testing
     app.extensions["baheth"] = search_engine
 

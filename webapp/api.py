@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from search.api import doc_json, error_json, result_json
-from search.index import IndexProblem
+from search.errors import IndexProblem
 from webapp import engine, settings
 from webapp.openapi import openapi_document
 from webapp.params import parse_search_args

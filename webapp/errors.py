@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from search.api import error_json
-from search.index import IndexProblem
+from search.errors import IndexProblem
 from webapp.params import BadParameter
 
 MESSAGES_AR = {

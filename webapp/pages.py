@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
-from search.index import IndexProblem
+from search.errors import IndexProblem
 from webapp import engine, settings
 from webapp.params import BadParameter, parse_search_args
 from webapp.security import public_url
@@ -74,7 +74,7 @@ def index() -> ResponseReturnValue:
             unavailable = exc.public
     elif args is not None:
         try:
-            engine(current_app).searcher()
+            engine(current_app).snapshot()
         except IndexProblem as exc:
             unavailable = exc.public
     status = 503 if unavailable else (400 if error else 200)

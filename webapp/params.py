@@ -8,7 +8,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from search.searching import SORTS, Filters
+from search.engine import SORTS, Filters
 
 
 class BadParameter(ValueError):

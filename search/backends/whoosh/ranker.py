@@ -9,12 +9,14 @@ formula and statistics as Whoosh's ``BM25F`` (idf = log(N / (df + 1)) + 1,
 per-field average length, the index's own stored field lengths), so the
 scores are Whoosh's scores, computed in a few milliseconds.
 
-Query nodes without a term-level formula (phrases, date ranges) are matched
-by Whoosh and scored by it, then merged in.
+It evaluates the backend-neutral query tree (:mod:`search.querytree`);
+phrases, which have no term-level formula, are matched and scored by Whoosh
+and merged in.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
@@ -26,8 +28,10 @@ from whoosh.collectors import TimeLimitCollector
 from whoosh.searching import Searcher, TimeLimit
 
 from search.cache import ByteLRU
+from search.querytree import AllOf, AndMaybe, AndNot, AnyOf, Everything, Filter, Node, Nothing, Phrase, Term
 
 Postings = tuple[np.ndarray, np.ndarray]
+_SERIALS = itertools.count()  # one per ranker: the postings cache's keys name the ranker
 KEY_BYTES = 200  # a cache key and its tuple, beside the arrays
 
 
@@ -54,8 +58,11 @@ class Ranker:
         self.B = B
         self.K1 = K1
         self.n = self.reader.doc_count_all()
-        # Posting lists are the one cache that grows with what is asked: bounded in bytes.
+        # Posting lists are the one cache that grows with what is asked: bounded in bytes. It
+        # may be shared by the rankers of several states of the index (a thread may still rank
+        # with the previous one), so its keys name the ranker: document numbers differ.
         self._postings: ByteLRU[Postings] = cache if cache is not None else ByteLRU(64 * 1024 * 1024)
+        self._serial = next(_SERIALS)
         self._lengths: dict[str, np.ndarray] = {}
         self._columns: dict[str, tuple[list[str], np.ndarray]] = {}
         self.live = np.ones(self.n, dtype=bool)
@@ -68,7 +75,7 @@ class Ranker:
 
     def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Document numbers and term frequencies of one term, over all segments."""
-        key = (fieldname, text)
+        key = (self._serial, fieldname, text)
         cached = self._postings.get(key)
         if cached is not None:
             return cached
@@ -76,11 +83,10 @@ class Ranker:
             cached = self._postings.get(key)
             if cached is not None:
                 return cached
-            found = self._read_postings(key)
+            found = self._read_postings(fieldname, text)
             return self._postings.put(key, found, found[0].nbytes + found[1].nbytes + KEY_BYTES + len(text))
 
-    def _read_postings(self, key: tuple[str, str]) -> Postings:
-        fieldname, text = key
+    def _read_postings(self, fieldname: str, text: str) -> Postings:
         ids: list[np.ndarray] = []
         weights: list[np.ndarray] = []
         for subreader, offset in self.reader.leaf_readers():
@@ -166,7 +172,7 @@ class Ranker:
 
     # -- evaluation ------------------------------------------------------------------
 
-    def rank(self, q: Q.Query, seconds: float) -> Ranked:
+    def rank(self, q: Node, seconds: float) -> Ranked:
         deadline = time.monotonic() + seconds
         try:
             if seconds <= 0:
@@ -179,54 +185,56 @@ class Ranker:
         mask &= self.live
         return Ranked(scores, mask, timed_out)
 
-    def _term(self, q: Q.Term) -> tuple[np.ndarray, np.ndarray]:
-        ids, tf = self.postings(q.fieldname, q.text)
+    def _term(self, q: Term) -> tuple[np.ndarray, np.ndarray]:
+        ids, tf = self.postings(q.field, q.text)
         scores = np.zeros(self.n)
         mask = np.zeros(self.n, dtype=bool)
         if len(ids) == 0:
             return scores, mask
         mask[ids] = True
-        if self.searcher.schema[q.fieldname].scorable:
+        if self.searcher.schema[q.field].scorable:
             with self._lock:
-                df = self.reader.doc_frequency(q.fieldname, q.text)
+                df = self.reader.doc_frequency(q.field, q.text)
             idf = math.log(max(self.n, 1) / (df + 1)) + 1
-            avgfl = self.searcher.avg_field_length(q.fieldname) or 1
-            fl = self.lengths(q.fieldname)[ids]
+            avgfl = self.searcher.avg_field_length(q.field) or 1
+            fl = self.lengths(q.field)[ids]
             k1, b = self.K1, self.B
             scores[ids] = idf * (tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl)) * q.boost
         else:
             scores[ids] = tf * q.boost
         return scores, mask
 
-    def _eval(self, q: Q.Query, deadline: float) -> tuple[np.ndarray, np.ndarray]:
+    def _eval(self, q: Node, deadline: float) -> tuple[np.ndarray, np.ndarray]:
         if time.monotonic() > deadline:
             raise Deadline
-        if isinstance(q, Q.Term):
+        if isinstance(q, Term):
             return self._term(q)
-        if isinstance(q, (Q.Or, Q.And)):
-            parts = [self._eval(sub, deadline) for sub in q.subqueries]
+        if isinstance(q, (AnyOf, AllOf)):
+            parts = [self._eval(sub, deadline) for sub in q.children]
             if not parts:
                 return np.zeros(self.n), np.zeros(self.n, dtype=bool)
             scores = np.sum([p[0] for p in parts], axis=0) * q.boost
-            combine = np.logical_or if isinstance(q, Q.Or) else np.logical_and
+            combine = np.logical_or if isinstance(q, AnyOf) else np.logical_and
             mask = combine.reduce([p[1] for p in parts])
             return scores, mask
-        if isinstance(q, Q.AndNot):
-            scores, mask = self._eval(q.a, deadline)
-            _, excluded = self._eval(q.b, deadline)
+        if isinstance(q, AndNot):
+            scores, mask = self._eval(q.positive, deadline)
+            _, excluded = self._eval(q.negative, deadline)
             return scores, mask & ~excluded
-        if isinstance(q, Q.AndMaybe):
-            scores, mask = self._eval(q.a, deadline)
-            extra, _ = self._eval(q.b, deadline)
+        if isinstance(q, AndMaybe):
+            scores, mask = self._eval(q.required, deadline)
+            extra, _ = self._eval(q.optional, deadline)
             return scores + extra, mask
-        if isinstance(q, Q.ConstantScoreQuery):
+        if isinstance(q, Filter):
             _, mask = self._eval(q.child, deadline)
-            return np.where(mask, q.score, 0.0), mask
-        if isinstance(q, Q.Every):
+            return np.zeros(self.n), mask
+        if isinstance(q, Everything):
             return np.zeros(self.n), self.live.copy()
-        if q is Q.NullQuery or isinstance(q, Q.NullQuery.__class__):
+        if isinstance(q, Nothing):
             return np.zeros(self.n), np.zeros(self.n, dtype=bool)
-        return self._whoosh(q, deadline)
+        if isinstance(q, Phrase):
+            return self._whoosh(Q.Phrase(q.field, list(q.words), slop=q.slop, boost=q.boost), deadline)
+        raise TypeError(f"not a query node: {q!r}")
 
     def _whoosh(self, q: Q.Query, deadline: float) -> tuple[np.ndarray, np.ndarray]:
         """Phrases: Whoosh matches and scores them, within what is left of the time limit."""

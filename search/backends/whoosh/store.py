@@ -1,18 +1,9 @@
-"""The index on disk: its schema, building it, updating it. The only code that writes.
+"""Writing a Whoosh index: a new generation built beside the live one, add and delete.
 
-Layout of an index folder::
-
-    index_data/
-      CURRENT          the name of the live generation (replaced atomically)
-      gen-<stamp>/     a complete Whoosh index, plus baheth.json (what was built)
-      .build-<stamp>/  a generation being built; abandoned ones are removed
-      .lock            held by the one writer at a time
-
-A reindex builds a new generation in a ``.build-*`` folder and, only when it
-is complete, renames it to ``gen-*`` and replaces ``CURRENT``. Whoever opens
-the index at any moment reads ``CURRENT`` and gets the old or the new
-generation, never a half-built one; a crash or Ctrl-C leaves the old one live.
-The previous generation, and any replaced less than a minute ago, are kept for
+The only code that writes (the layout is in :mod:`.generations`). A reindex
+builds a new generation in a ``.build-*`` folder and switches ``CURRENT`` to
+it with one atomic rename; a crash or Ctrl-C leaves the old one live. The
+previous generation, and any replaced less than a minute ago, are kept for
 readers that opened them a moment ago.
 """
 
@@ -32,145 +23,33 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.index import Index
 from whoosh.writing import SegmentWriter
 
 from search import __version__
-from search.analysis import exact_analyzer, stem_analyzer
-from search.documents import Document, LoadResult, Problem
+from search.backends.base import BuildReport, prepare
+from search.backends.whoosh.generations import (
+    BUILD_PREFIX,
+    CURRENT_FILE,
+    GENERATION_PREFIX,
+    LOCK_FILE,
+    META_FILE,
+    open_index,
+    read_meta,
+)
+from search.backends.whoosh.schema import make_schema, to_fields
+from search.errors import IndexBusy, IndexProblem
+from search.ingest import Document, LoadResult
 from search.settings import SETTINGS
 from search.spelling import VOCABULARY_FILE, write_vocabulary
 
-CURRENT_FILE = "CURRENT"
-LOCK_FILE = ".lock"
-META_FILE = "baheth.json"
-GENERATION_PREFIX = "gen-"
-BUILD_PREFIX = ".build-"
 KEEP_GENERATIONS = 2
 RETIRE_AFTER = 60.0  # seconds a replaced generation stays readable
-
-
-class IndexProblem(Exception):
-    """A problem with the index a user can act on (missing, damaged, locked, cannot be written).
-
-    ``str(exc)`` is for the operator (the CLI, the log) and may name paths;
-    ``exc.public`` is what a web reader is told, without server paths.
-    """
-
-    def __init__(self, message: str, public: str = "the search index is not available right now") -> None:
-        super().__init__(message)
-        self.public = public
-
-
-class IndexMissing(IndexProblem):
-    def __init__(self, message: str) -> None:
-        super().__init__(message, public="no search index has been built yet")
-
-
-class IndexBusy(IndexProblem):
-    pass
-
-
-class NothingToIndex(IndexProblem):
-    """A reindex found no document to index: the live index was left as it was."""
-
-
-def make_schema() -> Schema:
-    """Stemmed fields for recall, exact (normalised, unstemmed) fields for precision and phrases."""
-    stem = stem_analyzer()
-    exact = exact_analyzer()
-    return Schema(
-        id=ID(stored=True, unique=True),
-        title=TEXT(analyzer=stem, stored=True, phrase=False),
-        body=TEXT(analyzer=stem, stored=True, phrase=False),
-        title_exact=TEXT(analyzer=exact, phrase=True),
-        body_exact=TEXT(analyzer=exact, phrase=True),
-        url=STORED,
-        source=ID(stored=True, sortable=True),
-        category=ID(stored=True, sortable=True),
-        author=STORED,
-        date=DATETIME(sortable=True),
-        date_iso=STORED,
-    )
-
-
-def to_fields(doc: Document) -> dict[str, object]:
-    fields: dict[str, object] = {
-        "id": doc.id,
-        "title": doc.title,
-        "body": doc.body,
-        "title_exact": doc.title,
-        "body_exact": doc.body,
-        "url": doc.url,
-        "source": doc.source,
-        "category": doc.category,
-        "author": doc.author,
-        "date_iso": doc.date.isoformat() if doc.date else "",
-    }
-    if doc.date is not None:
-        try:
-            fields["date"] = doc.date.astimezone(UTC).replace(tzinfo=None)
-        except (OverflowError, ValueError):  # the loader reports such dates; never abort a build on one
-            fields["date_iso"] = ""
-    return fields
-
-
-# --- Locations ---------------------------------------------------------------
-
-
-def current_generation(root: Path) -> Path | None:
-    """The live generation's folder, or None when no index was ever built."""
-    try:
-        name = (root / CURRENT_FILE).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as exc:  # a folder, unreadable, not UTF-8
-        raise IndexProblem(
-            f"{root / CURRENT_FILE} cannot be read ({exc}): rebuild the index with `baheth reindex`",
-            public="the search index is damaged and needs to be rebuilt",
-        ) from exc
-    if not name.startswith(GENERATION_PREFIX) or "/" in name or "\0" in name or len(name) > 200:
-        raise IndexProblem(
-            f"{root / CURRENT_FILE} is damaged: it names {name[:80]!r}",
-            public="the search index is damaged and needs to be rebuilt",
-        )
-    return root / name
-
-
-def open_index(root: Path) -> tuple[Index, Path]:
-    """Open the live generation. The one function that opens an index for reading."""
-    for _attempt in range(3):
-        gen = current_generation(root)
-        if gen is None:
-            raise IndexMissing(f"no index at {root}: build one with `baheth reindex`")
-        try:
-            return whoosh_index.open_dir(str(gen)), gen
-        except (FileNotFoundError, whoosh_index.EmptyIndexError):
-            # CURRENT moved on while we opened the old generation; read it again.
-            time.sleep(0.05)
-        except Exception as exc:  # noqa: BLE001 - Whoosh raises many kinds on a damaged folder
-            raise IndexProblem(
-                f"the index at {gen} is damaged ({type(exc).__name__}: {exc}): rebuild it with `baheth reindex`",
-                public="the search index is damaged and needs to be rebuilt",
-            ) from exc
-    raise IndexProblem(
-        f"the index at {root} could not be opened: rebuild it with `baheth reindex`",
-        public="the search index is damaged and needs to be rebuilt",
-    )
-
-
-def read_meta(gen: Path) -> dict[str, object]:
-    try:
-        meta = json.loads((gen / META_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):  # missing, unreadable, not UTF-8, not JSON
-        return {}
-    return meta if isinstance(meta, dict) else {}
 
 
 @contextmanager
@@ -225,53 +104,6 @@ def _locked_file(root: Path, wait: bool) -> Iterator[None]:
 
 
 # --- Building ----------------------------------------------------------------
-
-
-@dataclass
-class BuildReport:
-    """What a reindex, add or delete did, for the summary line and tests."""
-
-    read: int = 0
-    indexed: int = 0
-    replaced: int = 0
-    deleted: int = 0
-    skipped: dict[str, int] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
-    not_found: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    size_bytes: int = 0
-    generation: str = ""
-
-    @property
-    def docs_per_second(self) -> float:
-        return self.indexed / self.seconds if self.seconds else 0.0
-
-    def to_json(self) -> dict[str, object]:
-        data = asdict(self)
-        data["problems"] = [str(p) for p in self.problems]
-        data["warnings"] = [str(p) for p in self.warnings]
-        data["docs_per_second"] = round(self.docs_per_second, 1)
-        return data
-
-
-def _dedupe(load: LoadResult, report: BuildReport) -> list[Document]:
-    """Keep the last document of each id; count the replaced ones."""
-    by_id: dict[str, Document] = {}
-    for doc in load.documents:
-        if doc.id in by_id:
-            report.replaced += 1
-            del by_id[doc.id]  # keep the order of the latest occurrence
-        by_id[doc.id] = doc
-    return list(by_id.values())
-
-
-def _account(load: LoadResult, report: BuildReport) -> None:
-    report.read = load.read
-    report.problems = list(load.problems)
-    report.warnings = list(load.warnings)
-    for problem in load.problems:
-        report.skipped[problem.reason] = report.skipped.get(problem.reason, 0) + 1
 
 
 def _folder_size(path: Path) -> int:
@@ -520,10 +352,7 @@ def build(
     """
     started = time.perf_counter()
     report = BuildReport()
-    _account(load, report)
-    docs = _dedupe(load, report)
-    if not docs:
-        raise NothingToIndex(_nothing_message(load, report), public="nothing to index")
+    docs = prepare(load, report, required=True)
     with _writing(root), writer_lock(root, wait=wait):
         clean_abandoned(root)
         stamp = _stamp()
@@ -533,8 +362,7 @@ def build(
             ix = whoosh_index.create_in(str(building), make_schema())
             _write_docs(ix, docs, procs, progress, memory_mb=memory_mb)
             report.indexed = ix.doc_count()
-            with ix.reader() as reader:
-                write_vocabulary(reader, building / VOCABULARY_FILE)
+            _write_vocabulary(ix, building / VOCABULARY_FILE)
             meta = {
                 "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "documents": report.indexed,
@@ -556,17 +384,6 @@ def build(
     return report
 
 
-def _nothing_message(load: LoadResult, report: BuildReport) -> str:
-    if not load.read and not load.files:
-        why = "the sources hold no readable files"
-    elif not load.read:
-        why = f"{load.files} file(s) read, but they hold no documents"
-    else:
-        reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(report.skipped.items()))
-        why = f"all {load.read} documents were skipped ({reasons})"
-    return f"nothing to index: {why}; the live index was not changed"
-
-
 @contextmanager
 def _writing(root: Path) -> Iterator[None]:
     """A filesystem error while writing (read-only folder, disk full, another owner) is a
@@ -580,6 +397,17 @@ def _writing(root: Path) -> Iterator[None]:
             f"cannot write the index at {root}: {what}{where}; the live index is unchanged",
             public="the search index could not be written",
         ) from exc
+
+
+def _write_vocabulary(ix: Index, path: Path, fieldname: str = "body_exact") -> None:
+    """The spelling vocabulary: each word of the exact body field and its document count."""
+    counts: dict[str, int] = {}
+    with ix.reader() as reader:
+        for subreader, _offset in reader.leaf_readers():
+            for term, info in subreader.iter_field(fieldname):
+                word = term.decode("utf-8") if isinstance(term, bytes) else term
+                counts[word] = counts.get(word, 0) + info.doc_frequency()
+        write_vocabulary(counts, reader.doc_count(), path)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -615,8 +443,7 @@ def _fsync_dir_only(path: Path) -> None:
 
 def _touch_meta(gen: Path, ix: Index) -> None:
     """After add or delete: the document count, and the spelling vocabulary of the changed index."""
-    with ix.reader() as reader:
-        write_vocabulary(reader, gen / VOCABULARY_FILE)
+    _write_vocabulary(ix, gen / VOCABULARY_FILE)
     meta = read_meta(gen)
     meta["documents"] = ix.doc_count()
     meta["updated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -633,8 +460,7 @@ def add(
     """Add documents to the live index; a document whose id exists replaces it."""
     started = time.perf_counter()
     report = BuildReport()
-    _account(load, report)
-    docs = _dedupe(load, report)
+    docs = prepare(load, report)
     with _writing(root), writer_lock(root, wait=wait):
         ix, gen = open_index(root)
         with ix.searcher() as searcher:
@@ -670,3 +496,23 @@ def delete(root: Path, ids: list[str], wait: bool = False) -> BuildReport:
     report.size_bytes = _folder_size(gen)
     report.seconds = time.perf_counter() - started
     return report
+
+
+@dataclass
+class WhooshWriter:
+    """Builds and changes the Whoosh index under ``root`` (see :mod:`.store`)."""
+
+    root: Path
+    procs: int = 1
+    memory_mb: int = LIMIT_MB
+
+    def build(
+        self, load: LoadResult, sources: list[str], progress: Callable[[int], None] | None = None, wait: bool = False
+    ) -> BuildReport:
+        return build(self.root, load, sources, self.procs, progress, wait, self.memory_mb)
+
+    def add(self, load: LoadResult, progress: Callable[[int], None] | None = None, wait: bool = False) -> BuildReport:
+        return add(self.root, load, progress, wait, self.memory_mb)
+
+    def delete(self, ids: list[str], wait: bool = False) -> BuildReport:
+        return delete(self.root, ids, wait)

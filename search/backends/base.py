@@ -1,0 +1,180 @@
+"""The seam between the engine's recipe and the stores that hold the index.
+
+A backend keeps documents and answers one page of a query tree
+(:mod:`search.querytree`) with filters, facets and a sort, ranked by BM25F
+over the logical fields. The recipe (:class:`search.engine.Engine`) parses,
+asks a :class:`Snapshot` for a page, then cuts snippets and marks matches: it
+knows no Whoosh or Xapian type. Writes go through a :class:`Writer`; what a
+write did is a :class:`BuildReport`, the same for every backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from search.errors import NothingToIndex
+from search.ingest import Document, LoadResult, Problem
+from search.querytree import Node
+
+Stored = dict[str, object]  # a document's stored fields: id, title, body, url, source, category, author, date_iso
+
+
+@dataclass
+class PageRequest:
+    """One page of results for a query tree."""
+
+    query: Node
+    start: int  # the first result, counted from 0
+    limit: int  # how many results from ``start``
+    newest: bool = False  # newest first (ties by score), else by score
+    date_from: datetime | None = None  # naive UTC, inclusive
+    date_to: datetime | None = None
+    facets: bool = True
+    seconds: float = 3.0  # the time the backend may take
+
+
+@dataclass
+class Page:
+    total: int
+    hits: list[tuple[float, Stored]]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)  # field -> value -> count, most first
+    timed_out: bool = False
+
+
+class Snapshot(Protocol):
+    """One fixed state of the index; shared by threads; what one request reads from start to end."""
+
+    @property
+    def key(self) -> Hashable:
+        """Equal for two snapshots of the same state (caches keyed on it stay valid)."""
+        ...
+
+    def doc_count(self) -> int: ...
+
+    def words(self, field: str, prefix: str) -> Iterator[str]: ...
+
+    def doc_frequency(self, field: str, word: str) -> int: ...
+
+    def values(self, field: str) -> list[str]: ...
+
+    def search(self, request: PageRequest) -> Page: ...
+
+    def document(self, doc_id: str) -> Stored | None: ...
+
+    def more_like(self, doc_id: str, text: str, top: int) -> list[tuple[float, Stored]]: ...
+
+    def vocabulary(self) -> Path | None:
+        """The spelling vocabulary file of this state (``word<TAB>documents``), if any."""
+        ...
+
+    def info(self) -> dict[str, object]:
+        """What is served: generation, built_at, updated_at."""
+        ...
+
+
+class Backend(Protocol):
+    """The read side: follows the live index, opens a new state when it changed."""
+
+    def snapshot(self) -> Snapshot:
+        """The live state; raises IndexProblem when there is no usable index."""
+        ...
+
+    def warm(self) -> None:
+        """Read now what the first search would read."""
+        ...
+
+    def forget(self) -> None:
+        """Drop whatever is open (after a failure), so the next call opens afresh."""
+        ...
+
+    def cache_stats(self) -> dict[str, dict[str, int]]: ...
+
+
+class Writer(Protocol):
+    def build(
+        self, load: LoadResult, sources: list[str], progress: Callable[[int], None] | None = None, wait: bool = False
+    ) -> BuildReport: ...
+
+    def add(
+        self, load: LoadResult, progress: Callable[[int], None] | None = None, wait: bool = False
+    ) -> BuildReport: ...
+
+    def delete(self, ids: list[str], wait: bool = False) -> BuildReport: ...
+
+
+# --- What a write did -------------------------------------------------------------------
+
+
+@dataclass
+class BuildReport:
+    """What a reindex, add or delete did, for the summary line and tests."""
+
+    read: int = 0
+    indexed: int = 0
+    replaced: int = 0
+    deleted: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    not_found: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    size_bytes: int = 0
+    generation: str = ""
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.indexed / self.seconds if self.seconds else 0.0
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data["problems"] = [str(p) for p in self.problems]
+        data["warnings"] = [str(p) for p in self.warnings]
+        data["docs_per_second"] = round(self.docs_per_second, 1)
+        return data
+
+
+def _dedupe(load: LoadResult, report: BuildReport) -> list[Document]:
+    """Keep the last document of each id; count the replaced ones."""
+    by_id: dict[str, Document] = {}
+    for doc in load.documents:
+        if doc.id in by_id:
+            report.replaced += 1
+            del by_id[doc.id]  # keep the order of the latest occurrence
+        by_id[doc.id] = doc
+    return list(by_id.values())
+
+
+def _account(load: LoadResult, report: BuildReport) -> None:
+    report.read = load.read
+    report.problems = list(load.problems)
+    report.warnings = list(load.warnings)
+    for problem in load.problems:
+        report.skipped[problem.reason] = report.skipped.get(problem.reason, 0) + 1
+
+
+def _nothing_message(load: LoadResult, report: BuildReport) -> str:
+    if not load.read and not load.files:
+        why = "the sources hold no readable files"
+    elif not load.read:
+        why = f"{load.files} file(s) read, but they hold no documents"
+    else:
+        reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(report.skipped.items()))
+        why = f"all {load.read} documents were skipped ({reasons})"
+    return f"nothing to index: {why}; the live index was not changed"
+
+
+def prepare(load: LoadResult, report: BuildReport, required: bool = False) -> list[Document]:
+    """Account for what was loaded and keep the last document of each id.
+
+    With ``required``, no document to write raises NothingToIndex (a reindex
+    must never replace the live index with an empty one).
+    """
+    _account(load, report)
+    docs = _dedupe(load, report)
+    if required and not docs:
+        raise NothingToIndex(_nothing_message(load, report), public="nothing to index")
+    return docs

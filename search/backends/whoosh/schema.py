@@ -1,0 +1,53 @@
+"""The Whoosh schema: which fields are indexed how, and a Document as Whoosh fields.
+
+The logical fields of :mod:`search.querytree` are the schema's field names.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
+
+from search.analysis import exact_analyzer, stem_analyzer
+from search.ingest import Document
+
+
+def make_schema() -> Schema:
+    """Stemmed fields for recall, exact (normalised, unstemmed) fields for precision and phrases."""
+    stem = stem_analyzer()
+    exact = exact_analyzer()
+    return Schema(
+        id=ID(stored=True, unique=True),
+        title=TEXT(analyzer=stem, stored=True, phrase=False),
+        body=TEXT(analyzer=stem, stored=True, phrase=False),
+        title_exact=TEXT(analyzer=exact, phrase=True),
+        body_exact=TEXT(analyzer=exact, phrase=True),
+        url=STORED,
+        source=ID(stored=True, sortable=True),
+        category=ID(stored=True, sortable=True),
+        author=STORED,
+        date=DATETIME(sortable=True),
+        date_iso=STORED,
+    )
+
+
+def to_fields(doc: Document) -> dict[str, object]:
+    fields: dict[str, object] = {
+        "id": doc.id,
+        "title": doc.title,
+        "body": doc.body,
+        "title_exact": doc.title,
+        "body_exact": doc.body,
+        "url": doc.url,
+        "source": doc.source,
+        "category": doc.category,
+        "author": doc.author,
+        "date_iso": doc.date.isoformat() if doc.date else "",
+    }
+    if doc.date is not None:
+        try:
+            fields["date"] = doc.date.astimezone(UTC).replace(tzinfo=None)
+        except (OverflowError, ValueError):  # the loader reports such dates; never abort a build on one
+            fields["date_iso"] = ""
+    return fields

@@ -1,0 +1,412 @@
+"""The recipe: parse -> backend page -> snippets and marks -> result, returned as plain dataclasses.
+
+:class:`Engine` is what the CLI, the batch runner and the web app all call, so
+a query ranks the same wherever it is typed. It knows no backend type: it
+asks a :class:`~search.backends.base.Snapshot` of the live index for one page
+of a query tree, and follows the live index (after a reindex, add or delete
+the next search sees the new documents without a restart).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from datetime import time as dtime
+from pathlib import Path
+
+from search import __version__
+from search.analysis import normalise, stopwords
+from search.backends import open_backend
+from search.backends.base import Backend, PageRequest, Snapshot, Stored
+from search.cache import ByteLRU
+from search.errors import IndexProblem
+from search.highlight import Analysed, highlight_all, snippet
+from search.query import Lexicon, ParsedQuery, QueryBuilder, Weights, facet_values
+from search.querytree import AllOf, Everything, Filter, Node, Nothing, Term, all_of, any_of
+from search.settings import MB, Config, defaults
+from search.spelling import MAX_WORD_CHARS, Speller
+
+log = logging.getLogger(__name__)
+
+SORTS = ("relevance", "newest")
+FACET_FIELDS = ("source", "category")
+SUGGEST_BELOW = 3  # offer "did you mean" when fewer results than this
+
+
+@dataclass
+class Filters:
+    source: list[str] = field(default_factory=list)
+    category: list[str] = field(default_factory=list)
+    date_from: date | None = None
+    date_to: date | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.source or self.category or self.date_from or self.date_to)
+
+    def query(self, lexicon: Lexicon) -> Node | None:
+        """The source and category filters as a query tree (dates are bounds of the page request)."""
+        parts: list[Node] = []
+        for fieldname in FACET_FIELDS:
+            wanted = getattr(self, fieldname)
+            if wanted:
+                values = [v for text in wanted for v in _facet_choice(lexicon, fieldname, text)]
+                parts.append(any_of([Term(fieldname, v) for v in values]) if values else Nothing())
+        return all_of(parts) if parts else None
+
+    def date_bounds(self) -> tuple[datetime | None, datetime | None]:
+        """The date range as naive UTC datetimes, inclusive (the whole of each day)."""
+        low = datetime.combine(self.date_from, dtime.min) if self.date_from else None
+        high = datetime.combine(self.date_to, dtime.max) if self.date_to else None
+        return low, high
+
+
+def _facet_choice(lexicon: Lexicon, fieldname: str, text: str) -> list[str]:
+    """The indexed values a filter names: the whole text when a value is called so
+    (a source name with a comma in it), else each of its comma-separated parts."""
+    whole = facet_values(lexicon, fieldname, text)
+    if whole or "," not in text:
+        return whole
+    return [v for part in text.split(",") if part.strip() for v in facet_values(lexicon, fieldname, part)]
+
+
+@dataclass
+class Hit:
+    id: str
+    title: str
+    url: str
+    source: str
+    category: str
+    author: str
+    date: str | None
+    score: float
+    snippet: str = ""  # HTML: escaped text with <mark> around matches
+    snippet_text: str = ""
+    title_html: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data.pop("title_html")
+        data["score"] = round(self.score, 4)
+        return data
+
+
+@dataclass
+class SearchResult:
+    query: str
+    total: int
+    page: int
+    per_page: int
+    took_ms: float
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    suggestion: str | None = None
+    notices: list[str] = field(default_factory=list)
+    sort: str = "relevance"
+    timed_out: bool = False
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+@dataclass
+class DocView:
+    id: str
+    title: str
+    body: str
+    url: str
+    source: str
+    category: str
+    author: str
+    date: str | None
+    title_html: str
+    body_html: str
+    related: list[Hit]
+
+
+def shown(value: object) -> str:
+    """A stored value as text that can be encoded and shown: a lone surrogate
+    (from an index built before ingestion cleaned them) becomes U+FFFD."""
+    text = "" if value is None else str(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
+
+
+RELATED_TEXT_CHARS = 20_000  # "more like this" reads the start of a long article only
+
+
+class Engine:
+    """Searches the live index; safe to share between threads.
+
+    Every public method either answers or raises :class:`IndexProblem`: an
+    index that is missing, damaged or unreadable in any way (a damaged file
+    fails in many ways) is reported as such, logged with its traceback, and
+    the next call opens the index afresh.
+    """
+
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        weights: Weights | None = None,
+        bm25: tuple[float, float] = (0.75, 1.2),
+        config: Config | None = None,
+        backend: Backend | None = None,
+    ) -> None:
+        self.config = config or defaults()
+        if root is not None:
+            self.config = self.config.replace(index=str(root))
+        self.root = Path(self.config.index)
+        self.weights = weights or Weights()
+        self.bm25 = bm25
+        self.backend = backend or open_backend(self.config, bm25)
+        self.highlight_cache: ByteLRU[Analysed] = ByteLRU(self.config.highlight_cache_mb * MB)
+        self._lock = threading.Lock()
+        self._speller: tuple[Hashable, Speller] | None = None
+
+    @property
+    def warm_in_background(self) -> bool:
+        return bool(getattr(self.backend, "warm_in_background", False))
+
+    @warm_in_background.setter
+    def warm_in_background(self, value: bool) -> None:
+        if hasattr(self.backend, "warm_in_background"):
+            self.backend.warm_in_background = value  # type: ignore[attr-defined]
+
+    # -- the live index ---------------------------------------------------------
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Turn any failure to read the index into IndexProblem, and forget what was open."""
+        try:
+            yield
+        except IndexProblem:
+            raise
+        except (MemoryError, RecursionError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a damaged index fails in many ways; all mean the same
+            log.exception("reading the index at %s failed", self.root)
+            self.backend.forget()
+            with self._lock:
+                self._speller = None
+            raise IndexProblem(
+                f"the index at {self.root} could not be read ({type(exc).__name__}: {exc}); "
+                "rebuild it with `baheth reindex`",
+                public="the search index could not be read; it may be damaged and needs to be rebuilt",
+            ) from exc
+
+    def snapshot(self) -> Snapshot:
+        """The live state of the index; raises IndexProblem when there is none."""
+        with self._reading():
+            return self.backend.snapshot()
+
+    def warm(self) -> None:
+        """Read now what the first search would read (field lengths, dates, facet codes, speller)."""
+        with self._reading():
+            self.backend.warm()
+            self._speller_for(self.backend.snapshot())
+
+    def health(self) -> dict[str, object]:
+        """What is being served; raises IndexProblem when there is no usable index."""
+        with self._reading():
+            snapshot = self.backend.snapshot()
+            info = snapshot.info()
+            return {
+                "status": "ok",
+                "documents": snapshot.doc_count(),
+                "built_at": info.get("built_at"),
+                "updated_at": info.get("updated_at"),
+                "generation": info.get("generation"),
+                "version": __version__,
+                "caches": {**self.backend.cache_stats(), "highlight": self.highlight_cache.stats()},
+            }
+
+    def parse(self, text: str) -> ParsedQuery:
+        with self._reading():
+            return self._builder(self.backend.snapshot()).parse(text)
+
+    def _builder(self, lexicon: Lexicon) -> QueryBuilder:
+        return QueryBuilder(lexicon, self.weights, self.config)
+
+    # -- searching ------------------------------------------------------------------
+
+    def search(
+        self,
+        text: str,
+        page: int = 1,
+        per_page: int | None = None,
+        sort: str = "relevance",
+        filters: Filters | None = None,
+        snippets: bool = True,
+        facets: bool = True,
+        suggest: bool = True,
+    ) -> SearchResult:
+        """Run a query in the user's language and return one page of results.
+
+        The time limit covers the whole search: ranking, snippets and the
+        suggestion. Past it, what is left is skipped and a notice says so.
+        """
+        started = time.perf_counter()
+        deadline = time.monotonic() + self.config.search_time_limit
+        per_page = per_page or self.config.per_page
+        if sort not in SORTS:
+            raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+        if page < 1 or per_page < 1:
+            raise ValueError("page and per_page must be at least 1")
+        text = shown(text)
+        filters = filters or Filters()
+        result = SearchResult(query=text, total=0, page=page, per_page=per_page, took_ms=0.0, hits=[], sort=sort)
+        with self._reading():
+            snapshot = self.backend.snapshot()
+            parsed = self._builder(snapshot).parse(text)
+            result.notices = list(parsed.notices)
+            if parsed.query is None and filters.active and not text.strip():
+                # No words, only filters: browse what they select, newest first.
+                parsed.query, parsed.filters_only = Everything(), True
+            if parsed.query is not None:
+                self._run(snapshot, parsed, filters, result, snippets, facets, deadline)
+            if suggest and result.total < SUGGEST_BELOW and text.strip() and time.monotonic() < deadline:
+                result.suggestion = self._suggest(snapshot, parsed)
+        result.took_ms = round((time.perf_counter() - started) * 1000, 2)
+        return result
+
+    def _run(
+        self,
+        snapshot: Snapshot,
+        parsed: ParsedQuery,
+        filters: Filters,
+        result: SearchResult,
+        snippets: bool,
+        facets: bool,
+        deadline: float,
+    ) -> None:
+        assert parsed.query is not None
+        query = parsed.query
+        filter_node = filters.query(snapshot)
+        if filter_node is not None:
+            query = AllOf((query, Filter(filter_node)))  # filters match, they do not score
+        date_from, date_to = filters.date_bounds()
+        page = snapshot.search(
+            PageRequest(
+                query=query,
+                start=(result.page - 1) * result.per_page,
+                limit=result.per_page,
+                newest=result.sort == "newest" or parsed.filters_only,
+                date_from=date_from,
+                date_to=date_to,
+                facets=facets,
+                seconds=max(0.0, deadline - time.monotonic()),
+            )
+        )
+        result.total, result.facets = page.total, page.facets
+        if page.timed_out:
+            result.timed_out = True
+            result.notices.append("the search took too long and was stopped; try fewer or rarer words")
+        for score, stored in page.hits:
+            with_snippet = snippets and time.monotonic() < deadline
+            if snippets and not with_snippet and not result.timed_out:
+                result.timed_out = True
+                result.notices.append("the search took too long: some results are shown without a snippet")
+            result.hits.append(self._hit(stored, score, parsed, with_snippet))
+
+    def _hit(self, stored: Stored, score: float, parsed: ParsedQuery, snippets: bool) -> Hit:
+        title = shown(stored.get("title"))
+        hit = Hit(
+            id=shown(stored.get("id")),
+            title=title,
+            url=shown(stored.get("url")),
+            source=shown(stored.get("source")),
+            category=shown(stored.get("category")),
+            author=shown(stored.get("author")),
+            date=shown(stored.get("date_iso")) or None,
+            score=float(score),
+        )
+        if snippets:
+            body = shown(stored.get("body"))
+            cut = snippet(body, parsed.highlight_terms, self.config.snippet_chars, self.highlight_cache)
+            hit.snippet, hit.snippet_text = cut.html, cut.text
+            hit.title_html = highlight_all(title, parsed.highlight_terms, self.highlight_cache)
+        else:
+            hit.title_html = highlight_all(title, set())
+        return hit
+
+    def _suggest(self, snapshot: Snapshot, parsed: ParsedQuery) -> str | None:
+        """A respelling of the query whose words are in the index, if one exists.
+
+        It works on the query as parsed (cut to max_query_chars), and a word
+        longer than any in the vocabulary is never looked up, so its cost is
+        bounded whatever was typed.
+        """
+        words = parsed.text[: self.config.max_query_chars].split()
+        if not words or len(words) > 8:
+            return None
+        speller = self._speller_for(snapshot)
+        stops = stopwords()
+        changed = False
+        out = []
+        for word in words:
+            form = normalise(word)
+            fixed = None
+            if len(form) <= MAX_WORD_CHARS and form not in stops and form.isalpha():
+                fixed = speller.suggest(form, 2 if len(form) > 4 else 1)
+            if fixed and snapshot.doc_frequency("body_exact", form) == 0:
+                out.append(fixed)
+                changed = True
+            else:
+                out.append(word)
+        return " ".join(out) if changed else None
+
+    def _speller_for(self, snapshot: Snapshot) -> Speller:
+        """The speller of this state of the index, loaded once and shared by threads."""
+        key = snapshot.key
+        with self._lock:
+            if self._speller is not None and self._speller[0] == key:
+                return self._speller[1]
+        # Load outside the engine's lock: a large vocabulary must not stall other requests.
+        vocabulary = snapshot.vocabulary()
+        speller = Speller.load(vocabulary) if vocabulary else Speller({})
+        with self._lock:
+            self._speller = (key, speller)
+        return speller
+
+    # -- one document ---------------------------------------------------------------
+
+    def document(self, doc_id: str, text: str = "", related: int = 5) -> DocView | None:
+        """One article, with the query's words marked and articles like it."""
+        with self._reading():
+            return self._document(shown(doc_id), shown(text), related)
+
+    def _document(self, doc_id: str, text: str, related: int) -> DocView | None:
+        snapshot = self.backend.snapshot()
+        stored = snapshot.document(doc_id)
+        if stored is None:
+            return None
+        terms = self._builder(snapshot).parse(text).highlight_terms if text.strip() else set()
+        title = shown(stored.get("title"))
+        body = shown(stored.get("body"))
+        similar: list[Hit] = []
+        if related:
+            sample = (title + "\n" + body)[:RELATED_TEXT_CHARS]
+            for score, found in snapshot.more_like(doc_id, sample, related):
+                similar.append(self._hit(found, score, ParsedQuery("", None), snippets=False))
+        return DocView(
+            id=shown(stored.get("id")),
+            title=title,
+            body=body,
+            url=shown(stored.get("url")),
+            source=shown(stored.get("source")),
+            category=shown(stored.get("category")),
+            author=shown(stored.get("author")),
+            date=shown(stored.get("date_iso")) or None,
+            title_html=highlight_all(title, terms, self.highlight_cache),
+            body_html=highlight_all(body, terms, self.highlight_cache),
+            related=similar,
+        )

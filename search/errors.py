@@ -1,0 +1,32 @@
+"""The engine's one family of user errors: what an operator or a reader can act on.
+
+The CLI maps them to one line and exit code 1, the web app to 503 (the index)
+with ``public``, a message that names no server path.
+"""
+
+from __future__ import annotations
+
+
+class IndexProblem(Exception):
+    """A problem with the index a user can act on (missing, damaged, locked, cannot be written).
+
+    ``str(exc)`` is for the operator (the CLI, the log) and may name paths;
+    ``exc.public`` is what a web reader is told, without server paths.
+    """
+
+    def __init__(self, message: str, public: str = "the search index is not available right now") -> None:
+        super().__init__(message)
+        self.public = public
+
+
+class IndexMissing(IndexProblem):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, public="no search index has been built yet")
+
+
+class IndexBusy(IndexProblem):
+    """Another writer holds the index."""
+
+
+class NothingToIndex(IndexProblem):
+    """A reindex found no document to index: the live index was left as it was."""
