@@ -98,7 +98,8 @@ def requests(config: object) -> list[tuple[str, str]]:
     prefixes = " ".join(f"{w[:2]}*" for w in WORDS)[:max_chars]
     return [
         ("longest query, one word", "/api/search?q=" + urllib.parse.quote("ب" * max_chars)),
-        ("a 40,000-letter word (cut)", "/api/search?q=" + urllib.parse.quote("ت" * 40_000)),
+        ("a 40,000-letter word (a request line over the limit)", "/api/search?q=" + urllib.parse.quote("ت" * 40_000)),
+        ("a 9,000-letter word (cut to max_query_chars)", "/api/search?q=" + urllib.parse.quote("ت" * 9_000)),
         ("longest query, many words", "/api/search?q=" + urllib.parse.quote(many_words)),
         ("longest query, phrases", "/api/search?q=" + urllib.parse.quote(phrases)),
         ("longest query, prefixes", "/api/search?q=" + urllib.parse.quote(prefixes)),

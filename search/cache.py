@@ -4,7 +4,8 @@ Counting entries is not enough: one posting list of a common word holds
 hundreds of kilobytes, one analysed article a few, one hostile article
 megabytes. Each entry is stored with its size as the caller measures it, and
 the oldest entries go when the total passes the bound. An entry larger than
-the whole bound is not kept at all.
+an eighth of the bound is not kept at all: one giant entry would push out
+everything else, and recomputing it costs less than the memory it pins.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
+LARGEST_SHARE = 8  # an entry may take at most 1/8 of the bound
 
 
 class ByteLRU(Generic[V]):
@@ -40,12 +42,12 @@ class ByteLRU(Generic[V]):
             return found[0]
 
     def put(self, key: Hashable, value: V, size: int) -> V:
-        """Keep ``value`` (``size`` bytes) unless it alone exceeds the bound; return it."""
+        """Keep ``value`` (``size`` bytes) unless it is too large to cache; return it."""
         with self._lock:
             old = self._items.pop(key, None)
             if old is not None:
                 self.bytes -= old[1]
-            if size > self.max_bytes:
+            if size > self.max_bytes // LARGEST_SHARE:
                 return value
             self._items[key] = (value, size)
             self.bytes += size

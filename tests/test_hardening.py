@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import SEEDS, cli
-from search.backends.whoosh.generations import CURRENT_FILE, current_generation
+from search.backends.generations import CURRENT_FILE, current_generation
 from search.backends.whoosh.store import build, delete
 from search.engine import Engine, Filters
 from search.errors import IndexProblem, NothingToIndex
@@ -337,7 +337,7 @@ def test_disk_full_during_a_reindex_keeps_the_live_index(fresh_index: Path, monk
     def full(path: Path) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(store, "_fsync_dir", full)
+    monkeypatch.setattr(store, "fsync_dir", full)
     with pytest.raises(IndexProblem, match="No space left on device"):
         build(fresh_index, load_sources([SEEDS]), ["seeds"])
     assert current_generation(fresh_index) == live

@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, ROOT, SEED_ID, SEEDS
+from search.backends import writing
+from search.backends.generations import CURRENT_FILE, current_generation
 from search.backends.whoosh import store as index_module
-from search.backends.whoosh.generations import CURRENT_FILE, current_generation, open_index
+from search.backends.whoosh.generations import open_index
 from search.backends.whoosh.store import add, build, delete, split_by_size, writer_lock
 from search.engine import Engine
 from search.errors import IndexBusy, IndexMissing, IndexProblem
@@ -33,7 +35,7 @@ def count(root: Path) -> int:
 def test_build_switches_atomically_and_keeps_one_previous_generation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(index_module, "RETIRE_AFTER", 0.0)
+    monkeypatch.setattr(writing, "RETIRE_AFTER", 0.0)
     gens = []
     for n in range(4):
         report = build(tmp_path, docs(*[(f"d{i}", f"خبر رقم {i}") for i in range(n + 1)]), ["test"])

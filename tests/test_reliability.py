@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, ROOT, SEEDS, cli, get_json, start_server
-from search.backends.whoosh.generations import CURRENT_FILE
+from search.backends.generations import CURRENT_FILE
 from search.engine import Engine
 from search.ingest import MAX_BODY_CHARS
 from search.settings import defaults

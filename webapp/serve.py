@@ -12,6 +12,7 @@ listening servers: waitress's ``channel_class`` hook, no patched modules.
 
 from __future__ import annotations
 
+import ctypes
 import ipaddress
 import sys
 from typing import Any
@@ -110,10 +111,25 @@ def make_server(app: Flask, config: Config) -> Server:
 
 def serve(app: Flask, config: Config) -> None:
     """Serve ``app`` until interrupted, on the address and with the limits in ``config``."""
+    _few_malloc_arenas()
     server = make_server(app, config)
     for host, port in addresses(server):
         print(f"serving on http://{_address(host, port)}/", file=sys.stderr, flush=True)
     server.run()
+
+
+M_ARENA_MAX = -8  # from <malloc.h>
+MALLOC_ARENAS = 2
+
+
+def _few_malloc_arenas() -> None:
+    """Let glibc keep 2 malloc arenas instead of 8 per core: each worker thread would
+    otherwise hold its own arena of freed memory, and the server's memory would grow
+    with the number of threads that once served a large request. Before any thread starts."""
+    try:
+        ctypes.CDLL(None).mallopt(M_ARENA_MAX, MALLOC_ARENAS)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to set
 
 
 def addresses(server: Server) -> list[tuple[str, int]]:

@@ -21,7 +21,8 @@ from whoosh.searching import Searcher
 from whoosh.util.times import datetime_to_long
 
 from search.backends.base import Page, PageRequest, Stored
-from search.backends.whoosh.generations import current_generation, open_index, read_meta
+from search.backends.generations import current_generation, read_meta
+from search.backends.whoosh.generations import open_index
 from search.backends.whoosh.ranker import Postings, Ranker
 from search.cache import ByteLRU
 from search.querytree import KEYWORD_FIELDS, TEXT_FIELDS

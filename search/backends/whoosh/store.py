@@ -9,20 +9,14 @@ readers that opened them a moment ago.
 
 from __future__ import annotations
 
-import ctypes
-import errno
-import fcntl
 import json
 import multiprocessing as mp
 import multiprocessing.connection as mp_connection
 import os
 import shutil
-import signal
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,133 +27,24 @@ from whoosh.writing import SegmentWriter
 
 from search import __version__
 from search.backends.base import BuildReport, prepare
-from search.backends.whoosh.generations import (
-    BUILD_PREFIX,
-    CURRENT_FILE,
-    GENERATION_PREFIX,
-    LOCK_FILE,
-    META_FILE,
-    open_index,
-    read_meta,
-)
+from search.backends.generations import BUILD_PREFIX, GENERATION_PREFIX, META_FILE, read_meta
+from search.backends.whoosh.generations import open_index
 from search.backends.whoosh.schema import make_schema, to_fields
-from search.errors import IndexBusy, IndexProblem
+from search.backends.writing import (
+    clean_abandoned,
+    folder_size,
+    fsync_dir,
+    register_die_with_parent,
+    retire_old,
+    stamp,
+    switch_current,
+    writer_lock,
+    writing,
+)
+from search.errors import IndexProblem
 from search.ingest import Document, LoadResult
 from search.settings import SETTINGS
 from search.spelling import VOCABULARY_FILE, write_vocabulary
-
-KEEP_GENERATIONS = 2
-RETIRE_AFTER = 60.0  # seconds a replaced generation stays readable
-
-
-@contextmanager
-def writer_lock(root: Path, wait: bool = False) -> Iterator[None]:
-    """Hold the index's writer lock; refuse (or wait) when another writer has it."""
-    root.mkdir(parents=True, exist_ok=True)
-    key = str(root.resolve())
-    with _HELD_LOCK:
-        if key in _HELD:
-            # POSIX locks do not exclude threads of one process: refuse here.
-            raise IndexBusy(f"this process is already changing the index at {root}")
-        _HELD.add(key)
-    try:
-        with _locked_file(root, wait):
-            yield
-    finally:
-        with _HELD_LOCK:
-            _HELD.discard(key)
-
-
-_HELD: set[str] = set()
-_HELD_LOCK = threading.Lock()
-
-
-@contextmanager
-def _locked_file(root: Path, wait: bool) -> Iterator[None]:
-    with open(root / LOCK_FILE, "a+") as handle:
-        try:
-            # A POSIX record lock belongs to this process alone: the analysing
-            # processes a reindex forks do not inherit it, so a writer killed
-            # with -9 releases it at once even if its children linger.
-            fcntl.lockf(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except OSError as exc:
-            if exc.errno in (errno.EAGAIN, errno.EACCES):
-                handle.seek(0)
-                holder = handle.read().strip() or "another process"
-                raise IndexBusy(
-                    f"another writer ({holder}) is changing the index at {root}; "
-                    "wait for it to finish, or pass --wait"
-                ) from exc
-            raise
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {datetime.now(UTC).isoformat(timespec='seconds')}")
-        handle.flush()
-        try:
-            yield
-        finally:
-            handle.seek(0)
-            handle.truncate()
-            fcntl.lockf(handle, fcntl.LOCK_UN)
-
-
-# --- Building ----------------------------------------------------------------
-
-
-def _folder_size(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-
-
-def _stamp() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + f"-{os.getpid()}"
-
-
-def clean_abandoned(root: Path) -> list[str]:
-    """Remove build folders left by a crashed writer (call with the lock held)."""
-    removed = []
-    for path in root.glob(BUILD_PREFIX + "*"):
-        shutil.rmtree(path, ignore_errors=True)
-        removed.append(path.name)
-    return removed
-
-
-def _retire_old(root: Path, live: Path) -> None:
-    """Remove old generations, but none replaced less than RETIRE_AFTER seconds ago:
-    a server may still be answering a request from it (reindexes can follow each
-    other within seconds)."""
-    gens = sorted(p for p in root.glob(GENERATION_PREFIX + "*") if p.is_dir())
-    keep = {live.name, *[p.name for p in gens[-KEEP_GENERATIONS:]]}
-    now = time.time()
-    for gen, successor in zip(gens, gens[1:]):
-        replaced_seconds_ago = now - successor.stat().st_mtime
-        if gen.name not in keep and replaced_seconds_ago > RETIRE_AFTER:
-            shutil.rmtree(gen, ignore_errors=True)
-
-
-def _die_with_parent() -> None:
-    """In a forked indexing process: be killed when the writer that forked it dies.
-
-    The parent waits on its children; if the parent is killed with -9 they
-    would otherwise go on (holding hundreds of MB) with nobody to collect them.
-    """
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() == 1:  # the parent died before prctl took effect
-            os._exit(1)
-    except (OSError, AttributeError):
-        pass  # not Linux: nothing to set
-
-
-PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
-_registered = False
-
-
-def _register_die_with_parent() -> None:
-    global _registered
-    if not _registered:
-        os.register_at_fork(after_in_child=_die_with_parent)
-        _registered = True
 
 
 class _Writer(SegmentWriter):
@@ -258,7 +143,7 @@ def _write_segments_in_parallel(
     back. Whoosh's own MpWriter instead pickles every document through files
     while the parent competes with its workers for the same cores.
     """
-    _register_die_with_parent()
+    register_die_with_parent()
     ctx = mp.get_context("fork")
     done = ctx.Value("q", 0)
     workers = []
@@ -353,10 +238,10 @@ def build(
     started = time.perf_counter()
     report = BuildReport()
     docs = prepare(load, report, required=True)
-    with _writing(root), writer_lock(root, wait=wait):
+    with writing(root), writer_lock(root, wait=wait):
         clean_abandoned(root)
-        stamp = _stamp()
-        building = root / (BUILD_PREFIX + stamp)
+        name = stamp()
+        building = root / (BUILD_PREFIX + name)
         building.mkdir(parents=True)
         try:
             ix = whoosh_index.create_in(str(building), make_schema())
@@ -370,33 +255,18 @@ def build(
                 "version": __version__,
             }
             (building / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-            _fsync_dir(building)
-            live = root / (GENERATION_PREFIX + stamp)
+            fsync_dir(building)
+            live = root / (GENERATION_PREFIX + name)
             os.rename(building, live)
-            _switch(root, live)
+            switch_current(root, live)
         except BaseException:
             shutil.rmtree(building, ignore_errors=True)
             raise
-        _retire_old(root, live)
+        retire_old(root, live)
     report.generation = live.name
-    report.size_bytes = _folder_size(live)
+    report.size_bytes = folder_size(live)
     report.seconds = time.perf_counter() - started
     return report
-
-
-@contextmanager
-def _writing(root: Path) -> Iterator[None]:
-    """A filesystem error while writing (read-only folder, disk full, another owner) is a
-    message, not a traceback; the build folder is removed and the live index stays."""
-    try:
-        yield
-    except OSError as exc:
-        what = exc.strerror or str(exc)
-        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-        raise IndexProblem(
-            f"cannot write the index at {root}: {what}{where}; the live index is unchanged",
-            public="the search index could not be written",
-        ) from exc
 
 
 def _write_vocabulary(ix: Index, path: Path, fieldname: str = "body_exact") -> None:
@@ -408,37 +278,6 @@ def _write_vocabulary(ix: Index, path: Path, fieldname: str = "body_exact") -> N
                 word = term.decode("utf-8") if isinstance(term, bytes) else term
                 counts[word] = counts.get(word, 0) + info.doc_frequency()
         write_vocabulary(counts, reader.doc_count(), path)
-
-
-def _fsync_dir(path: Path) -> None:
-    for file in path.iterdir():
-        if file.is_file():
-            with open(file, "rb") as handle:
-                os.fsync(handle.fileno())
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _switch(root: Path, live: Path) -> None:
-    """Point CURRENT at the new generation with one atomic rename."""
-    tmp = root / f".{CURRENT_FILE}.{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(live.name + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, root / CURRENT_FILE)
-    _fsync_dir_only(root)
-
-
-def _fsync_dir_only(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _touch_meta(gen: Path, ix: Index) -> None:
@@ -461,7 +300,7 @@ def add(
     started = time.perf_counter()
     report = BuildReport()
     docs = prepare(load, report)
-    with _writing(root), writer_lock(root, wait=wait):
+    with writing(root), writer_lock(root, wait=wait):
         ix, gen = open_index(root)
         with ix.searcher() as searcher:
             report.replaced += sum(1 for doc in docs if searcher.document_number(id=doc.id) is not None)
@@ -469,7 +308,7 @@ def add(
         report.indexed = len(docs)
         _touch_meta(gen, ix)
     report.generation = gen.name
-    report.size_bytes = _folder_size(gen)
+    report.size_bytes = folder_size(gen)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -478,7 +317,7 @@ def delete(root: Path, ids: list[str], wait: bool = False) -> BuildReport:
     """Delete documents by id from the live index."""
     started = time.perf_counter()
     report = BuildReport()
-    with _writing(root), writer_lock(root, wait=wait):
+    with writing(root), writer_lock(root, wait=wait):
         ix, gen = open_index(root)
         writer = ix.writer()
         try:
@@ -493,7 +332,7 @@ def delete(root: Path, ids: list[str], wait: bool = False) -> BuildReport:
         writer.commit()
         _touch_meta(gen, ix)
     report.generation = gen.name
-    report.size_bytes = _folder_size(gen)
+    report.size_bytes = folder_size(gen)
     report.seconds = time.perf_counter() - started
     return report
 
