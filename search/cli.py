@@ -39,6 +39,9 @@ def _option(name: str, *flags: str, **kwargs: Any) -> Callable[[Callable[..., An
 index_option = _option("index", "--index")
 wait_option = click.option("--wait", is_flag=True, help="Wait for another writer to finish instead of refusing.")
 memory_option = _option("memory_mb", "--memory-mb")
+backend_option = _option("backend", "--backend")
+shards_option = _option("shards", "--shards")
+shard_count_option = _option("shard_count", "--shard-count")
 
 
 def settings_for(**options: Any) -> Config:
@@ -126,15 +129,27 @@ def main(ctx: click.Context) -> None:
 @main.command()
 @click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
 @index_option
+@backend_option
+@shard_count_option
 @_option("procs", "--procs", type=click.IntRange(1, 16))
 @memory_option
 @wait_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def reindex(
-    sources: tuple[Path, ...], index: Path | None, procs: int | None, memory_mb: int | None, wait: bool, as_json: bool
+    sources: tuple[Path, ...],
+    index: Path | None,
+    backend: str | None,
+    shard_count: str | None,
+    procs: int | None,
+    memory_mb: int | None,
+    wait: bool,
+    as_json: bool,
 ) -> None:
-    """Build a new index from SOURCES (files, folders, archives; default seeds/) and switch to it atomically."""
-    config = settings_for(index=index, procs=procs, memory_mb=memory_mb)
+    """Build a new index from SOURCES (files, folders, archives; default seeds/) and switch to it atomically.
+
+    Example: baheth reindex --backend xapian --shard-count 4 --index /srv/baheth corpus/
+    """
+    config = settings_for(index=index, backend=backend, shard_count=shard_count, procs=procs, memory_mb=memory_mb)
     paths = [str(p) for p in sources] or ["seeds"]
     missing = [p for p in paths if not os.path.lexists(p)]
     if missing:
@@ -162,12 +177,15 @@ def reindex(
 @main.command()
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
 @index_option
+@backend_option
 @memory_option
 @wait_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def add(sources: tuple[Path, ...], index: Path | None, memory_mb: int | None, wait: bool, as_json: bool) -> None:
+def add(
+    sources: tuple[Path, ...], index: Path | None, backend: str | None, memory_mb: int | None, wait: bool, as_json: bool
+) -> None:
     """Add the documents in SOURCES to the live index; a known id replaces its document."""
-    config = settings_for(index=index, memory_mb=memory_mb)
+    config = settings_for(index=index, backend=backend, memory_mb=memory_mb)
     missing = [str(p) for p in sources if not os.path.lexists(p)]
     if missing:
         raise click.ClickException(f"no such file or folder: {', '.join(missing)}; the index was not changed")
@@ -187,12 +205,13 @@ def add(sources: tuple[Path, ...], index: Path | None, memory_mb: int | None, wa
 @main.command()
 @click.argument("ids", nargs=-1, required=True)
 @index_option
+@backend_option
 @wait_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def delete(ids: tuple[str, ...], index: Path | None, wait: bool, as_json: bool) -> None:
+def delete(ids: tuple[str, ...], index: Path | None, backend: str | None, wait: bool, as_json: bool) -> None:
     """Delete the documents with these IDS from the live index."""
     try:
-        report = open_writer(settings_for(index=index)).delete(list(ids), wait=wait)
+        report = open_writer(settings_for(index=index, backend=backend)).delete(list(ids), wait=wait)
     except IndexProblem as exc:
         raise click.ClickException(str(exc)) from exc
     for doc_id in report.not_found:
@@ -203,8 +222,8 @@ def delete(ids: tuple[str, ...], index: Path | None, wait: bool, as_json: bool) 
 
 
 def _engine(config: Config) -> Engine:
-    engine = Engine(config=config)
     try:
+        engine = Engine(config=config)
         engine.snapshot()
     except IndexProblem as exc:
         raise click.ClickException(str(exc)) from exc
@@ -216,9 +235,16 @@ def _engine(config: Config) -> Engine:
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="How many results.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (the API's shape).")
 @index_option
-def search(query: str, limit: int, as_json: bool, index: Path | None) -> None:
-    """Search the index with QUERY (see the README for the query language)."""
-    engine = _engine(settings_for(index=index))
+@backend_option
+@shards_option
+def search(
+    query: str, limit: int, as_json: bool, index: Path | None, backend: str | None, shards: str | None
+) -> None:
+    """Search the index with QUERY (see the README for the query language).
+
+    Example: baheth search '"الأمم المتحدة" -سوريا' --backend xapian --shards 10.0.0.5:7001,10.0.0.6:7001
+    """
+    engine = _engine(settings_for(index=index, backend=backend, shards=shards))
     try:
         result = engine.search(query, per_page=limit, facets=as_json)
     except IndexProblem as exc:
@@ -256,7 +282,11 @@ def _terminal_marks(html_text: str, color: bool) -> str:
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000), help="Results per topic.")
 @click.option("--tag", default="baheth", show_default=True, help="The run's tag (last column; no spaces).")
 @index_option
-def batch(topics: Path, output: Path, limit: int, tag: str, index: Path | None) -> None:
+@backend_option
+@shards_option
+def batch(
+    topics: Path, output: Path, limit: int, tag: str, index: Path | None, backend: str | None, shards: str | None
+) -> None:
     """Run every `qid<TAB>query` line of TOPICS and write a TREC run to --output.
 
     Every line has exactly six columns: a document id with white space in it is
@@ -271,7 +301,7 @@ def batch(topics: Path, output: Path, limit: int, tag: str, index: Path | None) 
         raise click.ClickException(str(exc)) from exc
     if not output.parent.is_dir():
         raise click.ClickException(f"cannot write {output}: the folder {output.parent} does not exist")
-    engine = _engine(settings_for(index=index))
+    engine = _engine(settings_for(index=index, backend=backend, shards=shards))
     try:
         lines = run_topics(engine, parsed_topics, limit=limit, tag=tag)
     except IndexProblem as exc:
@@ -294,6 +324,8 @@ def batch(topics: Path, output: Path, limit: int, tag: str, index: Path | None) 
 @_option("channel_timeout", "--channel-timeout")
 @_option("public_url", "--public-url")
 @index_option
+@backend_option
+@shards_option
 def serve(
     host: str | None,
     port: str | None,
@@ -302,6 +334,8 @@ def serve(
     channel_timeout: str | None,
     public_url: str | None,
     index: Path | None,
+    backend: str | None,
+    shards: str | None,
 ) -> None:
     """Serve the search page and the JSON API on a production WSGI server (waitress).
 
@@ -319,16 +353,52 @@ def serve(
         connection_limit=connection_limit,
         channel_timeout=channel_timeout,
         public_url=public_url,
+        backend=backend,
+        shards=shards,
     )
     try:
         app = create_app(config)
     except SettingError as exc:
         raise click.ClickException(f"bad setting: {exc}") from None
+    except IndexProblem as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"index: {config.index}", err=True)
     try:
         run_server(app, config)
     except ServeError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@main.group()
+def shards() -> None:
+    """Start or stop loopback xapian-tcpsrv servers for the shards of a local Xapian index."""
+
+
+@shards.command("start")
+@index_option
+def shards_start(index: Path | None) -> None:
+    """Start one xapian-tcpsrv per shard on free loopback ports; print host:port per line.
+
+    Returns once every server answers. Example: baheth shards start --index /srv/baheth
+    """
+    from search.backends.xapian import servers
+
+    config = settings_for(index=index)
+    try:
+        for address in servers.start(Path(config.index)):
+            click.echo(address)
+    except IndexProblem as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@shards.command("stop")
+@index_option
+def shards_stop(index: Path | None) -> None:
+    """Stop the shard servers `baheth shards start` started for the index."""
+    from search.backends.xapian import servers
+
+    stopped = servers.stop(Path(settings_for(index=index).index))
+    click.echo(f"stopped {stopped} shard server(s)", err=True)
 
 
 @main.command()

@@ -219,8 +219,8 @@ class Engine:
         with self._reading():
             snapshot = self.backend.snapshot()
             info = snapshot.info()
-            return {
-                "status": "ok",
+            health: dict[str, object] = {
+                "status": info.get("status", "ok"),
                 "documents": snapshot.doc_count(),
                 "built_at": info.get("built_at"),
                 "updated_at": info.get("updated_at"),
@@ -228,6 +228,9 @@ class Engine:
                 "version": __version__,
                 "caches": {**self.backend.cache_stats(), "highlight": self.highlight_cache.stats()},
             }
+            if "shards" in info:
+                health["shards"] = info["shards"]
+            return health
 
     def parse(self, text: str) -> ParsedQuery:
         with self._reading():
@@ -307,6 +310,7 @@ class Engine:
             )
         )
         result.total, result.facets = page.total, page.facets
+        result.notices.extend(page.notices)
         if page.timed_out:
             result.timed_out = True
             result.notices.append("the search took too long and was stopped; try fewer or rarer words")
@@ -371,8 +375,7 @@ class Engine:
             if self._speller is not None and self._speller[0] == key:
                 return self._speller[1]
         # Load outside the engine's lock: a large vocabulary must not stall other requests.
-        vocabulary = snapshot.vocabulary()
-        speller = Speller.load(vocabulary) if vocabulary else Speller({})
+        speller = Speller.from_text(snapshot.vocabulary() or "")
         with self._lock:
             self._speller = (key, speller)
         return speller

@@ -33,6 +33,7 @@ class Setting:
     help: str
     low: float | None = None  # inclusive bounds for numbers
     high: float | None = None
+    choices: tuple[str, ...] = ()  # the allowed words, for a text setting that is a choice
 
     @property
     def env(self) -> str:
@@ -46,6 +47,8 @@ class Setting:
         """The allowed values, in words, for error messages and the README."""
         if self.kind is bool:
             return "true or false"
+        if self.choices:
+            return " or ".join(self.choices)
         what = {int: "a whole number", float: "a number"}.get(self.kind, "text")
         if self.low is not None and self.high is not None:
             return f"{what} from {_num(self.low)} to {_num(self.high)}"
@@ -77,6 +80,8 @@ class Setting:
             value = str(value)
         if any(ch in value for ch in "\x00\r\n"):
             raise SettingError(f"{source}: must be one line of text")
+        if self.choices and value not in self.choices:
+            raise SettingError(f"{source}={value[:40]!r}: must be {self.allowed()}")
         return value
 
     def _parse(self, raw: str, source: str) -> Any:
@@ -128,6 +133,33 @@ MB = 1024 * 1024
 
 SETTINGS = Settings(
     Setting("index", "index_data", "The index folder (built by `baheth reindex`)."),
+    Setting(
+        "backend",
+        "whoosh",
+        "Where the index lives: whoosh (embedded, one folder) or xapian (shards, served by xapian-tcpsrv).",
+        choices=("whoosh", "xapian"),
+    ),
+    Setting(
+        "shards",
+        "",
+        "Xapian shard servers, in shard order: host:port,host:port; replicas of a shard with |, "
+        "as host:port|host:port. Empty: the servers `baheth shards start` started for the index folder.",
+    ),
+    Setting("shard_count", 2, "Shards a Xapian reindex builds (one process each).", 1, 64),
+    Setting(
+        "shard_timeout",
+        5.0,
+        "Seconds a Xapian shard server may take to connect or answer before it counts as down.",
+        0.1,
+        600.0,
+    ),
+    Setting(
+        "rerank_depth",
+        300,
+        "Candidates a Xapian search reranks with the engine's BM25F (the first stage ranks by Xapian's BM25).",
+        10,
+        100_000,
+    ),
     Setting("host", "127.0.0.1", "Address `baheth serve` listens on."),
     Setting("port", 8000, "Port `baheth serve` listens on (0: any free port).", 0, 65535),
     Setting(

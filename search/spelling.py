@@ -68,6 +68,18 @@ def write_vocabulary(counts: Mapping[str, int], doc_count: int, path: Path) -> i
     return len(words)
 
 
+def read_vocabulary(path: Path) -> str | None:
+    """A vocabulary file's text; None when it is missing or unusable (a folder, not UTF-8, too large)."""
+    try:
+        if path.stat().st_size > MAX_VOCABULARY_BYTES:
+            raise ValueError(f"larger than {MAX_VOCABULARY_BYTES} bytes")
+        return path.read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        if not isinstance(exc, FileNotFoundError):
+            logging.getLogger(__name__).warning("the spelling vocabulary %s is unusable: %s", path, exc)
+        return None
+
+
 class Speller:
     def __init__(self, frequency: dict[str, int]) -> None:
         self.frequency = frequency
@@ -79,16 +91,13 @@ class Speller:
     @classmethod
     def load(cls, path: Path) -> Speller:
         """Read a vocabulary file; an index without one, or with a damaged one, gets no suggestions."""
+        return cls.from_text(read_vocabulary(path) or "")
+
+    @classmethod
+    def from_text(cls, text: str) -> Speller:
+        """``word<TAB>documents`` lines; malformed or overlong lines are skipped."""
         frequency: dict[str, int] = {}
-        try:
-            if path.stat().st_size > MAX_VOCABULARY_BYTES:
-                raise ValueError(f"larger than {MAX_VOCABULARY_BYTES} bytes")
-            text = path.read_text(encoding="utf-8")
-        except (OSError, ValueError) as exc:  # missing, a folder, not UTF-8, too large
-            if not isinstance(exc, FileNotFoundError):
-                logging.getLogger(__name__).warning("the spelling vocabulary %s is unusable: %s", path, exc)
-            return cls(frequency)
-        for line in text.splitlines():
+        for line in text[:MAX_VOCABULARY_BYTES].splitlines():
             word, _, n = line.partition("\t")
             if n.isdecimal() and len(n) < 12 and MIN_LENGTH <= len(word) <= MAX_WORD_CHARS:
                 frequency[word] = int(n)

@@ -136,3 +136,36 @@ def get_json(url: str) -> tuple[int, dict]:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
+
+
+# -- the Xapian backend: real shards, real xapian-tcpsrv servers on loopback ----------------
+
+SMALL_SOURCES = [SEEDS, FIXTURES / "news.sgml", FIXTURES / "extra.jsonl"]
+
+
+def xapian_shards(root: Path, sources: list[Path], shards: int = 2) -> str:
+    """Build a Xapian index of ``shards`` shards under ``root`` and start its servers; returns host:port,…"""
+    built = cli("reindex", *sources, "--backend", "xapian", "--shard-count", shards, "--index", root)
+    if built.returncode != 0:
+        raise RuntimeError(f"the Xapian reindex failed: {built.stderr}")
+    started = cli("shards", "start", "--index", root)
+    if started.returncode != 0:
+        raise RuntimeError(f"the shard servers did not start: {started.stderr}")
+    return ",".join(started.stdout.split())
+
+
+@pytest.fixture(scope="session")
+def xapian_index(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The small index's documents in two Xapian shards, served by two xapian-tcpsrv processes."""
+    root = tmp_path_factory.mktemp("xapian") / "index"
+    shards = xapian_shards(root, SMALL_SOURCES)
+    yield root, shards
+    cli("shards", "stop", "--index", root)
+
+
+@pytest.fixture(scope="session")
+def xapian_engine(xapian_index) -> Engine:  # type: ignore[no-untyped-def]
+    from search.settings import defaults
+
+    root, shards = xapian_index
+    return Engine(config=defaults().replace(index=str(root), backend="xapian", shards=shards))

@@ -10,6 +10,12 @@ from conftest import JSON2_ID, SEED_ID
 from search.engine import Engine, Filters
 
 
+@pytest.fixture(params=["whoosh", "xapian"])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """Every test here runs on both backends, over the same documents."""
+    return request.getfixturevalue("engine" if request.param == "whoosh" else "xapian_engine")
+
+
 def ids(engine: Engine, text: str, **kwargs) -> list[str]:
     return [hit.id for hit in engine.search(text, **kwargs).hits]
 

@@ -1,6 +1,7 @@
 """The stores an index can live in, behind one seam (:mod:`search.backends.base`).
 
-``whoosh`` (embedded, the default) is the only one so far; each backend is a
+``whoosh`` (embedded, the default) and ``xapian`` (shards served by
+``xapian-tcpsrv``, for archives that outgrow one machine); each backend is a
 package of its own here, with a read side and a writer.
 """
 
@@ -9,11 +10,27 @@ from __future__ import annotations
 from pathlib import Path
 
 from search.backends.base import Backend, Writer
+from search.errors import IndexProblem
 from search.settings import Config
 
 
 def open_backend(config: Config, bm25: tuple[float, float] = (0.75, 1.2)) -> Backend:
     """The read side of the index ``config`` names."""
+    if config.backend == "xapian":
+        from search.backends.xapian.backend import XapianBackend, parse_shards
+        from search.backends.xapian.servers import addresses
+
+        shards = config.shards or addresses(Path(config.index))
+        if not shards:
+            raise IndexProblem(
+                f"no shard servers: pass --shards host:port,… or start them with `baheth shards start --index {config.index}`",
+                public="the search index's servers are not configured",
+            )
+        try:
+            parsed = parse_shards(shards)
+        except ValueError as exc:
+            raise IndexProblem(f"bad shards setting: {exc}") from None
+        return XapianBackend(parsed, bm25, rerank_depth=config.rerank_depth, timeout=config.shard_timeout)
     from search.backends.whoosh.backend import WhooshBackend
 
     return WhooshBackend(config.index, bm25, postings_cache_bytes=config.postings_cache_mb * 1024 * 1024)
@@ -21,6 +38,10 @@ def open_backend(config: Config, bm25: tuple[float, float] = (0.75, 1.2)) -> Bac
 
 def open_writer(config: Config) -> Writer:
     """The writer of the index ``config`` names."""
+    if config.backend == "xapian":
+        from search.backends.xapian.store import XapianWriter
+
+        return XapianWriter(Path(config.index), shards=config.shard_count)
     from search.backends.whoosh.store import WhooshWriter
 
     return WhooshWriter(Path(config.index), procs=config.procs, memory_mb=config.memory_mb)

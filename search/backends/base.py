@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Protocol
 
 from search.errors import NothingToIndex
@@ -43,6 +42,7 @@ class Page:
     hits: list[tuple[float, Stored]]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)  # field -> value -> count, most first
     timed_out: bool = False
+    notices: list[str] = field(default_factory=list)  # what the reader should know (a shard did not answer)
 
 
 class Snapshot(Protocol):
@@ -67,12 +67,13 @@ class Snapshot(Protocol):
 
     def more_like(self, doc_id: str, text: str, top: int) -> list[tuple[float, Stored]]: ...
 
-    def vocabulary(self) -> Path | None:
-        """The spelling vocabulary file of this state (``word<TAB>documents``), if any."""
+    def vocabulary(self) -> str | None:
+        """The spelling vocabulary of this state (``word<TAB>documents`` lines), if any."""
         ...
 
     def info(self) -> dict[str, object]:
-        """What is served: generation, built_at, updated_at."""
+        """What is served: generation, built_at, updated_at, and status ("ok", or "degraded"
+        when part of the index does not answer)."""
         ...
 
 

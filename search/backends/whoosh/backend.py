@@ -26,7 +26,7 @@ from search.backends.whoosh.generations import open_index
 from search.backends.whoosh.ranker import Postings, Ranker
 from search.cache import ByteLRU
 from search.querytree import KEYWORD_FIELDS, TEXT_FIELDS
-from search.spelling import VOCABULARY_FILE
+from search.spelling import VOCABULARY_FILE, read_vocabulary
 
 log = logging.getLogger(__name__)
 RETIRED_RANKERS = 2  # rankers of replaced states kept open for threads still using them
@@ -93,8 +93,8 @@ class WhooshSnapshot:
         found = self.searcher.more_like(docnum, "body", text=text, top=top + 1, numterms=12)
         return [(hit.score or 0.0, hit.fields()) for hit in found if hit.docnum != docnum][:top]
 
-    def vocabulary(self) -> Path | None:
-        return self.generation / VOCABULARY_FILE
+    def vocabulary(self) -> str | None:
+        return read_vocabulary(self.generation / VOCABULARY_FILE)
 
     def info(self) -> dict[str, object]:
         meta = read_meta(self.generation)

@@ -1,0 +1,425 @@
+"""Reading remote Xapian shards as one index: reconnects, generations, partial answers.
+
+The shards are opened with ``remote_open`` and added to one ``xapian.Database``:
+Xapian computes the global term statistics, merges the top-k and counts facets
+(ValueCountMatchSpy) across them. Xapian 1.4 weights a term by the whole
+document's length, not per field, so its BM25 ranks candidates only: the
+first ``rerank_depth`` are ranked with the engine's BM25F (:mod:`search.rerank`)
+from the field statistics each document carries.
+
+Faults, as Xapian leaves them to the client: a shard whose servers (a list of
+replicas, tried in order) do not answer is left out, the answer says how many
+shards answered, and health is ``degraded``; every second the reader checks
+that its shards are still on the same generation, and reconnects (a reindex
+switched the stub files, a server restarted, an idle connection timed out). A
+``NetworkError`` or ``DatabaseModifiedError`` during a search reconnects and
+tries once more. Shards found on two generations (a reindex switching them)
+are never mixed: the reader waits for them to agree, and else serves the
+generation of the lowest shard that answers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import Any
+
+from search.backends.base import Page, PageRequest, Stored
+from search.backends.xapian import require
+from search.backends.xapian.fields import (
+    DATE_SLOT,
+    GENERATION_KEY,
+    ID_PREFIX,
+    LENGTH_KEY,
+    PREFIX,
+    SCORED,
+    UPDATED_KEY,
+    VALUE_SLOTS,
+    VOCABULARY_KEY,
+    term,
+)
+from search.errors import IndexProblem
+from search.querytree import AllOf, AndMaybe, AndNot, AnyOf, Everything, Filter, Node, Nothing, Phrase, Term
+from search.rerank import Candidate, Statistics, bm25f
+
+log = logging.getLogger(__name__)
+CHECK_EVERY = 1.0  # seconds between checks that the shards are still on one generation
+AGREE_TRIES = 20  # reconnections (50 ms apart) waiting for shards mid-switch to agree
+RELATED_TERMS = 12
+Address = tuple[str, int]
+
+
+def parse_shards(text: str) -> list[list[Address]]:
+    """``host:port,host:port|host:port`` -> one list of replicas per shard."""
+    shards = []
+    for part in text.split(","):
+        replicas = []
+        for spec in part.split("|"):
+            host, sep, port = spec.strip().rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"a shard server is host:port, not {spec.strip()[:60]!r}")
+            replicas.append((host.strip("[]"), int(port)))
+        shards.append(replicas)
+    if not shards:
+        raise ValueError("no shard server given")
+    return shards
+
+
+@dataclass
+class _State:
+    """The shards as connected at one moment: one generation, the live shards, their statistics."""
+
+    db: Any
+    generation: str
+    answered: list[int]  # shard numbers that answered
+    total: int
+    lengths: dict[str, int]
+    documents: int
+    vocabulary: str
+    updated: str
+    opened_at: float = field(default_factory=time.monotonic)
+
+
+class XapianSnapshot:
+    def __init__(self, backend: XapianBackend, state: _State) -> None:
+        self.backend = backend
+        self.state = state
+        self.db = state.db
+
+    @property
+    def key(self) -> Hashable:
+        return self.state.generation, self.state.updated, tuple(self.state.answered)
+
+    def doc_count(self) -> int:
+        return self.state.documents
+
+    # -- the lexicon --------------------------------------------------------------
+
+    def words(self, field: str, prefix: str) -> Iterator[str]:
+        start = PREFIX[field]
+        for item in self.backend.call(self, lambda: list(self.db.allterms(term(start, prefix)))):
+            yield item.term.decode("utf-8", "replace")[len(start) :]
+
+    def doc_frequency(self, field: str, word: str) -> int:
+        return int(self.backend.call(self, lambda: self.db.get_termfreq(term(PREFIX[field], word))))
+
+    def values(self, field: str) -> list[str]:
+        return list(self.words(field, ""))
+
+    # -- a page of results --------------------------------------------------------
+
+    def search(self, request: PageRequest) -> Page:
+        xapian = self.backend.xapian
+        page = self.backend.call(self, lambda: self._search(xapian, request))
+        if len(self.state.answered) < self.state.total:
+            page.notices.append(
+                f"only {len(self.state.answered)} of {self.state.total} shards answered: some results may be missing"
+            )
+        return page
+
+    def _search(self, xapian: Any, request: PageRequest) -> Page:
+        query = self._query(xapian, request.query)
+        if request.date_from or request.date_to:
+            low = xapian.sortable_serialise(request.date_from.replace(tzinfo=UTC).timestamp()) if request.date_from else b""
+            high = (
+                xapian.sortable_serialise(request.date_to.replace(tzinfo=UTC).timestamp())
+                if request.date_to
+                else b"\xff" * 9
+            )
+            query = xapian.Query(xapian.Query.OP_FILTER, query, xapian.Query(xapian.Query.OP_VALUE_RANGE, DATE_SLOT, low, high))
+        enquire = xapian.Enquire(self.db)
+        enquire.set_query(query)
+        enquire.set_weighting_scheme(xapian.BM25Weight(self.backend.bm25[1], 0, 1, self.backend.bm25[0], 0.5))
+        spies = {}
+        if request.facets:
+            for name, slot in VALUE_SLOTS.items():
+                spies[name] = xapian.ValueCountMatchSpy(slot)
+                enquire.add_matchspy(spies[name])
+        everything = self.db.get_doccount()
+        stats = self.backend.statistics(self)
+        if request.newest:
+            enquire.set_sort_by_value_then_relevance(DATE_SLOT, True)
+            mset = enquire.get_mset(request.start, request.limit, everything)
+            mset.fetch()
+            hits = []
+            for match in mset:
+                stored, candidate = _stored(match.document.get_data())
+                hits.append((bm25f(request.query, candidate, stats, *self._k1_b()), stored))
+        else:
+            depth = max(self.backend.rerank_depth, request.start + request.limit)
+            mset = enquire.get_mset(0, depth, everything)
+            mset.fetch()
+            ranked = []
+            for match in mset:
+                stored, candidate = _stored(match.document.get_data())
+                score = bm25f(request.query, candidate, stats, *self._k1_b())
+                ranked.append((-score, int(stored.pop("n", 0)), score, stored))
+            ranked.sort(key=lambda row: (row[0], row[1]))
+            hits = [(score, stored) for _neg, _n, score, stored in ranked[request.start : request.start + request.limit]]
+        page = Page(total=mset.get_matches_estimated(), hits=hits)
+        if request.facets and page.total:
+            page.facets = {
+                name: dict(
+                    sorted(
+                        ((item.term.decode("utf-8", "replace"), item.termfreq) for item in spy.values()),
+                        key=lambda kv: (-kv[1], kv[0]),
+                    )
+                )
+                for name, spy in spies.items()
+            }
+        return page
+
+    def _k1_b(self) -> tuple[float, float]:
+        b, k1 = self.backend.bm25
+        return k1, b
+
+    def _query(self, xapian: Any, node: Node) -> Any:
+        Query = xapian.Query
+        if isinstance(node, Term):
+            query = Query(term(PREFIX[node.field], node.text))
+            return query if node.boost == 1.0 else Query(Query.OP_SCALE_WEIGHT, query, node.boost)
+        if isinstance(node, (AnyOf, AllOf)):
+            op = Query.OP_OR if isinstance(node, AnyOf) else Query.OP_AND
+            query = Query(op, [self._query(xapian, child) for child in node.children])
+            return query if node.boost == 1.0 else Query(Query.OP_SCALE_WEIGHT, query, node.boost)
+        if isinstance(node, AndNot):
+            return Query(Query.OP_AND_NOT, self._query(xapian, node.positive), self._query(xapian, node.negative))
+        if isinstance(node, AndMaybe):
+            return Query(Query.OP_AND_MAYBE, self._query(xapian, node.required), self._query(xapian, node.optional))
+        if isinstance(node, Filter):
+            return Query(Query.OP_SCALE_WEIGHT, self._query(xapian, node.child), 0.0)
+        if isinstance(node, Phrase):
+            words = [term(PREFIX[node.field], word) for word in node.words]
+            window = 1 + (len(words) - 1) * max(1, node.slop)
+            return Query(Query.OP_PHRASE, words, window)
+        if isinstance(node, Everything):
+            return Query.MatchAll
+        if isinstance(node, Nothing):
+            return Query.MatchNothing
+        raise TypeError(f"not a query node: {node!r}")
+
+    # -- documents ----------------------------------------------------------------
+
+    def document(self, doc_id: str) -> Stored | None:
+        def find() -> Stored | None:
+            for posting in self.db.postlist(term(ID_PREFIX, doc_id)):
+                stored, _ = _stored(self.db.get_document(posting.docid).get_data())
+                stored.pop("n", None)
+                return stored
+            return None
+
+        return self.backend.call(self, find)
+
+    def more_like(self, doc_id: str, text: str, top: int) -> list[tuple[float, Stored]]:
+        """Articles sharing the document's most telling body words (tf x idf)."""
+        xapian = self.backend.xapian
+
+        def related() -> list[tuple[float, Stored]]:
+            postings = list(self.db.postlist(term(ID_PREFIX, doc_id)))
+            if not postings:
+                return []
+            data = json.loads(self.db.get_document(postings[0].docid).get_data())
+            stats = self.backend.statistics(self)
+            words = data.get("tf", {}).get("body", {})
+            best = sorted(words, key=lambda w: -words[w] * stats.idf("body", w))[:RELATED_TERMS]
+            if not best:
+                return []
+            query = xapian.Query(xapian.Query.OP_OR, [term(PREFIX["body"], w) for w in best])
+            query = xapian.Query(xapian.Query.OP_AND_NOT, query, xapian.Query(term(ID_PREFIX, doc_id)))
+            enquire = xapian.Enquire(self.db)
+            enquire.set_query(query)
+            mset = enquire.get_mset(0, top)
+            mset.fetch()
+            found = []
+            for match in mset:
+                stored, _ = _stored(match.document.get_data())
+                stored.pop("n", None)
+                found.append((float(match.weight), stored))
+            return found
+
+        return self.backend.call(self, related)
+
+    def vocabulary(self) -> str | None:
+        return self.state.vocabulary or None
+
+    def info(self) -> dict[str, object]:
+        answered, total = len(self.state.answered), self.state.total
+        return {
+            "generation": self.state.generation,
+            "built_at": None,
+            "updated_at": self.state.updated or None,
+            "status": "ok" if answered == total else "degraded",
+            "shards": {"total": total, "answered": answered},
+        }
+
+
+def _stored(data: bytes) -> tuple[dict[str, Any], Candidate]:
+    stored = json.loads(data)
+    candidate = Candidate(stored.pop("tf", {}), stored.pop("len", {}))
+    return stored, candidate
+
+
+class XapianBackend:
+    """Reads the shards served at ``shards`` (one list of replicas per shard); safe to share between threads.
+
+    A Xapian connection is not: each thread keeps its own connections (and the
+    statistics read through them), as each keeps its own Whoosh searcher.
+    """
+
+    def __init__(
+        self,
+        shards: list[list[Address]],
+        bm25: tuple[float, float] = (0.75, 1.2),
+        rerank_depth: int = 300,
+        timeout: float = 5.0,
+    ) -> None:
+        self.xapian = require()
+        self.shards = shards
+        self.bm25 = bm25
+        self.rerank_depth = rerank_depth
+        self.timeout_ms = int(timeout * 1000)
+        self._local = threading.local()
+
+    # -- the protocol ---------------------------------------------------------------
+
+    def snapshot(self) -> XapianSnapshot:
+        state: _State | None = getattr(self._local, "state", None)
+        if state is None:
+            state = self._local.state = self._connect()
+        elif time.monotonic() - state.opened_at > CHECK_EVERY:
+            if self._still_current(state):
+                state.opened_at = time.monotonic()
+            else:
+                self._close(state)
+                state = self._local.state = None
+                state = self._local.state = self._connect()
+        return XapianSnapshot(self, state)
+
+    def warm(self) -> None:
+        self.snapshot()
+
+    def forget(self) -> None:
+        self._close(getattr(self._local, "state", None))
+        self._local.state = None
+        self._local.stats = None
+
+    def cache_stats(self) -> dict[str, dict[str, int]]:
+        return {}
+
+    # -- connections ----------------------------------------------------------------
+
+    def call(self, snapshot: XapianSnapshot, work: Any) -> Any:
+        """Run ``work`` on the snapshot's connections; after a network fault or a database
+        modified under it, reconnect (a shard that is down is left out) and run it once more."""
+        xapian = self.xapian
+        try:
+            return work()
+        except (xapian.NetworkError, xapian.DatabaseModifiedError) as exc:
+            log.warning("a shard failed during a search (%s): reconnecting", exc)
+            self.forget()
+            snapshot.state = self._local.state = self._connect()
+            snapshot.db = snapshot.state.db
+        try:
+            return work()
+        except (xapian.NetworkError, xapian.DatabaseModifiedError) as exc:
+            self.forget()
+            raise IndexProblem(
+                f"the shard servers failed twice in one search ({exc})",
+                public="the search index's servers did not answer",
+            ) from exc
+
+    def _open(self, shard: int) -> tuple[Any, str] | None:
+        """The first replica of ``shard`` that answers, with the generation it serves."""
+        xapian = self.xapian
+        for host, port in self.shards[shard]:
+            try:
+                db = xapian.remote_open(host, port, self.timeout_ms, self.timeout_ms)
+                return db, db.get_metadata(GENERATION_KEY).decode("utf-8", "replace")
+            except xapian.Error as exc:
+                log.warning("shard %d at %s:%d does not answer: %s", shard, host, port, exc)
+        return None
+
+    def _connect(self) -> _State:
+        for _attempt in range(AGREE_TRIES):
+            opened = {k: found for k in range(len(self.shards)) if (found := self._open(k)) is not None}
+            generations = {generation for _db, generation in opened.values()}
+            if len(generations) <= 1:
+                break
+            for db, _generation in opened.values():
+                db.close()
+            time.sleep(0.05)  # a reindex is switching the stub files
+        if not opened:
+            raise IndexProblem(
+                f"no shard server answers ({self._describe()})", public="the search index's servers do not answer"
+            )
+        generation = opened[min(opened)][1]
+        xapian = self.xapian
+        db = xapian.Database()
+        lengths = dict.fromkeys(SCORED, 0)
+        answered = []
+        vocabulary, updated = "", ""
+        for shard in sorted(opened):
+            shard_db, shard_generation = opened[shard]
+            if shard_generation != generation:
+                shard_db.close()  # never mix generations: this shard counts as not answering
+                continue
+            db.add_database(shard_db)
+            answered.append(shard)
+            for name in SCORED:
+                lengths[name] += int(shard_db.get_metadata(LENGTH_KEY + name) or b"0")
+            if shard == 0:
+                vocabulary = shard_db.get_metadata(VOCABULARY_KEY).decode("utf-8", "replace")
+                updated = shard_db.get_metadata(UPDATED_KEY).decode("utf-8", "replace")
+        return _State(db, generation, answered, len(self.shards), lengths, db.get_doccount(), vocabulary, updated)
+
+    def _still_current(self, state: _State) -> bool:
+        """Are the same shards still answering, on the same generation and revision?"""
+        if len(state.answered) < len(self.shards):
+            return False  # try the missing shards again
+        found = self._open(state.answered[0])
+        if found is None:
+            return False
+        db, generation = found
+        try:
+            updated = db.get_metadata(UPDATED_KEY).decode("utf-8", "replace")
+        finally:
+            db.close()
+        if generation != state.generation or updated != state.updated:
+            return False
+        try:
+            state.db.reopen()  # pick up add/delete commits on every shard
+            state.documents = state.db.get_doccount()
+        except self.xapian.Error:
+            return False
+        return True
+
+    def _close(self, state: _State | None) -> None:
+        if state is not None:
+            try:
+                state.db.close()
+            except self.xapian.Error:
+                pass
+
+    def _describe(self) -> str:
+        return ", ".join("|".join(f"{h}:{p}" for h, p in replicas) for replicas in self.shards)
+
+    def statistics(self, snapshot: XapianSnapshot) -> Statistics:
+        """BM25F's collection statistics for this thread's state (kept until the state changes)."""
+        state = snapshot.state
+        found = getattr(self._local, "stats", None)
+        if found is not None and found[0] is state and found[1] == state.documents:
+            return found[2]
+        n = max(state.documents, 1)
+        db = state.db
+        stats = Statistics(
+            documents=state.documents,
+            average_length={name: state.lengths[name] / n for name in SCORED},
+            doc_frequency=lambda name, word: db.get_termfreq(term(PREFIX[name], word)),
+        )
+        self._local.stats = (state, state.documents, stats)
+        return stats

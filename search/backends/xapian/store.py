@@ -1,0 +1,374 @@
+"""Writing Xapian shards: a new generation built in parallel, stub files switched, add and delete.
+
+Layout (beside the generic one of :mod:`search.backends.generations`)::
+
+    DIR/
+      CURRENT                 the live generation, for readers on this machine
+      gen-<stamp>/shard-K/    one Xapian database per shard
+      gen-<stamp>/vocabulary.tsv, baheth.json
+      shard-K.stub            what xapian-tcpsrv serves: "auto gen-<stamp>/shard-K"
+
+A reindex writes every shard in its own process, commits them, then replaces
+each stub file with one atomic rename and CURRENT last. Each shard records its
+generation, so a remote reader that finds its shards on two generations (in
+the middle of the switch) waits and reconnects: it never mixes them. ``add``
+and ``delete`` route each id to its shard by a stable hash, and replace by id,
+so replaying them is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from search import __version__
+from search.backends.base import BuildReport, prepare
+from search.backends.generations import BUILD_PREFIX, GENERATION_PREFIX, META_FILE, current_generation, read_meta
+from search.backends.writing import (
+    clean_abandoned,
+    folder_size,
+    fsync_dir,
+    register_die_with_parent,
+    retire_old,
+    stamp,
+    switch_current,
+    writer_lock,
+    writing,
+)
+from search.backends.xapian import require
+from search.backends.xapian.fields import (
+    DATE_SLOT,
+    GENERATION_KEY,
+    ID_PREFIX,
+    LENGTH_KEY,
+    PREFIX,
+    SCORED,
+    UPDATED_KEY,
+    VALUE_SLOTS,
+    VOCABULARY_KEY,
+    analysed,
+    date_value,
+    document_data,
+    shard_of,
+    term,
+)
+from search.errors import IndexMissing, IndexProblem
+from search.ingest import Document, LoadResult
+from search.spelling import VOCABULARY_FILE, write_vocabulary
+
+SHARD_PREFIX = "shard-"
+STUB_SUFFIX = ".stub"
+
+
+def stub_path(root: Path, shard: int) -> Path:
+    return root / f"{SHARD_PREFIX}{shard}{STUB_SUFFIX}"
+
+
+def shard_stubs(root: Path) -> list[Path]:
+    """The stub files of the index under ``root``, in shard order."""
+    stubs = [p for p in root.glob(f"{SHARD_PREFIX}*{STUB_SUFFIX}") if p.stem[len(SHARD_PREFIX) :].isdigit()]
+    return sorted(stubs, key=lambda p: int(p.stem[len(SHARD_PREFIX) :]))
+
+
+def to_xapian(xapian: Any, doc: Document, ordinal: int) -> tuple[Any, dict[str, int]]:
+    """A Document as a Xapian document (terms per field, positions, values, data), and its field lengths."""
+    frequencies, positions, lengths = analysed(doc)
+    xdoc = xapian.Document()
+    for name in ("title", "body"):
+        for word, count in frequencies[name].items():
+            xdoc.add_term(term(PREFIX[name], word), count)
+        for word, position in positions[name + "_exact"]:
+            xdoc.add_posting(term(PREFIX[name + "_exact"], word), position + 1)
+    for name, slot in VALUE_SLOTS.items():
+        value = getattr(doc, name)
+        if value:
+            xdoc.add_boolean_term(term(PREFIX[name], value))
+            xdoc.add_value(slot, value.encode("utf-8", "replace"))
+    seconds = date_value(doc)
+    if seconds is not None:
+        xdoc.add_value(DATE_SLOT, xapian.sortable_serialise(seconds))
+    xdoc.add_boolean_term(term(ID_PREFIX, doc.id))
+    xdoc.set_data(document_data(doc, ordinal, frequencies, lengths))
+    return xdoc, lengths
+
+
+def _write_shard(folder: str, docs: list[tuple[int, Document]], generation: str, done: Any) -> None:
+    """In a forked process: write one shard and commit it, with its statistics."""
+    xapian = require()
+    db = xapian.WritableDatabase(folder, xapian.DB_CREATE_OR_OPEN)
+    totals = dict.fromkeys(SCORED, 0)
+    try:
+        for count, (ordinal, doc) in enumerate(docs, start=1):
+            xdoc, lengths = to_xapian(xapian, doc, ordinal)
+            for name, length in lengths.items():
+                totals[name] += length
+            db.replace_document(term(ID_PREFIX, doc.id), xdoc)
+            if count % 50 == 0 or count == len(docs):
+                with done.get_lock():
+                    done.value += 50 if count % 50 == 0 else count % 50
+        for name, total in totals.items():
+            db.set_metadata(LENGTH_KEY + name, str(total))
+        db.set_metadata(GENERATION_KEY, generation)
+        db.commit()
+    finally:
+        db.close()
+
+
+def _write_shards(
+    building: Path, docs: list[Document], shards: int, generation: str, progress: Callable[[int], None] | None
+) -> None:
+    """One process per shard; a failed or killed process is reported by name, nothing switched."""
+    register_die_with_parent()
+    routed: list[list[tuple[int, Document]]] = [[] for _ in range(shards)]
+    for ordinal, doc in enumerate(docs):
+        routed[shard_of(doc.id, shards)].append((ordinal, doc))
+    ctx = mp.get_context("fork")
+    done = ctx.Value("q", 0)
+    workers = []
+    try:
+        for k in range(shards):
+            folder = str(building / f"{SHARD_PREFIX}{k}")
+            worker = ctx.Process(target=_shard_process, args=(folder, routed[k], generation, done), name=f"shard-{k}")
+            worker.start()
+            workers.append(worker)
+        reported = 0
+        while any(w.is_alive() for w in workers):
+            time.sleep(0.2)
+            if progress is not None and done.value > reported:
+                progress(done.value - reported)
+                reported = done.value
+        for k, worker in enumerate(workers):
+            worker.join()
+            if worker.exitcode != 0:
+                raise IndexProblem(f"the process writing shard {k} failed (exit code {worker.exitcode}); nothing was changed")
+        if progress is not None and done.value > reported:
+            progress(done.value - reported)
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.kill()
+            worker.join()
+
+
+def _shard_process(folder: str, docs: list[tuple[int, Document]], generation: str, done: Any) -> None:
+    try:
+        _write_shard(folder, docs, generation, done)
+    except BaseException as exc:  # the parent reports the exit code; the reason goes to stderr
+        print(f"writing {folder} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        os._exit(1)
+    os._exit(0)
+
+
+def _vocabulary(xapian: Any, folders: list[Path], path: Path) -> str:
+    """Write the spelling vocabulary of the exact body field (all shards) and return its text."""
+    counts: dict[str, int] = {}
+    prefix = PREFIX["body_exact"]
+    documents = 0
+    for folder in folders:
+        db = xapian.Database(str(folder))
+        documents += db.get_doccount()
+        for item in db.allterms(prefix):
+            word = item.term.decode("utf-8", "replace")[len(prefix) :]
+            counts[word] = counts.get(word, 0) + item.termfreq
+        db.close()
+    write_vocabulary(counts, documents, path)
+    return path.read_text(encoding="utf-8")
+
+
+def _publish(xapian: Any, shard0: Path, vocabulary: str) -> None:
+    """Store the vocabulary in shard 0, for readers that only reach the shard servers."""
+    db = xapian.WritableDatabase(str(shard0), xapian.DB_OPEN)
+    try:
+        db.set_metadata(VOCABULARY_KEY, vocabulary)
+        db.set_metadata(UPDATED_KEY, datetime.now(UTC).isoformat(timespec="seconds"))
+        db.commit()
+    finally:
+        db.close()
+
+
+def _switch_stub(root: Path, shard: int, live: Path) -> None:
+    """Point one shard's stub file at the new generation with one atomic rename."""
+    path = stub_path(root, shard)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(f"auto {live.name}/{SHARD_PREFIX}{shard}\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def build(
+    root: Path,
+    load: LoadResult,
+    sources: list[str],
+    shards: int = 2,
+    progress: Callable[[int], None] | None = None,
+    wait: bool = False,
+) -> BuildReport:
+    """Build ``shards`` shards of a new generation in parallel and switch to it."""
+    xapian = require()
+    started = time.perf_counter()
+    report = BuildReport()
+    docs = prepare(load, report, required=True)
+    with writing(root), writer_lock(root, wait=wait):
+        clean_abandoned(root)
+        name = stamp()
+        building = root / (BUILD_PREFIX + name)
+        building.mkdir(parents=True)
+        live = root / (GENERATION_PREFIX + name)
+        try:
+            _write_shards(building, docs, shards, live.name, progress)
+            folders = [building / f"{SHARD_PREFIX}{k}" for k in range(shards)]
+            vocabulary = _vocabulary(xapian, folders, building / VOCABULARY_FILE)
+            _publish(xapian, folders[0], vocabulary)
+            report.indexed = len(docs)
+            meta = {
+                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "documents": report.indexed,
+                "sources": sources,
+                "version": __version__,
+                "backend": "xapian",
+                "shards": shards,
+            }
+            (building / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+            fsync_dir(building)
+            os.rename(building, live)
+            for k in range(shards):
+                _switch_stub(root, k, live)
+            for stale in shard_stubs(root)[shards:]:  # a rebuild with fewer shards
+                stale.unlink()
+            switch_current(root, live)
+        except BaseException:
+            import shutil
+
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+        retire_old(root, live)
+    report.generation = live.name
+    report.size_bytes = folder_size(live)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _live_shards(root: Path) -> tuple[Path, list[Path]]:
+    gen = current_generation(root)
+    if gen is None:
+        raise IndexMissing(f"no index at {root}: build one with `baheth reindex --backend xapian`")
+    folders = sorted(
+        (p for p in gen.glob(f"{SHARD_PREFIX}*") if p.is_dir()), key=lambda p: int(p.name[len(SHARD_PREFIX) :])
+    )
+    if not folders:
+        raise IndexProblem(f"{gen} holds no Xapian shard: rebuild it with `baheth reindex --backend xapian`")
+    return gen, folders
+
+
+def _change(root: Path, report: BuildReport, apply: Callable[[Any, list[Any]], None]) -> None:
+    """Open every shard of the live generation for writing, apply, then commit each and refresh the vocabulary."""
+    xapian = require()
+    gen, folders = _live_shards(root)
+    dbs = [xapian.WritableDatabase(str(folder), xapian.DB_OPEN) for folder in folders]
+    try:
+        apply(xapian, dbs)
+        for db in dbs:
+            db.commit()
+    finally:
+        for db in dbs:
+            db.close()
+    vocabulary = _vocabulary(xapian, folders, gen / VOCABULARY_FILE)
+    _publish(xapian, folders[0], vocabulary)
+    meta = read_meta(gen)
+    meta["updated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    (gen / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    report.generation = gen.name
+    report.size_bytes = folder_size(gen)
+
+
+def _adjust_lengths(db: Any, data: bytes, sign: int) -> None:
+    lengths = json.loads(data).get("len", {})
+    for name in SCORED:
+        key = LENGTH_KEY + name
+        current = int(db.get_metadata(key) or b"0")
+        db.set_metadata(key, str(max(0, current + sign * int(lengths.get(name, 0)))))
+
+
+def _existing(db: Any, doc_id: str) -> Any | None:
+    for posting in db.postlist(term(ID_PREFIX, doc_id)):
+        return db.get_document(posting.docid)
+    return None
+
+
+def add(root: Path, load: LoadResult, progress: Callable[[int], None] | None = None, wait: bool = False) -> BuildReport:
+    """Add documents to their shards; a document whose id exists replaces it."""
+    started = time.perf_counter()
+    report = BuildReport()
+    docs = prepare(load, report)
+
+    def apply(xapian: Any, dbs: list[Any]) -> None:
+        for n, doc in enumerate(docs):
+            db = dbs[shard_of(doc.id, len(dbs))]
+            old = _existing(db, doc.id)
+            if old is not None:
+                report.replaced += 1
+                _adjust_lengths(db, old.get_data(), -1)
+            xdoc, _ = to_xapian(xapian, doc, ordinal=1_000_000_000 + int(time.time()) + n)
+            _adjust_lengths(db, xdoc.get_data(), +1)
+            db.replace_document(term(ID_PREFIX, doc.id), xdoc)
+            if progress:
+                progress(1)
+        report.indexed = len(docs)
+
+    with writing(root), writer_lock(root, wait=wait):
+        _change(root, report, apply)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def delete(root: Path, ids: list[str], wait: bool = False) -> BuildReport:
+    """Delete documents by id from their shards."""
+    started = time.perf_counter()
+    report = BuildReport()
+
+    def apply(xapian: Any, dbs: list[Any]) -> None:
+        for doc_id in ids:
+            db = dbs[shard_of(doc_id, len(dbs))]
+            old = _existing(db, doc_id)
+            if old is None:
+                report.not_found.append(doc_id)
+                continue
+            _adjust_lengths(db, old.get_data(), -1)
+            db.delete_document(term(ID_PREFIX, doc_id))
+            report.deleted += 1
+
+    with writing(root), writer_lock(root, wait=wait):
+        _change(root, report, apply)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+@dataclass
+class XapianWriter:
+    """Builds and changes the Xapian shards under ``root``."""
+
+    root: Path
+    shards: int = 2
+
+    def build(
+        self, load: LoadResult, sources: list[str], progress: Callable[[int], None] | None = None, wait: bool = False
+    ) -> BuildReport:
+        return build(self.root, load, sources, self.shards, progress, wait)
+
+    def add(
+        self, load: LoadResult, progress: Callable[[int], None] | None = None, wait: bool = False
+    ) -> BuildReport:
+        return add(self.root, load, progress, wait)
+
+    def delete(self, ids: list[str], wait: bool = False) -> BuildReport:
+        return delete(self.root, ids, wait)

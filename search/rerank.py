@@ -1,0 +1,87 @@
+"""BM25F over a set of candidates: the final ranking of backends that retrieve with plain BM25.
+
+The embedded backend computes BM25F over whole posting lists itself. A
+backend whose engine cannot weight fields apart (Xapian 1.4 normalises by the
+whole document's length) retrieves candidates with its own BM25, then ranks
+them here with the same formula and statistics as the embedded one (the
+formula of Whoosh's BM25F): idf = log(N / (df + 1)) + 1 per field, each
+field's length against that field's average length, boosts from the query
+tree. So both backends rank the same candidates the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from search.querytree import AllOf, AndMaybe, AndNot, AnyOf, Everything, Filter, Node, Nothing, Phrase, Term
+
+# Field lengths are kept as one byte in the embedded index; the same rounding here keeps scores equal.
+try:
+    from whoosh.util.numeric import byte_to_length, length_to_byte
+
+    def stored_length(length: int) -> int:
+        return byte_to_length(length_to_byte(length))
+
+except ImportError:  # pragma: no cover - whoosh is a dependency
+
+    def stored_length(length: int) -> int:
+        return length
+
+
+@dataclass
+class Statistics:
+    """What BM25F needs of the whole collection."""
+
+    documents: int
+    average_length: Mapping[str, float]  # per scored field
+    doc_frequency: Callable[[str, str], int]  # (field, term) -> documents containing it
+    scored_fields: frozenset[str] = frozenset({"title", "body", "title_exact", "body_exact"})
+    _idf: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def idf(self, fieldname: str, term: str) -> float:
+        key = (fieldname, term)
+        found = self._idf.get(key)
+        if found is None:
+            found = self._idf[key] = math.log(max(self.documents, 1) / (self.doc_frequency(fieldname, term) + 1)) + 1
+        return found
+
+
+@dataclass
+class Candidate:
+    """One document's term frequencies and lengths per field (what its backend stored)."""
+
+    frequencies: Mapping[str, Mapping[str, int]]
+    lengths: Mapping[str, int]
+
+
+def bm25f(node: Node, doc: Candidate, stats: Statistics, k1: float = 1.2, b: float = 0.75) -> float:
+    """The score of ``doc`` for the query tree, as the embedded backend scores it.
+
+    The candidate is known to match; a term it lacks scores 0. A phrase scores
+    the sum of its words (the embedded backend scores phrases by their own
+    frequency: the one place where the two may differ).
+    """
+    if isinstance(node, Term):
+        tf = doc.frequencies.get(node.field, {}).get(node.text, 0)
+        if not tf:
+            return 0.0
+        if node.field not in stats.scored_fields:
+            return tf * node.boost
+        length = stored_length(doc.lengths.get(node.field, 0)) or 1
+        average = stats.average_length.get(node.field) or 1
+        idf = stats.idf(node.field, node.text)
+        return idf * (tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * length / average)) * node.boost
+    if isinstance(node, (AnyOf, AllOf)):
+        return sum(bm25f(child, doc, stats, k1, b) for child in node.children) * node.boost
+    if isinstance(node, AndNot):
+        return bm25f(node.positive, doc, stats, k1, b)
+    if isinstance(node, AndMaybe):
+        return bm25f(node.required, doc, stats, k1, b) + bm25f(node.optional, doc, stats, k1, b)
+    if isinstance(node, Phrase):
+        words = [Term(node.field, word) for word in node.words]
+        return sum(bm25f(word, doc, stats, k1, b) for word in words) * node.boost
+    if isinstance(node, (Filter, Everything, Nothing)):
+        return 0.0
+    raise TypeError(f"not a query node: {node!r}")

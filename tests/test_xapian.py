@@ -1,0 +1,273 @@
+"""The Xapian backend on real shards served by real xapian-tcpsrv processes on loopback.
+
+Parity with the embedded backend (same ids, order, totals, facets and scores),
+the command contract (reindex --backend xapian, shards start/stop, --shards),
+and the faults Xapian leaves to its client: a shard down, a replica, a
+restarted server, a reindex switching the shards under concurrent readers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, SEED_ID, SEEDS, SMALL_SOURCES, cli, free_port, xapian_shards
+from search.engine import Engine, Filters
+from search.settings import defaults
+from webapp import create_app
+
+QUERIES = [
+    ("الانترنت", {}),
+    ("الأمم المتحدة الإرهاب الانترنت وزارة", {}),
+    ('"الأمم المتحدة"', {}),
+    ('مسؤولون "الأمم المتحدة" التطرف', {}),
+    ("لبنان OR سوريا", {}),
+    ("الانترنت -مكافحة", {}),
+    ("title:لبنان", {}),
+    ("source:BBC", {}),
+    ("مصدر:bbc الانترنت", {}),
+    ("category:technology الحسابات", {}),
+    ("وزارة OR الحسابات OR المنتخب", {"per_page": 2, "page": 2}),
+    ("وزارة OR الحسابات OR المنتخب", {"sort": "newest"}),
+    ("الانترنت", {"filters": Filters(date_from=date(2018, 1, 1), date_to=date(2018, 12, 31))}),
+    ("", {"filters": Filters(source=["CNN", "BBC"])}),
+    ("الإِنْتَرْنِت", {}),
+    ("في من على", {}),
+    ("-الانترنت", {}),
+]
+
+
+@pytest.mark.parametrize(("query", "options"), QUERIES)
+def test_the_same_results_as_the_embedded_backend(engine: Engine, xapian_engine: Engine, query: str, options: dict) -> None:
+    whoosh, xapian = engine.search(query, **options), xapian_engine.search(query, **options)
+    assert [h.id for h in xapian.hits] == [h.id for h in whoosh.hits]
+    assert xapian.total == whoosh.total
+    assert xapian.facets == whoosh.facets
+    if options.get("sort") != "newest" and '"' not in query:  # phrases: scored by their words (search/rerank.py)
+        assert [round(h.score, 6) for h in xapian.hits] == [round(h.score, 6) for h in whoosh.hits]
+    assert [h.snippet for h in xapian.hits] == [h.snippet for h in whoosh.hits]
+
+
+def test_documents_and_health(engine: Engine, xapian_engine: Engine) -> None:
+    mine, theirs = xapian_engine.document(SEED_ID, "الانترنت"), engine.document(SEED_ID, "الانترنت")
+    assert mine is not None and theirs is not None
+    assert (mine.title, mine.body_html, mine.date) == (theirs.title, theirs.body_html, theirs.date)
+    assert xapian_engine.document("no-such-id") is None
+    health = xapian_engine.health()
+    assert health["status"] == "ok" and health["shards"] == {"total": 2, "answered": 2}
+    assert health["documents"] == engine.health()["documents"]
+
+
+def test_the_web_app_on_shards(xapian_index) -> None:  # type: ignore[no-untyped-def]
+    root, shards = xapian_index
+    client = create_app({"INDEX": str(root), "TESTING": True, "backend": "xapian", "shards": shards}).test_client()
+    data = client.get("/api/search?q=الانترنت").get_json()
+    assert data["total"] >= 2 and data["results"][0]["id"] == SEED_ID
+    assert client.get("/?q=الانترنت").status_code == 200
+    assert client.get(f"/doc/{SEED_ID}?q=الانترنت").status_code == 200
+    assert client.get("/api/health").get_json()["shards"] == {"total": 2, "answered": 2}
+
+
+def test_the_command_line_reads_shards(xapian_index, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root, shards = xapian_index
+    found = cli("search", "الانترنت", "--backend", "xapian", "--shards", shards)
+    assert found.returncode == 0 and SEED_ID in found.stdout
+    from_env = cli("search", "لبنان", env={**os.environ, "BAHETH_BACKEND": "xapian", "BAHETH_SHARDS": shards})
+    assert from_env.returncode == 0 and "FX-intl-2" in from_env.stdout
+    local = cli("search", "لبنان", "--backend", "xapian", "--index", root)  # the servers `shards start` recorded
+    assert local.returncode == 0 and "FX-intl-2" in local.stdout
+    topics = tmp_path / "t.tsv"
+    topics.write_text("q1\tالانترنت\n", encoding="utf-8")
+    ran = cli("batch", topics, "-o", tmp_path / "run", "--backend", "xapian", "--shards", shards)
+    assert ran.returncode == 0 and (tmp_path / "run").read_text().split()[2] == SEED_ID
+    bad = cli("search", "x", "--backend", "xapian", "--shards", "nowhere")
+    assert bad.returncode == 1 and "host:port" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# -- writes and faults, each on its own index ---------------------------------------------
+
+
+@pytest.fixture()
+def own_shards(tmp_path: Path):  # type: ignore[no-untyped-def]
+    root = tmp_path / "index"
+    shards = xapian_shards(root, SMALL_SOURCES)
+    yield root, shards
+    cli("shards", "stop", "--index", root)
+
+
+def _engine(shards: str, **settings: object) -> Engine:
+    return Engine(config=defaults().replace(backend="xapian", shards=shards, shard_timeout=2.0, **settings))
+
+
+def test_shards_start_and_stop(own_shards) -> None:  # type: ignore[no-untyped-def]
+    root, shards = own_shards
+    assert len(shards.split(",")) == 2
+    again = cli("shards", "start", "--index", root)  # already running: the same servers
+    assert ",".join(again.stdout.split()) == shards
+    stopped = cli("shards", "stop", "--index", root)
+    assert stopped.returncode == 0 and "stopped 2" in stopped.stderr
+    down = cli("search", "x", "--backend", "xapian", "--shards", shards)
+    assert down.returncode == 1 and "no shard server answers" in down.stderr
+
+
+def test_add_and_delete_route_by_id_and_readers_follow(own_shards, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root, shards = own_shards
+    engine = _engine(shards)
+    assert engine.search("المريخ").total == 1
+    extra = tmp_path / "more.jsonl"
+    extra.write_text(
+        '{"id": "new-1", "title": "مسبار جديد إلى المريخ", "body": "أطلقت وكالة الفضاء مسبارا إلى المريخ"}\n'
+        '{"id": "new-2", "title": "المريخ مرة أخرى", "body": "رحلة أخرى إلى كوكب المريخ"}\n',
+        encoding="utf-8",
+    )
+    assert cli("add", extra, "--backend", "xapian", "--index", root).returncode == 0
+    again = cli("add", extra, "--backend", "xapian", "--index", root)  # replayed: replaced, not doubled
+    assert again.returncode == 0 and "replaced 2" in again.stdout
+    time.sleep(1.2)  # readers check their shards once a second
+    assert {"new-1", "new-2"} <= {h.id for h in engine.search("المريخ").hits}
+    assert engine.search("المريخ").total == 3
+    assert cli("delete", "new-1", "--backend", "xapian", "--index", root).returncode == 0
+    time.sleep(1.2)
+    assert "new-1" not in {h.id for h in engine.search("المريخ").hits}
+
+
+def _kill_shard(root: Path, shard: int) -> None:
+    import json
+
+    servers = json.loads((root / "shards.json").read_text())
+    os.killpg(servers[shard]["pid"], signal.SIGKILL)
+    time.sleep(0.2)
+
+
+def test_a_shard_down_answers_from_the_others_with_a_notice(own_shards) -> None:  # type: ignore[no-untyped-def]
+    root, shards = own_shards
+    whole = _engine(shards).search("الانترنت OR وزارة OR لبنان", per_page=50)
+    _kill_shard(root, 1)
+    engine = _engine(shards)
+    partial = engine.search("الانترنت OR وزارة OR لبنان", per_page=50)
+    assert 0 < partial.total < whole.total
+    assert any("only 1 of 2 shards answered" in n for n in partial.notices)
+    assert engine.health()["status"] == "degraded"
+    client = create_app({"INDEX": str(root), "TESTING": True, "backend": "xapian", "shards": shards}).test_client()
+    response = client.get("/api/search?q=الانترنت OR وزارة OR لبنان")
+    assert response.status_code == 200 and any("shards answered" in n for n in response.get_json()["notices"])
+    health = client.get("/api/health")
+    assert health.status_code == 200 and health.get_json()["status"] == "degraded"
+
+
+def test_a_replica_answers_for_a_shard_that_is_down(own_shards) -> None:  # type: ignore[no-untyped-def]
+    root, shards = own_shards
+    first, second = shards.split(",")
+    dead = f"127.0.0.1:{free_port()}"
+    engine = _engine(f"{dead}|{first},{second}")  # shard 0's first replica does not answer
+    result = engine.search("الانترنت OR وزارة OR لبنان", per_page=50)
+    assert result.total == _engine(shards).search("الانترنت OR وزارة OR لبنان", per_page=50).total
+    assert not any("shards answered" in n for n in result.notices)
+    assert engine.health()["status"] == "ok"
+
+
+def test_a_restarted_shard_server_is_reconnected(own_shards) -> None:  # type: ignore[no-untyped-def]
+    root, _shards = own_shards
+    cli("shards", "stop", "--index", root)
+    ports = [free_port(), free_port()]
+    servers = [_serve(root, k, port) for k, port in enumerate(ports)]
+    try:
+        engine = _engine(",".join(f"127.0.0.1:{p}" for p in ports))
+        before = engine.search("الانترنت").total
+        os.killpg(servers[0].pid, signal.SIGKILL)
+        servers[0].wait()
+        servers[0] = _serve(root, 0, ports[0])  # the same address, a new process
+        time.sleep(0.3)
+        after = engine.search("الانترنت")
+        assert after.total == before and not any("shards answered" in n for n in after.notices)
+    finally:
+        for server in servers:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def _serve(root: Path, shard: int, port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [shutil.which("xapian-tcpsrv") or "xapian-tcpsrv", "--interface", "127.0.0.1", "--port", str(port), "--quiet",
+         str(root / f"shard-{shard}.stub")],
+        start_new_session=True,
+    )
+    import xapian
+
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            xapian.remote_open("127.0.0.1", port, 1000, 1000).close()
+            return process
+        except xapian.Error:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise
+            time.sleep(0.05)
+
+
+def test_a_reindex_switch_under_eight_clients_fails_no_request(own_shards) -> None:  # type: ignore[no-untyped-def]
+    root, shards = own_shards
+    engine = _engine(shards)
+    failures: list[str] = []
+    generations: set[str] = set()
+    done = threading.Event()
+
+    def client() -> None:
+        while not done.is_set():
+            try:
+                result = engine.search("الانترنت OR المريخ")
+                generations.add(str(engine.health()["generation"]))
+                if result.total == 0:
+                    failures.append("no results")
+            except Exception as exc:  # noqa: BLE001 - any failure is what this test counts
+                failures.append(repr(exc))
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    try:
+        for sources in ([SEEDS, FIXTURES / "extra.jsonl"], SMALL_SOURCES):
+            built = cli("reindex", *sources, "--backend", "xapian", "--shard-count", 2, "--index", root)
+            assert built.returncode == 0, built.stderr
+            time.sleep(1.5)
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join()
+    assert failures == []
+    assert len(generations) >= 2  # the readers moved to the new generations
+
+
+def test_a_killed_reindex_leaves_the_old_generation_served(own_shards, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from test_reliability import many_docs
+
+    root, shards = own_shards
+    engine = _engine(shards)
+    before = engine.health()["generation"]
+    big = many_docs(tmp_path / "big.jsonl", 4000)
+    writer = subprocess.Popen(
+        [sys.executable, "-m", "search.cli", "reindex", str(big), "--backend", "xapian", "--index", str(root)],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ},
+    )
+    deadline = time.monotonic() + 30
+    while not list(root.glob(".build-*/shard-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the shard processes have started writing
+    assert writer.poll() is None, "the reindex ended before it could be killed"
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    time.sleep(1.2)
+    assert engine.health()["generation"] == before
+    assert engine.search("الانترنت").total > 0
