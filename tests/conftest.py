@@ -58,9 +58,15 @@ def app(small_index: Path):  # type: ignore[no-untyped-def]
     return create_app({"INDEX": str(small_index), "TESTING": True})
 
 
-@pytest.fixture()
-def client(app):  # type: ignore[no-untyped-def]
-    return app.test_client()
+@pytest.fixture(params=["whoosh", "xapian"])
+def client(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """The web app on each backend, over the same documents: every page and API test runs on both."""
+    if request.param == "whoosh":
+        return request.getfixturevalue("app").test_client()
+    from webapp import create_app
+
+    root, shards = request.getfixturevalue("xapian_index")
+    return create_app({"INDEX": str(root), "TESTING": True, "backend": "xapian", "shards": shards}).test_client()
 
 
 def free_port() -> int:
