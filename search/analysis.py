@@ -239,6 +239,26 @@ def light10_stem(word: str) -> str:
     return word
 
 
+# --- Words as written -> search forms, memoised ------------------------------------
+
+# News vocabulary is Zipfian: most words of an article were seen in the last
+# thousand articles. Each written form's search forms are kept, up to a bound
+# (then the table starts afresh), shared by the index, the query and the highlighter.
+MAX_MEMO_WORDS = 100_000
+_SURFACES: dict[str, tuple[str, ...]] = {}
+
+
+def surface_forms(surface: str) -> tuple[str, ...]:
+    """The search forms of one written word: normalised (one word may fold to two, as
+    a lam-alef ligature does), each cut to MAX_TERM_CHARS."""
+    text = normalise(surface)
+    forms = tuple(part[:MAX_TERM_CHARS] for part in (text.split() if " " in text else (text,)) if part)
+    if len(_SURFACES) >= MAX_MEMO_WORDS:
+        _SURFACES.clear()
+    _SURFACES[surface] = forms
+    return forms
+
+
 # --- Whoosh pieces -----------------------------------------------------------
 
 
@@ -266,11 +286,15 @@ class ArabicTokenizer(Tokenizer):
         if last is not None and last[0] is value:
             return last[1]
         found = []
+        append = found.append
         for match in WORD_PATTERN.finditer(value):
-            text = normalise(match.group(0))
-            for part in text.split() if " " in text else (text,):
-                if part:
-                    found.append((part[:MAX_TERM_CHARS], match.start(), match.end(), match.group(0)))
+            surface = match.group(0)
+            forms = _SURFACES.get(surface)
+            if forms is None:
+                forms = surface_forms(surface)
+            start, end = match.span()
+            for form in forms:
+                append((form, start, end, surface))
         self._last = (value, found)
         return found
 
@@ -346,14 +370,88 @@ class Light10StemFilter(Filter):
 TOKENIZER = ArabicTokenizer()
 
 
+class ArabicAnalyzer(Analyzer):
+    """``TOKENIZER | ArabicStopFilter()`` (and ``| ArabicStemFilter()`` with ``stem``) in one pass.
+
+    The same tokens as the chain of pieces above (tests compare them), a few
+    times faster: one generator instead of three, and each search form's stop
+    flag and stem looked up once per form (news vocabulary is Zipfian).
+    """
+
+    def __init__(self, stem: bool) -> None:
+        self.stem = stem
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is self.__class__ and other.stem == self.stem  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        return f"ArabicAnalyzer(stem={self.stem})"
+
+    def __call__(  # noqa: PLR0913 - Whoosh's analyzer protocol
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: object,
+    ) -> Iterator[Token]:
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        t.boost = 1.0
+        memo = _SURFACE_TERMS
+        stem = self.stem
+        pos = start_pos - 1
+        for match in WORD_PATTERN.finditer(value):
+            surface = match.group(0)
+            terms = memo.get(surface)
+            if terms is None:
+                terms = _terms_of(surface)
+            for form, stopped, stemmed in terms:
+                pos += 1
+                if stopped:
+                    if removestops:
+                        continue
+                    t.stopped = True
+                else:
+                    t.stopped = False
+                t.text = stemmed if stem else form
+                if keeporiginal:
+                    t.original = surface
+                if positions:
+                    t.pos = pos
+                if chars:
+                    t.startchar, t.endchar = start_char + match.start(), start_char + match.end()
+                yield t
+
+
+# A written word -> each of its search forms with (is a stopword, its light stem).
+_SURFACE_TERMS: dict[str, tuple[tuple[str, bool, str], ...]] = {}
+
+
+def _terms_of(surface: str) -> tuple[tuple[str, bool, str], ...]:
+    stops = stopwords()
+    found = tuple(
+        (form, form in stops or (len(form) == 1 and not form.isdigit()), light_stem(form))
+        for form in surface_forms(surface)
+    )
+    if len(_SURFACE_TERMS) >= MAX_MEMO_WORDS:
+        _SURFACE_TERMS.clear()
+    _SURFACE_TERMS[surface] = found
+    return found
+
+
 def stem_analyzer() -> Analyzer:
     """The main analyser: normalised, stopwords removed, light-stemmed."""
-    return TOKENIZER | ArabicStopFilter() | ArabicStemFilter()
+    return ArabicAnalyzer(stem=True)
 
 
 def exact_analyzer() -> Analyzer:
     """Normalised surface forms, stopwords removed: for exact-form boosts and phrases."""
-    return TOKENIZER | ArabicStopFilter()
+    return ArabicAnalyzer(stem=False)
 
 
 def terms(text: str, stem: bool = True) -> list[str]:

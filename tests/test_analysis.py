@@ -133,3 +133,31 @@ def test_light_stem(word: str, stem: str) -> None:
 @pytest.mark.parametrize("text", ["", "   ", "!!! ؟؟ ،،", "😀🔥", "\x00\x01\x02", "ـــ"])
 def test_nothing_to_index(text: str) -> None:
     assert terms(text) == []
+
+
+CHAIN_TEXTS = [
+    "أعلنت وزارةُ الخارجيّة المصريّة، اليوم، عن زيارةٍ رسميّة إلى واشنطن لبحث التعاون",
+    "منع استخدام #الانترنت لأغراض #التطرف مسؤولية مشتركة بين الحكومات والقطاع الخاص",
+    "ﻻ للإرهاب في ٢٠١٨ ولا في 2019: قال الرئيـــس إنّ «الأمن» أولوية",
+    "کتاب یک فارسی و العربية معاً مع CNN وBBC وe-mail و x\u200cy و الكتا\u200cب",
+    "في من على إلى عن مع هذا الذي",
+    "",
+    "😀 !!! ... ؟؟",
+]
+
+
+@pytest.mark.parametrize("text", CHAIN_TEXTS)
+@pytest.mark.parametrize("stem", [True, False])
+def test_the_one_pass_analyser_gives_the_chain_of_pieces_tokens(text: str, stem: bool) -> None:
+    from search.analysis import TOKENIZER, ArabicStemFilter, ArabicStopFilter, exact_analyzer, stem_analyzer
+
+    chain = TOKENIZER | ArabicStopFilter() | ArabicStemFilter() if stem else TOKENIZER | ArabicStopFilter()
+    fused = stem_analyzer() if stem else exact_analyzer()
+    for options in ({}, {"positions": True, "chars": True}, {"positions": True, "removestops": False}):
+        def seen(analyzer):  # type: ignore[no-untyped-def]
+            return [
+                (t.text, getattr(t, "pos", None), getattr(t, "startchar", None), getattr(t, "endchar", None), t.stopped)
+                for t in analyzer(text, **options)
+            ]
+
+        assert seen(fused) == seen(chain), options

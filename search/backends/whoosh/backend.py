@@ -68,13 +68,13 @@ class WhooshSnapshot:
         ranker = self.ranker
         ranked = ranker.rank(request.query, request.seconds)
         if request.date_from or request.date_to:
-            dates = ranker.dates()
+            dates = ranker.dates()[ranked.ids]
             low = float(datetime_to_long(request.date_from)) if request.date_from else -np.inf
             high = float(datetime_to_long(request.date_to)) if request.date_to else np.inf
-            ranked.mask &= (dates >= low) & (dates <= high)
-        page = Page(total=int(ranked.mask.sum()), hits=[], timed_out=ranked.timed_out)
+            ranked.keep((dates >= low) & (dates <= high))
+        page = Page(total=len(ranked.ids), hits=[], timed_out=ranked.timed_out)
         if request.facets and page.total:
-            page.facets = {field: ranker.counts(field, ranked.mask) for field in KEYWORD_FIELDS}
+            page.facets = {field: ranker.counts(field, ranked.ids) for field in KEYWORD_FIELDS}
         top = ranker.top(ranked, request.start + request.limit, newest=request.newest)
         for score, docnum in top[request.start : request.start + request.limit]:
             page.hits.append((score, self.searcher.stored_fields(docnum)))
