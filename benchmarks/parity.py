@@ -18,6 +18,8 @@ import hashlib
 import json
 import platform
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,17 +39,22 @@ from search.settings import Config, defaults
 TARGET_MRR = 0.01  # MRR@10 within 1% of the Whoosh backend's
 TARGET_TOP10 = 0.90  # top-10 identical for at least 90% of the topics
 EXAMPLES = 3  # differing topics shown per set
-FULL_DEPTH = 100_000  # a rerank depth past any result count: the reranker sees every match
 
 
 # --- Indexes ----------------------------------------------------------------------
 
 
+WRITE_SIDE = {  # the modules an index's content depends on, per backend (not the read side)
+    "whoosh": ("backends/whoosh/schema.py", "backends/whoosh/store.py"),
+    "xapian": ("backends/xapian/fields.py", "backends/xapian/store.py"),
+}
+
+
 def fingerprint(backend: str, coll: Collection, *extra: str) -> str:
-    """What an index's content depends on: the analyser and its word lists, the backend's code, the documents."""
+    """What an index's content depends on: the analyser and its word lists, the backend's writer, the documents."""
     search_dir = ROOT / "search"
     files = [search_dir / "analysis.py", *sorted((search_dir / "data").glob("*.txt")),
-             *sorted((search_dir / "backends" / backend).glob("*.py")), *sorted((search_dir / "ingest").glob("*.py"))]
+             *(search_dir / name for name in WRITE_SIDE[backend]), *sorted((search_dir / "ingest").glob("*.py"))]
     h = hashlib.sha1()
     for path in files:
         h.update(path.read_bytes())
@@ -144,25 +151,28 @@ def rank_of(ids: list[str], wanted: set[str]) -> int | None:
     return next((i for i, d in enumerate(ids, start=1) if d in wanted), None)
 
 
-def explain(q: str, text: str, whoosh: list[str], xapian: list[str], full: list[str] | None,
-            scores: tuple[dict[str, float], dict[str, float]], wanted: set[str]) -> dict[str, object]:
-    """One differing topic: both top 10s, where the relevant document ranks, and a likely cause."""
+def explain(q: str, text: str, whoosh: list[str], xapian: list[str], candidates: dict[str, float],
+            whoosh_scores: dict[str, float], wanted: set[str], depth: int) -> dict[str, object]:
+    """One differing topic: both top 10s, where the relevant document ranks, and a likely cause.
+
+    ``candidates`` are the documents Xapian's first stage handed to the reranker
+    (its top ``depth`` by Xapian's BM25), with their BM25F scores.
+    """
     a, b = whoosh[:10], xapian[:10]
-    common_ids = set(a) & set(b)
-    score_gap = max((abs(scores[0][d] - scores[1][d]) for d in common_ids), default=0.0)
-    if full is not None and full[:10] == a:
-        cause = "first-stage cut: with every match reranked (rerank_depth=100000) the top 10 equals Whoosh's"
+    outside = [d for d in a if d not in candidates]
+    gaps = [abs(whoosh_scores[d] - candidates[d]) for d in a if d in candidates]
+    if outside:
+        cause = f"first-stage cut: a Whoosh top-10 document is not among Xapian's first {depth} candidates"
     elif set(a) == set(b):
-        cause = "same documents, different order (score ties or rounding)"
+        cause = "same documents, order differs"
     else:
-        cause = "not the first-stage cut: the top 10 differs even with every match reranked"
+        cause = "every Whoosh top-10 document is a candidate, but the scores differ"
     return {
-        "qid": q, "query": text, "cause": cause,
-        "whoosh_top10": a, "xapian_top10": b,
+        "qid": q, "query": text, "cause": cause, "whoosh_top10": a, "xapian_top10": b,
         "only_whoosh": [d for d in a if d not in b], "only_xapian": [d for d in b if d not in a],
-        "relevant_rank_whoosh": rank_of(whoosh, wanted), "relevant_rank_xapian": rank_of(xapian, wanted),
-        "max_score_gap_on_shared_ids": round(score_gap, 6),
-        "full_rerank_top10_equals_whoosh": None if full is None else full[:10] == a,
+        "not_candidates": outside, "relevant_rank_whoosh": rank_of(whoosh, wanted),
+        "relevant_rank_xapian": rank_of(xapian, wanted),
+        "max_score_gap_on_whoosh_top10": round(max(gaps, default=0.0), 6),
     }
 
 
@@ -193,17 +203,13 @@ def parity_set(which: str, shards: int, depths: list[int]) -> dict[str, object]:
             metrics = evaluate.score(run, coll.qrels)
             same = compare(base, run, qids)
             differing = same.pop("differing")
-            full: dict[str, list[str]] = {}
-            if differing:  # rerank every match of the differing topics: is the first-stage cut the cause?
-                engine = Engine(config=config.replace(rerank_depth=FULL_DEPTH))
-                for q in differing:
-                    full[q] = [h.id for h in engine.search(texts[q], per_page=10, snippets=False, facets=False,
-                                                            suggest=False).hits]
+            engine = Engine(config=config)
             causes: dict[str, int] = {}
             examples = []
-            for q in differing:
-                ex = explain(q, texts[q], base[q], run.get(q, []), full.get(q), (base_scores[q], scores.get(q, {})),
-                             wanted.get(q, set()))
+            for q in differing:  # every candidate the reranker saw: did the first stage drop a document?
+                hits = engine.search(texts[q], per_page=depth, snippets=False, facets=False, suggest=False).hits
+                ex = explain(q, texts[q], base[q], run.get(q, []), {h.id: h.score for h in hits}, base_scores[q],
+                             wanted.get(q, set()), depth)
                 causes[ex["cause"]] = causes.get(ex["cause"], 0) + 1
                 examples.append(ex)
             rr = {"xapian better": 0, "whoosh better": 0}
@@ -273,7 +279,8 @@ def write_report(out: dict[str, object]) -> None:
                 md.append(f"- `{ex['qid']}` «{ex['query']}»: only Whoosh {ex['only_whoosh']}, only Xapian "
                           f"{ex['only_xapian']}; relevant at {ex['relevant_rank_whoosh']} / "
                           f"{ex['relevant_rank_xapian']}; "
-                          f"largest score gap on shared ids {ex['max_score_gap_on_shared_ids']}; {ex['cause']}.")
+                          f"{ex['cause']} (largest BM25F gap on Whoosh's top 10: "
+                          f"{ex['max_score_gap_on_whoosh_top10']}).")
             md.append("")
     (RESULTS / "parity.md").write_text("\n".join(md), encoding="utf-8")
     (RESULTS / "parity.json").write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -284,18 +291,38 @@ def main() -> None:
     ap.add_argument("--sets", default="ki,arcd", help="comma-separated: ki (ANT known-item), arcd (ARCD-train)")
     ap.add_argument("--shards", type=int, default=2, help="Xapian shards")
     ap.add_argument("--depths", default="300,1000", help="Xapian rerank depths, one row each (300 is the default)")
+    ap.add_argument("--jobs", type=int, default=2, help="sets run in parallel (parity is not timed)")
+    ap.add_argument("--part", type=Path, help=argparse.SUPPRESS)  # a child running one set writes here
     args = ap.parse_args()
     common.setup_logging()
     started = time.perf_counter()
     depths = [int(d) for d in args.depths.split(",") if d]
-    flags = [f"--{k} {v}" for k, v in vars(args).items() if v != ap.get_default(k)]
+    sets = [s for s in args.sets.split(",") if s]
+    if args.part:
+        args.part.write_text(json.dumps(parity_set(sets[0], args.shards, depths), ensure_ascii=False))
+        return
+    flags = [f"--{k} {v}" for k, v in vars(args).items() if k != "part" and v != ap.get_default(k)]
     out: dict[str, object] = {
         "date": time.strftime("%Y-%m-%d %H:%M"), "python": platform.python_version(), "shards": args.shards,
         "command": " ".join(["python benchmarks/parity.py", *flags]), "collections": {},
     }
-    for which in [s for s in args.sets.split(",") if s]:
-        data = parity_set(which, args.shards, depths)
-        out["collections"][data["name"]] = data
+    if args.jobs > 1 and len(sets) > 1:
+        procs = []
+        for which in sets:
+            part = WORK / f"parity-{which}.json"
+            part.unlink(missing_ok=True)
+            cmd = [sys.executable, str(Path(__file__).resolve()), f"--sets={which}", f"--shards={args.shards}",
+                   f"--depths={args.depths}", "--part", str(part)]
+            procs.append((which, part, subprocess.Popen(cmd)))
+        for which, part, proc in procs:
+            if proc.wait() != 0:
+                raise SystemExit(f"the parity of {which} failed")
+            data = json.loads(part.read_text())
+            out["collections"][data["name"]] = data
+    else:
+        for which in sets:
+            data = parity_set(which, args.shards, depths)
+            out["collections"][data["name"]] = data
     out["seconds"] = round(time.perf_counter() - started)
     write_report(out)
     log.info("wrote %s", RESULTS / "parity.md")

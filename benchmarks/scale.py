@@ -159,15 +159,21 @@ def percentiles(ms: list[float]) -> dict[str, float]:
     return {"p50": round(q[49], 2), "p95": round(q[94], 2), "mean": round(statistics.fmean(ms), 2), "n": len(ms)}
 
 
-def process_cpu(pids: list[int]) -> float:
-    """CPU seconds (user + system) the processes have used so far (the shard servers)."""
+def process_cpu(groups: list[int]) -> float:
+    """CPU seconds (user + system) used so far by the processes of these process groups.
+
+    A shard server forks a child per connection; the child does the work, so
+    the whole group is counted (the leader's cutime/cstime add children that ended).
+    """
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            pid, group = int(stat.parent.name), int(fields[2])
+            if group in groups:
+                total += int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if pid == group else 0)
+    return total / tick
 
 
 def latency(engines: dict[str, Engine], server_pids: dict[str, list[int]], sets: dict[str, list[str]],

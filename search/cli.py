@@ -319,6 +319,7 @@ def batch(
 @main.command()
 @_option("host", "--host")
 @_option("port", "--port")
+@_option("workers", "--workers")
 @_option("threads", "--threads")
 @_option("connection_limit", "--connection-limit")
 @_option("channel_timeout", "--channel-timeout")
@@ -329,6 +330,7 @@ def batch(
 def serve(
     host: str | None,
     port: str | None,
+    workers: str | None,
     threads: str | None,
     connection_limit: str | None,
     channel_timeout: str | None,
@@ -349,6 +351,7 @@ def serve(
         index=index,
         host=host,
         port=port,
+        workers=workers,
         threads=threads,
         connection_limit=connection_limit,
         channel_timeout=channel_timeout,

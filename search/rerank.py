@@ -17,6 +17,24 @@ from dataclasses import dataclass, field
 
 from search.querytree import AllOf, AndMaybe, AndNot, AnyOf, Everything, Filter, Node, Nothing, Phrase, Term
 
+
+def phrases_in(node: Node) -> list[Phrase]:
+    """The distinct phrases of a query tree."""
+    if isinstance(node, Phrase):
+        return [node]
+    if isinstance(node, (AnyOf, AllOf)):
+        children = node.children
+    elif isinstance(node, AndNot):
+        children = (node.positive,)
+    elif isinstance(node, AndMaybe):
+        children = (node.required, node.optional)
+    else:
+        return []
+    found: list[Phrase] = []
+    for child in children:
+        found += [p for p in phrases_in(child) if p not in found]
+    return found
+
 # Field lengths are kept as one byte in the embedded index; the same rounding here keeps scores equal.
 try:
     from whoosh.util.numeric import byte_to_length, length_to_byte
@@ -50,18 +68,21 @@ class Statistics:
 
 @dataclass
 class Candidate:
-    """One document's term frequencies and lengths per field (what its backend stored)."""
+    """One document's term frequencies and lengths per field (what its backend stored),
+    and the phrases of the query it contains (its backend matched them)."""
 
     frequencies: Mapping[str, Mapping[str, int]]
     lengths: Mapping[str, int]
+    phrases: frozenset[Phrase] = frozenset()
 
 
 def bm25f(node: Node, doc: Candidate, stats: Statistics, k1: float = 1.2, b: float = 0.75) -> float:
     """The score of ``doc`` for the query tree, as the embedded backend scores it.
 
-    The candidate is known to match; a term it lacks scores 0. A phrase scores
-    the sum of its words (the embedded backend scores phrases by their own
-    frequency: the one place where the two may differ).
+    The candidate is known to match the query; a term it lacks scores 0, and a
+    phrase it does not contain scores 0 (a pasted headline ORs a quoted phrase
+    with its loose words). A phrase it contains scores the sum of its words'
+    scores in the phrase's field, as the embedded backend's phrase matcher does.
     """
     if isinstance(node, Term):
         tf = doc.frequencies.get(node.field, {}).get(node.text, 0)
@@ -80,6 +101,8 @@ def bm25f(node: Node, doc: Candidate, stats: Statistics, k1: float = 1.2, b: flo
     if isinstance(node, AndMaybe):
         return bm25f(node.required, doc, stats, k1, b) + bm25f(node.optional, doc, stats, k1, b)
     if isinstance(node, Phrase):
+        if node not in doc.phrases:
+            return 0.0
         words = [Term(node.field, word) for word in node.words]
         return sum(bm25f(word, doc, stats, k1, b) for word in words) * node.boost
     if isinstance(node, (Filter, Everything, Nothing)):

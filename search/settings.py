@@ -169,7 +169,14 @@ SETTINGS = Settings(
         "/opensearch.xml and the OpenAPI document; empty: the address `serve` is bound to, else relative links. "
         "Never taken from the request's Host header.",
     ),
-    Setting("threads", 8, "Worker threads of the web server.", 1, 256),
+    Setting(
+        "workers",
+        0,
+        "Processes of `baheth serve`, each with its threads, sharing one listening socket (0: one per core).",
+        0,
+        64,
+    ),
+    Setting("threads", 8, "Worker threads of each web server process.", 1, 256),
     Setting(
         "connection_limit", 100, "Connections the web server holds open at once; more wait in the backlog.", 1, 10000
     ),

@@ -118,7 +118,7 @@ def test_kill_9_during_reindex_keeps_the_old_index(tmp_path: Path, fresh_index: 
 
 
 def test_two_writers_at_once(fresh_index: Path, tmp_path: Path) -> None:
-    big = many_docs(tmp_path / "big.jsonl", 3000)
+    big = many_docs(tmp_path / "big.jsonl", 8000)
     first = subprocess.Popen(
         [sys.executable, "-m", "search.cli", "reindex", str(big), "--index", str(fresh_index)],
         cwd=ROOT,
@@ -126,7 +126,9 @@ def test_two_writers_at_once(fresh_index: Path, tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2.0)
+    deadline = time.monotonic() + 60
+    while not list(fresh_index.glob(".build-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the first writer holds the lock once its build folder exists
     second = cli("add", FIXTURES / "extra.jsonl", "--index", fresh_index)
     assert second.returncode == 1
     assert "another writer (pid" in second.stderr and "--wait" in second.stderr
@@ -135,7 +137,7 @@ def test_two_writers_at_once(fresh_index: Path, tmp_path: Path) -> None:
     out, err = first.communicate(timeout=600)
     assert first.returncode == 0, err
     assert waiting.returncode == 0, waiting.stderr
-    assert Engine(fresh_index).snapshot().doc_count() == 3000 + 3
+    assert Engine(fresh_index).snapshot().doc_count() == 8000 + 3
 
 
 def test_damaged_index_is_reported_everywhere(fresh_index: Path) -> None:

@@ -6,6 +6,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 from conftest import FIXTURES, ROOT, SEED_ID, cli, get_json
 
@@ -51,3 +52,47 @@ def test_a_running_server_answers_from_a_new_index(live_server) -> None:
     assert added.returncode == 0, added.stderr
     assert get_json(f"{url}/api/search?q=" + urllib.parse.quote("المريخ"))[1]["total"] == 1
     assert get_json(f"{url}/api/doc/{SEED_ID}")[0] == 200
+
+
+def test_workers_share_the_socket_and_stop_together(fresh_index: Path) -> None:
+    """`baheth serve --workers 2`: two processes answer on one port; SIGTERM stops both."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT, free_port, get_json
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "search.cli", "serve", "--port", str(port), "--workers", "2", "--index",
+         str(fresh_index)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pids: set[int] = set()
+    try:
+        deadline = time.monotonic() + 30
+        while len(pids) < 2 and time.monotonic() < deadline:
+            try:
+                status, body = get_json(f"http://127.0.0.1:{port}/api/health")
+            except OSError:
+                time.sleep(0.2)
+                continue
+            assert status == 200 and body["worker"]["rss_mb"] > 0
+            pids.add(body["worker"]["pid"])
+        assert len(pids) == 2 and server.pid not in pids
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
+    time.sleep(0.5)
+    alive = [pid for pid in pids if Path(f"/proc/{pid}").exists() and "zombie" not in _status(pid)]
+    assert alive == []
+
+
+def _status(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().lower()
+    except OSError:
+        return "zombie"

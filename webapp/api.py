@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
@@ -35,12 +37,26 @@ def document(doc_id: str) -> ResponseReturnValue:
 @bp.get("/health")
 def health() -> ResponseReturnValue:
     try:
-        return jsonify(engine(current_app).health())
+        return jsonify({**engine(current_app).health(), "worker": worker()})
     except IndexProblem as exc:
         from search import __version__
 
         body = {"status": "unavailable", "documents": 0, "built_at": None, "version": __version__, "error": exc.public}
         return jsonify(body), 503
+
+
+def worker() -> dict[str, object]:
+    """This server process (one of `baheth serve --workers N`) and its resident memory."""
+    rss_mb = None
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    rss_mb = round(int(line.split()[1]) / 1024, 1)
+                    break
+    except OSError:
+        pass  # not Linux
+    return {"pid": os.getpid(), "rss_mb": rss_mb}
 
 
 @bp.get("/openapi.json")

@@ -73,13 +73,37 @@ HEALTH = {
     "type": "object",
     "required": ["status", "documents", "built_at", "version"],
     "properties": {
-        "status": {"enum": ["ok", "unavailable"]},
+        "status": {"enum": ["ok", "degraded", "unavailable"], "description": "degraded: some shards do not answer"},
         "documents": {"type": "integer", "minimum": 0},
         "built_at": NULLABLE_STRING,
         "updated_at": NULLABLE_STRING,
         "generation": NULLABLE_STRING,
         "version": {"type": "string"},
         "error": {"type": "string"},
+        "caches": {
+            "type": "object",
+            "description": "each cache's entries, bytes and bound in bytes",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["entries", "bytes", "max_bytes"],
+                "properties": {
+                    "entries": {"type": "integer", "minimum": 0},
+                    "bytes": {"type": "integer", "minimum": 0},
+                    "max_bytes": {"type": "integer", "minimum": 0},
+                },
+            },
+        },
+        "shards": {
+            "type": "object",
+            "description": "the Xapian backend: shards in the index and shards that answered",
+            "required": ["total", "answered"],
+            "properties": {"total": {"type": "integer"}, "answered": {"type": "integer"}},
+        },
+        "worker": {
+            "type": "object",
+            "description": "the server process that answered, and its resident memory",
+            "properties": {"pid": {"type": "integer"}, "rss_mb": {"type": ["number", "null"]}},
+        },
     },
 }
 

@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import ctypes
 import ipaddress
+import os
+import signal
+import socket
 import sys
+import time
 from typing import Any
 
 from flask import Flask
@@ -91,14 +95,19 @@ def adjustments(config: Config) -> dict[str, Any]:
     }
 
 
-def make_server(app: Flask, config: Config) -> Server:
+def make_server(app: Flask, config: Config, sockets: list[socket.socket] | None = None) -> Server:
     """Bind and listen (not yet serving: call ``.run()``); ``addresses(server)`` tells the real port.
 
+    With ``sockets``, serve those already listening (a worker of a pre-forked server).
     Raises ServeError when the address cannot be listened on (taken, not allowed, unknown).
     """
     socket_map: dict[int, Any] = {}
+    settings = adjustments(config)
+    if sockets is not None:
+        del settings["host"], settings["port"]
+        settings["sockets"] = sockets
     try:
-        server = create_server(app, map=socket_map, **adjustments(config))
+        server = create_server(app, map=socket_map, **settings)
     except OSError as exc:
         _close(socket_map)
         reason = (exc.strerror or str(exc)).lower()
@@ -110,12 +119,123 @@ def make_server(app: Flask, config: Config) -> Server:
 
 
 def serve(app: Flask, config: Config) -> None:
-    """Serve ``app`` until interrupted, on the address and with the limits in ``config``."""
+    """Serve ``app`` until interrupted, on the address and with the limits in ``config``.
+
+    With more than one worker (``workers``; 0 is one per core) the parent binds the
+    address, forks the workers, each with its threads and its own engine over the
+    shared socket, and starts a new one when one dies. Each worker follows the live
+    index on its own, so a reindex is picked up by all of them.
+    """
     _few_malloc_arenas()
-    server = make_server(app, config)
-    for host, port in addresses(server):
-        print(f"serving on http://{_address(host, port)}/", file=sys.stderr, flush=True)
-    server.run()
+    workers = config.workers or os.cpu_count() or 1
+    if workers == 1:
+        server = make_server(app, config)
+        for host, port in addresses(server):
+            print(f"serving on http://{_address(host, port)}/", file=sys.stderr, flush=True)
+        server.run()
+        return
+    listening = _listen(config)
+    host, port = listening.getsockname()[:2]
+    bound = BoundAddress(host, port)
+    _advertise(app, bound)  # type: ignore[arg-type]
+    print(f"serving on http://{_address(host, port)}/ with {workers} workers", file=sys.stderr, flush=True)
+    _supervise(app, config, listening, workers)
+
+
+class BoundAddress:
+    """What _advertise reads of a server: where it listens (for the pre-forking parent)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.effective_host, self.effective_port = host, port
+
+
+def _listen(config: Config) -> socket.socket:
+    try:
+        infos = socket.getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _name, address = infos[0]
+        listening = socket.socket(family, kind, proto)
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind(address)
+        listening.listen(1024)
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
+        raise ServeError(f"cannot listen on {_address(config.host, config.port)}: {reason}") from exc
+    listening.setblocking(False)
+    return listening
+
+
+def _supervise(app: Flask, config: Config, listening: socket.socket, workers: int) -> None:
+    """Fork ``workers`` servers of ``listening``; start a new one when one dies; stop them all on
+    SIGTERM or SIGINT."""
+    children: set[int] = set()
+    stopping = False
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not stopping:
+        while len(children) < workers and not stopping:
+            children.add(_fork_worker(app, config, listening))
+        try:
+            pid, _status = os.wait()
+        except ChildProcessError:
+            continue
+        except InterruptedError:
+            continue
+        children.discard(pid)
+        if not stopping:
+            print(f"worker {pid} ended; starting another", file=sys.stderr, flush=True)
+            time.sleep(0.5)
+    deadline = time.monotonic() + 10
+    while children and time.monotonic() < deadline:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid:
+            children.discard(pid)
+        else:
+            time.sleep(0.05)
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+
+
+def _fork_worker(app: Flask, config: Config, listening: socket.socket) -> int:
+    pid = os.fork()
+    if pid:
+        return pid
+    status = 0
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        _die_with_parent()
+        make_server(app, config, sockets=[listening]).run()
+    except BaseException:  # noqa: BLE001 - a worker reports and ends; the parent starts another
+        import traceback
+
+        traceback.print_exc()
+        status = 1
+    finally:
+        os._exit(status)
+
+
+PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+
+
+def _die_with_parent() -> None:
+    """A worker ends when the server that forked it is killed, even with -9."""
+    try:
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux
 
 
 M_ARENA_MAX = -8  # from <malloc.h>

@@ -45,7 +45,7 @@ from search.backends.xapian.fields import (
 )
 from search.errors import IndexProblem
 from search.querytree import AllOf, AndMaybe, AndNot, AnyOf, Everything, Filter, Node, Nothing, Phrase, Term
-from search.rerank import Candidate, Statistics, bm25f
+from search.rerank import Candidate, Statistics, bm25f, phrases_in
 
 log = logging.getLogger(__name__)
 CHECK_EVERY = 1.0  # seconds between checks that the shards are still on one generation
@@ -146,17 +146,20 @@ class XapianSnapshot:
             enquire.set_sort_by_value_then_relevance(DATE_SLOT, True)
             mset = enquire.get_mset(request.start, request.limit, everything)
             mset.fetch()
+            found = [_stored(match.document.get_data()) for match in mset]
+            self._mark_phrases(xapian, request.query, [match.docid for match in mset], found)
             hits = []
-            for match in mset:
-                stored, candidate = _stored(match.document.get_data())
+            for stored, candidate in found:
+                stored.pop("n", None)
                 hits.append((bm25f(request.query, candidate, stats, *self._k1_b()), stored))
         else:
             depth = max(self.backend.rerank_depth, request.start + request.limit)
             mset = enquire.get_mset(0, depth, everything)
             mset.fetch()
+            found = [_stored(match.document.get_data()) for match in mset]
+            self._mark_phrases(xapian, request.query, [match.docid for match in mset], found)
             ranked = []
-            for match in mset:
-                stored, candidate = _stored(match.document.get_data())
+            for stored, candidate in found:
                 score = bm25f(request.query, candidate, stats, *self._k1_b())
                 ranked.append((-score, int(stored.pop("n", 0)), score, stored))
             ranked.sort(key=lambda row: (row[0], row[1]))
@@ -173,6 +176,26 @@ class XapianSnapshot:
                 for name, spy in spies.items()
             }
         return page
+
+    def _mark_phrases(
+        self, xapian: Any, query: Node, docids: list[int], found: list[tuple[dict[str, Any], Candidate]]
+    ) -> None:
+        """Tell each candidate which phrases of the query it contains: one query per phrase,
+        filtered to the candidates' ids."""
+        phrases = phrases_in(query)
+        if not phrases or not found:
+            return
+        by_docid = {docid: candidate for docid, (_stored, candidate) in zip(docids, found, strict=True)}
+        ids = [str(stored["id"]) for stored, _candidate in found]
+        only = xapian.Query(xapian.Query.OP_OR, [xapian.Query(term(ID_PREFIX, doc_id)) for doc_id in ids])
+        for phrase in phrases:
+            enquire = xapian.Enquire(self.db)
+            enquire.set_query(xapian.Query(xapian.Query.OP_FILTER, self._query(xapian, phrase), only))
+            enquire.set_weighting_scheme(xapian.BoolWeight())
+            for match in enquire.get_mset(0, len(by_docid)):
+                candidate = by_docid.get(match.docid)
+                if candidate is not None:
+                    candidate.phrases = candidate.phrases | {phrase}
 
     def _k1_b(self) -> tuple[float, float]:
         b, k1 = self.backend.bm25
