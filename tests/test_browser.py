@@ -58,3 +58,31 @@ def test_search_in_a_real_browser(live_server, tmp_path: Path) -> None:
             page.screenshot(path=str(OUTPUT / "article.png"), full_page=True)
         finally:
             browser.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/?q=الانترنت", f"/doc/{SEED_ID}?q=الانترنت", "/?q=الانترنت&per_page=50"])
+def test_a_phone_sees_the_page_without_sideways_scrolling(live_server, path: str) -> None:
+    """At 390x844 (a phone): no horizontal overflow, the search button on screen, and on a
+    results page the first result above the fold (filters come after the results)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is not installed: run .ci/install-browser (Debian's chromium package)")
+    from playwright.sync_api import sync_playwright
+
+    url, _ = live_server
+    OUTPUT.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+            page = context.new_page()
+            page.goto(url + path)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            button = page.locator("form.search button").bounding_box()
+            assert button is not None and button["x"] >= 0 and button["x"] + button["width"] <= 390
+            if "q=" in path and "/doc/" not in path:
+                title = page.locator("ol.hits li.hit h2").first.bounding_box()
+                assert title is not None and title["y"] + title["height"] <= 844
+            name = "phone-" + ("home" if path == "/" else "doc" if "/doc/" in path else "results")
+            page.screenshot(path=str(OUTPUT / f"{name}.png"), full_page=False)
+        finally:
+            browser.close()
