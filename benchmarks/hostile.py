@@ -132,7 +132,11 @@ def main() -> None:
     env = {**os.environ, "BAHETH_INDEX": str(index), "BAHETH_PORT": str(port)}
     log = open(work / "serve.log", "wb")  # noqa: SIM115 - closed at the end
     server = subprocess.Popen(
-        [sys.executable, "-m", "search.cli", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "search.cli", "serve", "--workers", "1"],  # one process: its RSS is the server's
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     rows = []

@@ -121,10 +121,12 @@ def make_server(app: Flask, config: Config, sockets: list[socket.socket] | None 
 def serve(app: Flask, config: Config) -> None:
     """Serve ``app`` until interrupted, on the address and with the limits in ``config``.
 
-    With more than one worker (``workers``; 0 is one per core) the parent binds the
-    address, forks the workers, each with its threads and its own engine over the
-    shared socket, and starts a new one when one dies. Each worker follows the live
-    index on its own, so a reindex is picked up by all of them.
+    With more than one worker (``workers``; 0 is one per core) the parent reserves the
+    address and forks the workers, each with its threads, its own engine and its own
+    listening socket on that address (SO_REUSEPORT: the kernel spreads the connections
+    over the workers; one shared socket let one worker accept every keep-alive
+    connection while the other idled). It starts a new worker when one dies. Each
+    worker follows the live index on its own, so a reindex is picked up by all of them.
     """
     _few_malloc_arenas()
     workers = config.workers or os.cpu_count() or 1
@@ -149,19 +151,41 @@ class BoundAddress:
         self.effective_host, self.effective_port = host, port
 
 
+REUSE_PORT = getattr(socket, "SO_REUSEPORT", None)
+
+
 def _listen(config: Config) -> socket.socket:
+    """The parent's socket: bound (the address, a real port for port 0). With SO_REUSEPORT it
+    does not listen (each worker listens on its own socket); without, the workers share it."""
     try:
         infos = socket.getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
         family, kind, proto, _name, address = infos[0]
         listening = socket.socket(family, kind, proto)
         listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if REUSE_PORT is not None:
+            listening.setsockopt(socket.SOL_SOCKET, REUSE_PORT, 1)
         listening.bind(address)
-        listening.listen(1024)
+        if REUSE_PORT is None:
+            listening.listen(1024)
     except OSError as exc:
         reason = (exc.strerror or str(exc)).lower()
         raise ServeError(f"cannot listen on {_address(config.host, config.port)}: {reason}") from exc
     listening.setblocking(False)
     return listening
+
+
+def _worker_socket(reserved: socket.socket) -> socket.socket:
+    """A worker's own listening socket on the reserved address (or the shared one)."""
+    if REUSE_PORT is None:
+        return reserved
+    own = socket.socket(reserved.family, reserved.type, reserved.proto)
+    own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    own.setsockopt(socket.SOL_SOCKET, REUSE_PORT, 1)
+    own.bind(reserved.getsockname())
+    own.listen(1024)
+    own.setblocking(False)
+    reserved.close()
+    return own
 
 
 def _supervise(app: Flask, config: Config, listening: socket.socket, workers: int) -> None:
@@ -217,7 +241,7 @@ def _fork_worker(app: Flask, config: Config, listening: socket.socket) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         _die_with_parent()
-        make_server(app, config, sockets=[listening]).run()
+        make_server(app, config, sockets=[_worker_socket(listening)]).run()
     except BaseException:  # noqa: BLE001 - a worker reports and ends; the parent starts another
         import traceback
 
