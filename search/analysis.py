@@ -125,6 +125,43 @@ def normalise(text: str) -> str:
     return text.translate(NORMALISE_TABLE).casefold()
 
 
+# --- Month names and digits in dates --------------------------------------------------
+
+# The months as the three traditions of the Arabic press write them: Egyptian and
+# Gulf (يناير …), Maghrebi (جانفي …, from French) and Levantine/Iraqi (كانون الثاني …).
+MONTH_NAMES = {
+    1: ("يناير", "جانفي", "كانون الثاني"),
+    2: ("فبراير", "فيفري", "شباط"),
+    3: ("مارس", "آذار"),
+    4: ("أبريل", "إبريل", "أفريل", "نيسان"),
+    5: ("مايو", "ماي", "أيار"),
+    6: ("يونيو", "يونيه", "جوان", "حزيران"),
+    7: ("يوليو", "يوليه", "جويلية", "جويلة", "تموز"),
+    8: ("أغسطس", "أوت", "آب"),
+    9: ("سبتمبر", "أيلول"),
+    10: ("أكتوبر", "تشرين الأول"),
+    11: ("نوفمبر", "تشرين الثاني"),
+    12: ("ديسمبر", "كانون الأول"),
+}
+
+
+def month_number(name: str) -> int | None:
+    """The month a written Arabic month name means (any tradition, any spelling of hamza), or None."""
+    wanted = " ".join(normalise(name).split())
+    for number, names in MONTH_NAMES.items():
+        if wanted in {normalise(n) for n in names}:
+            return number
+    return None
+
+
+def ascii_digits(text: str) -> str:
+    """Arabic-Indic and Persian digits as 0-9, the rest unchanged."""
+    return text.translate(_DIGIT_TABLE)
+
+
+_DIGIT_TABLE = {ord(ch): str(i) for digits in (ARABIC_INDIC_DIGITS, PERSIAN_DIGITS) for i, ch in enumerate(digits)}
+
+
 # --- Stopwords ---------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ANT, FIXTURES, SEED_ID, SEEDS, require_corpus
-from search.ingest import decode, load_sources, parse_date
+from search.ingest import decode, load_sources, load_text, parse_date
 
 
 def test_seed_layout_is_parsed_into_fields() -> None:
@@ -177,3 +177,45 @@ def load_sources_bytes(data: bytes, name: str) -> list:
     result = read_bytes_source(data, name)
     assert result.problems == [], result.problems
     return result.documents
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("17/05/2015", "2015-05-17T00:00:00+00:00"),
+        ("2/5/2016 14:30", "2016-05-02T14:30:00+00:00"),
+        ("07-05-2015", "2015-05-07T00:00:00+00:00"),
+        ("2015/05/17", "2015-05-17T00:00:00+00:00"),
+        ("٠٢/٠٥/٢٠١٦", "2016-05-02T00:00:00+00:00"),
+        ("05/17/2015", "2015-05-17T00:00:00+00:00"),  # a month over 12 cannot come first
+        ("17 ماي 2015", "2015-05-17T00:00:00+00:00"),
+        ("الأحد 7 جوان 2015", "2015-06-07T00:00:00+00:00"),
+        ("7 يونيو 2015", "2015-06-07T00:00:00+00:00"),
+        ("٧ حزيران ٢٠١٥", "2015-06-07T00:00:00+00:00"),
+        ("3 كانون الثاني 2016", "2016-01-03T00:00:00+00:00"),
+        ("3 جانفي 2016", "2016-01-03T00:00:00+00:00"),
+        ("5 أغسطس 2018 - 10:30", "2018-08-05T10:30:00+00:00"),
+        ("5 اغسطس 2018", "2018-08-05T00:00:00+00:00"),
+        ("12 أوت 2018", "2018-08-12T00:00:00+00:00"),
+        ("Sun, 18 Feb 2018 21:35:43 +0400", "2018-02-18T21:35:43+04:00"),
+        ("2017-01-20T21:43:00+01:00", "2017-01-20T21:43:00+01:00"),
+    ],
+)
+def test_dates_in_every_form_arabic_news_uses(text: str, expected: str) -> None:
+    from search.ingest import parse_date
+
+    assert parse_date(text).isoformat() == expected  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("text", ["31/02/2015", "13/13/2015", "17 Brumaire 2015", "yesterday", "99/99/9999"])
+def test_what_is_not_a_date_stays_an_error(text: str) -> None:
+    from search.ingest import parse_date
+
+    with pytest.raises(ValueError):
+        parse_date(text)
+
+
+def test_an_sgml_record_without_a_readable_time_takes_the_date_its_id_ends_with() -> None:
+    text = "<DOC><DOCNO>JA-politic-148-20170223</DOCNO><TIME>?</TIME><TITLE>خبر</TITLE><TEXT>نص الخبر</TEXT></DOC>"
+    doc = load_text(text).documents[0]
+    assert doc.date is not None and doc.date.date().isoformat() == "2017-02-23"

@@ -149,7 +149,7 @@ def test_a_failure_nobody_foresaw_is_reported_and_the_load_goes_on(
         ("0001-01-01T00:00:00+05:00", "out of range"),
         ("9999-12-31T23:59:59-05:00", "out of range"),
         ("Fri, 31 Dec 9999 23:59:59 -0500", "out of range"),
-        ("yesterday", "not an RFC 2822 or ISO 8601 date"),
+        ("yesterday", "not a date in a form news feeds use"),
     ],
 )
 def test_parse_date_refuses_dates_that_cannot_be_stored(text: str, expected: str) -> None:

@@ -41,7 +41,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import IO, AnyStr
 
-from search.analysis import ARABIC_LETTERS
+from search.analysis import ARABIC_LETTERS, ascii_digits, month_number
 
 # Defaults of the limits that keep one hostile record from exhausting memory.
 MAX_BODY_CHARS = 1_000_000  # a longer body is cut (with a warning): no news article is this long
@@ -189,8 +189,52 @@ class Sink:
 # --- Dates -------------------------------------------------------------------
 
 
+# Numeric dates as Arabic news sites write them, day first (17/05/2015, 7-5-2015 14:30),
+# or year first (2015/05/17); and with a month name of any tradition (17 ماي 2015).
+_DAY_FIRST = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_YEAR_FIRST = re.compile(r"^(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_NAMED_MONTH = re.compile(r"^(?:\S+[،,]?\s+)?(\d{1,2})\s+(\D+?)\s+(\d{4})(?:[ ,،-]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_ID_DATE = re.compile(r"(?:^|[-_])((?:19|20)\d{2})(\d{2})(\d{2})$")  # ANT DOCNOs end in YYYYMMDD
+
+
+def _news_date(value: str) -> datetime | None:
+    """A day-first, year-first or month-name date (Arabic-Indic digits too), or None."""
+    text = " ".join(ascii_digits(value).split())
+    match = _DAY_FIRST.match(text)
+    if match:
+        day, month = int(match[1]), int(match[2])
+        if month > 12 >= day:  # 05/17/2015: month first after all
+            day, month = month, day
+        return _datetime(int(match[3]), month, day, match.groups()[3:])
+    match = _YEAR_FIRST.match(text)
+    if match:
+        return _datetime(int(match[1]), int(match[2]), int(match[3]), match.groups()[3:])
+    match = _NAMED_MONTH.match(text)
+    if match:
+        month = month_number(match[2])
+        if month is not None:
+            return _datetime(int(match[3]), month, int(match[1]), match.groups()[3:])
+    return None
+
+
+def _datetime(year: int, month: int, day: int, clock: tuple[str | None, ...]) -> datetime | None:
+    hour, minute, second = (int(x) if x else 0 for x in clock)
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def date_in_id(doc_id: str) -> datetime | None:
+    """The date an id ends with (ANT: ``JA-politic-148-20170223``), or None."""
+    match = _ID_DATE.search(doc_id)
+    return _datetime(int(match[1]), int(match[2]), int(match[3]), (None, None, None)) if match else None
+
+
 def parse_date(value: str) -> datetime | None:
-    """Parse an RFC 2822 or ISO 8601 date; naive times are taken as UTC.
+    """Parse a date as news feeds write it: RFC 2822, ISO 8601, day-first (17/05/2015),
+    year-first (2015/05/17) or with an Arabic month name of any tradition (17 جوان 2015),
+    in Western or Arabic-Indic digits; times without a zone are taken as UTC.
 
     Raises ValueError when the text is not a date in either form, or when the
     date cannot be converted to UTC (year 1 east of Greenwich, year 9999 west).
@@ -204,7 +248,10 @@ def parse_date(value: str) -> datetime | None:
         try:
             parsed = parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError, OverflowError) as exc:
-            raise ValueError(f"not an RFC 2822 or ISO 8601 date: {value[:40]!r}") from exc
+            found = _news_date(value)
+            if found is None:
+                raise ValueError(f"not a date in a form news feeds use: {value[:40]!r}") from exc
+            parsed = found
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     try:
@@ -443,6 +490,8 @@ def _sgml_doc(block: str, pos: str, sink: Sink) -> None:
         origin=pos,
     )
     _set_date(doc, fields["TIME"], pos, sink)
+    if doc.date is None:
+        doc.date = date_in_id(doc.id)  # the field is missing or unreadable: the id still dates it
     sink.doc(doc)
 
 
