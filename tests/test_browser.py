@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 
 from conftest import ROOT, SEED_ID
 
@@ -24,65 +27,63 @@ FLAGS = [
 ]
 
 
-def test_search_in_a_real_browser(live_server, tmp_path: Path) -> None:
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's headless Chromium, driven by Playwright; fails (not skips) when it is missing."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is not installed: run .ci/install-browser (Debian's chromium package)")
     from playwright.sync_api import sync_playwright
 
-    url, _ = live_server
     OUTPUT.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="ar")
-            page.goto(url + "/")
-            assert page.evaluate("document.documentElement.dir") == "rtl"
-            assert page.evaluate("getComputedStyle(document.body).direction") == "rtl"
-            box = page.locator("input[name=q]")
-            box.fill("الانترنت")
-            box.press("Enter")
-            page.wait_for_selector("ol.hits li.hit")
-            assert page.input_value("input[name=q]") == "الانترنت"  # the query stays in the box
-            marks = page.locator("ol.hits mark").all_inner_texts()
-            assert "#الانترنت" in marks
-            assert {"الإنترنت", "للإنترنت"} & set(marks)
-            first = page.locator("ol.hits li.hit h2 a").first
-            assert SEED_ID in (first.get_attribute("href") or "")
-            # Right-to-left layout: the result title's right edge is near the page's right side.
-            title_box = first.bounding_box()
-            assert title_box is not None and title_box["x"] + title_box["width"] > 1280 * 0.5
-            page.screenshot(path=str(OUTPUT / "search-results.png"), full_page=True)
-            first.click()
-            page.wait_for_selector("article.article")
-            assert page.locator("article mark").count() >= 3
-            page.screenshot(path=str(OUTPUT / "article.png"), full_page=True)
+            yield browser
         finally:
             browser.close()
+
+
+def test_search_in_a_real_browser(live_server, tmp_path: Path) -> None:
+    url, _ = live_server
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="ar")
+        page.goto(url + "/")
+        assert page.evaluate("document.documentElement.dir") == "rtl"
+        assert page.evaluate("getComputedStyle(document.body).direction") == "rtl"
+        box = page.locator("input[name=q]")
+        box.fill("الانترنت")
+        box.press("Enter")
+        page.wait_for_selector("ol.hits li.hit")
+        assert page.input_value("input[name=q]") == "الانترنت"  # the query stays in the box
+        marks = page.locator("ol.hits mark").all_inner_texts()
+        assert "#الانترنت" in marks
+        assert {"الإنترنت", "للإنترنت"} & set(marks)
+        first = page.locator("ol.hits li.hit h2 a").first
+        assert SEED_ID in (first.get_attribute("href") or "")
+        # Right-to-left layout: the result title's right edge is near the page's right side.
+        title_box = first.bounding_box()
+        assert title_box is not None and title_box["x"] + title_box["width"] > 1280 * 0.5
+        page.screenshot(path=str(OUTPUT / "search-results.png"), full_page=True)
+        first.click()
+        page.wait_for_selector("article.article")
+        assert page.locator("article mark").count() >= 3
+        page.screenshot(path=str(OUTPUT / "article.png"), full_page=True)
 
 
 @pytest.mark.parametrize("path", ["/", "/?q=الانترنت", f"/doc/{SEED_ID}?q=الانترنت", "/?q=الانترنت&per_page=50"])
 def test_a_phone_sees_the_page_without_sideways_scrolling(live_server, path: str) -> None:
     """At 390x844 (a phone): no horizontal overflow, the search button on screen, and on a
     results page the first result above the fold (filters come after the results)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is not installed: run .ci/install-browser (Debian's chromium package)")
-    from playwright.sync_api import sync_playwright
-
     url, _ = live_server
-    OUTPUT.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        try:
-            context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-            page = context.new_page()
-            page.goto(url + path)
-            assert page.evaluate("document.documentElement.scrollWidth") <= 390
-            button = page.locator("form.search button").bounding_box()
-            assert button is not None and button["x"] >= 0 and button["x"] + button["width"] <= 390
-            if "q=" in path and "/doc/" not in path:
-                title = page.locator("ol.hits li.hit h2").first.bounding_box()
-                assert title is not None and title["y"] + title["height"] <= 844
-            name = "phone-" + ("home" if path == "/" else "doc" if "/doc/" in path else "results")
-            page.screenshot(path=str(OUTPUT / f"{name}.png"), full_page=False)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        page = context.new_page()
+        page.goto(url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        button = page.locator("form.search button").bounding_box()
+        assert button is not None and button["x"] >= 0 and button["x"] + button["width"] <= 390
+        if "q=" in path and "/doc/" not in path:
+            title = page.locator("ol.hits li.hit h2").first.bounding_box()
+            assert title is not None and title["y"] + title["height"] <= 844
+        name = "phone-" + ("home" if path == "/" else "doc" if "/doc/" in path else "results")
+        page.screenshot(path=str(OUTPUT / f"{name}.png"), full_page=False)

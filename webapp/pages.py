@@ -7,6 +7,7 @@ from datetime import datetime
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
+from search.analysis import ARABIC_INDIC_DIGITS, MONTH_NAMES
 from search.errors import IndexProblem
 from webapp import engine, settings
 from webapp.params import BadParameter, parse_search_args
@@ -28,8 +29,9 @@ CATEGORY_NAMES = {
     "society": "مجتمع",
     "world": "عالمي",
 }
-MONTHS = ["يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر"]
-EASTERN_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+# The analyser's tables: the page shows each month by its first (Egyptian/Gulf) name.
+MONTHS = [MONTH_NAMES[month][0] for month in range(1, 13)]
+EASTERN_DIGITS = str.maketrans("0123456789", ARABIC_INDIC_DIGITS)
 
 
 @bp.app_template_filter("arabic_date")
