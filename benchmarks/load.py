@@ -114,14 +114,14 @@ def worker_pids(server: subprocess.Popen[bytes], workers: int) -> list[int]:
 class Server:
     """`baheth serve --workers N` on a free loopback port, started fresh and stopped at the end."""
 
-    def __init__(self, index: Path, workers: int, threads: int, log: Path) -> None:
+    def __init__(self, index: Path, workers: int, threads: int, log: Path, cwd: Path = ROOT) -> None:
         self.workers = workers
         self.url = f"http://127.0.0.1:{free_port()}"
         self.log = log.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "search.cli", "serve", "--host", "127.0.0.1", "--port", self.url.rsplit(":", 1)[1],
              "--workers", str(workers), "--threads", str(threads), "--index", str(index)],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self.log,
+            cwd=cwd, stdout=subprocess.DEVNULL, stderr=self.log,
         )
 
     def wait_ready(self, log: Path) -> dict[str, Any]:

@@ -281,7 +281,10 @@ def light10_stem(word: str) -> str:
 # News vocabulary is Zipfian: most words of an article were seen in the last
 # thousand articles. Each written form's search forms are kept, up to a bound
 # (then the table starts afresh), shared by the index, the query and the highlighter.
+# Only words of up to MAX_MEMO_CHARS are kept: longer ones are rare (URLs, junk),
+# and keeping them would let one hostile text fill the table with long strings.
 MAX_MEMO_WORDS = 100_000
+MAX_MEMO_CHARS = 40
 _SURFACES: dict[str, tuple[str, ...]] = {}
 
 
@@ -290,9 +293,10 @@ def surface_forms(surface: str) -> tuple[str, ...]:
     a lam-alef ligature does), each cut to MAX_TERM_CHARS."""
     text = normalise(surface)
     forms = tuple(part[:MAX_TERM_CHARS] for part in (text.split() if " " in text else (text,)) if part)
-    if len(_SURFACES) >= MAX_MEMO_WORDS:
-        _SURFACES.clear()
-    _SURFACES[surface] = forms
+    if len(surface) <= MAX_MEMO_CHARS:
+        if len(_SURFACES) >= MAX_MEMO_WORDS:
+            _SURFACES.clear()
+        _SURFACES[surface] = forms
     return forms
 
 
@@ -475,9 +479,10 @@ def _terms_of(surface: str) -> tuple[tuple[str, bool, str], ...]:
         (form, form in stops or (len(form) == 1 and not form.isdigit()), light_stem(form))
         for form in surface_forms(surface)
     )
-    if len(_SURFACE_TERMS) >= MAX_MEMO_WORDS:
-        _SURFACE_TERMS.clear()
-    _SURFACE_TERMS[surface] = found
+    if len(surface) <= MAX_MEMO_CHARS:
+        if len(_SURFACE_TERMS) >= MAX_MEMO_WORDS:
+            _SURFACE_TERMS.clear()
+        _SURFACE_TERMS[surface] = found
     return found
 
 

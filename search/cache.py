@@ -63,6 +63,16 @@ class ByteLRU(Generic[V]):
         value = make()
         return self.put(key, value, size_of(value))
 
+    def resize(self, max_bytes: int) -> None:
+        """Change the bound; the oldest entries go at once if the cache is now over it."""
+        with self._lock:
+            self.max_bytes = max_bytes
+            while self.bytes > self.max_bytes and self._items:
+                _key, (_value, dropped) = self._items.popitem(last=False)
+                self.bytes -= dropped
+            for key in [k for k, (_v, size) in self._items.items() if size > max_bytes // LARGEST_SHARE]:
+                self.bytes -= self._items.pop(key)[1]
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()

@@ -226,10 +226,15 @@ class Engine:
                 "updated_at": info.get("updated_at"),
                 "generation": info.get("generation"),
                 "version": __version__,
-                "caches": {**self.backend.cache_stats(), "highlight": self.highlight_cache.stats()},
+                "caches": {
+                    **self.backend.cache_stats(),
+                    "highlight": self.highlight_cache.stats(),
+                    "spelling": self._speller_stats(),
+                },
             }
-            if "shards" in info:
-                health["shards"] = info["shards"]
+            for name in ("shards", "mapped_bytes"):
+                if name in info:
+                    health[name] = info[name]
             return health
 
     def parse(self, text: str) -> ParsedQuery:
@@ -368,6 +373,14 @@ class Engine:
                 out.append(word)
         return " ".join(out) if changed else None
 
+    def _speller_stats(self) -> dict[str, int]:
+        speller = self._speller[1] if self._speller is not None else None
+        return {
+            "entries": len(speller) if speller is not None else 0,
+            "bytes": speller.nbytes if speller is not None else 0,
+            "max_bytes": self.config.spelling_mb * MB,
+        }
+
     def _speller_for(self, snapshot: Snapshot) -> Speller:
         """The speller of this state of the index, loaded once and shared by threads."""
         key = snapshot.key
@@ -375,7 +388,7 @@ class Engine:
             if self._speller is not None and self._speller[0] == key:
                 return self._speller[1]
         # Load outside the engine's lock: a large vocabulary must not stall other requests.
-        speller = Speller.from_text(snapshot.vocabulary() or "")
+        speller = Speller.from_text(snapshot.vocabulary() or "", self.config.spelling_mb * MB)
         with self._lock:
             self._speller = (key, speller)
         return speller

@@ -223,10 +223,25 @@ SETTINGS = Settings(
         1,
         4096,
     ),
-    Setting("postings_cache_mb", 256, "MB of posting lists the ranker keeps in memory between searches.", 1, 1 << 20),
+    Setting(
+        "postings_cache_mb",
+        0,
+        "MB of posting lists the embedded ranker keeps in memory between searches; "
+        "0: a quarter of the index's size on disk, between 16 and 256 MB.",
+        0,
+        1 << 20,
+    ),
+    Setting(
+        "spelling_mb",
+        64,
+        "MB the «هل تقصد» vocabulary may take in memory (~15 MB for 88k words); "
+        "beyond it the least used words are left out.",
+        1,
+        1 << 20,
+    ),
     Setting(
         "highlight_cache_mb",
-        64,
+        32,
         "MB of analysed article texts kept for highlighting between searches.",
         1,
         1 << 20,

@@ -1,4 +1,4 @@
-""""Did you mean": respellings from the index's own vocabulary, found fast.
+""" "Did you mean": respellings from the index's own vocabulary, found fast.
 
 Whoosh's corrector walks the whole term list through a Levenshtein automaton
 in Python: seconds per word on a 31.5k-article index. Here the vocabulary of
@@ -6,17 +6,20 @@ the exact (normalised, unstemmed) body field, words seen in at least
 MIN_DOCS documents, written beside the index by the backend that builds it, is indexed by
 its one-letter deletions (the SymSpell
 idea): a typed word finds every word at one edit, and most at two (a wrong
-letter, a swapped pair), by looking up its own deletions. Candidates are
+letter, a swapped pair), by looking up its own deletions, kept as hashes in
+compact arrays. Candidates are
 ranked by edit distance, then by how many documents use them.
 """
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
-from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
+
+import numpy as np
 
 MIN_DOCS = 3
 SMALL_COLLECTION = 1000
@@ -25,6 +28,11 @@ MIN_LENGTH = 3
 # looked up, so a suggestion costs at most MAX_WORD_CHARS**2 steps per word.
 MAX_WORD_CHARS = 30
 MAX_VOCABULARY_BYTES = 64 * 1024 * 1024  # a larger vocabulary file is damaged, not read
+# Memory per word of a Speller, for its bound: the str object and its list slot,
+# its count; then per letter (one deletion each) a 64-bit hash and a word number.
+BYTES_PER_WORD = 90
+BYTES_PER_DELETION = 12
+LOAD_CHUNK = 4096  # words whose deletions are made at once while loading
 
 
 def _deletions(word: str) -> set[str]:
@@ -81,45 +89,104 @@ def read_vocabulary(path: Path) -> str | None:
 
 
 class Speller:
-    def __init__(self, frequency: dict[str, int]) -> None:
-        self.frequency = frequency
-        self._by_deletion: dict[str, list[str]] = defaultdict(list)
-        for word in frequency:
-            for key in _deletions(word):
-                self._by_deletion[key].append(word)
+    """Words of the vocabulary and the hashes of their one-letter deletions, in compact arrays.
+
+    A dictionary from each deletion to its words took ~90 MB for the 88k words
+    of the ANT vocabulary; here the deletions are 64-bit hashes in one sorted
+    NumPy array beside the word numbers (12 bytes each, ~9 MB). A hash that
+    collides only adds a candidate, which the edit distance then rejects.
+    ``max_bytes`` bounds the whole: beyond it, the least used words are left out.
+    """
+
+    def __init__(self, frequency: Mapping[str, int], max_bytes: int = 0) -> None:
+        words = [w for w in frequency if MIN_LENGTH <= len(w) <= MAX_WORD_CHARS]
+        if max_bytes:
+            words.sort(key=lambda w: (-frequency[w], w))
+            budget, kept = max_bytes, 0
+            for word in words:
+                budget -= BYTES_PER_WORD + len(word) * (2 + BYTES_PER_DELETION)
+                if budget < 0:
+                    break
+                kept += 1
+            words = words[:kept]
+        words.sort()
+        self._words = words
+        self._counts = np.fromiter((frequency[w] for w in words), dtype=np.int64, count=len(words))
+        # In chunks, so that loading never holds every deletion as a Python string at once.
+        upper = sum(map(len, words))
+        keys = np.empty(upper, dtype=np.int64)
+        owners = np.empty(upper, dtype=np.int32)
+        filled = 0
+        for first in range(0, len(words), LOAD_CHUNK):
+            chunk = [_deletions(w) for w in words[first : first + LOAD_CHUNK]]
+            sizes = np.fromiter(map(len, chunk), dtype=np.int64, count=len(chunk))
+            count = int(sizes.sum())
+            keys[filled : filled + count] = np.fromiter((hash(d) for ds in chunk for d in ds), np.int64, count)
+            owners[filled : filled + count] = np.repeat(np.arange(first, first + len(chunk), dtype=np.int32), sizes)
+            filled += count
+        order = np.argsort(keys[:filled], kind="stable")
+        self._keys = keys[:filled][order]
+        self._owners = owners[:filled][order]
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held, estimated: the arrays plus the word strings and their list."""
+        strings = sum(BYTES_PER_WORD + len(w) * 2 for w in self._words)  # the counts are in BYTES_PER_WORD
+        return self._keys.nbytes + self._owners.nbytes + strings
+
+    def __len__(self) -> int:
+        return len(self._words)
 
     @classmethod
-    def load(cls, path: Path) -> Speller:
+    def load(cls, path: Path, max_bytes: int = 0) -> Speller:
         """Read a vocabulary file; an index without one, or with a damaged one, gets no suggestions."""
-        return cls.from_text(read_vocabulary(path) or "")
+        return cls.from_text(read_vocabulary(path) or "", max_bytes)
 
     @classmethod
-    def from_text(cls, text: str) -> Speller:
+    def from_text(cls, text: str, max_bytes: int = 0) -> Speller:
         """``word<TAB>documents`` lines; malformed or overlong lines are skipped."""
         frequency: dict[str, int] = {}
         for line in text[:MAX_VOCABULARY_BYTES].splitlines():
             word, _, n = line.partition("\t")
             if n.isdecimal() and len(n) < 12 and MIN_LENGTH <= len(word) <= MAX_WORD_CHARS:
                 frequency[word] = int(n)
-        return cls(frequency)
+        return cls(frequency, max_bytes)
+
+    def _number(self, word: str) -> int:
+        at = bisect.bisect_left(self._words, word)
+        return at if at < len(self._words) and self._words[at] == word else -1
 
     def known(self, word: str) -> bool:
-        return word in self.frequency
+        return self._number(word) >= 0
+
+    def count(self, word: str) -> int:
+        """How many documents use ``word`` (0 when it is not in the vocabulary)."""
+        number = self._number(word)
+        return int(self._counts[number]) if number >= 0 else 0
+
+    def _sharing(self, key: str) -> np.ndarray:
+        """Numbers of the words one of whose deletions hashes like ``key``."""
+        h = hash(key)
+        lo = int(np.searchsorted(self._keys, h, side="left"))
+        hi = int(np.searchsorted(self._keys, h, side="right"))
+        return self._owners[lo:hi]
 
     def suggest(self, word: str, max_distance: int = 2) -> str | None:
         """The most used vocabulary word closest to ``word``, or None."""
-        if not MIN_LENGTH <= len(word) <= MAX_WORD_CHARS or word in self.frequency:
+        if not MIN_LENGTH <= len(word) <= MAX_WORD_CHARS or self.known(word):
             return None
-        candidates: set[str] = set(self._by_deletion.get(word, ()))
+        candidates: set[int] = set(self._sharing(word).tolist())  # a letter missing from ``word``
         for key in _deletions(word):
-            if key in self.frequency:
-                candidates.add(key)
-            candidates.update(self._by_deletion.get(key, ()))
+            number = self._number(key)
+            if number >= 0:
+                candidates.add(number)  # a letter too many
+            candidates.update(self._sharing(key).tolist())  # a wrong letter, a swapped pair
         best: tuple[int, int, str] | None = None
-        for candidate in candidates:
+        for number in candidates:
+            candidate = self._words[number]
             distance = edit_distance(word, candidate)
             if distance <= max_distance:
-                rank = (distance, -self.frequency[candidate], candidate)
+                rank = (distance, -int(self._counts[number]), candidate)
                 if best is None or rank < best:
                     best = rank
         return best[2] if best else None

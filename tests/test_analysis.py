@@ -161,3 +161,15 @@ def test_the_one_pass_analyser_gives_the_chain_of_pieces_tokens(text: str, stem:
             ]
 
         assert seen(fused) == seen(chain), options
+
+
+def test_long_words_are_analysed_but_not_memoised() -> None:
+    """The per-word tables keep words of up to MAX_MEMO_CHARS: a text of long junk tokens cannot fill them."""
+    from search import analysis
+
+    long_word = "الاقتصاد" * 10  # 80 letters
+    analysis._SURFACE_TERMS.pop(long_word, None)
+    analysis._SURFACES.pop(long_word, None)
+    assert terms(f"{long_word} الاقتصاد", stem=False) == [normalise(long_word), "الاقتصاد"]
+    assert long_word not in analysis._SURFACE_TERMS and long_word not in analysis._SURFACES
+    assert "الاقتصاد" in analysis._SURFACE_TERMS

@@ -418,7 +418,8 @@ def test_a_facet_value_with_a_comma_is_selectable_from_its_link(tmp_path: Path) 
 def test_health_reports_cache_sizes(client) -> None:  # type: ignore[no-untyped-def]
     caches = client.get("/api/health").get_json()["caches"]
     assert "highlight" in caches and all(cache["max_bytes"] > 0 for cache in caches.values())
-    assert set(caches) <= {"postings", "highlight"}  # the embedded backend also caches posting lists
+    assert {"highlight", "spelling"} <= set(caches) <= {"postings", "highlight", "spelling"}
+    assert all(cache["bytes"] <= cache["max_bytes"] for cache in caches.values())
 
 
 def test_stored_json_is_valid_utf8(small_index: Path) -> None:

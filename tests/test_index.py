@@ -312,13 +312,14 @@ def test_a_thread_still_on_the_old_generation_ranks_with_it(tmp_path: Path) -> N
     build(tmp_path, docs(*[(f"old{i}", f"خبر قديم عن المريخ {i}") for i in range(3)]), ["test"])
     engine = Engine(tmp_path)
     backend = engine.backend
-    mine, generation = backend._searcher()  # type: ignore[attr-defined]  # this thread: the old generation, 3 documents
+    mine = backend.snapshot()  # this thread, mid-request: the old generation, 3 documents
     build(tmp_path, docs(*[(f"new{i}", f"خبر جديد عن المريخ {i}") for i in range(40)]), ["test"])
     other = threading.Thread(target=backend.snapshot)  # another thread opens the new generation
     other.start()
     other.join()
-    ranker = backend._ranker(mine, generation)  # type: ignore[attr-defined]
-    assert ranker.searcher.doc_count_all() == mine.doc_count_all() == 3
+    assert mine.ranker.searcher.doc_count_all() == mine.searcher.doc_count_all() == 3
+    ranked = mine.ranker.rank(engine.parse("المريخ").query, 5.0)
+    assert sorted(ranked.ids.tolist()) == [0, 1, 2]
     hits = engine.search("المريخ", facets=False, suggest=False).hits  # this thread catches up
     assert len(hits) == 10 and all(h.id.startswith("new") for h in hits)
 
@@ -341,3 +342,32 @@ def test_rankers_of_two_generations_sharing_a_cache_keep_their_own_postings(tmp_
         assert len(new.postings("body", "مريخ")[0]) == 40
         ids, _ = old.postings("body", "مريخ")
         assert len(ids) == 3 and ids.max() < 3
+
+
+def test_byte_lru_resize_drops_the_oldest_and_the_now_too_large() -> None:
+    from search.cache import ByteLRU
+
+    cache: ByteLRU[str] = ByteLRU(8000)
+    for key, size in [("a", 900), ("b", 900), ("c", 500), ("d", 150)]:
+        cache.put(key, key, size)
+    cache.resize(1600)  # over the bound: a and b go (the oldest); c is now above 1/8 of it
+    assert cache.stats() == {"entries": 1, "bytes": 150, "max_bytes": 1600} and cache.get("d") == "d"
+    cache.resize(8000)
+    cache.put("e", "e", 900)
+    assert cache.stats()["bytes"] == 1050
+
+
+def test_postings_cache_bound_follows_the_index_unless_set(tmp_path: Path) -> None:
+    from search.backends.whoosh.backend import AUTO_POSTINGS_BYTES, WhooshBackend, auto_postings_bytes
+    from search.backends.whoosh.generations import open_index
+
+    build(tmp_path, docs(*[(f"d{i}", f"خبر عن المريخ {i}") for i in range(5)]), ["test"])
+    _ix, generation = open_index(tmp_path)
+    size = sum(p.stat().st_size for p in generation.iterdir())
+    assert auto_postings_bytes(generation) == max(AUTO_POSTINGS_BYTES[0], min(AUTO_POSTINGS_BYTES[1], size // 4))
+    auto = WhooshBackend(tmp_path)
+    auto.snapshot()
+    assert auto.postings_cache.max_bytes == auto_postings_bytes(generation)
+    fixed = WhooshBackend(tmp_path, postings_cache_bytes=3 << 20)
+    fixed.snapshot()
+    assert fixed.postings_cache.max_bytes == 3 << 20

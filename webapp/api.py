@@ -46,17 +46,18 @@ def health() -> ResponseReturnValue:
 
 
 def worker() -> dict[str, object]:
-    """This server process (one of `baheth serve --workers N`) and its resident memory."""
-    rss_mb = None
+    """This server process (one of `baheth serve --workers N`) and its resident memory: all of it
+    (VmRSS, which counts mapped index pages) and its private part (RssAnon)."""
+    found: dict[str, float | None] = {"VmRSS": None, "RssAnon": None}
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
-                    rss_mb = round(int(line.split()[1]) / 1024, 1)
-                    break
+                name = line.split(":", 1)[0]
+                if name in found:
+                    found[name] = round(int(line.split()[1]) / 1024, 1)
     except OSError:
         pass  # not Linux
-    return {"pid": os.getpid(), "rss_mb": rss_mb}
+    return {"pid": os.getpid(), "rss_mb": found["VmRSS"], "private_mb": found["RssAnon"]}
 
 
 @bp.get("/openapi.json")

@@ -99,10 +99,19 @@ HEALTH = {
             "required": ["total", "answered"],
             "properties": {"total": {"type": "integer"}, "answered": {"type": "integer"}},
         },
+        "mapped_bytes": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "the embedded backend: bytes of index files this process has mapped (shared pages)",
+        },
         "worker": {
             "type": "object",
             "description": "the server process that answered, and its resident memory",
-            "properties": {"pid": {"type": "integer"}, "rss_mb": {"type": ["number", "null"]}},
+            "properties": {
+                "pid": {"type": "integer"},
+                "rss_mb": {"type": ["number", "null"], "description": "resident memory, mapped index pages included"},
+                "private_mb": {"type": ["number", "null"], "description": "memory of this process alone"},
+            },
         },
     },
 }

@@ -33,7 +33,7 @@ def open_backend(config: Config, bm25: tuple[float, float] = (0.75, 1.2)) -> Bac
         return XapianBackend(parsed, bm25, rerank_depth=config.rerank_depth, timeout=config.shard_timeout)
     from search.backends.whoosh.backend import WhooshBackend
 
-    return WhooshBackend(config.index, bm25, postings_cache_bytes=config.postings_cache_mb * 1024 * 1024)
+    return WhooshBackend(config.index, bm25, postings_cache_bytes=config.postings_cache_mb * 1024 * 1024)  # 0: from the index's size
 
 
 def open_writer(config: Config) -> Writer:

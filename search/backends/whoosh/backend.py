@@ -1,16 +1,19 @@
-"""The embedded backend's read side: the live generation, per-thread searchers, one shared ranker.
+"""The embedded backend's read side: the live state, a pool of searchers, one shared ranker.
 
 A :class:`WhooshBackend` follows the index under its root: after a reindex (a
 new generation) or an add/delete (a new Whoosh commit) the next snapshot reads
-the new state without a restart. Each thread keeps its own Whoosh searcher;
-the NumPy ranker of a state is shared by all threads, and never handed to a
-thread whose searcher reads another state (their document numbers differ).
+the new state without a restart. A snapshot borrows a Whoosh searcher of one
+state (searchers are not thread-safe; the pool holds at most one per thread
+that searched at once) and that state's NumPy ranker, shared by all threads:
+both read the same state, so their document numbers agree. A replaced state
+closes when its last snapshot is dropped, releasing its memory.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Hashable, Iterator
 from pathlib import Path
 
@@ -23,13 +26,15 @@ from whoosh.util.times import datetime_to_long
 from search.backends.base import Page, PageRequest, Stored
 from search.backends.generations import current_generation, read_meta
 from search.backends.whoosh.generations import open_index
+from search.backends.whoosh.mapped import mapped_bytes
 from search.backends.whoosh.ranker import Postings, Ranker
 from search.cache import ByteLRU
+from search.errors import IndexBusy
 from search.querytree import KEYWORD_FIELDS, TEXT_FIELDS
+from search.settings import MB
 from search.spelling import VOCABULARY_FILE, read_vocabulary
 
 log = logging.getLogger(__name__)
-RETIRED_RANKERS = 2  # rankers of replaced states kept open for threads still using them
 
 
 class WhooshSnapshot:
@@ -102,7 +107,111 @@ class WhooshSnapshot:
             "generation": self.generation.name,
             "built_at": meta.get("built_at"),
             "updated_at": meta.get("updated_at"),
+            "mapped_bytes": mapped_bytes(),
         }
+
+
+AUTO_POSTINGS_BYTES = (16 * MB, 256 * MB)  # the postings cache's automatic bound: a quarter of the index, within these
+
+
+def auto_postings_bytes(generation: Path) -> int:
+    """A quarter of the generation's size on disk, within AUTO_POSTINGS_BYTES."""
+    size = 0
+    for path in generation.iterdir():
+        try:
+            size += path.stat().st_size
+        except OSError:
+            pass
+    low, high = AUTO_POSTINGS_BYTES
+    return max(low, min(high, size // 4))
+
+
+class _State:
+    """One state of the index (a generation and a Whoosh commit): its searchers and its ranker.
+
+    Snapshots borrow a searcher from the pool and give it back when they are
+    dropped (at the end of a request). Once a newer state is live this one is
+    retired, and the moment its last snapshot is dropped every searcher and
+    the ranker close, so the old state's maps and arrays are released.
+    """
+
+    def __init__(self, index: Index, generation: Path, backend: WhooshBackend) -> None:
+        self.index = index
+        self.generation = generation
+        self.backend = backend
+        self._lock = threading.Lock()
+        first = index.searcher(weighting=backend.scoring)
+        self.key: Hashable = (generation, first.reader().generation())
+        self._free: list[Searcher] = [first]
+        self._lent = 0
+        self._retired = False
+        self._ranker: Ranker | None = None
+
+    def current(self) -> bool:
+        """Whether no commit has been made since this state was opened (one directory listing)."""
+        return self.index.latest_generation() == self.key[1]
+
+    def lend(self) -> Searcher:
+        with self._lock:
+            self._lent += 1
+            if self._free:
+                return self._free.pop()
+        try:
+            searcher = self.index.searcher(weighting=self.backend.scoring)
+        except BaseException:
+            self.give_back(None)
+            raise
+        if searcher.reader().generation() != self.key[1]:
+            searcher.close()  # a commit landed meanwhile: this state stays consistent
+            self.give_back(None)
+            raise _Moved
+        return searcher
+
+    def give_back(self, searcher: Searcher | None) -> None:
+        with self._lock:
+            self._lent -= 1
+            if searcher is not None:
+                self._free.append(searcher)
+            if not (self._retired and self._lent == 0):
+                return
+            closing, self._free = self._free, []
+            ranker, self._ranker = self._ranker, None
+        _close(closing + ([ranker.searcher] if ranker is not None else []))
+
+    def ranker(self) -> Ranker:
+        with self._lock:
+            if self._ranker is None:
+                own = self.index.searcher(weighting=self.backend.scoring)
+                if own.reader().generation() != self.key[1]:
+                    own.close()
+                    raise _Moved
+                self._ranker = Ranker(own, *self.backend.bm25, cache=self.backend.postings_cache)
+            return self._ranker
+
+    def retire(self) -> None:
+        with self._lock:
+            self._retired = True
+            if self._lent:
+                return
+            closing, self._free = self._free, []
+            ranker, self._ranker = self._ranker, None
+        _close(closing + ([ranker.searcher] if ranker is not None else []))
+
+    def searchers(self) -> int:
+        with self._lock:
+            return len(self._free) + self._lent
+
+
+class _Moved(Exception):
+    """The index changed while a state was being opened: open the newest one."""
+
+
+def _close(searchers: list[Searcher]) -> None:
+    for searcher in searchers:
+        try:
+            searcher.close()
+        except Exception:  # noqa: BLE001 - closing a damaged searcher may fail too
+            pass
 
 
 class WhooshBackend:
@@ -114,19 +223,26 @@ class WhooshBackend:
         self.root = Path(root)
         self.bm25 = bm25
         self.scoring = BM25F(B=bm25[0], K1=bm25[1])
-        self.postings_cache: ByteLRU[Postings] = ByteLRU(postings_cache_bytes or 256 * 1024 * 1024)
+        self._postings_bound = postings_cache_bytes  # 0: derived from each generation's size
+        self.postings_cache: ByteLRU[Postings] = ByteLRU(postings_cache_bytes or AUTO_POSTINGS_BYTES[0])
         self.warm_in_background = False  # the web app turns it on: no cold first query after a reindex
         self._lock = threading.Lock()
         self._index: Index | None = None
         self._generation: Path | None = None
-        self._local = threading.local()
-        self._shared_ranker: Ranker | None = None
-        self._ranker_key: Hashable | None = None
-        self._retired: list[Ranker] = []
+        self._state: _State | None = None
 
     def snapshot(self) -> WhooshSnapshot:
-        searcher, generation = self._searcher()
-        return WhooshSnapshot(searcher, self._ranker(searcher, generation), generation)
+        for _attempt in range(5):
+            state = self._live_state()
+            try:
+                searcher = state.lend()
+                ranker = state.ranker()
+            except _Moved:
+                continue
+            snapshot = WhooshSnapshot(searcher, ranker, state.generation)
+            weakref.finalize(snapshot, state.give_back, searcher)
+            return snapshot
+        raise IndexBusy("the index kept changing while it was being opened; try again")
 
     def warm(self) -> None:
         snapshot = self.snapshot()
@@ -142,74 +258,38 @@ class WhooshBackend:
 
     def forget(self) -> None:
         with self._lock:
+            state, self._state = self._state, None
             self._index = None
             self._generation = None
-            self._shared_ranker = None
-            self._ranker_key = None
             self.postings_cache.clear()
-        searcher = getattr(self._local, "searcher", None)
-        if searcher is not None:
-            try:
-                searcher.close()
-            except Exception:  # noqa: BLE001 - closing a damaged searcher may fail too
-                pass
-            self._local.searcher = None
+        if state is not None:
+            state.retire()
 
     # -- the live state -------------------------------------------------------------
 
-    def _current_index(self) -> tuple[Index, Path]:
+    def _live_state(self) -> _State:
+        """The state of the newest generation and commit; older ones are retired."""
         gen = current_generation(self.root)
         with self._lock:
+            state = self._state
+            if state is not None and state.generation == gen and state.current():
+                return state
             if self._index is None or gen != self._generation:
                 self._index, self._generation = open_index(self.root)
-                self.postings_cache.clear()  # document numbers of the old generation
+                if not self._postings_bound:
+                    self.postings_cache.resize(auto_postings_bytes(self._generation))
                 if self.warm_in_background:
                     threading.Thread(target=self._warm_quietly, name="baheth-warm", daemon=True).start()
-            return self._index, self._generation
+            fresh = _State(self._index, self._generation, self)
+            self._state = fresh
+            # Document numbers of the old state mean nothing in the new one.
+            self.postings_cache.clear()
+        if state is not None:
+            state.retire()
+        return fresh
 
     def _warm_quietly(self) -> None:
         try:
             self.warm()
         except Exception:  # noqa: BLE001 - warming is an optimisation; searching reports real errors
             log.warning("warming the index failed", exc_info=True)
-
-    def _searcher(self) -> tuple[Searcher, Path]:
-        """This thread's searcher on the newest index, reopened when it changed."""
-        ix, gen = self._current_index()
-        local = self._local
-        current = getattr(local, "searcher", None)
-        if current is not None and getattr(local, "generation", None) == gen:
-            if not current.up_to_date():
-                current = local.searcher = current.refresh()
-            return current, gen
-        if current is not None:
-            current.close()
-        local.searcher = ix.searcher(weighting=self.scoring)
-        local.generation = gen
-        return local.searcher, gen
-
-    def _ranker(self, searcher: Searcher, generation: Path) -> Ranker:
-        """The ranker for this searcher's state of the index, shared by all threads."""
-        key = (generation, searcher.reader().generation())
-        with self._lock:
-            if self._ranker_key == key and self._shared_ranker is not None:
-                return self._shared_ranker
-            if self._index is None or self._generation != generation:
-                # Another thread has already moved to a newer generation: a ranker on
-                # that one would hand out its document numbers to this thread's older
-                # searcher. Rank with this thread's searcher.
-                return Ranker(searcher, *self.bm25)
-            own = self._index.searcher(weighting=self.scoring)
-            if own.reader().generation() != key[1]:
-                own.close()  # the index moved on meanwhile: rank with this thread's searcher
-                return Ranker(searcher, *self.bm25)
-            if self._shared_ranker is not None:
-                self._retired.append(self._shared_ranker)
-                # Other threads may still be ranking with the last ones; close older ones.
-                for old in self._retired[:-RETIRED_RANKERS]:
-                    old.searcher.close()
-                del self._retired[:-RETIRED_RANKERS]
-            self.postings_cache.clear()
-            self._shared_ranker = Ranker(own, *self.bm25, cache=self.postings_cache)
-            self._ranker_key = key
-            return self._shared_ranker
