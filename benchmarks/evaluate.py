@@ -47,6 +47,7 @@ class Row:
     peer: str | None = None
     needs_titles: bool = False  # meaningless on a collection indexed without titles
     patch: str | None = None  # a proposed engine change, tried here before it is made (see PATCHES)
+    match: str = "auto"  # the engine's default: every word of a short query, any of a long one
 
 
 def rows() -> list[Row]:
@@ -68,6 +69,10 @@ def rows() -> list[Row]:
         if bm != DEFAULT_BM25:
             out.append(Row(f"BM25 b={bm[0]} k1={bm[1]}", "BM25F parameters", bm25=bm))
     out += [
+        Row("match any", "any word of every query, short ones too (the default requires every word of a "
+            "query of up to 4 words)", match="any"),
+        Row("match all", "every word of every query, long ones too (falling back to any word when no article "
+            "has them all)", match="all"),
         Row("quotes strict", "a quoted phrase inside a longer query matches only as a phrase (the engine also"
             " counts its words one by one there)", weights=Weights(w.title, w.exact, loose_quotes=False)),
     ]
@@ -118,8 +123,9 @@ def _source_hash(*files: Path) -> str:
 def run_engine(row: Row, coll: Collection) -> dict[str, object]:
     root, meta = common.build_index(coll, row.analyser)
     search_dir = common.ROOT / "search"
-    key = repr((root.name, _source_hash(search_dir / "query.py", search_dir / "searching.py", search_dir / "runs.py"),
-                row.weights, row.bm25, coll.topics.read_bytes(), row.patch))
+    # Any change to the engine's code may change a ranking: every module of search/ is in the key.
+    key = repr((root.name, _source_hash(*sorted(search_dir.rglob("*.py"))),
+                row.weights, row.bm25, coll.topics.read_bytes(), row.patch, row.match))
     cache, found = _cached("engine", key)
     if found:
         return found
@@ -129,7 +135,7 @@ def run_engine(row: Row, coll: Collection) -> dict[str, object]:
     with common.analyser(row.analyser), PATCHES.get(row.patch, contextlib.nullcontext)():
         engine = Engine(root, weights=row.weights, bm25=row.bm25)
         started = time.perf_counter()
-        lines = run_topics(engine, topics, limit=100, tag=slug(row.name))
+        lines = run_topics(engine, topics, limit=100, tag=slug(row.name), match=row.match)
         seconds = time.perf_counter() - started
     run_path.write_text("".join(lines), encoding="utf-8")
     result = {"run": str(run_path), "query_seconds": round(seconds, 1), "index": meta}

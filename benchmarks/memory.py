@@ -374,7 +374,8 @@ def main() -> None:
                 subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=ROOT, check=False)
     if args.profile:
         out["profile"] = profile(args.index[0], searches)
-        out["profile_index"] = f"{out['rows'][-len(args.index)]['documents']:,} documents"
+        first = next(row for row in out["rows"] if row["label"] == "this commit")
+        out["profile_index"] = f"{first['documents']:,} documents"
     out["minutes"] = round((time.time() - began) / 60, 1)
     write_report(out)
     print((RESULTS / "memory.md").read_text(encoding="utf-8"))

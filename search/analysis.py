@@ -223,6 +223,11 @@ def _strip_article(word: str) -> str:
     return word
 
 
+def strip_article(word: str) -> str:
+    """The normalised word without the article and its clitic combinations (للاتحاد -> اتحاد)."""
+    return _strip_article(word)
+
+
 def _strip_suffixes(word: str) -> str:
     if word in protected_words():
         return word
@@ -230,6 +235,41 @@ def _strip_suffixes(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 2:
             word = word[: -len(suffix)]
     return word
+
+
+# --- Clitic forms, for phrases and prefixes ------------------------------------
+
+# Proclitics a word without the article may carry: conjunctions و ف, prepositions ب ل ك, and their pairs.
+PROCLITICS = ("و", "ف", "ب", "ل", "ك", "وب", "ول", "وك", "فب", "فل", "فك")
+# Possessive suffixes that follow a noun without the article (كتاب -> كتابه، كتابها، كتابهم ...);
+# ي is left out: on a name it mostly makes an adjective (مصر -> مصري), not "my".
+POSSESSIVES = ("ه", "ها", "هم", "هما", "هن", "كم", "كن", "نا")
+
+
+def proclitic_forms(word: str) -> tuple[str, ...]:
+    """The normalised ``word`` as a phrase's first word may be written: with the article's
+    combinations (الاتحاد -> للاتحاد، والاتحاد، بالاتحاد …) or, without the article, after
+    a conjunction or preposition (تونس -> وتونس، بتونس، لتونس …). ``word`` itself first."""
+    if not word or not ARABIC_BLOCK[0] <= word[0] <= ARABIC_BLOCK[1]:
+        return (word,)
+    bare = _strip_article(word)
+    if bare != word:  # it carries the article, maybe already with a clitic: every article form
+        forms = [word] + [prefix + bare for prefix in ARTICLE_PREFIXES]
+    elif len(word) >= 2:
+        forms = [word] + [prefix + word for prefix in PROCLITICS]
+    else:
+        forms = [word]
+    return tuple(dict.fromkeys(forms))
+
+
+def possessive_forms(word: str) -> tuple[str, ...]:
+    """The normalised ``word`` as a phrase's last word may be written with a possessive
+    suffix, where that is safe: only a word without the article, of three letters or more;
+    a final ة (folded to ه) becomes ت before the suffix (حكومه -> حكومتها). ``word`` first."""
+    if len(word) < 3 or _strip_article(word) != word or not ARABIC_BLOCK[0] <= word[0] <= ARABIC_BLOCK[1]:
+        return (word,)
+    stem = word[:-1] + "ت" if word.endswith("ه") else word
+    return (word, *[stem + suffix for suffix in POSSESSIVES])
 
 
 @lru_cache(maxsize=200_000)

@@ -4,21 +4,54 @@ from __future__ import annotations
 
 from typing import Any
 
-from search.engine import DocView, SearchResult
+from search.engine import DocView, Filters, SearchResult
+from search.labels import category_label, label_matches
+from search.query import facet_values
 
 
-def result_json(result: SearchResult) -> dict[str, Any]:
+def facet_json(result: SearchResult, filters: Filters | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Each facet as an ordered list, most used first: value, Arabic label, count, whether it is selected."""
+    filters = filters or Filters()
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, counts in result.facets.items():
+        chosen = getattr(filters, name, []) or []
+        rows = []
+        for value, count in counts.items():
+            selected = any(_names(name, value, text) for text in chosen)
+            label = category_label(value) if name == "category" else value
+            rows.append({"value": value, "label": label, "count": count, "selected": selected})
+        out[name] = rows
+    return out
+
+
+def _names(field: str, value: str, text: str) -> bool:
+    """Whether a filter's text selects this value (as the engine reads it: spelling, labels, commas)."""
+    class One:
+        def values(self, _field: str) -> list[str]:
+            return [value]
+
+    if field == "category" and label_matches(value, text):
+        return True
+    parts = [text] + ([p for p in text.split(",") if p.strip()] if "," in text else [])
+    return any(facet_values(One(), field, part) for part in parts)  # type: ignore[arg-type]
+
+
+def result_json(result: SearchResult, filters: Filters | None = None) -> dict[str, Any]:
     return {
         "query": result.query,
         "total": result.total,
         "page": result.page,
         "per_page": result.per_page,
         "sort": result.sort,
+        "match": result.match,
         "took_ms": result.took_ms,
         "results": [hit.to_json() for hit in result.hits],
-        "facets": result.facets,
+        "pages": result.pages,
+        "facets": facet_json(result, filters),
+        "undated": result.undated,
         "suggestion": result.suggestion,
-        "notices": result.notices,
+        "respelled_from": result.respelled_from,
+        "notices": [notice.to_json() for notice in result.notices],
     }
 
 
@@ -38,5 +71,6 @@ def doc_json(doc: DocView) -> dict[str, Any]:
     }
 
 
-def error_json(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
+def error_json(code: str, message: str, message_ar: str | None = None) -> dict[str, Any]:
+    """An error: a machine code, an English and an Arabic message."""
+    return {"error": {"code": code, "message": message, "message_ar": message_ar or message}}

@@ -106,6 +106,8 @@ def print_report(report: BuildReport, verb: str, as_json: bool = False, max_line
     if reasons:
         line += f" ({reasons})"
     line += f", replaced {report.replaced}"
+    if report.indexed:
+        line += f", undated {report.undated}"
     if report.deleted or report.not_found:
         line += f", deleted {report.deleted}, not found {len(report.not_found)}"
     line += (

@@ -20,13 +20,14 @@ from datetime import time as dtime
 from pathlib import Path
 
 from search import __version__
-from search.analysis import normalise, stopwords
+from search.analysis import light_stem, normalise, stopwords
 from search.backends import open_backend
 from search.backends.base import Backend, PageRequest, Snapshot, Stored
 from search.cache import ByteLRU
 from search.errors import IndexProblem
 from search.highlight import Analysed, highlight_all, snippet
-from search.query import Lexicon, ParsedQuery, QueryBuilder, Weights, facet_values
+from search.notices import Notice
+from search.query import MATCHES, Lexicon, ParsedQuery, QueryBuilder, Weights, facet_values
 from search.querytree import AllOf, Everything, Filter, Node, Nothing, Term, all_of, any_of
 from search.settings import MB, Config, defaults
 from search.spelling import MAX_WORD_CHARS, Speller
@@ -35,7 +36,12 @@ log = logging.getLogger(__name__)
 
 SORTS = ("relevance", "newest")
 FACET_FIELDS = ("source", "category")
-SUGGEST_BELOW = 3  # offer "did you mean" when fewer results than this
+# «هل تقصد»: a word the index does not hold gets its closest frequent neighbour; a word it
+# holds, a neighbour at one edit used FAR_MORE_USED times as often (الانتخبات 14 -> الانتخابات 467).
+FAR_MORE_USED = 20
+RESPELL_BELOW = 3  # with fewer results, the respelling's results are shown instead (the page says so)
+MAX_SUGGEST_WORDS = 8  # longer queries (pasted headlines) are not respelled
+CLITIC_LETTERS = frozenset("وفبلك")
 
 
 @dataclass
@@ -44,19 +50,35 @@ class Filters:
     category: list[str] = field(default_factory=list)
     date_from: date | None = None
     date_to: date | None = None
+    undated: bool = False  # only the articles without a date (the «بدون تاريخ» bucket)
 
     @property
     def active(self) -> bool:
-        return bool(self.source or self.category or self.date_from or self.date_to)
+        return bool(self.source or self.category or self.date_from or self.date_to or self.undated)
 
-    def query(self, lexicon: Lexicon) -> Node | None:
-        """The source and category filters as a query tree (dates are bounds of the page request)."""
+    def query(self, lexicon: Lexicon, notices: list[Notice] | None = None) -> Node | None:
+        """The source and category filters as a query tree (dates are bounds of the page request).
+
+        A value that names nothing in the index, dates in the wrong order, or
+        «undated» with a date range select nothing, and say so in ``notices``."""
+        notices = [] if notices is None else notices
         parts: list[Node] = []
         for fieldname in FACET_FIELDS:
             wanted = getattr(self, fieldname)
             if wanted:
-                values = [v for text in wanted for v in _facet_choice(lexicon, fieldname, text)]
+                values = []
+                for text in wanted:
+                    found = _facet_choice(lexicon, fieldname, text)
+                    if not found:
+                        notices.append(Notice(f"unknown_{fieldname}", {"text": text}))
+                    values += found
                 parts.append(any_of([Term(fieldname, v) for v in values]) if values else Nothing())
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            notices.append(Notice("dates_reversed", {"text": f"{self.date_from} > {self.date_to}"}))
+            parts.append(Nothing())
+        if self.undated and (self.date_from or self.date_to):
+            notices.append(Notice("undated_with_range"))
+            parts.append(Nothing())
         return all_of(parts) if parts else None
 
     def date_bounds(self) -> tuple[datetime | None, datetime | None]:
@@ -106,7 +128,10 @@ class SearchResult:
     hits: list[Hit]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     suggestion: str | None = None
-    notices: list[str] = field(default_factory=list)
+    respelled_from: str | None = None  # the results are those of ``query``, respelled from this
+    undated: int = 0  # with facets: how many of the results have no date
+    match: str = "any"  # "all" when every word was required, else "any"
+    notices: list[Notice] = field(default_factory=list)
     sort: str = "relevance"
     timed_out: bool = False
 
@@ -142,6 +167,32 @@ def shown(value: object) -> str:
 
 
 RELATED_TEXT_CHARS = 20_000  # "more like this" reads the start of a long article only
+
+
+def _respelling(form: str, speller: Speller, used: int) -> str | None:
+    """The correction of one normalised word, or None.
+
+    A word no document uses gets its closest frequent neighbour (up to one edit
+    in a word of five letters or fewer, two in a longer one). A word some
+    documents use is corrected only at one edit, towards a word used
+    FAR_MORE_USED times as often. Never a change the search already makes (the
+    same light stem: كتاب/بالكتاب), one that turns the first letter into a
+    clitic (كوفيد -> وتفيد) or only drops a clitic (لكوفي -> كوفي): a clitic
+    changes what the word means, not how it is spelled.
+    """
+    if used:
+        fixed = speller.closest(form, 1)
+        if fixed is None or speller.count(fixed) < FAR_MORE_USED * used:
+            return None
+    else:
+        fixed = speller.closest(form, 1 if len(form) <= 5 else 2)
+    if fixed is None or light_stem(fixed) == light_stem(form):
+        return None
+    if fixed[0] in CLITIC_LETTERS and fixed[0] != form[0]:
+        return None
+    if form[0] in CLITIC_LETTERS and fixed == form[1:]:
+        return None  # only a clitic dropped (لكوفي -> كوفي): the typed form is a word with a clitic
+    return fixed
 
 
 class Engine:
@@ -232,7 +283,7 @@ class Engine:
                     "spelling": self._speller_stats(),
                 },
             }
-            for name in ("shards", "mapped_bytes"):
+            for name in ("shards", "mapped_bytes", "undated"):
                 if name in info:
                     health[name] = info[name]
             return health
@@ -256,17 +307,26 @@ class Engine:
         snippets: bool = True,
         facets: bool = True,
         suggest: bool = True,
+        respell: bool = True,
+        match: str = "auto",
     ) -> SearchResult:
         """Run a query in the user's language and return one page of results.
 
         The time limit covers the whole search: ranking, snippets and the
         suggestion. Past it, what is left is skipped and a notice says so.
+        With ``respell`` (and ``suggest``), a query with (almost) no results
+        whose respelling has more returns the respelling's results, saying so
+        in ``respelled_from``. ``match`` (auto, all, any): see QueryBuilder.parse;
+        when no article has all the words, those with any of them are shown, with
+        a notice.
         """
         started = time.perf_counter()
         deadline = time.monotonic() + self.config.search_time_limit
         per_page = per_page or self.config.per_page
         if sort not in SORTS:
             raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+        if match not in MATCHES:
+            raise ValueError(f"match must be one of {', '.join(MATCHES)}, not {match!r}")
         if page < 1 or per_page < 1:
             raise ValueError("page and per_page must be at least 1")
         text = shown(text)
@@ -274,15 +334,33 @@ class Engine:
         result = SearchResult(query=text, total=0, page=page, per_page=per_page, took_ms=0.0, hits=[], sort=sort)
         with self._reading():
             snapshot = self.backend.snapshot()
-            parsed = self._builder(snapshot).parse(text)
+            parsed = self._builder(snapshot).parse(text, match)
             result.notices = list(parsed.notices)
             if parsed.query is None and filters.active and not text.strip():
                 # No words, only filters: browse what they select, newest first.
                 parsed.query, parsed.filters_only = Everything(), True
             if parsed.query is not None:
                 self._run(snapshot, parsed, filters, result, snippets, facets, deadline)
-            if suggest and result.total < SUGGEST_BELOW and text.strip() and time.monotonic() < deadline:
+                if result.total == 0 and parsed.loose is not None and not result.timed_out:
+                    # No article has every word: show those with some, and say so.
+                    parsed.query, parsed.match = parsed.loose, "any"
+                    result.notices.append(Notice("not_all_words"))
+                    self._run(snapshot, parsed, filters, result, snippets, facets, deadline)
+            result.match = parsed.match
+            seen: set[tuple[str, str]] = set()
+            result.notices = [
+                n for n in result.notices if (n.code, repr(n.params)) not in seen and not seen.add((n.code, repr(n.params)))
+            ]
+            if suggest and text.strip() and time.monotonic() < deadline:
                 result.suggestion = self._suggest(snapshot, parsed)
+        if respell and result.suggestion and result.total < RESPELL_BELOW:
+            instead = self.search(
+                result.suggestion, page, per_page, sort, filters, snippets, facets, False, False, match
+            )
+            if instead.total > result.total:
+                instead.respelled_from, instead.notices = text, result.notices + instead.notices
+                instead.suggestion = result.suggestion
+                result = instead
         result.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return result
 
@@ -298,7 +376,7 @@ class Engine:
     ) -> None:
         assert parsed.query is not None
         query = parsed.query
-        filter_node = filters.query(snapshot)
+        filter_node = filters.query(snapshot, result.notices)
         if filter_node is not None:
             query = AllOf((query, Filter(filter_node)))  # filters match, they do not score
         date_from, date_to = filters.date_bounds()
@@ -310,20 +388,21 @@ class Engine:
                 newest=result.sort == "newest" or parsed.filters_only,
                 date_from=date_from,
                 date_to=date_to,
+                undated=filters.undated,
                 facets=facets,
                 seconds=max(0.0, deadline - time.monotonic()),
             )
         )
-        result.total, result.facets = page.total, page.facets
+        result.total, result.facets, result.undated = page.total, page.facets, page.undated
         result.notices.extend(page.notices)
         if page.timed_out:
             result.timed_out = True
-            result.notices.append("the search took too long and was stopped; try fewer or rarer words")
+            result.notices.append(Notice("time_limit"))
         for score, stored in page.hits:
             with_snippet = snippets and time.monotonic() < deadline
             if snippets and not with_snippet and not result.timed_out:
                 result.timed_out = True
-                result.notices.append("the search took too long: some results are shown without a snippet")
+                result.notices.append(Notice("snippets_skipped"))
             result.hits.append(self._hit(stored, score, parsed, with_snippet))
 
     def _hit(self, stored: Stored, score: float, parsed: ParsedQuery, snippets: bool) -> Hit:
@@ -340,9 +419,10 @@ class Engine:
         )
         if snippets:
             body = shown(stored.get("body"))
-            cut = snippet(body, parsed.highlight_terms, self.config.snippet_chars, self.highlight_cache)
+            terms, phrases = parsed.highlight_terms, parsed.highlight_phrases
+            cut = snippet(body, terms, self.config.snippet_chars, self.highlight_cache, phrases)
             hit.snippet, hit.snippet_text = cut.html, cut.text
-            hit.title_html = highlight_all(title, parsed.highlight_terms, self.highlight_cache)
+            hit.title_html = highlight_all(title, terms, self.highlight_cache, phrases)
         else:
             hit.title_html = highlight_all(title, set())
         return hit
@@ -355,7 +435,7 @@ class Engine:
         bounded whatever was typed.
         """
         words = parsed.text[: self.config.max_query_chars].split()
-        if not words or len(words) > 8:
+        if not words or len(words) > MAX_SUGGEST_WORDS:
             return None
         speller = self._speller_for(snapshot)
         stops = stopwords()
@@ -365,12 +445,9 @@ class Engine:
             form = normalise(word)
             fixed = None
             if len(form) <= MAX_WORD_CHARS and form not in stops and form.isalpha():
-                fixed = speller.suggest(form, 2 if len(form) > 4 else 1)
-            if fixed and snapshot.doc_frequency("body_exact", form) == 0:
-                out.append(fixed)
-                changed = True
-            else:
-                out.append(word)
+                fixed = _respelling(form, speller, snapshot.doc_frequency("body_exact", form))
+            out.append(fixed or word)
+            changed = changed or fixed is not None
         return " ".join(out) if changed else None
 
     def _speller_stats(self) -> dict[str, int]:
@@ -405,7 +482,8 @@ class Engine:
         stored = snapshot.document(doc_id)
         if stored is None:
             return None
-        terms = self._builder(snapshot).parse(text).highlight_terms if text.strip() else set()
+        parsed = self._builder(snapshot).parse(text) if text.strip() else ParsedQuery("", None)
+        terms, phrases = parsed.highlight_terms, parsed.highlight_phrases
         title = shown(stored.get("title"))
         body = shown(stored.get("body"))
         similar: list[Hit] = []
@@ -422,7 +500,7 @@ class Engine:
             category=shown(stored.get("category")),
             author=shown(stored.get("author")),
             date=shown(stored.get("date_iso")) or None,
-            title_html=highlight_all(title, terms, self.highlight_cache),
-            body_html=highlight_all(body, terms, self.highlight_cache),
+            title_html=highlight_all(title, terms, self.highlight_cache, phrases),
+            body_html=highlight_all(body, terms, self.highlight_cache, phrases),
             related=similar,
         )

@@ -9,6 +9,7 @@ around the marks is HTML-escaped; the marks are the only markup.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from search.analysis import TOKENIZER, light_stem, stopwords
@@ -50,17 +51,46 @@ def analysed(text: str, cache: ByteLRU[Analysed] | None = None) -> Analysed:
     return cache.get_or_make(text, lambda: _analyse(text), lambda words: len(text) * 2 + BYTES_PER_WORD * len(words))
 
 
-def matches(text: str, terms: set[str] | frozenset[str], cache: ByteLRU[Analysed] | None = None) -> list[Span]:
-    """Spans of the words in ``text`` that match any of ``terms``."""
-    if not terms or not text:
+Phrases = Sequence[tuple[frozenset[str], ...]]  # each phrase: the forms each of its words may take
+
+
+def matches(
+    text: str,
+    terms: set[str] | frozenset[str],
+    cache: ByteLRU[Analysed] | None = None,
+    phrases: Phrases = (),
+) -> list[Span]:
+    """Spans of the words in ``text`` that match any of ``terms``, and of each place where a
+    phrase occurs (its words in order, each one of the forms its position allows): one span
+    from its first word to its last."""
+    if (not terms and not phrases) or not text:
         return []
+    words = analysed(text, cache)
     spans: list[Span] = []
-    for start, end, form, stem in analysed(text, cache):
+    covered_until = -1
+    for i, (start, end, form, stem) in enumerate(words):
+        if start < covered_until:
+            continue  # inside a phrase already marked
+        phrase_end = _phrase_at(words, i, phrases)
+        if phrase_end is not None:
+            if spans and spans[-1].start == start:
+                spans.pop()
+            spans.append(Span(start, phrase_end[0], "\0phrase" + str(phrase_end[1])))
+            covered_until = phrase_end[0]
+            continue
         if form in terms or stem in terms:
             if spans and spans[-1].start == start:
                 continue  # one written word that normalised to several
             spans.append(Span(start, end, stem))
     return spans
+
+
+def _phrase_at(words: Analysed, i: int, phrases: Phrases) -> tuple[int, int] | None:
+    """(end offset, phrase number) of the first phrase whose words start at ``words[i]``."""
+    for number, phrase in enumerate(phrases):
+        if i + len(phrase) <= len(words) and all(words[i + k][2] in forms for k, forms in enumerate(phrase)):
+            return words[i + len(phrase) - 1][1], number
+    return None
 
 
 def mark(text: str, spans: list[Span], start: int = 0, end: int | None = None) -> str:
@@ -78,9 +108,11 @@ def mark(text: str, spans: list[Span], start: int = 0, end: int | None = None) -
     return "".join(out)
 
 
-def highlight_all(text: str, terms: set[str] | frozenset[str], cache: ByteLRU[Analysed] | None = None) -> str:
+def highlight_all(
+    text: str, terms: set[str] | frozenset[str], cache: ByteLRU[Analysed] | None = None, phrases: Phrases = ()
+) -> str:
     """The whole text, escaped, with every match marked (for the article view)."""
-    return mark(text, matches(text, terms, cache))
+    return mark(text, matches(text, terms, cache, phrases))
 
 
 MAX_WALK = 40  # characters a cut walks to reach a word boundary; a longer word is cut inside
@@ -105,13 +137,17 @@ def _word_boundary_after(text: str, pos: int) -> int:
 
 
 def snippet(
-    text: str, terms: set[str] | frozenset[str], length: int = 220, cache: ByteLRU[Analysed] | None = None
+    text: str,
+    terms: set[str] | frozenset[str],
+    length: int = 220,
+    cache: ByteLRU[Analysed] | None = None,
+    phrases: Phrases = (),
 ) -> Snippet:
     """The window of about ``length`` characters holding the most distinct matches."""
     text = text.strip()
     if not text:
         return Snippet("", "")
-    spans = matches(text, terms, cache)
+    spans = matches(text, terms, cache, phrases)
     if len(text) <= length:
         start, end = 0, len(text)
     elif not spans:

@@ -24,7 +24,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from search.analysis import exact_analyzer, normalise, stem_analyzer
+from search.analysis import (
+    PROCLITICS,
+    exact_analyzer,
+    normalise,
+    possessive_forms,
+    proclitic_forms,
+    stem_analyzer,
+    strip_article,
+)
+from search.labels import label_matches
+from search.notices import Notice
 from search.querytree import (
     AndMaybe,
     AndNot,
@@ -57,6 +67,12 @@ FIELD_ALIASES = {
 }
 FIELD_CLAUSE = re.compile(r"([^\s:\"“”«»]+):(?=\S)")  # field:word or field:"phrase"
 MIN_PREFIX_CHARS = 2
+MATCHES = ("auto", "all", "any")
+# match=auto requires every word of a query of up to this many words (a search for وزارة الصحة
+# is for both); a longer one (a pasted headline, a question) ranks articles with any of them.
+AUTO_ALL_MAX_WORDS = 4
+# Clitic forms of a phrase (first word x last word) searched at most; the most used first.
+MAX_PHRASE_FORMS = 16
 
 
 @dataclass
@@ -101,8 +117,12 @@ class ParsedQuery:
     text: str
     query: Node | None
     highlight_terms: set[str] = field(default_factory=set)  # stems and exact forms
-    notices: list[str] = field(default_factory=list)
+    # Each phrase as the normalised forms each of its words may take: marked as one span.
+    highlight_phrases: list[tuple[frozenset[str], ...]] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
     filters_only: bool = False
+    match: str = "any"  # as applied: "all" when every word is required
+    loose: Node | None = None  # with match "all": the same words, any of them (the fallback when none has all)
 
     @property
     def empty(self) -> bool:
@@ -216,45 +236,81 @@ class QueryBuilder:
         words = [word for word, _ in tokens]
         if not words:
             return None
-        parsed.highlight_terms.update(words)
-        parsed.highlight_terms.update(t.text for t in self._stem(text))
         if len(words) == 1:
             return self._word(text, field_name, parsed)
         positions = [pos for _, pos in tokens]
-        slop = max(b - a for a, b in zip(positions, positions[1:]))
+        slop = max(1, max(b - a for a, b in zip(positions, positions[1:])))
         fields = ["title_exact"] if field_name == "title" else ["title_exact", "body_exact"]
         boosts = {"title_exact": self.weights.title, "body_exact": 1.0}
-        return AnyOf(tuple(Phrase(f, tuple(words), max(1, slop), boosts[f]) for f in fields))
+        # Through the clitics: the first word after a conjunction, preposition or article
+        # form, the last with a possessive suffix; only the forms the index holds.
+        firsts = self._used_forms(fields, proclitic_forms(words[0]))
+        lasts = self._used_forms(fields, possessive_forms(words[-1]))
+        combos = [(first, last) for first in firsts for last in lasts][:MAX_PHRASE_FORMS]
+        parsed.highlight_phrases.append(
+            (frozenset(f for f, _ in combos), *(frozenset({w}) for w in words[1:-1]), frozenset(l for _, l in combos))
+        )
+        return AnyOf(
+            tuple(
+                Phrase(f, (first, *words[1:-1], last), slop, boosts[f]) for f in fields for first, last in combos
+            )
+        )
+
+    def _used_forms(self, fields: list[str], forms: tuple[str, ...]) -> list[str]:
+        """``forms[0]`` (as typed) and the other forms some document uses, the most used first."""
+        used = {}
+        for form in forms[1:]:
+            n = sum(self.lexicon.doc_frequency(f, form) for f in fields)
+            if n:
+                used[form] = n
+        return [forms[0], *sorted(used, key=lambda form: -used[form])]
 
     def _prefix(self, text: str, field_name: str | None, parsed: ParsedQuery) -> Node | None:
         stem = normalise(text)
         stem = "".join(ch for ch in stem if ch.isalnum())
         if len(stem) < MIN_PREFIX_CHARS:
-            parsed.notices.append(f"«{text}*»: a prefix needs at least {MIN_PREFIX_CHARS} letters; searched as a word")
+            parsed.notices.append(Notice("prefix_too_short", {"text": text, "limit": MIN_PREFIX_CHARS}))
             return self._word(text, field_name, parsed)
-        fields = ["title_exact"] if field_name == "title" else ["title_exact", "body_exact"]
+        # Words as written (exact fields), and their stems: a stem has lost its clitics and
+        # article, so انترن* also finds الإنترنت، بالإنترنت، للانترنت. A typed article is
+        # dropped for the stems (الانترن* = انترن*).
+        # The stems keep ب ل ك ف before a word without the article (بتونس): those forms are
+        # looked up as written, for prefixes of three letters or more.
+        bare = strip_article(stem)
+        clitics = [p + stem for p in PROCLITICS if p != "و"] if len(stem) >= 3 and bare == stem else []
+        title = [("title_exact", stem), ("title", bare)] + [("title_exact", c) for c in clitics]
+        body = [("body_exact", stem), ("body", bare)] + [("body_exact", c) for c in clitics]
+        fields = title if field_name == "title" else title + body
         cap = self.config.max_prefix_terms
-        found: dict[str, int] = {}
+        found: dict[tuple[str, str], int] = {}
         scanned = 0
-        for fieldname in fields:
-            for word in self.lexicon.words(fieldname, stem):
-                found[word] = found.get(word, 0) + self.lexicon.doc_frequency(fieldname, word)
+        for fieldname, start in fields:
+            if len(start) < MIN_PREFIX_CHARS:
+                continue
+            for word in self.lexicon.words(fieldname, start):
+                found[fieldname, word] = self.lexicon.doc_frequency(fieldname, word)
                 scanned += 1
-                if scanned > cap * 20:
+                if scanned > cap * 40:
                     break
         if not found:
             return None
-        words = sorted(found, key=lambda w: -found[w])
+        # The cap counts distinct words; each is searched in every field that holds it.
+        totals: dict[str, int] = {}
+        for (_fieldname, word), n in found.items():
+            totals[word] = totals.get(word, 0) + n
+        words = sorted(totals, key=lambda w: -totals[w])
         if len(words) > cap:
-            parsed.notices.append(f"«{text}*» matches many words; only the {cap} most frequent were searched")
+            parsed.notices.append(Notice("prefix_too_broad", {"text": text, "limit": cap}))
             words = words[:cap]
+        kept = set(words)
         parsed.highlight_terms.update(words)
-        return AnyOf(tuple(Term(f, w, self.weights.title if f == "title_exact" else 1.0) for f in fields for w in words))
+        boost = {f: b for f, _kind, b in self._fields(field_name)}
+        return AnyOf(tuple(Term(f, w, boost[f]) for (f, w) in found if w in kept and f in boost))
 
     def _facet_value(self, fieldname: str, text: str, parsed: ParsedQuery) -> Node:
         values = facet_values(self.lexicon, fieldname, text)
         if not values:
-            parsed.notices.append(f"no {fieldname} called «{text}»")
+            parsed.notices.append(Notice(f"unknown_{fieldname}", {"text": text}))
             return Nothing()
         return any_of([Term(fieldname, v) for v in values])
 
@@ -269,19 +325,23 @@ class QueryBuilder:
 
     # -- whole query ------------------------------------------------------------
 
-    def parse(self, text: str) -> ParsedQuery:
-        """Turn what the user typed into a ParsedQuery; never raises on user input."""
+    def parse(self, text: str, match: str = "auto") -> ParsedQuery:
+        """Turn what the user typed into a ParsedQuery; never raises on user input.
+
+        ``match``: "all" requires every word (clause) typed, "any" ranks articles
+        with any of them, "auto" is "all" for queries of up to AUTO_ALL_MAX_WORDS
+        words and "any" for longer ones."""
         max_chars = self.config.max_query_chars
         parsed = ParsedQuery(text=text, query=None)
         if len(text) > max_chars:
             text = text[:max_chars]
-            parsed.notices.append(f"the query was cut to its first {max_chars} characters")
+            parsed.notices.append(Notice("query_cut", {"limit": max_chars}))
         text = visible_query(text)
         clauses = tokenize_query(text)
         max_clauses = self.config.max_query_terms
         if len(clauses) > max_clauses:
             clauses = clauses[:max_clauses]
-            parsed.notices.append(f"only the first {max_clauses} words of the query were used")
+            parsed.notices.append(Notice("too_many_words", {"limit": max_clauses}))
 
         optional: list[Node] = []
         required: list[Node] = []
@@ -323,8 +383,14 @@ class QueryBuilder:
                 parsed.query = AndNot(Everything(), any_of(excluded))
                 parsed.filters_only = True
             elif text.strip():
-                parsed.notices.append("the query has no searchable words (only common words or symbols)")
+                parsed.notices.append(Notice("no_searchable_words"))
             return parsed
+        wants_all = match == "all" or (match == "auto" and len(optional) + len(required) <= AUTO_ALL_MAX_WORDS)
+        if wants_all and optional and len(optional) + len(required) >= 2:
+            loose = AndMaybe(all_of(required), any_of(optional)) if required else any_of(optional)
+            parsed.loose = AndNot(loose, any_of(excluded)) if excluded else loose
+            required, optional = required + optional, []
+            parsed.match = "all"
         positive: Node
         if required and optional:
             positive = AndMaybe(all_of(required), any_of(optional))
@@ -346,6 +412,9 @@ class QueryBuilder:
 
 def facet_values(lexicon: Lexicon, fieldname: str, text: str) -> list[str]:
     """The indexed values of a source or category field that match ``text``,
-    ignoring case and spelling variants (bbc = BBC, اصداء = أصداء)."""
+    ignoring case and spelling variants (bbc = BBC, اصداء = أصداء); a category
+    also by its Arabic label (تصنيف:رياضة = category:sport)."""
     wanted = normalise(text.strip())
+    if fieldname == "category":
+        return [value for value in lexicon.values(fieldname) if label_matches(value, text)]
     return [value for value in lexicon.values(fieldname) if normalise(value) == wanted]

@@ -42,11 +42,13 @@ def run_column(doc_id: str) -> str:
     )
 
 
-def run_topics(engine: Engine, topics: list[tuple[str, str]], limit: int = 100, tag: str = "baheth") -> list[str]:
+def run_topics(
+    engine: Engine, topics: list[tuple[str, str]], limit: int = 100, tag: str = "baheth", match: str = "auto"
+) -> list[str]:
     """Rank each topic exactly as the web search does and format TREC run lines."""
     lines = []
     for qid, query in topics:
-        result = engine.search(query, per_page=limit, snippets=False, facets=False, suggest=False)
+        result = engine.search(query, per_page=limit, snippets=False, facets=False, suggest=False, match=match)
         for rank, hit in enumerate(result.hits, start=1):
             lines.append(f"{qid} Q0 {run_column(hit.id)} {rank} {hit.score:.6f} {tag}\n")
     return lines

@@ -12,6 +12,8 @@ what it allows, before anything starts.
 
 from __future__ import annotations
 
+import hashlib
+
 import math
 import os
 from collections.abc import Iterator, Mapping
@@ -163,6 +165,12 @@ SETTINGS = Settings(
     Setting("host", "127.0.0.1", "Address `baheth serve` listens on."),
     Setting("port", 8000, "Port `baheth serve` listens on (0: any free port).", 0, 65535),
     Setting(
+        "cors_origins",
+        "*",
+        "Web origins whose pages may read the read-only JSON API (comma-separated, e.g. "
+        "https://newsroom.example.org); * for any; empty for none.",
+    ),
+    Setting(
         "public_url",
         "",
         "The address readers reach the server at (https://search.example.org), used for absolute links in "
@@ -196,6 +204,13 @@ SETTINGS = Settings(
         1 << 20,
     ),
     Setting("per_page", 10, "Results per page when the request does not say.", 1, 1000),
+    Setting(
+        "digits",
+        "eastern",
+        "How the page writes numbers: eastern (Arabic-Indic ٠١٢٣, as Mashriq papers do) or western (0123, "
+        "as Maghreb papers do).",
+        choices=("eastern", "western"),
+    ),
     Setting("max_per_page", 100, "The most results one page may ask for.", 1, 1000),
     Setting("max_query_chars", 2000, "Longer queries are cut to this many characters.", 1, 100_000),
     Setting("max_query_terms", 64, "Query clauses beyond this number are ignored.", 1, 1024),
@@ -272,6 +287,11 @@ class Config(Mapping[str, Any]):
 
     def __repr__(self) -> str:
         return f"Config({self._values!r})"
+
+    def fingerprint(self) -> str:
+        """A short digest of every value: equal for equal settings (for HTTP entity tags)."""
+        text = repr(sorted((name, repr(value)) for name, value in self._values.items()))
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
     def replace(self, **changes: Any) -> Config:
         """A new Config with some values changed (None leaves a value as it is); validated."""

@@ -172,8 +172,14 @@ class Speller:
         return self._owners[lo:hi]
 
     def suggest(self, word: str, max_distance: int = 2) -> str | None:
-        """The most used vocabulary word closest to ``word``, or None."""
-        if not MIN_LENGTH <= len(word) <= MAX_WORD_CHARS or self.known(word):
+        """The most used vocabulary word closest to ``word``, or None when ``word`` is known."""
+        if self.known(word):
+            return None
+        return self.closest(word, max_distance)
+
+    def closest(self, word: str, max_distance: int = 2) -> str | None:
+        """The most used vocabulary word other than ``word`` within ``max_distance`` edits, or None."""
+        if not MIN_LENGTH <= len(word) <= MAX_WORD_CHARS:
             return None
         candidates: set[int] = set(self._sharing(word).tolist())  # a letter missing from ``word``
         for key in _deletions(word):
@@ -184,6 +190,8 @@ class Speller:
         best: tuple[int, int, str] | None = None
         for number in candidates:
             candidate = self._words[number]
+            if candidate == word:
+                continue
             distance = edit_distance(word, candidate)
             if distance <= max_distance:
                 rank = (distance, -int(self._counts[number]), candidate)

@@ -65,3 +65,89 @@ def test_every_jawharafm_article_with_a_date_in_its_record_is_dated() -> None:
     for doc in loaded.documents:
         from_id = date_in_id(doc.id)
         assert from_id is None or doc.date is None or from_id.date() == doc.date.date(), doc.id
+
+
+# -- phrases and prefixes through clitics, counted independently on JawharaFM -------------
+
+ARTICLE = r"(?:[وف]?[بك]?ال|[وف]?لل)"  # the article with its clitics, as the scan below reads it
+POSSESSIVE = r"(?:ه|ها|هم|هما|هن|كم|كن|نا)"
+
+
+@pytest.fixture(scope="module")
+def jawhara(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """JawharaFM indexed, and each record's title, abstract and text normalised, read straight from the tarball."""
+    from conftest import JAWHARA
+    from search.analysis import normalise
+    from search.engine import Engine
+
+    corpus = require_corpus(JAWHARA)
+    texts: dict[str, str] = {}
+    with tarfile.open(corpus) as tar:
+        for member in tar:
+            if not (member.isfile() and member.name.endswith(".txt")):
+                continue
+            data = tar.extractfile(member).read().decode("utf-8", "replace")  # type: ignore[union-attr]
+            for record in re.findall(r"<DOC>(.*?)</DOC>", data, re.S):
+                docno = re.search(r"<DOCNO>(.*?)</DOCNO>", record, re.S)
+                parts = [m.group(1) for tag in ("TITLE", "ABSTRACT", "TEXT")
+                         if (m := re.search(rf"<{tag}>(.*?)</{tag}>", record, re.S))]
+                if docno:
+                    texts[docno.group(1).strip()] = normalise(" \n ".join(parts))
+    root = tmp_path_factory.mktemp("jawhara") / "index"
+    build(root, load_sources([corpus]), [str(corpus)], procs=2)
+    return Engine(root), texts
+
+
+def _phrase_pattern(words: list[str]) -> re.Pattern[str]:
+    """A phrase as the scan reads it: any article or clitic form of its first word; a
+    possessive suffix on its last word when that word has no article."""
+    first, *middle, last = words
+    head = ARTICLE + re.escape(first[2:]) if first.startswith("ال") else r"[وف]?[بلك]?" + re.escape(first)
+    if re.match(ARTICLE, last):
+        tail = re.escape(last)
+    elif last.endswith("ه"):
+        tail = re.escape(last[:-1]) + "(?:ه|ت" + POSSESSIVE + ")"
+    else:
+        tail = re.escape(last) + POSSESSIVE + "?"
+    body = r"\W+".join([head, *map(re.escape, middle), tail])
+    return re.compile(r"(?<!\w)" + body + r"(?!\w)")
+
+
+def _all_ids(engine, query: str) -> set[str]:  # type: ignore[no-untyped-def]
+    ids: set[str] = set()
+    page = 1
+    while True:
+        result = engine.search(query, page=page, per_page=100, facets=False, suggest=False)
+        ids |= {hit.id for hit in result.hits}
+        if page * 100 >= result.total:
+            return ids
+        page += 1
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    ["الاتحاد العام التونسي للشغل", "الأمم المتحدة", "وزارة الصحة", "رئيس الحكومة", "كرة القدم", "مجلس نواب الشعب"],
+)
+def test_phrases_find_every_clitic_form_in_jawharafm(jawhara, phrase: str) -> None:  # type: ignore[no-untyped-def]
+    from search.analysis import normalise
+
+    engine, texts = jawhara
+    pattern = _phrase_pattern(normalise(phrase).split())
+    expected = {docno for docno, text in texts.items() if pattern.search(text)}
+    assert len(expected) >= 20, "the phrase is common in the corpus: the count means something"
+    got = _all_ids(engine, f'"{phrase}"')
+    missed = expected - got
+    assert len(missed) <= 0.01 * len(expected), (len(expected), len(got), sorted(missed)[:10])
+    assert len(got - expected) <= 0.01 * len(expected), sorted(got - expected)[:10]
+
+
+@pytest.mark.parametrize("prefix", ["انترن", "الانترن", "اقتصاد", "انتخاب"])
+def test_prefixes_find_words_after_clitics_in_jawharafm(jawhara, prefix: str) -> None:  # type: ignore[no-untyped-def]
+    engine, texts = jawhara
+    bare = prefix[2:] if prefix.startswith("ال") else prefix
+    pattern = re.compile(r"(?<!\w)(?:[وف]?[بلك]?|" + ARTICLE + ")" + re.escape(bare))
+    expected = {docno for docno, text in texts.items() if pattern.search(text)}
+    assert len(expected) >= 20
+    got = _all_ids(engine, prefix + "*")
+    missed = expected - got
+    assert len(missed) <= 0.01 * len(expected), (len(expected), len(got), sorted(missed)[:10])

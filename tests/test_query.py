@@ -35,3 +35,37 @@ def test_tokenize_query(text: str, expected: list[tuple]) -> None:
 
 def test_clause_defaults() -> None:
     assert tokenize_query("كلمة")[0] == Clause("word", "كلمة")
+
+
+@pytest.mark.parametrize(
+    ("typed", "codes"),
+    [
+        ("رياضة", {"sport"}),
+        ("الرياضة", {"sport"}),
+        ("رياضه", {"sport"}),
+        ("sport", {"sport"}),
+        ("SPORT", {"sport"}),
+        ("سياسة", {"politic", "politics"}),  # one label, the codes of two feeds
+        ("وطني", {"localNews"}),
+        ("منوعات", {"diverse"}),
+        ("طقس", set()),
+    ],
+)
+def test_categories_are_selected_by_their_arabic_label(typed: str, codes: set[str]) -> None:
+    from search.query import facet_values
+
+    class Values:
+        def values(self, field: str) -> list[str]:
+            return ["sport", "politic", "politics", "localNews", "diverse", "culture"]
+
+    assert set(facet_values(Values(), "category", typed)) == codes  # type: ignore[arg-type]
+
+
+def test_every_category_of_the_shared_corpora_has_an_arabic_label() -> None:
+    from search.labels import CATEGORY_LABELS
+
+    ant = {"culture", "economy", "internationalNews", "middleEast", "sport", "technology"}
+    jawhara = {"culture", "diverse", "economy", "internationalNews", "localNews", "politic", "society", "sport",
+               "technology"}
+    assert ant | jawhara <= set(CATEGORY_LABELS)
+    assert all(any("\u0600" <= ch <= "\u06ff" for ch in label) for label in CATEGORY_LABELS.values())

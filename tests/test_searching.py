@@ -144,3 +144,31 @@ def test_related_articles(engine: Engine) -> None:
     assert doc is not None
     assert SEED_ID in [h.id for h in doc.related]
     assert engine.document("no-such-id") is None
+
+
+@pytest.mark.parametrize(
+    ("query", "match", "expected", "applied"),
+    [
+        ("وزارة الآثار", "auto", {"FX-culture-5"}, "all"),  # a few words: every one of them
+        ("وزارة الآثار", "all", {"FX-culture-5"}, "all"),
+        ("وزارة الآثار", "any", {"FX-intl-2", "FX-culture-5"}, "any"),
+        ("وزارة", "auto", {"FX-intl-2", "FX-culture-5"}, "any"),  # one word: nothing to require
+        ("وزارة -الآثار", "auto", {"FX-intl-2"}, "any"),
+        ("وزارة OR الآثار", "auto", {"FX-intl-2", "FX-culture-5"}, "any"),  # one clause
+        # Five words: a pasted headline finds its article with words missing from it.
+        ("وزارة الآثار المصرية تنقل قطعا", "auto", {"FX-culture-5", "FX-intl-2", "FX-sport-4"}, "any"),
+        ("وزارة الآثار المصرية تنقل قطعا", "all", {"FX-culture-5", "FX-intl-2", "FX-sport-4"}, "any"),  # fallback
+    ],
+)
+def test_match_all_or_any(engine: Engine, query: str, match: str, expected: set[str], applied: str) -> None:
+    result = engine.search(query, match=match, per_page=50)
+    assert {h.id for h in result.hits} == expected and result.total == len(expected)
+    assert result.match == applied
+
+
+def test_no_article_with_every_word_shows_those_with_some_and_says_so(engine: Engine) -> None:
+    result = engine.search("وزارة المريخ", per_page=50)
+    assert {h.id for h in result.hits} == {"FX-intl-2", "FX-culture-5", "FX-json-1"}
+    assert result.match == "any" and [n.code for n in result.notices] == ["not_all_words"]
+    newest = engine.search("وزارة الآثار", sort="newest", per_page=50)
+    assert [h.id for h in newest.hits] == ["FX-culture-5"]  # «الأحدث» is not led by articles with one word

@@ -124,3 +124,48 @@ def test_speller_estimate_is_close_to_what_python_allocates() -> None:
     finally:
         tracemalloc.stop()
     assert 0.5 * used <= speller.nbytes <= 1.5 * used, (speller.nbytes, used)
+
+
+# How often ANT's documents use each word (counted in its vocabulary), for the respelling rules.
+ANT_LIKE = {
+    "الانتخابات": 467, "الانتخاب": 60, "وتفيد": 388, "كوفي": 40, "الاقتصاد": 2100, "فلسطين": 1500,
+    "ترامب": 3000, "ترمب": 535, "الحكومة": 5000, "الحكومي": 300, "الكتاب": 400, "بالكتاب": 30,
+    "لبنانيين": 400, "لبنانيون": 15, "مصري": 900, "مصر": 3600, "السودان": 700, "السوداني": 300,
+}
+
+
+@pytest.mark.parametrize(
+    ("typed", "used", "expected"),
+    [
+        ("الانتخبات", 14, "الانتخابات"),  # used a little, the respelling 33x more: suggested
+        ("الانتخبات", 0, "الانتخابات"),
+        ("كوفيد", 0, "كوفي"),  # not وتفيد: a clitic never replaces a letter
+        ("لكوفي", 0, None),  # only a clitic dropped
+        ("وبكوفي", 0, None),  # too far: two letters, in a word of five
+        ("فلسطبن", 0, "فلسطين"),
+        ("الاقتصد", 0, "الاقتصاد"),
+        ("ترمب", 535, None),  # both spellings are in real use
+        ("السوداني", 300, None),
+        ("كتاب", 0, None),  # to الكتاب: only the article, the same light stem
+        ("لبنانيون", 15, None),  # the same light stem as لبنانيين: the search finds both already
+        ("مصرى", 0, None),  # folds to مصري, a known word: nothing to fix
+    ],
+)
+def test_respelling_rules(typed: str, used: int, expected: str | None) -> None:
+    from search.analysis import normalise
+    from search.engine import _respelling
+
+    speller = Speller(dict(ANT_LIKE))
+    form = normalise(typed)
+    assert _respelling(form, speller, used if not speller.known(form) else speller.count(form)) == expected
+
+
+def test_no_results_shows_the_respellings_results_and_says_so(client) -> None:  # type: ignore[no-untyped-def]
+    data = client.get("/api/search?q=الانترنبت").get_json()
+    assert data["respelled_from"] == "الانترنبت" and data["query"] == "الانترنت" and data["total"] > 0
+    page = client.get("/?q=الانترنبت").get_data(as_text=True)
+    assert "عرض نتائج" in page and "بدلاً من" in page and "respell=0" in page
+    as_typed = client.get("/api/search?q=الانترنبت&respell=0").get_json()
+    assert as_typed["respelled_from"] is None and as_typed["total"] == 0 and as_typed["suggestion"] == "الانترنت"
+    bad = client.get("/api/search?q=x&respell=maybe")
+    assert bad.status_code == 400 and "respell" in bad.get_json()["error"]["message"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -42,7 +43,7 @@ def test_results_page(client) -> None:
     assert "<mark>#الانترنت</mark>" in page  # the title's hashtag, marked whole
     assert "<mark>الإنترنت</mark>" in page or "<mark>للإنترنت</mark>" in page
     assert f'href="/doc/{SEED_ID}?q=' in page
-    assert "نتيجة في" in page  # the count and the time taken
+    assert re.search(r"(نتيجة واحدة|نتيجتان|[٠-٩٬]+ (نتائج|نتيجة)) *\n? *في [٠-٩]+ ملّي ثانية", page)  # count and time
     assert "أصداء الخليج" in page  # the source facet
 
 
@@ -63,9 +64,11 @@ def test_paging_and_sort(client) -> None:
 
 
 def test_empty_state_and_suggestion(client) -> None:
-    page = client.get("/?q=الانترنيت").get_data(as_text=True)
+    page = client.get("/?q=الانترنيت&respell=0").get_data(as_text=True)  # as typed: nothing
     assert "لا توجد نتائج" in page
     assert "هل تقصد" in page and "الانترنت" in page
+    page = client.get("/?q=الانترنيت").get_data(as_text=True)  # by default: the respelling's results
+    assert "لا توجد نتائج" not in page and "عرض نتائج" in page and "<mark>" in page
 
 
 def test_article_view_highlights_and_relates(client) -> None:
@@ -101,7 +104,71 @@ def test_search_contract(client) -> None:
     first = data["results"][0]
     assert first["id"] == SEED_ID
     assert "<mark>" in first["snippet"] and "<mark>" not in first["snippet_text"]
-    assert data["facets"]["source"]["أصداء الخليج"] >= 1
+    sources = data["facets"]["source"]
+    assert [row["count"] for row in sources] == sorted((row["count"] for row in sources), reverse=True)
+    assert any(row["value"] == "أصداء الخليج" and row["count"] >= 1 and not row["selected"] for row in sources)
+
+
+def test_facets_are_ordered_lists_with_labels_and_selection(client) -> None:
+    data = client.get("/api/search?q=وزارة&category=culture&category=رياضة").get_json()
+    validate(data, "SearchResult")
+    rows = {row["value"]: row for row in data["facets"]["category"]}
+    assert rows["culture"]["label"] == "ثقافة" and rows["culture"]["selected"]
+
+
+def test_paging_links_in_the_api(client) -> None:
+    first = client.get("/api/search?q=وزارة OR الحسابات OR المنتخب&per_page=2&sort=newest").get_json()
+    assert first["pages"] >= 2 and first["prev"] is None and "page=2" in first["next"]
+    assert "sort=newest" in first["next"] and "per_page=2" not in first["next"] or "per_page" in first["next"]
+    second = client.get(first["next"]).get_json()
+    assert second["page"] == 2 and second["prev"] is not None
+    last = client.get(f"/api/search?q=وزارة OR الحسابات OR المنتخب&per_page=2&page={first['pages']}").get_json()
+    assert last["next"] is None
+
+
+def test_api_answers_revalidate_with_an_etag(client) -> None:
+    response = client.get("/api/search?q=الانترنت")
+    tag = response.headers["ETag"]
+    assert tag and "no-cache" in response.headers["Cache-Control"]
+    again = client.get("/api/search?q=الانترنت", headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.get_data() == b"" and again.headers["ETag"] == tag
+    other = client.get("/api/search?q=مصر", headers={"If-None-Match": tag})
+    assert other.status_code == 200 and other.headers["ETag"] != tag
+    doc = client.get(f"/api/doc/{SEED_ID}")
+    assert client.get(f"/api/doc/{SEED_ID}", headers={"If-None-Match": doc.headers["ETag"]}).status_code == 304
+
+
+def test_a_change_to_the_index_changes_the_etag(fresh_index: Path) -> None:
+    from search.backends.whoosh.store import add
+    from search.ingest import Document, LoadResult
+
+    client = create_app({"INDEX": str(fresh_index), "TESTING": True}).test_client()
+    tag = client.get("/api/search?q=الكويكبات").headers["ETag"]
+    add(fresh_index, LoadResult(documents=[Document(id="rocks-1", title="الكويكبات", body="خبر عن الكويكبات")]))
+    after = client.get("/api/search?q=الكويكبات", headers={"If-None-Match": tag})
+    assert after.status_code == 200 and after.get_json()["total"] == 1 and after.headers["ETag"] != tag
+
+
+@pytest.mark.parametrize(
+    ("origins", "origin", "allowed"),
+    [("*", "https://any.example", "*"), ("https://a.example,https://b.example", "https://b.example", "https://b.example"),
+     ("https://a.example", "https://evil.example", None), ("", "https://a.example", None)],
+)
+def test_cors_for_the_read_only_api(small_index, origins: str, origin: str, allowed: str | None) -> None:  # type: ignore[no-untyped-def]
+    client = create_app({"INDEX": str(small_index), "TESTING": True, "cors_origins": origins}).test_client()
+    response = client.get("/api/search?q=x", headers={"Origin": origin})
+    assert response.headers.get("Access-Control-Allow-Origin") == allowed
+    preflight = client.open("/api/search", method="OPTIONS", headers={
+        "Origin": origin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "if-none-match"})
+    if allowed:
+        assert preflight.headers["Access-Control-Allow-Methods"] == "GET"
+        assert "If-None-Match" in preflight.headers["Access-Control-Allow-Headers"]
+    assert "Access-Control-Allow-Origin" not in client.get("/?q=x", headers={"Origin": origin}).headers
+
+
+def test_openapi_example_is_valid_against_its_schema() -> None:
+    for example in SPEC["components"]["schemas"]["SearchResult"]["examples"]:
+        validate(example, "SearchResult")
 
 
 def test_search_filters_and_dates(client) -> None:
@@ -222,3 +289,125 @@ def test_missing_index_still_serves_and_says_so(tmp_path: Path) -> None:
     assert client.get("/").status_code == 503
     api = client.get("/api/search?q=مصر")
     assert api.status_code == 503 and api.get_json()["error"]["code"] == "index_unavailable"
+
+
+@pytest.mark.parametrize(
+    ("n", "expected"),
+    [
+        (0, "لا نتائج"),
+        (1, "نتيجة واحدة"),
+        (2, "نتيجتان"),
+        (3, "٣ نتائج"),
+        (10, "١٠ نتائج"),
+        (11, "١١ نتيجة"),
+        (99, "٩٩ نتيجة"),
+        (100, "١٠٠ نتيجة"),
+        (103, "١٠٣ نتائج"),
+        (111, "١١١ نتيجة"),
+        (1000, "١٬٠٠٠ نتيجة"),
+        (2510, "٢٬٥١٠ نتائج"),
+    ],
+)
+def test_counts_take_the_arabic_plural_forms(n: int, expected: str) -> None:
+    from webapp.arabic import RESULTS, counted
+
+    assert counted(n, RESULTS, "eastern") == expected
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "total", "style", "expected"),
+    [
+        (11, 20, 95, "eastern", "١١–٢٠ من ٩٥ نتيجة"),
+        (1, 10, 95, "eastern", "١–١٠ من ٩٥ نتيجة"),
+        (1, 10, 1003, "western", "1–10 من 1,003 نتائج"),
+        (1, 7, 7, "eastern", "٧ نتائج"),  # everything on one page: just the count
+        (1, 0, 0, "eastern", "لا نتائج"),
+    ],
+)
+def test_result_ranges(first: int, last: int, total: int, style: str, expected: str) -> None:
+    from webapp.arabic import result_range
+
+    assert result_range(first, last, total, style) == expected
+
+
+def test_results_page_structure(client) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/?q=وزارة OR الحسابات OR المنتخب&per_page=2&page=2").get_data(as_text=True)
+    assert re.search(r'<h1 id="results-title"[^>]*>نتائج البحث عن «<bdi>', page)
+    assert '<a class="skip" href="#main">' in page and '<main id="main"' in page
+    assert "autofocus" not in page  # only the home page takes the focus
+    assert re.search(r"٣–٤ من [٠-٩]+ (نتائج|نتيجة)", page)
+    assert "autofocus" in client.get("/").get_data(as_text=True)
+
+
+def test_the_digits_setting_applies_to_the_whole_page(small_index) -> None:  # type: ignore[no-untyped-def]
+    from webapp import create_app
+
+    western = create_app({"INDEX": str(small_index), "TESTING": True, "digits": "western"}).test_client()
+    page = western.get("/?q=لبنان").get_data(as_text=True)
+    main = page.split('<main id="main"', 1)[1]
+    assert not re.search("[٠-٩]", main) and re.search("[0-9]", main)
+    eastern = create_app({"INDEX": str(small_index), "TESTING": True}).test_client().get("/?q=لبنان")
+    assert re.search("[٠-٩]", eastern.get_data(as_text=True).split('<main id="main"', 1)[1])
+
+
+@pytest.mark.parametrize(
+    ("query", "code", "arabic"),
+    [
+        ("per_page=abc", "invalid_per_page", "عدد النتائج في الصفحة"),
+        ("page=0", "invalid_page", "رقم الصفحة"),
+        ("from=2020-13-01", "invalid_from", "تاريخ البداية"),
+        ("sort=oldest", "invalid_sort", "الترتيب"),
+    ],
+)
+def test_errors_have_a_code_and_an_arabic_message(client, query: str, code: str, arabic: str) -> None:  # type: ignore[no-untyped-def]
+    api = client.get(f"/api/search?q=x&{query}")
+    error = api.get_json()["error"]
+    assert api.status_code == 400 and error["code"] == code and arabic in error["message_ar"] and error["message"]
+    page = client.get(f"/?q=x&{query}").get_data(as_text=True)
+    assert arabic in page and "<bdi>" in page and " must be " not in page  # no English on the Arabic page
+
+
+@pytest.mark.parametrize(("path", "method", "status"), [("/no/such/page", "get", 404), ("/", "post", 405)])
+def test_http_errors_speak_arabic_on_pages_and_both_in_the_api(client, path: str, method: str, status: int) -> None:  # type: ignore[no-untyped-def]
+    page = getattr(client, method)(path)
+    text = page.get_data(as_text=True)
+    assert page.status_code == status and re.search("[\u0600-\u06ff]{3}", text.split("<main", 1)[1])
+    assert "The requested URL" not in text and "not allowed" not in text
+    api = getattr(client, method)("/api" + ("/search" if method == "post" else path))
+    error = api.get_json()["error"]
+    assert api.status_code == status and error["message"] and re.search("[\u0600-\u06ff]", error["message_ar"])
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("q=مصر&from=2020-05-01&to=2019-01-01", "dates_reversed"),
+        ("q=مصر&source=no-such-source", "unknown_source"),
+        ("q=مصر&category=no-such-category", "unknown_category"),
+        ("q=مصر&undated=1&from=2019-01-01", "undated_with_range"),
+        ("q=انترن*&per_page=1", None),
+    ],
+)
+def test_contradicting_or_empty_filters_say_so(client, query: str, code: str | None) -> None:  # type: ignore[no-untyped-def]
+    data = client.get(f"/api/search?{query}").get_json()
+    codes = [n["code"] for n in data["notices"]]
+    if code is None:
+        assert codes == []
+        return
+    assert code in codes and data["total"] == 0
+    notice = next(n for n in data["notices"] if n["code"] == code)
+    assert re.search("[\u0600-\u06ff]", notice["message_ar"]) and notice["message"]
+    page = client.get(f"/?{query}").get_data(as_text=True)
+    assert f'data-code="{code}"' in page
+
+
+def test_a_notice_isolates_the_users_text(client) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/?q=ا*").get_data(as_text=True)
+    assert re.search(r'data-code="prefix_too_short">[^<]*«<bdi>ا</bdi>\*»', page)
+
+
+def test_api_page_is_static_html(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/api")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert "<script" not in text and "/api/search" in text and "dates_reversed" in text

@@ -2,36 +2,123 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from search.api import doc_json, error_json, result_json
+from search import __version__
 from search.errors import IndexProblem
 from webapp import engine, settings
 from webapp.openapi import openapi_document
-from webapp.params import parse_search_args
+from webapp.params import MAX_PAGE, parse_search_args
 from webapp.security import public_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
+@bp.get("")
+def page() -> ResponseReturnValue:
+    """A human-readable description of the API (static HTML, no script)."""
+    from search.notices import MESSAGES
+
+    return render_template(
+        "api.html",
+        q="",
+        max_per_page=settings(current_app).max_per_page,
+        example_url=(public_url() or "http://127.0.0.1:8000") + "/api/search?q=%D8%A7%D9%84%D8%A7%D9%86%D8%AA%D8%B1%D9%86%D8%AA",
+        notice_messages=sorted(MESSAGES.items()),
+    )
+
+
+# The answer depends only on the index's state, the request and the server's settings: a client
+# revalidates with If-None-Match and gets 304 until the index changes (a reindex, add or delete).
+CACHE_CONTROL = "public, no-cache"
+
+
+def _etag() -> str:
+    """This request's entity tag: the index state, the full path with its query, the settings."""
+    key = engine(current_app).snapshot().key
+    seed = f"{key!r}|{__version__}|{settings(current_app).fingerprint()}|{request.full_path}"
+    return hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _cached(tag: str) -> Response | None:
+    if tag in request.if_none_match:
+        response = Response(status=304)
+        response.set_etag(tag)
+        response.headers["Cache-Control"] = CACHE_CONTROL
+        return response
+    return None
+
+
+def _fresh(body: dict[str, Any], tag: str, status: int = 200) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    response.set_etag(tag)
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    return response
+
+
 @bp.get("/search")
 def search() -> ResponseReturnValue:
     args = parse_search_args(request.args, settings(current_app).per_page, settings(current_app).max_per_page)
+    tag = _etag()
+    cached = _cached(tag)
+    if cached is not None:
+        return cached
     result = engine(current_app).search(
-        args.q, page=args.page, per_page=args.per_page, sort=args.sort, filters=args.filters
+        args.q,
+        page=args.page,
+        per_page=args.per_page,
+        sort=args.sort,
+        filters=args.filters,
+        respell=args.respell,
+        match=args.match,
     )
-    return jsonify(result_json(result))
+    body = result_json(result, args.filters)
+    last = min(result.pages, MAX_PAGE)
+    body["next"] = url_for("api.search", **args.as_params(page=result.page + 1)) if result.page < last else None
+    body["prev"] = url_for("api.search", **args.as_params(page=min(result.page - 1, last))) if result.page > 1 else None
+    return _fresh(body, tag)
 
 
 @bp.get("/doc/<path:doc_id>")
 def document(doc_id: str) -> ResponseReturnValue:
+    tag = _etag()
+    cached = _cached(tag)
+    if cached is not None:
+        return cached
     doc = engine(current_app).document(doc_id, request.args.get("q", ""))
     if doc is None:
-        return jsonify(error_json("not_found", f"no document with id {doc_id!r}")), 404
-    return jsonify(doc_json(doc))
+        body = error_json("not_found", f"no document with id {doc_id!r}", f"لا توجد مقالة بالمعرّف {doc_id}")
+        return _fresh(body, tag, 404)
+    return _fresh(doc_json(doc), tag)
+
+
+@bp.after_app_request
+def cross_origin(response: Response) -> Response:
+    """CORS for the read-only API: the origins of the cors_origins setting may read it."""
+    if not request.path.startswith("/api/"):
+        return response
+    allowed = [o.strip() for o in settings(current_app).cors_origins.split(",") if o.strip()]
+    origin = request.headers.get("Origin", "")
+    if "*" in allowed:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    elif origin and origin in allowed:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.vary.add("Origin")
+    else:
+        return response
+    response.headers["Access-Control-Expose-Headers"] = "ETag"
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "GET"
+        response.headers["Access-Control-Allow-Headers"] = "If-None-Match"
+        response.headers["Access-Control-Max-Age"] = "86400"
+    return response
 
 
 @bp.get("/health")

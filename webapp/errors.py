@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from markupsafe import Markup
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -24,22 +25,41 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/api"
 
 
-def _respond(status: int, code: str, message: str) -> ResponseReturnValue:
+# What the page says under the title, when the error brings no Arabic message of its own.
+DETAILS_AR = {
+    400: "لم يُفهم الطلب.",
+    404: "لا شيء في هذا العنوان. تحقق من الرابط أو ابحث من الصفحة الرئيسية.",
+    405: "هذه الصفحة تُطلب بـ GET فقط.",
+    413: "الطلب أكبر مما يقبله الخادم.",
+    500: "حدث خطأ غير متوقع، وسُجّل ليُصلح.",
+    503: "لا يمكن البحث الآن.",
+}
+
+
+def _arabic(text: str) -> bool:
+    return any("\u0600" <= ch <= "\u06ff" for ch in text)
+
+
+def _respond(status: int, code: str, message: str, message_ar: str | None = None, html_ar: str | None = None):  # type: ignore[no-untyped-def]
+    """JSON under /api (code, English and Arabic messages); an Arabic page elsewhere."""
+    if message_ar is None:
+        message_ar = message if _arabic(message) else DETAILS_AR.get(status, MESSAGES_AR.get(status, "خطأ"))
     if _wants_json():
-        return jsonify(error_json(code, message)), status
+        return jsonify(error_json(code, message, message_ar)), status
     title = MESSAGES_AR.get(status, "خطأ")
-    return render_template("error.html", status=status, title=title, message=message), status
+    detail = Markup(html_ar) if html_ar is not None else message_ar
+    return render_template("error.html", status=status, title=title, message=detail, code=code), status
 
 
 def register(app: Flask) -> None:
     @app.errorhandler(BadParameter)
     def bad_parameter(exc: BadParameter) -> ResponseReturnValue:
-        return _respond(400, exc.code, exc.message)
+        return _respond(400, exc.code, exc.message, exc.message_ar, exc.html_ar())
 
     @app.errorhandler(IndexProblem)
     def index_problem(exc: IndexProblem) -> ResponseReturnValue:
         app.logger.warning("index unavailable: %s", exc)
-        return _respond(503, "index_unavailable", exc.public)
+        return _respond(503, "index_unavailable", exc.public, "الفهرس غير متاح حاليا: على المشرف إعادة بنائه")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:
@@ -52,4 +72,4 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> ResponseReturnValue:
         app.logger.exception("unexpected error on %s", request.path)
-        return _respond(500, "internal_error", "an unexpected error occurred; it has been logged")
+        return _respond(500, "internal_error", "an unexpected error occurred; it has been logged", DETAILS_AR[500])

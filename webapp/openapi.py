@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from search import __version__
+from search.notices import MESSAGES as NOTICE_MESSAGES
 
 NULLABLE_STRING = {"type": ["string", "null"]}
 
@@ -26,27 +27,86 @@ HIT = {
     },
 }
 
-COUNTS = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}}
+FACET = {
+    "type": "array",
+    "description": "the values of the matching articles, most used first",
+    "items": {
+        "type": "object",
+        "required": ["value", "label", "count", "selected"],
+        "additionalProperties": False,
+        "properties": {
+            "value": {"type": "string", "description": "as indexed; send it back as the filter"},
+            "label": {"type": "string", "description": "for readers: a category's Arabic name (رياضة for sport)"},
+            "count": {"type": "integer", "minimum": 1},
+            "selected": {"type": "boolean", "description": "this request filters by it"},
+        },
+    },
+}
+PAGE_URL = {"type": ["string", "null"], "description": "the same search's next/previous page, or null"}
 
 SEARCH_RESULT = {
     "type": "object",
-    "required": ["query", "total", "page", "per_page", "took_ms", "results", "facets", "suggestion"],
+    "required": [
+        "query", "total", "page", "pages", "per_page", "sort", "match", "took_ms", "results", "facets", "undated",
+        "suggestion", "respelled_from", "notices", "next", "prev",
+    ],
     "additionalProperties": False,
     "properties": {
         "query": {"type": "string"},
         "total": {"type": "integer", "minimum": 0},
         "page": {"type": "integer", "minimum": 1},
+        "pages": {"type": "integer", "minimum": 1},
+        "next": PAGE_URL,
+        "prev": PAGE_URL,
         "per_page": {"type": "integer", "minimum": 1},
         "sort": {"enum": ["relevance", "newest"]},
+        "match": {"enum": ["all", "any"], "description": "as applied: all when every word was required"},
         "took_ms": {"type": "number", "minimum": 0},
         "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
         "facets": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {"source": COUNTS, "category": COUNTS},
+            "properties": {"source": FACET, "category": FACET},
         },
         "suggestion": {**NULLABLE_STRING, "description": "a respelling of the query (هل تقصد)"},
-        "notices": {"type": "array", "items": {"type": "string"}},
+        "undated": {"type": "integer", "minimum": 0, "description": "how many of the results have no date"},
+        "respelled_from": {
+            **NULLABLE_STRING,
+            "description": "when set, the query had (almost) no results: these are the results of `query`, "
+            "its respelling, instead of this text as typed (send respell=0 to search it as typed)",
+        },
+        "notices": {"type": "array", "items": {"$ref": "#/components/schemas/Notice"}},
+    },
+}
+
+SEARCH_RESULT["examples"] = [
+    {
+        "query": "الانترنت", "total": 1172, "page": 1, "pages": 118, "per_page": 10, "sort": "relevance",
+        "took_ms": 12.4, "match": "any",
+        "results": [{
+            "id": "SK-technology-745-20180523", "title": "…", "url": "https://www.skynewsarabia.com/…",
+            "source": "skynews", "category": "technology", "author": "", "date": "2018-05-23T16:07:28+00:00",
+            "score": 38.2, "snippet": "… إذا ما نظرت إلى <mark>الإنترنت</mark>، …",
+            "snippet_text": "… إذا ما نظرت إلى الإنترنت، …",
+        }],
+        "facets": {
+            "source": [{"value": "skynews", "label": "skynews", "count": 393, "selected": False}],
+            "category": [{"value": "technology", "label": "تكنولوجيا", "count": 379, "selected": False}],
+        },
+        "undated": 0, "suggestion": None, "respelled_from": None, "notices": [],
+        "next": "/api/search?q=%D8%A7%D9%84%D8%A7%D9%86%D8%AA%D8%B1%D9%86%D8%AA&page=2", "prev": None,
+    }
+]
+
+NOTICE = {
+    "type": "object",
+    "required": ["code", "message", "message_ar"],
+    "additionalProperties": False,
+    "description": "what the reader should know about this search; the codes are listed in `code`",
+    "properties": {
+        "code": {"enum": sorted(NOTICE_MESSAGES)},
+        "message": {"type": "string", "description": "English"},
+        "message_ar": {"type": "string", "description": "Arabic"},
     },
 }
 
@@ -99,6 +159,7 @@ HEALTH = {
             "required": ["total", "answered"],
             "properties": {"total": {"type": "integer"}, "answered": {"type": "integer"}},
         },
+        "undated": {"type": "integer", "minimum": 0, "description": "documents served without a date"},
         "mapped_bytes": {
             "type": "integer",
             "minimum": 0,
@@ -123,16 +184,33 @@ ERROR = {
     "properties": {
         "error": {
             "type": "object",
-            "required": ["code", "message"],
+            "required": ["code", "message", "message_ar"],
             "additionalProperties": False,
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            "properties": {
+                "code": {
+                    "type": "string",
+                    "description": "invalid_<parameter> (invalid_per_page, invalid_from …), not_found, "
+                    "method_not_allowed, index_unavailable, internal_error",
+                },
+                "message": {"type": "string", "description": "English"},
+                "message_ar": {"type": "string", "description": "Arabic"},
+            },
         }
     },
 }
 
 
-def _param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+def _param(name: str, schema: dict[str, Any], description: str, example: Any = None) -> dict[str, Any]:
+    param = {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+    if example is not None:
+        param["example"] = example
+    return param
+
+
+def _list_param(name: str, description: str, example: list[str]) -> dict[str, Any]:
+    """A repeating parameter (?source=a&source=b)."""
+    schema = {"type": "array", "items": {"type": "string", "maxLength": 200}, "maxItems": 20}
+    return {**_param(name, schema, description, example), "style": "form", "explode": True}
 
 
 def _or_empty(schema: dict[str, Any]) -> dict[str, Any]:
@@ -144,6 +222,7 @@ def _json(ref: str, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": ref}}}}
 
 
+NOT_MODIFIED = {"description": "the index has not changed since the ETag sent in If-None-Match"}
 ERROR_RESPONSE = _json("#/components/schemas/Error", "invalid parameters")
 
 
@@ -154,7 +233,11 @@ def openapi_document(public_url: str = "") -> dict[str, Any]:
         "info": {
             "title": "Baheth search API",
             "version": __version__,
-            "description": "Full-text search for Arabic news.",
+            "description": "Full-text search for Arabic news. Read-only GET requests; CORS for the origins the "
+            "server allows (cors_origins, * by default). Answers carry an ETag of the index state and "
+            "Cache-Control: public, no-cache: send If-None-Match to get 304 until the index changes. Errors are "
+            "{error: {code, message, message_ar}}; notices in a result carry a code from the Notice schema.",
+            "license": {"name": "GPL-3.0-or-later", "identifier": "GPL-3.0-or-later"},
         },
         "servers": [{"url": public_url.rstrip("/") or "/"}],
         "paths": {
@@ -163,17 +246,40 @@ def openapi_document(public_url: str = "") -> dict[str, Any]:
                     "operationId": "search",
                     "summary": "Search articles with the query language",
                     "parameters": [
-                        _param("q", {"type": "string"}, "the query (see the README's query language)"),
+                        _param("q", {"type": "string"}, "the query (see the README's query language)", "الانترنت"),
                         _param("page", _or_empty({"type": "integer", "minimum": 1, "maximum": 1000}), "page number"),
                         _param("per_page", _or_empty({"type": "integer", "minimum": 1, "maximum": 100}), "per page"),
                         _param("sort", _or_empty({"enum": ["relevance", "newest"]}), "order"),
-                        _param("source", {"type": "string"}, "only this source (repeat or comma-separate)"),
-                        _param("category", {"type": "string"}, "only this category"),
+                        _param(
+                            "match",
+                            _or_empty({"enum": ["auto", "all", "any"]}),
+                            "all: every word; any: any word, the articles with more of them first; auto (default): "
+                            "all for up to 4 words, any for longer queries; when no article has all the words, "
+                            "those with some are shown with the notice not_all_words",
+                        ),
+                        _param(
+                            "undated",
+                            _or_empty({"enum": ["1", "0", "true", "false", "yes", "no"]}),
+                            "1: only the articles without a date (the «بدون تاريخ» bucket)",
+                        ),
+                        _param(
+                            "respell",
+                            _or_empty({"enum": ["1", "0", "true", "false", "yes", "no"]}),
+                            "0: search the words as typed even when they have (almost) no results",
+                        ),
+                        _list_param(
+                            "source", "only these sources (repeat the parameter; or comma-separate when no source's "
+                            "name holds that comma)", ["BBC"]
+                        ),
+                        _list_param(
+                            "category", "only these categories, by code or Arabic label (sport, رياضة)", ["sport"]
+                        ),
                         _param("from", _or_empty({"type": "string", "format": "date"}), "first day, YYYY-MM-DD"),
                         _param("to", _or_empty({"type": "string", "format": "date"}), "last day, YYYY-MM-DD"),
                     ],
                     "responses": {
                         "200": _json("#/components/schemas/SearchResult", "one page of results"),
+                        "304": NOT_MODIFIED,
                         "400": ERROR_RESPONSE,
                         "503": _json("#/components/schemas/Error", "no usable index"),
                     },
@@ -189,6 +295,7 @@ def openapi_document(public_url: str = "") -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": _json("#/components/schemas/Document", "the article"),
+                        "304": NOT_MODIFIED,
                         "404": _json("#/components/schemas/Error", "no such id"),
                         "503": _json("#/components/schemas/Error", "no usable index"),
                     },
@@ -212,6 +319,7 @@ def openapi_document(public_url: str = "") -> dict[str, Any]:
                 "Document": DOCUMENT,
                 "Health": HEALTH,
                 "Error": ERROR,
+                "Notice": NOTICE,
             }
         },
     }

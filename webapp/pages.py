@@ -6,32 +6,24 @@ from datetime import datetime
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 
-from search.analysis import ARABIC_INDIC_DIGITS, MONTH_NAMES
+from search.analysis import MONTH_NAMES
 from search.errors import IndexProblem
+from search.labels import category_label
 from webapp import engine, settings
+from webapp.arabic import digits, number, result_range
 from webapp.params import BadParameter, parse_search_args
 from webapp.security import public_url
 
 bp = Blueprint("pages", __name__)
 
-# Display names for the corpus's category codes.
-CATEGORY_NAMES = {
-    "internationalNews": "دولي",
-    "middleEast": "الشرق الأوسط",
-    "sport": "رياضة",
-    "economy": "اقتصاد",
-    "technology": "تكنولوجيا",
-    "culture": "ثقافة",
-    "politics": "سياسة",
-    "national": "وطني",
-    "regional": "جهوي",
-    "society": "مجتمع",
-    "world": "عالمي",
-}
 # The analyser's tables: the page shows each month by its first (Egyptian/Gulf) name.
 MONTHS = [MONTH_NAMES[month][0] for month in range(1, 13)]
-EASTERN_DIGITS = str.maketrans("0123456789", ARABIC_INDIC_DIGITS)
+
+
+def _style() -> str:
+    return settings(current_app).digits
 
 
 @bp.app_template_filter("arabic_date")
@@ -43,17 +35,28 @@ def arabic_date(value: str | None) -> str:
         day = datetime.fromisoformat(value)
     except ValueError:
         return value
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}".translate(EASTERN_DIGITS)
+    return digits(f"{day.day} {MONTHS[day.month - 1]} {day.year}", _style())
 
 
+@bp.app_template_global("number_text")
 @bp.app_template_filter("arabic_number")
 def arabic_number(value: int | float) -> str:
-    return f"{value:,}".replace(",", "٬").translate(EASTERN_DIGITS)
+    return number(value, _style())
+
+
+@bp.app_template_global("result_range")
+def range_text(first: int, last: int, total: int) -> str:
+    return result_range(first, last, total, _style())
+
+
+@bp.app_template_filter("digits")
+def page_digits(text: str) -> str:
+    return digits(str(text), _style())
 
 
 @bp.app_template_filter("category_name")
 def category_name(value: str) -> str:
-    return CATEGORY_NAMES.get(value, value)
+    return category_label(value)
 
 
 @bp.get("/")
@@ -66,11 +69,17 @@ def index() -> ResponseReturnValue:
     try:
         args = parse_search_args(request.args, settings(current_app).per_page, settings(current_app).max_per_page)
     except BadParameter as exc:
-        error = exc.message
+        error = Markup(exc.html_ar())
     if args is not None and (q.strip() or args.filters.source or args.filters.category):
         try:
             result = engine(current_app).search(
-                args.q, page=args.page, per_page=args.per_page, sort=args.sort, filters=args.filters
+                args.q,
+                page=args.page,
+                per_page=args.per_page,
+                sort=args.sort,
+                filters=args.filters,
+                respell=args.respell,
+                match=args.match,
             )
         except IndexProblem as exc:
             unavailable = exc.public
@@ -80,7 +89,11 @@ def index() -> ResponseReturnValue:
         except IndexProblem as exc:
             unavailable = exc.public
     status = 503 if unavailable else (400 if error else 200)
-    return render_template("search.html", q=q, args=args, result=result, error=error, unavailable=unavailable), status
+    home = result is None and error is None and unavailable is None
+    page = render_template(
+        "search.html", q=q, args=args, result=result, error=error, unavailable=unavailable, autofocus=home
+    )
+    return page, status
 
 
 @bp.get("/doc/<path:doc_id>")

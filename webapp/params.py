@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -9,16 +10,46 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from search.engine import SORTS, Filters
+from search.query import MATCHES
+
+
+# How the page names each parameter in an Arabic error message.
+NAMES_AR = {
+    "page": "رقم الصفحة",
+    "per_page": "عدد النتائج في الصفحة",
+    "sort": "الترتيب",
+    "from": "تاريخ البداية",
+    "to": "تاريخ النهاية",
+    "source": "المصدر",
+    "category": "التصنيف",
+    "undated": "«بدون تاريخ»",
+    "respell": "إعادة التهجئة",
+    "match": "المطابقة",
+}
 
 
 class BadParameter(ValueError):
-    """A parameter a client sent is invalid; ``code`` goes into the JSON error."""
+    """A parameter a client sent is invalid; ``code`` goes into the JSON error.
 
-    def __init__(self, name: str, message: str) -> None:
+    ``message`` is English (the API); ``message_ar`` Arabic (the page and the
+    API), from a template whose ``{got}`` is what was sent, isolated in <bdi>
+    on the page."""
+
+    def __init__(self, name: str, message: str, template_ar: str = "", got: object = "") -> None:
         super().__init__(message)
         self.name = name
         self.code = f"invalid_{name}"
         self.message = message
+        self._template_ar = template_ar or "قيمة {name} غير صالحة"
+        self._got = str(got)
+
+    @property
+    def message_ar(self) -> str:
+        return self._template_ar.format(name=NAMES_AR.get(self.name, self.name), got=self._got)
+
+    def html_ar(self) -> str:
+        name = html.escape(NAMES_AR.get(self.name, self.name))
+        return html.escape(self._template_ar).format(name=name, got=f"<bdi>{html.escape(self._got)}</bdi>")
 
 
 @dataclass
@@ -28,6 +59,8 @@ class SearchArgs:
     per_page: int
     sort: str
     filters: Filters
+    respell: bool = True  # false: the words as typed, never the respelling's results
+    match: str = "auto"  # all | any | auto (all for a few words, any for a pasted headline)
 
     def as_params(self, **changes: Any) -> dict[str, Any]:
         """Query-string parameters reproducing this search, with changes (for links)."""
@@ -42,13 +75,31 @@ class SearchArgs:
             params["from"] = self.filters.date_from.isoformat()
         if self.filters.date_to:
             params["to"] = self.filters.date_to.isoformat()
+        if self.filters.undated:
+            params["undated"] = "1"
         if self.page != 1:
             params["page"] = self.page
+        if not self.respell:
+            params["respell"] = "0"
+        if self.match != "auto":
+            params["match"] = self.match
         params.update(changes)
         return {k: v for k, v in params.items() if v not in (None, "", [])}
 
 
 MAX_PAGE = 1000
+BOOLEANS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
+
+def _bool(args: MultiDict, name: str, default: bool) -> bool:
+    raw = args.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in BOOLEANS:
+        raise BadParameter(
+            name, f"{name} must be one of {', '.join(BOOLEANS)}, not {raw[:20]!r}", "{name}: 1 أو 0، لا «{got}»", raw[:20]
+        )
+    return BOOLEANS[raw]
 
 
 def _int(args: MultiDict, name: str, default: int, low: int, high: int) -> int:
@@ -61,9 +112,13 @@ def _int(args: MultiDict, name: str, default: int, low: int, high: int) -> int:
             raise ValueError(raw)
         value = int(number)  # "3" and "3.0" are the same page
     except (ValueError, OverflowError):
-        raise BadParameter(name, f"{name} must be a whole number, not {raw[:20]!r}") from None
+        raise BadParameter(
+            name, f"{name} must be a whole number, not {raw[:20]!r}", "{name} عدد صحيح، لا «{got}»", raw[:20]
+        ) from None
     if not low <= value <= high:
-        raise BadParameter(name, f"{name} must be between {low} and {high}, not {value}")
+        raise BadParameter(
+            name, f"{name} must be between {low} and {high}, not {value}", f"{{name}} بين {low} و{high}، لا {{got}}", value
+        )
     return value
 
 
@@ -74,14 +129,16 @@ def _date(args: MultiDict, name: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise BadParameter(name, f"{name} must be a date as YYYY-MM-DD, not {raw[:20]!r}") from None
+        raise BadParameter(
+            name, f"{name} must be a date as YYYY-MM-DD, not {raw[:20]!r}", "{name} تاريخ بالصيغة YYYY-MM-DD، لا «{got}»", raw[:20]
+        ) from None
 
 
 def _values(args: MultiDict, name: str) -> list[str]:
     """Each value as sent; the engine reads "a,b" as a list only when no value is called "a,b"."""
     values = [v.strip() for v in args.getlist(name) if v.strip()]
     if any(len(v) > 200 for v in values):
-        raise BadParameter(name, f"{name} values must be shorter than 200 characters")
+        raise BadParameter(name, f"{name} values must be shorter than 200 characters", "قيم {name} أقصر من 200 حرف")
     return values[:20]
 
 
@@ -90,14 +147,24 @@ def parse_search_args(args: MultiDict, per_page_default: int, max_per_page: int)
     q = args.get("q", "")
     sort = args.get("sort", "relevance").strip() or "relevance"
     if sort not in SORTS:
-        raise BadParameter("sort", f"sort must be one of {', '.join(SORTS)}, not {sort[:20]!r}")
+        raise BadParameter(
+            "sort", f"sort must be one of {', '.join(SORTS)}, not {sort[:20]!r}", "{name}: relevance أو newest، لا «{got}»", sort[:20]
+        )
     filters = Filters(
         source=_values(args, "source"),
         category=_values(args, "category"),
         date_from=_date(args, "from"),
         date_to=_date(args, "to"),
+        undated=_bool(args, "undated", False),
     )
+    match = args.get("match", "auto").strip().lower() or "auto"
+    if match not in MATCHES:
+        raise BadParameter(
+            "match", f"match must be one of {', '.join(MATCHES)}, not {match[:20]!r}", "{name}: all أو any، لا «{got}»", match[:20]
+        )
     return SearchArgs(
+        match=match,
+        respell=_bool(args, "respell", True),
         q=q,
         page=_int(args, "page", 1, 1, MAX_PAGE),
         per_page=_int(args, "per_page", per_page_default, 1, max_per_page),

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from search.errors import NothingToIndex
 from search.ingest import Document, LoadResult, Problem
+from search.notices import Notice
 from search.querytree import Node
 
 Stored = dict[str, object]  # a document's stored fields: id, title, body, url, source, category, author, date_iso
@@ -32,6 +33,7 @@ class PageRequest:
     newest: bool = False  # newest first (ties by score), else by score
     date_from: datetime | None = None  # naive UTC, inclusive
     date_to: datetime | None = None
+    undated: bool = False  # only documents without a date
     facets: bool = True
     seconds: float = 3.0  # the time the backend may take
 
@@ -41,8 +43,9 @@ class Page:
     total: int
     hits: list[tuple[float, Stored]]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)  # field -> value -> count, most first
+    undated: int = 0  # with facets: how many of the matches have no date
     timed_out: bool = False
-    notices: list[str] = field(default_factory=list)  # what the reader should know (a shard did not answer)
+    notices: list[Notice] = field(default_factory=list)  # what the reader should know (a shard did not answer)
 
 
 class Snapshot(Protocol):
@@ -122,6 +125,7 @@ class BuildReport:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     not_found: list[str] = field(default_factory=list)
+    undated: int = 0  # documents written without a date (in no date range; last by «الأحدث»)
     seconds: float = 0.0
     size_bytes: int = 0
     generation: str = ""
@@ -176,6 +180,7 @@ def prepare(load: LoadResult, report: BuildReport, required: bool = False) -> li
     """
     _account(load, report)
     docs = _dedupe(load, report)
+    report.undated = sum(1 for doc in docs if doc.date is None)
     if required and not docs:
         raise NothingToIndex(_nothing_message(load, report), public="nothing to index")
     return docs

@@ -77,9 +77,12 @@ class WhooshSnapshot:
             low = float(datetime_to_long(request.date_from)) if request.date_from else -np.inf
             high = float(datetime_to_long(request.date_to)) if request.date_to else np.inf
             ranked.keep((dates >= low) & (dates <= high))
+        if request.undated:
+            ranked.keep(np.isneginf(ranker.dates()[ranked.ids]))
         page = Page(total=len(ranked.ids), hits=[], timed_out=ranked.timed_out)
         if request.facets and page.total:
             page.facets = {field: ranker.counts(field, ranked.ids) for field in KEYWORD_FIELDS}
+            page.undated = int(np.count_nonzero(np.isneginf(ranker.dates()[ranked.ids])))
         top = ranker.top(ranked, request.start + request.limit, newest=request.newest)
         for score, docnum in top[request.start : request.start + request.limit]:
             page.hits.append((score, self.searcher.stored_fields(docnum)))
@@ -108,6 +111,7 @@ class WhooshSnapshot:
             "built_at": meta.get("built_at"),
             "updated_at": meta.get("updated_at"),
             "mapped_bytes": mapped_bytes(),
+            "undated": int(np.count_nonzero(np.isneginf(self.ranker.dates()) & self.ranker.live)),
         }
 
 

@@ -33,6 +33,7 @@ from search.backends.base import Page, PageRequest, Stored
 from search.backends.xapian import require
 from search.backends.xapian.fields import (
     DATE_SLOT,
+    UNDATED_TERM,
     GENERATION_KEY,
     ID_PREFIX,
     LENGTH_KEY,
@@ -44,6 +45,7 @@ from search.backends.xapian.fields import (
     term,
 )
 from search.errors import IndexProblem
+from search.notices import Notice
 from search.querytree import AllOf, AndMaybe, AndNot, AnyOf, Everything, Filter, Node, Nothing, Phrase, Term
 from search.rerank import Candidate, Statistics, bm25f, phrases_in
 
@@ -117,9 +119,7 @@ class XapianSnapshot:
         xapian = self.backend.xapian
         page = self.backend.call(self, lambda: self._search(xapian, request))
         if len(self.state.answered) < self.state.total:
-            page.notices.append(
-                f"only {len(self.state.answered)} of {self.state.total} shards answered: some results may be missing"
-            )
+            page.notices.append(Notice("partial", {"answered": len(self.state.answered), "total": self.state.total}))
         return page
 
     def _search(self, xapian: Any, request: PageRequest) -> Page:
@@ -132,6 +132,8 @@ class XapianSnapshot:
                 else b"\xff" * 9
             )
             query = xapian.Query(xapian.Query.OP_FILTER, query, xapian.Query(xapian.Query.OP_VALUE_RANGE, DATE_SLOT, low, high))
+        if request.undated:
+            query = xapian.Query(xapian.Query.OP_FILTER, query, xapian.Query(UNDATED_TERM))
         enquire = xapian.Enquire(self.db)
         enquire.set_query(query)
         enquire.set_weighting_scheme(xapian.BM25Weight(self.backend.bm25[1], 0, 1, self.backend.bm25[0], 0.5))
@@ -175,6 +177,10 @@ class XapianSnapshot:
                 )
                 for name, spy in spies.items()
             }
+            count = xapian.Enquire(self.db)
+            count.set_query(xapian.Query(xapian.Query.OP_FILTER, query, xapian.Query(UNDATED_TERM)))
+            count.set_weighting_scheme(xapian.BoolWeight())
+            page.undated = count.get_mset(0, 0, everything).get_matches_estimated()
         return page
 
     def _mark_phrases(
@@ -278,6 +284,7 @@ class XapianSnapshot:
             "updated_at": self.state.updated or None,
             "status": "ok" if answered == total else "degraded",
             "shards": {"total": total, "answered": answered},
+            "undated": self.backend.call(self, lambda: self.db.get_termfreq(UNDATED_TERM)),
         }
 
 

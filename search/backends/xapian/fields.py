@@ -28,6 +28,7 @@ PREFIX = {
     "category": "XC",
 }
 ID_PREFIX = "Q"
+UNDATED_TERM = b"XN"  # a document without a date: the «بدون تاريخ» filter and count
 DATE_SLOT = 0
 VALUE_SLOTS = {"source": 1, "category": 2}
 SCORED = ("title", "body", "title_exact", "body_exact")

@@ -46,6 +46,7 @@ from search.backends.writing import (
 from search.backends.xapian import require
 from search.backends.xapian.fields import (
     DATE_SLOT,
+    UNDATED_TERM,
     GENERATION_KEY,
     ID_PREFIX,
     LENGTH_KEY,
@@ -93,6 +94,8 @@ def to_xapian(xapian: Any, doc: Document, ordinal: int) -> tuple[Any, dict[str, 
             xdoc.add_boolean_term(term(PREFIX[name], value))
             xdoc.add_value(slot, value.encode("utf-8", "replace"))
     seconds = date_value(doc)
+    if seconds is None:
+        xdoc.add_boolean_term(UNDATED_TERM)
     if seconds is not None:
         xdoc.add_value(DATE_SLOT, xapian.sortable_serialise(seconds))
     xdoc.add_boolean_term(term(ID_PREFIX, doc.id))
