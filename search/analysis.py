@@ -483,6 +483,12 @@ class ArabicAnalyzer(Analyzer):
     ) -> Iterator[Token]:
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         t.boost = 1.0
+        if removestops and not chars and not keeporiginal:
+            # The common case (indexing, queries): no offsets, stopwords dropped. Each
+            # written word's kept forms and the positions it takes are looked up once;
+            # the words themselves come from one C-level findall.
+            yield from self._fast(value, t, positions, start_pos)
+            return
         memo = _SURFACE_TERMS
         stem = self.stem
         pos = start_pos - 1
@@ -509,8 +515,57 @@ class ArabicAnalyzer(Analyzer):
                 yield t
 
 
+    def _fast(self, value: str, t: Token, positions: bool, start_pos: int) -> Iterator[Token]:
+        memo = _KEPT[self.stem]
+        t.stopped = False
+        pos = start_pos
+        for surface in WORD_PATTERN.findall(value):
+            kept = memo.get(surface)
+            if kept is None:
+                kept = _kept(surface, self.stem)
+            if kept.__class__ is str:  # most words: one form, kept
+                t.text = kept
+                if positions:
+                    t.pos = pos
+                yield t
+                pos += 1
+            elif kept.__class__ is int:  # a stopword: its positions, no form
+                pos += kept
+            else:
+                width, forms = kept
+                for offset, text in forms:
+                    t.text = text
+                    if positions:
+                        t.pos = pos + offset
+                    yield t
+                pos += width
+
+
 # A written word -> each of its search forms with (is a stopword, its light stem).
 _SURFACE_TERMS: dict[str, tuple[tuple[str, bool, str], ...]] = {}
+# For the fast path, per analyser kind (stemmed or not): a written word -> its one kept form
+# (most words), the positions it takes when it keeps none (a stopword), or (positions, its
+# kept forms as (offset, text)).
+Kept = str | int | tuple[int, tuple[tuple[int, str], ...]]
+_KEPT: dict[bool, dict[str, Kept]] = {True: {}, False: {}}
+
+
+def _kept(surface: str, stem: bool) -> Kept:
+    terms = _SURFACE_TERMS.get(surface) or _terms_of(surface)
+    forms = tuple((i, stemmed if stem else form) for i, (form, stopped, stemmed) in enumerate(terms) if not stopped)
+    found: Kept
+    if len(terms) == 1 and len(forms) == 1:
+        found = forms[0][1]
+    elif not forms:
+        found = len(terms)
+    else:
+        found = (len(terms), forms)
+    if len(surface) <= MAX_MEMO_CHARS:
+        table = _KEPT[stem]
+        if len(table) >= MAX_MEMO_WORDS:
+            table.clear()
+        table[surface] = found
+    return found
 
 
 def _terms_of(surface: str) -> tuple[tuple[str, bool, str], ...]:

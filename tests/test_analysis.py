@@ -172,4 +172,21 @@ def test_long_words_are_analysed_but_not_memoised() -> None:
     analysis._SURFACES.pop(long_word, None)
     assert terms(f"{long_word} الاقتصاد", stem=False) == [normalise(long_word), "الاقتصاد"]
     assert long_word not in analysis._SURFACE_TERMS and long_word not in analysis._SURFACES
+    assert all(long_word not in table for table in analysis._KEPT.values())
     assert "الاقتصاد" in analysis._SURFACE_TERMS
+
+
+@pytest.mark.parametrize("stem", [True, False])
+def test_the_fast_path_gives_the_tokens_of_the_full_one(stem: bool) -> None:
+    """Without offsets the analyser takes a memoised fast path: same texts, same positions."""
+    from search.analysis import ArabicAnalyzer
+    from tests.conftest import FIXTURES, SEEDS
+
+    texts = [p.read_text(encoding="utf-8") for p in [*SEEDS.iterdir(), FIXTURES / "news.sgml"]]
+    texts += ["", "و في من على", "ﻻ ﻷ الأمم لا", "الـــقـــدس ١٢٣ COVID-19 e\u0301te\u0301", "كتب" * 40 + " و" * 3]
+    analyzer = ArabicAnalyzer(stem=stem)
+    for text in texts:
+        for _round in range(2):  # the second time from the memo
+            fast = [(t.text, t.pos) for t in analyzer(text, positions=True, start_pos=5)]
+            full = [(t.text, t.pos) for t in analyzer(text, positions=True, start_pos=5, keeporiginal=True)]
+            assert fast == full
