@@ -47,7 +47,7 @@ class Row:
     peer: str | None = None
     needs_titles: bool = False  # meaningless on a collection indexed without titles
     patch: str | None = None  # a proposed engine change, tried here before it is made (see PATCHES)
-    match: str = "auto"  # the engine's default: every word of a short query, any of a long one
+    match: str = "auto"  # the engine's default: by relevance, any word
 
 
 def rows() -> list[Row]:
@@ -69,8 +69,8 @@ def rows() -> list[Row]:
         if bm != DEFAULT_BM25:
             out.append(Row(f"BM25 b={bm[0]} k1={bm[1]}", "BM25F parameters", bm25=bm))
     out += [
-        Row("match any", "any word of every query, short ones too (the default requires every word of a "
-            "query of up to 4 words)", match="any"),
+        Row("short: every word", "every word of a query of up to 4 words (after stopwords), any of a longer "
+            "one; the default ranks any word by relevance", match="short"),
         Row("match all", "every word of every query, long ones too (falling back to any word when no article "
             "has them all)", match="all"),
         Row("quotes strict", "a quoted phrase inside a longer query matches only as a phrase (the engine also"

@@ -38,8 +38,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the query has no searchable words (only common words or symbols)",
     ),
     "dates_reversed": (
-        "تاريخ البداية ({text}) بعد تاريخ النهاية: لا مقالة بينهما",
-        "the start date ({text}) is after the end date: no article lies between them",
+        "تاريخ البداية ({start}) بعد تاريخ النهاية ({end}): لا مقالة بينهما",
+        "the start date ({start}) is after the end date ({end}): no article lies between them",
     ),
     "undated_with_range": (
         "المقالات بلا تاريخ لا تقع في أي مدة: أزل المدة أو «بدون تاريخ»",
@@ -83,12 +83,13 @@ class Notice:
         """Arabic, plain text."""
         return MESSAGES[self.code][0].format(**self.params)
 
-    def html_ar(self, number: Callable[[int], str] = str) -> str:
-        """Arabic, escaped, with the user's text isolated in <bdi> and numbers written by ``number``."""
+    def html_ar(self, number: Callable[[int], str] = str, digits: Callable[[str], str] = str) -> str:
+        """Arabic, escaped, with the user's text isolated in <bdi>, numbers written by ``number``
+        and the digits of other values (dates) by ``digits``."""
         params = {
             name: f"<bdi>{html.escape(str(value))}</bdi>"
             if name == "text"
-            else html.escape(number(value) if isinstance(value, int) else str(value))
+            else html.escape(number(value) if isinstance(value, int) else digits(str(value)))
             for name, value in self.params.items()
         }
         return html.escape(MESSAGES[self.code][0]).format(**params)

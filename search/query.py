@@ -68,8 +68,8 @@ FIELD_ALIASES = {
 FIELD_CLAUSE = re.compile(r"([^\s:\"“”«»]+):(?=\S)")  # field:word or field:"phrase"
 MIN_PREFIX_CHARS = 2
 MATCHES = ("auto", "all", "any")
-# match=auto requires every word of a query of up to this many words (a search for وزارة الصحة
-# is for both); a longer one (a pasted headline, a question) ranks articles with any of them.
+# match=auto, newest first, requires every word of a query of up to this many words (وزارة الصحة
+# is a search for both); a longer one (a pasted headline, a question) any of them.
 AUTO_ALL_MAX_WORDS = 4
 # Clitic forms of a phrase (first word x last word) searched at most; the most used first.
 MAX_PHRASE_FORMS = 16

@@ -87,3 +87,44 @@ def test_a_phone_sees_the_page_without_sideways_scrolling(live_server, path: str
             assert title is not None and title["y"] + title["height"] <= 844
         name = "phone-" + ("home" if path == "/" else "doc" if "/doc/" in path else "results")
         page.screenshot(path=str(OUTPUT / f"{name}.png"), full_page=False)
+
+
+def test_a_phone_reads_and_tabs_through_results_before_filters(live_server) -> None:
+    """Keyboard order is page order: the results come before the filters; the skip link comes first;
+    every facet and paging link is at least 44 px tall on a phone."""
+    url, _ = live_server
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        page = context.new_page()
+        page.goto(url + "/?q=وزارة OR الحسابات OR المنتخب OR الانترنت&per_page=2")
+        first_hit_before_filters = page.evaluate(
+            "!!(document.querySelector('ol.hits a').compareDocumentPosition(document.querySelector('.filters select'))"
+            " & Node.DOCUMENT_POSITION_FOLLOWING)"
+        )
+        assert first_hit_before_filters
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.className") == "skip"
+        assert page.locator(".skip").bounding_box()["y"] >= 0  # shown when focused
+        small = page.evaluate(
+            "[...document.querySelectorAll('.facets li a, .pages a, .pages .current')]"
+            ".map(e => e.getBoundingClientRect()).filter(r => r.height < 44 || r.width < 44).length"
+        )
+        assert small == 0
+        assert page.locator(".pages a").count() >= 1 and page.locator(".facets li a").count() >= 1
+
+
+def test_an_article_with_a_huge_url_and_token_stays_within_a_phone(live_server) -> None:
+    from search.backends.whoosh.store import add
+    from search.ingest import Document, LoadResult
+
+    url, index = live_server
+    long_url = "https://example.org/" + "a" * 2000
+    token = "ب" * 600
+    add(index, LoadResult(documents=[Document(id="edge-1", title="عنوان " + token, body=f"نص {token} {long_url}", url=long_url)]))
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        page = context.new_page()
+        for path in ["/doc/edge-1", "/?q=عنوان"]:
+            page.goto(url + path)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        page.screenshot(path=str(OUTPUT / "phone-edge-article.png"), full_page=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import os
 from typing import Any
 
@@ -18,6 +19,12 @@ from webapp.params import MAX_PAGE, parse_search_args
 from webapp.security import public_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+@bp.app_template_filter("placeholders")
+def placeholders(template: str) -> str:
+    """A message template as a reader sees it: each {value} shown as «…»."""
+    return re.sub(r"\{[a-z_]+\}", "…", template)
 
 
 @bp.get("")

@@ -253,9 +253,10 @@ def openapi_document(public_url: str = "") -> dict[str, Any]:
                         _param(
                             "match",
                             _or_empty({"enum": ["auto", "all", "any"]}),
-                            "all: every word; any: any word, the articles with more of them first; auto (default): "
-                            "all for up to 4 words, any for longer queries; when no article has all the words, "
-                            "those with some are shown with the notice not_all_words",
+                            "all: every word; any: any word, the articles with more of them first; auto "
+                            "(default): any word by relevance, every word of a query of up to 4 words newest "
+                            "first; when no article has all the words, those with some are shown with the notice "
+                            "not_all_words",
                         ),
                         _param(
                             "undated",

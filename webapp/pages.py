@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
@@ -49,6 +49,7 @@ def range_text(first: int, last: int, total: int) -> str:
     return result_range(first, last, total, _style())
 
 
+@bp.app_template_global("digits_text")
 @bp.app_template_filter("digits")
 def page_digits(text: str) -> str:
     return digits(str(text), _style())
@@ -103,6 +104,11 @@ def document(doc_id: str) -> ResponseReturnValue:
     if doc is None:
         abort(404, description=f"لا توجد مقالة بالمعرّف {doc_id}")
     return render_template("doc.html", doc=doc, q=q)
+
+
+@bp.get("/favicon.ico")
+def favicon() -> ResponseReturnValue:
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 @bp.get("/opensearch.xml")
