@@ -29,7 +29,7 @@ def test_reindex_search_add_delete_batch(runner: CliRunner, tmp_path: Path) -> N
     index = tmp_path / "ix"
     result = run(runner, "reindex", SEEDS, FIXTURES / "news.sgml", "--index", index)
     assert result.exit_code == 0, result.output
-    assert "reindex: read 7, indexed 6, skipped 1 (empty body: 1), replaced 0" in result.output
+    assert "reindex: read 7, indexed 6, skipped 1 (empty body: 1), replaced 0, undated 1" in result.output
     assert "skipped: " in result.output and "FX-empty-6" in result.output
 
     result = run(runner, "search", "الانترنت", "--index", index)

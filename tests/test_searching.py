@@ -179,3 +179,15 @@ def test_no_article_with_every_word_shows_those_with_some_and_says_so(engine: En
     assert result.match == "any" and [n.code for n in result.notices] == ["not_all_words"]
     newest = engine.search("وزارة المريخ", sort="newest", per_page=50)
     assert len(newest.hits) == 3 and [n.code for n in newest.notices] == ["not_all_words"]
+
+
+def test_undated_articles_are_counted_and_can_be_chosen(engine: Engine) -> None:
+    from search.engine import Filters
+
+    assert engine.health()["undated"] == 2  # the seed and the JSON line without a date
+    browsed = engine.search("", filters=Filters(undated=True), per_page=50)
+    assert {h.id for h in browsed.hits} == {SEED_ID, "FX-json-3"} and all(h.date is None for h in browsed.hits)
+    result = engine.search("الانترنت", per_page=50)
+    assert result.undated == sum(1 for h in result.hits if h.date is None) >= 1
+    only = engine.search("الانترنت", filters=Filters(undated=True), per_page=50)
+    assert only.total == result.undated and all(h.date is None for h in only.hits)

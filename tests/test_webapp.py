@@ -411,3 +411,14 @@ def test_api_page_is_static_html(client) -> None:  # type: ignore[no-untyped-def
     text = response.get_data(as_text=True)
     assert response.status_code == 200 and response.mimetype == "text/html"
     assert "<script" not in text and "/api/search" in text and "dates_reversed" in text
+
+
+def test_the_undated_bucket_on_the_page_and_in_the_api(client) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/?q=الانترنت").get_data(as_text=True)
+    link = re.search(r'<a href="(/\?[^"]*undated=1[^"]*)">بدون تاريخ</a>', page)
+    assert link is not None
+    chosen = client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert "✕ بدون تاريخ" in chosen and "<time" not in chosen.split('class="hits"', 1)[1].split("</ol>", 1)[0]
+    data = client.get("/api/search?q=الانترنت&undated=1").get_json()
+    assert data["total"] >= 1 and all(r["date"] is None for r in data["results"])
+    assert client.get("/api/health").get_json()["undated"] == 2
