@@ -335,7 +335,7 @@ class Engine:
         with self._reading():
             snapshot = self.backend.snapshot()
             # auto: by relevance, any word (BM25 ranks the articles with more of them first;
-            # requiring every word of short queries cost 0.031 MRR@10 on ARCD-train and 0.008 on
+            # requiring every word of short queries cost 0.031 MRR@10 on ARCD-train and 0.010 on
             # ANT known-item, benchmarks/results/quality.md); newest first, every word of a short
             # query, so the newest articles are not those that share one common word with it.
             applied = {"auto": "auto" if sort == "newest" else "any", "short": "auto"}.get(match, match)
