@@ -422,3 +422,14 @@ def test_the_undated_bucket_on_the_page_and_in_the_api(client) -> None:  # type:
     data = client.get("/api/search?q=الانترنت&undated=1").get_json()
     assert data["total"] >= 1 and all(r["date"] is None for r in data["results"])
     assert client.get("/api/health").get_json()["undated"] == 2
+
+
+def test_latin_articles_read_left_to_right(tmp_path: Path) -> None:
+    """Titles, snippets and paragraphs take their direction from their text (dir=auto)."""
+    from search.ingest import Document, LoadResult
+
+    build(tmp_path, LoadResult(documents=[Document(id="en-1", title="Internet in Egypt", body="The internet in Egypt grew.")]), ["t"])
+    client = create_app({"INDEX": str(tmp_path), "TESTING": True}).test_client()
+    page = client.get("/?q=internet").get_data(as_text=True)
+    assert '<h2 dir="auto">' in page and '<p class="snippet" dir="auto">' in page
+    assert '<p dir="auto">' in client.get("/doc/en-1").get_data(as_text=True)
