@@ -304,3 +304,39 @@ def test_a_shard_writer_killed_during_a_reindex_leaves_the_old_generation(own_sh
     time.sleep(1.2)
     assert engine.health()["generation"] == before and engine.search("الانترنت").total > 0
     assert not list(root.glob(".build-*"))
+
+
+@pytest.mark.parametrize(
+    ("counts", "lookups"),
+    [
+        ({"مصر": 3, "الانترنت": 1, "مصري": 2}, {"مصر": 3, "مصري": 2, "الانترنت": 1, "مص": None, "ر": None}),
+        ({"a": 10, "ab": 2}, {"a": 10, "ab": 2, "b": None}),
+        ({}, {"مصر": None}),
+    ],
+)
+def test_packed_frequencies_read_like_a_dictionary(counts: dict[str, int], lookups: dict[str, int | None]) -> None:
+    from search.backends.xapian.fields import Packed, pack
+
+    packed = Packed(pack(counts))
+    assert {word: packed.get(word) for word in lookups} == lookups
+    assert dict(packed) == counts and len(packed) == len(counts)
+
+
+def test_an_index_written_before_the_rerank_slot_still_reranks() -> None:
+    """Older documents keep tf, lengths and the ordinal in their data: read from there."""
+    import json as json_module
+
+    from search.backends.xapian.backend import _candidate_of, _fields
+
+    class OldDocument:
+        def get_value(self, slot: int) -> bytes:
+            return b""
+
+        def get_data(self) -> bytes:
+            data = {"id": "x1", "title": "t", "body": "b", "n": 7, "len": {"body": 3}, "tf": {"body": {"مصر": 2}}}
+            return json_module.dumps(data, ensure_ascii=False).encode()
+
+    row = _candidate_of(OldDocument(), 5)
+    assert (row.docid, row.ordinal, row.doc_id) == (5, 7, "x1")
+    assert row.candidate.frequencies["body"]["مصر"] == 2 and row.candidate.lengths == {"body": 3}
+    assert _fields(OldDocument()) == {"id": "x1", "title": "t", "body": "b"}

@@ -33,15 +33,17 @@ from search.backends.base import Page, PageRequest, Stored
 from search.backends.xapian import require
 from search.backends.xapian.fields import (
     DATE_SLOT,
-    UNDATED_TERM,
     GENERATION_KEY,
     ID_PREFIX,
     LENGTH_KEY,
     PREFIX,
+    RERANK_SLOT,
     SCORED,
+    UNDATED_TERM,
     UPDATED_KEY,
     VALUE_SLOTS,
     VOCABULARY_KEY,
+    read_rerank_value,
     term,
 )
 from search.errors import IndexProblem
@@ -148,24 +150,22 @@ class XapianSnapshot:
             enquire.set_sort_by_value_then_relevance(DATE_SLOT, True)
             mset = enquire.get_mset(request.start, request.limit, everything)
             mset.fetch()
-            found = [_stored(match.document.get_data()) for match in mset]
-            self._mark_phrases(xapian, request.query, [match.docid for match in mset], found)
-            hits = []
-            for stored, candidate in found:
-                stored.pop("n", None)
-                hits.append((bm25f(request.query, candidate, stats, *self._k1_b()), stored))
+            found = [_candidate(match) for match in mset]
+            self._mark_phrases(xapian, request.query, found)
+            hits = [(bm25f(request.query, row.candidate, stats, *self._k1_b()), _fields(row.document)) for row in found]
         else:
             depth = max(self.backend.rerank_depth, request.start + request.limit)
             mset = enquire.get_mset(0, depth, everything)
             mset.fetch()
-            found = [_stored(match.document.get_data()) for match in mset]
-            self._mark_phrases(xapian, request.query, [match.docid for match in mset], found)
-            ranked = []
-            for stored, candidate in found:
-                score = bm25f(request.query, candidate, stats, *self._k1_b())
-                ranked.append((-score, int(stored.pop("n", 0)), score, stored))
-            ranked.sort(key=lambda row: (row[0], row[1]))
-            hits = [(score, stored) for _neg, _n, score, stored in ranked[request.start : request.start + request.limit]]
+            found = [_candidate(match) for match in mset]
+            self._mark_phrases(xapian, request.query, found)
+            ranked = sorted(
+                ((-bm25f(request.query, row.candidate, stats, *self._k1_b()), row.ordinal, row) for row in found),
+                key=lambda item: (item[0], item[1]),
+            )
+            # Only the results shown are read in full.
+            shown = ranked[request.start : request.start + request.limit]
+            hits = [(-negative, _fields(row.document)) for negative, _n, row in shown]
         page = Page(total=mset.get_matches_estimated(), hits=hits)
         if request.facets and page.total:
             page.facets = {
@@ -183,17 +183,14 @@ class XapianSnapshot:
             page.undated = count.get_mset(0, 0, everything).get_matches_estimated()
         return page
 
-    def _mark_phrases(
-        self, xapian: Any, query: Node, docids: list[int], found: list[tuple[dict[str, Any], Candidate]]
-    ) -> None:
+    def _mark_phrases(self, xapian: Any, query: Node, found: list[Row]) -> None:
         """Tell each candidate which phrases of the query it contains: one query per phrase,
         filtered to the candidates' ids."""
         phrases = phrases_in(query)
         if not phrases or not found:
             return
-        by_docid = {docid: candidate for docid, (_stored, candidate) in zip(docids, found, strict=True)}
-        ids = [str(stored["id"]) for stored, _candidate in found]
-        only = xapian.Query(xapian.Query.OP_OR, [xapian.Query(term(ID_PREFIX, doc_id)) for doc_id in ids])
+        by_docid = {row.docid: row.candidate for row in found}
+        only = xapian.Query(xapian.Query.OP_OR, [xapian.Query(term(ID_PREFIX, row.doc_id)) for row in found])
         for phrase in phrases:
             enquire = xapian.Enquire(self.db)
             enquire.set_query(xapian.Query(xapian.Query.OP_FILTER, self._query(xapian, phrase), only))
@@ -237,9 +234,7 @@ class XapianSnapshot:
     def document(self, doc_id: str) -> Stored | None:
         def find() -> Stored | None:
             for posting in self.db.postlist(term(ID_PREFIX, doc_id)):
-                stored, _ = _stored(self.db.get_document(posting.docid).get_data())
-                stored.pop("n", None)
-                return stored
+                return _fields(self.db.get_document(posting.docid))
             return None
 
         return self.backend.call(self, find)
@@ -252,9 +247,9 @@ class XapianSnapshot:
             postings = list(self.db.postlist(term(ID_PREFIX, doc_id)))
             if not postings:
                 return []
-            data = json.loads(self.db.get_document(postings[0].docid).get_data())
+            row = _candidate_of(self.db.get_document(postings[0].docid), postings[0].docid)
             stats = self.backend.statistics(self)
-            words = data.get("tf", {}).get("body", {})
+            words = row.candidate.frequencies.get("body", {})
             best = sorted(words, key=lambda w: -words[w] * stats.idf("body", w))[:RELATED_TERMS]
             if not best:
                 return []
@@ -266,9 +261,7 @@ class XapianSnapshot:
             mset.fetch()
             found = []
             for match in mset:
-                stored, _ = _stored(match.document.get_data())
-                stored.pop("n", None)
-                found.append((float(match.weight), stored))
+                found.append((float(match.weight), _fields(match.document)))
             return found
 
         return self.backend.call(self, related)
@@ -288,10 +281,38 @@ class XapianSnapshot:
         }
 
 
-def _stored(data: bytes) -> tuple[dict[str, Any], Candidate]:
-    stored = json.loads(data)
-    candidate = Candidate(stored.pop("tf", {}), stored.pop("len", {}))
-    return stored, candidate
+@dataclass
+class Row:
+    """A candidate of the reranker: its Xapian document (read in full only if shown)."""
+
+    docid: int
+    document: Any
+    ordinal: int
+    doc_id: str
+    candidate: Candidate
+
+
+def _candidate(match: Any) -> Row:
+    return _candidate_of(match.document, match.docid)
+
+
+def _candidate_of(document: Any, docid: int) -> Row:
+    value = document.get_value(RERANK_SLOT)
+    if value:
+        ordinal, doc_id, frequencies, lengths = read_rerank_value(value)
+        return Row(docid, document, ordinal, doc_id, Candidate(frequencies, lengths))
+    # An index written before the rerank slot: everything is in the document's data.
+    data = json.loads(document.get_data())
+    candidate = Candidate(data.get("tf", {}), data.get("len", {}))
+    return Row(docid, document, int(data.get("n", 0)), str(data.get("id", "")), candidate)
+
+
+def _fields(document: Any) -> dict[str, Any]:
+    """The stored fields of a document (without what older indexes kept there for reranking)."""
+    data = json.loads(document.get_data())
+    for name in ("tf", "len", "n"):
+        data.pop(name, None)
+    return data
 
 
 class XapianBackend:

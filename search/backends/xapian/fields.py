@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Iterator, Mapping
 from datetime import UTC
 from typing import Any
 
@@ -31,6 +32,10 @@ ID_PREFIX = "Q"
 UNDATED_TERM = b"XN"  # a document without a date: the «بدون تاريخ» filter and count
 DATE_SLOT = 0
 VALUE_SLOTS = {"source": 1, "category": 2}
+# What the reranker reads for each candidate, apart from the stored fields: the input ordinal,
+# each field's length, and each field's term frequencies packed in one string ("\nword\tN\n…"),
+# so a candidate is read without decoding the article or building a dictionary per term.
+RERANK_SLOT = 3
 SCORED = ("title", "body", "title_exact", "body_exact")
 MAX_TERM_BYTES = 240  # Xapian refuses longer terms; keyword values are cut to fit
 
@@ -79,7 +84,8 @@ def analysed(doc: Document) -> tuple[dict[str, Counter[str]], dict[str, list[tup
     return frequencies, positions, lengths
 
 
-def document_data(doc: Document, ordinal: int, frequencies: dict[str, Counter[str]], lengths: dict[str, int]) -> bytes:
+def document_data(doc: Document) -> bytes:
+    """The stored fields, as JSON: read only for the results shown."""
     data: dict[str, Any] = {
         "id": doc.id,
         "title": doc.title,
@@ -89,11 +95,57 @@ def document_data(doc: Document, ordinal: int, frequencies: dict[str, Counter[st
         "category": doc.category,
         "author": doc.author,
         "date_iso": doc.date.isoformat() if doc.date else "",
-        "n": ordinal,
-        "len": lengths,
-        "tf": {name: dict(counts) for name, counts in frequencies.items()},
     }
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
+
+
+def rerank_value(doc: Document, ordinal: int, frequencies: dict[str, Counter[str]], lengths: dict[str, int]) -> bytes:
+    """The RERANK_SLOT value: ordinal, lengths, and packed term frequencies per field."""
+    packed = {name: pack(counts) for name, counts in frequencies.items()}
     for name in VALUE_SLOTS:  # a keyword field scores its term frequency (1), as in the embedded backend
         if getattr(doc, name):
-            data["tf"][name] = {getattr(doc, name): 1}
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
+            packed[name] = pack(Counter({getattr(doc, name): 1}))
+    value = {"n": ordinal, "id": doc.id, "len": lengths, "tf": packed}
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
+
+
+def pack(counts: Counter[str] | dict[str, int]) -> str:
+    """Term frequencies as one string: "\n" + "word\tN\n" per word (words hold no tab or newline)."""
+    return "\n" + "".join(f"{word}\t{n}\n" for word, n in counts.items() if "\t" not in word and "\n" not in word)
+
+
+class Packed(Mapping[str, int]):
+    """A field's packed term frequencies, read like a dictionary (one substring search per lookup)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __getitem__(self, word: str) -> int:
+        found = self.get(word)
+        if found is None:
+            raise KeyError(word)
+        return found
+
+    def get(self, word: str, default: Any = None) -> Any:  # type: ignore[override]
+        at = self.text.find("\n" + word + "\t")
+        if at < 0:
+            return default
+        start = at + len(word) + 2
+        return int(self.text[start : self.text.index("\n", start)])
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self.text.split("\n"):
+            if line:
+                yield line.split("\t", 1)[0]
+
+    def __len__(self) -> int:
+        return self.text.count("\n") - 1 if self.text else 0
+
+
+def read_rerank_value(value: bytes) -> tuple[int, str, dict[str, Packed], dict[str, int]]:
+    """(ordinal, id, packed frequencies per field, lengths) from a RERANK_SLOT value."""
+    data = json.loads(value)
+    frequencies = {name: Packed(text) for name, text in data.get("tf", {}).items()}
+    return int(data.get("n", 0)), str(data.get("id", "")), frequencies, data.get("len", {})

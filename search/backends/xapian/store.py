@@ -46,18 +46,20 @@ from search.backends.writing import (
 from search.backends.xapian import require
 from search.backends.xapian.fields import (
     DATE_SLOT,
-    UNDATED_TERM,
     GENERATION_KEY,
     ID_PREFIX,
     LENGTH_KEY,
     PREFIX,
+    RERANK_SLOT,
     SCORED,
+    UNDATED_TERM,
     UPDATED_KEY,
     VALUE_SLOTS,
     VOCABULARY_KEY,
     analysed,
     date_value,
     document_data,
+    rerank_value,
     shard_of,
     term,
 )
@@ -99,7 +101,8 @@ def to_xapian(xapian: Any, doc: Document, ordinal: int) -> tuple[Any, dict[str, 
     if seconds is not None:
         xdoc.add_value(DATE_SLOT, xapian.sortable_serialise(seconds))
     xdoc.add_boolean_term(term(ID_PREFIX, doc.id))
-    xdoc.set_data(document_data(doc, ordinal, frequencies, lengths))
+    xdoc.set_data(document_data(doc))
+    xdoc.add_value(RERANK_SLOT, rerank_value(doc, ordinal, frequencies, lengths))
     return xdoc, lengths
 
 
