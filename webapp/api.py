@@ -49,7 +49,7 @@ CACHE_CONTROL = "public, no-cache"
 def _etag() -> str:
     """This request's entity tag: the index state, the full path with its query, the settings."""
     key = engine(current_app).snapshot().key
-    seed = f"{key!r}|{__version__}|{settings(current_app).fingerprint()}|{request.full_path}"
+    seed = f"{key!r}|{__version__}|{settings(current_app).fingerprint()}|{request.full_path!r}"
     return hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from search.engine import SORTS, Filters
+from search.engine import SORTS, Filters, shown
 from search.query import MATCHES
 
 
@@ -136,15 +136,18 @@ def _date(args: MultiDict, name: str) -> date | None:
 
 def _values(args: MultiDict, name: str) -> list[str]:
     """Each value as sent; the engine reads "a,b" as a list only when no value is called "a,b"."""
-    values = [v.strip() for v in args.getlist(name) if v.strip()]
+    values = [shown(v).strip() for v in args.getlist(name) if v.strip()]
     if any(len(v) > 200 for v in values):
         raise BadParameter(name, f"{name} values must be shorter than 200 characters", "قيم {name} أقصر من 200 حرف")
     return values[:20]
 
 
 def parse_search_args(args: MultiDict, per_page_default: int, max_per_page: int) -> SearchArgs:
-    """Validate the query string; raises BadParameter naming the parameter at fault."""
-    q = args.get("q", "")
+    """Validate the query string; raises BadParameter naming the parameter at fault.
+
+    Text that cannot be encoded (a lone surrogate) is read with U+FFFD in its place, so
+    every link, entity tag and page built from it can be written."""
+    q = shown(args.get("q", ""))
     sort = args.get("sort", "relevance").strip() or "relevance"
     if sort not in SORTS:
         raise BadParameter(
