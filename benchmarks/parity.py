@@ -290,7 +290,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sets", default="ki,arcd", help="comma-separated: ki (ANT known-item), arcd (ARCD-train)")
     ap.add_argument("--shards", type=int, default=2, help="Xapian shards")
-    ap.add_argument("--depths", default="300,1000", help="Xapian rerank depths, one row each (300 is the default)")
+    ap.add_argument("--depths", default="100,300", help="Xapian rerank depths, one row each (100 is the default)")
     ap.add_argument("--jobs", type=int, default=2, help="sets run in parallel (parity is not timed)")
     ap.add_argument("--part", type=Path, help=argparse.SUPPRESS)  # a child running one set writes here
     args = ap.parse_args()

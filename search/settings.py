@@ -157,8 +157,9 @@ SETTINGS = Settings(
     ),
     Setting(
         "rerank_depth",
-        300,
-        "Candidates a Xapian search reranks with the engine's BM25F (the first stage ranks by Xapian's BM25).",
+        100,
+        "Candidates a Xapian search reranks with the engine's BM25F (the first stage ranks by Xapian's BM25; "
+        "each candidate is one round trip to its shard). 100 kept MRR@10 and 99% of top 10s of 300.",
         10,
         100_000,
     ),

@@ -326,7 +326,7 @@ class XapianBackend:
         self,
         shards: list[list[Address]],
         bm25: tuple[float, float] = (0.75, 1.2),
-        rerank_depth: int = 300,
+        rerank_depth: int = 100,
         timeout: float = 5.0,
     ) -> None:
         self.xapian = require()
