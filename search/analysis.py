@@ -241,6 +241,7 @@ def _strip_suffixes(word: str) -> str:
 
 # Proclitics a word without the article may carry: conjunctions و ف, prepositions ب ل ك, and their pairs.
 PROCLITICS = ("و", "ف", "ب", "ل", "ك", "وب", "ول", "وك", "فب", "فل", "فك")
+CLITIC_LETTERS = frozenset("".join(PROCLITICS))  # و ف ب ل ك
 # Possessive suffixes that follow a noun without the article (كتاب -> كتابه، كتابها، كتابهم ...);
 # ي is left out: on a name it mostly makes an adjective (مصر -> مصري), not "my".
 POSSESSIVES = ("ه", "ها", "هم", "هما", "هن", "كم", "كن", "نا")

@@ -20,7 +20,7 @@ from datetime import time as dtime
 from pathlib import Path
 
 from search import __version__
-from search.analysis import light_stem, normalise, stopwords
+from search.analysis import CLITIC_LETTERS, light_stem, normalise, stopwords
 from search.backends import open_backend
 from search.backends.base import Backend, PageRequest, Snapshot, Stored
 from search.cache import ByteLRU
@@ -41,7 +41,6 @@ FACET_FIELDS = ("source", "category")
 FAR_MORE_USED = 20
 RESPELL_BELOW = 3  # with fewer results, the respelling's results are shown instead (the page says so)
 MAX_SUGGEST_WORDS = 8  # longer queries (pasted headlines) are not respelled
-CLITIC_LETTERS = frozenset("وفبلك")
 
 
 @dataclass

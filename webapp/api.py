@@ -77,15 +77,7 @@ def search() -> ResponseReturnValue:
     cached = _cached(tag)
     if cached is not None:
         return cached
-    result = engine(current_app).search(
-        args.q,
-        page=args.page,
-        per_page=args.per_page,
-        sort=args.sort,
-        filters=args.filters,
-        respell=args.respell,
-        match=args.match,
-    )
+    result = args.run(engine(current_app))
     body = result_json(result, args.filters)
     last = min(result.pages, MAX_PAGE)
     body["next"] = url_for("api.search", **args.as_params(page=result.page + 1)) if result.page < last else None

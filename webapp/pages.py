@@ -73,15 +73,7 @@ def index() -> ResponseReturnValue:
         error = Markup(exc.html_ar())
     if args is not None and (q.strip() or args.filters.source or args.filters.category):
         try:
-            result = engine(current_app).search(
-                args.q,
-                page=args.page,
-                per_page=args.per_page,
-                sort=args.sort,
-                filters=args.filters,
-                respell=args.respell,
-                match=args.match,
-            )
+            result = args.run(engine(current_app))
         except IndexProblem as exc:
             unavailable = exc.public
     elif args is not None:

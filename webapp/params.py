@@ -9,7 +9,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from search.engine import SORTS, Filters, shown
+from search.engine import SORTS, Engine, Filters, SearchResult, shown
 from search.query import MATCHES
 
 
@@ -61,6 +61,18 @@ class SearchArgs:
     filters: Filters
     respell: bool = True  # false: the words as typed, never the respelling's results
     match: str = "auto"  # all | any | auto (all for a few words, any for a pasted headline)
+
+    def run(self, engine: Engine) -> SearchResult:
+        """This search, on the engine (the page and the API ask the same way)."""
+        return engine.search(
+            self.q,
+            page=self.page,
+            per_page=self.per_page,
+            sort=self.sort,
+            filters=self.filters,
+            respell=self.respell,
+            match=self.match,
+        )
 
     def as_params(self, **changes: Any) -> dict[str, Any]:
         """Query-string parameters reproducing this search, with changes (for links)."""
