@@ -196,10 +196,40 @@ def test_a_restarted_shard_server_is_reconnected(own_shards) -> None:  # type: i
             server.wait()
 
 
-def _serve(root: Path, shard: int, port: int) -> subprocess.Popen:
+def test_an_idle_timed_out_connection_is_reconnected(own_shards) -> None:  # type: ignore[no-untyped-def]
+    """xapian-tcpsrv closes a connection idle for --idle-timeout (60 s by default): the next
+    search after a pause longer than that is answered in full, without a notice."""
+    root, _shards = own_shards
+    cli("shards", "stop", "--index", root)
+    ports = [free_port(), free_port()]
+    servers = [_serve(root, k, port, idle_ms=300) for k, port in enumerate(ports)]
+    try:
+        import xapian
+
+        raw = xapian.remote_open("127.0.0.1", ports[0], 2000, 2000)
+        raw.get_doccount()
+        time.sleep(0.8)
+        with pytest.raises(xapian.NetworkError):  # the servers do close idle connections
+            raw.reopen()
+            raw.get_doccount()
+        engine = _engine(",".join(f"127.0.0.1:{p}" for p in ports))
+        before = engine.search("الانترنت OR وزارة")
+        for _pause in range(3):
+            time.sleep(0.8)  # every connection is now closed by its server
+            after = engine.search("الانترنت OR وزارة")
+            assert after.total == before.total and [h.id for h in after.hits] == [h.id for h in before.hits]
+            assert not after.notices and engine.health()["status"] == "ok"
+    finally:
+        for server in servers:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def _serve(root: Path, shard: int, port: int, idle_ms: int | None = None) -> subprocess.Popen:
+    timeout = ["--idle-timeout", str(idle_ms)] if idle_ms else []
     process = subprocess.Popen(
         [shutil.which("xapian-tcpsrv") or "xapian-tcpsrv", "--interface", "127.0.0.1", "--port", str(port), "--quiet",
-         str(root / f"shard-{shard}.stub")],
+         *timeout, str(root / f"shard-{shard}.stub")],
         start_new_session=True,
     )
     import xapian
