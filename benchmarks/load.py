@@ -114,13 +114,15 @@ def worker_pids(server: subprocess.Popen[bytes], workers: int) -> list[int]:
 class Server:
     """`baheth serve --workers N` on a free loopback port, started fresh and stopped at the end."""
 
-    def __init__(self, index: Path, workers: int, threads: int, log: Path, cwd: Path = ROOT) -> None:
+    def __init__(
+        self, index: Path, workers: int, threads: int, log: Path, cwd: Path = ROOT, extra: tuple[str, ...] = ()
+    ) -> None:
         self.workers = workers
         self.url = f"http://127.0.0.1:{free_port()}"
         self.log = log.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "search.cli", "serve", "--host", "127.0.0.1", "--port", self.url.rsplit(":", 1)[1],
-             "--workers", str(workers), "--threads", str(threads), "--index", str(index)],
+             "--workers", str(workers), "--threads", str(threads), "--index", str(index), *extra],
             cwd=cwd, stdout=subprocess.DEVNULL, stderr=self.log,
         )
 
@@ -170,7 +172,8 @@ def wrk(url: str, clients: int, seconds: int, work: Path) -> dict[str, float]:
 def measure(args: argparse.Namespace, workers: int, round_no: int, work: Path) -> dict[str, Any]:
     """One fresh server with ``workers`` workers: warm, wrk at each client count, memory and CPU of each worker."""
     log = work / f"server-{workers}-{round_no}.log"
-    server = Server(args.index, workers, args.threads, log)
+    extra = ("--backend", "xapian", "--shards", args.shards) if args.backend == "xapian" else ()
+    server = Server(args.index, workers, args.threads, log, extra=extra)
     try:
         health = server.wait_ready(log)
         # Warm every worker's searchers and caches before measuring.
@@ -224,7 +227,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds, worker counts interleaved in each")
     parser.add_argument("--threads", type=int, default=8, help="server threads of each worker")
     parser.add_argument("--warm", type=int, default=10, help="seconds of warm-up per server")
+    parser.add_argument("--backend", choices=("whoosh", "xapian"), default="whoosh")
+    parser.add_argument("--shards", default="", help="with --backend xapian: host:port,… (e.g. from `baheth shards start`)")
     args = parser.parse_args()
+    if args.backend == "xapian" and not args.shards:
+        sys.exit("--backend xapian needs --shards host:port,… (start them with `baheth shards start --index DIR`)")
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
     if min(args.workers) < 1 or args.rounds < 1:
@@ -278,16 +285,17 @@ def main() -> None:
     memory = [{k: run[k] for k in keys} for run in runs]
     RESULTS.mkdir(parents=True, exist_ok=True)
     everything = {"meta": meta, "table": table, "memory": memory, "rows": rows}
-    (RESULTS / "load.json").write_text(json.dumps(everything, indent=2, ensure_ascii=False), encoding="utf-8")
+    suffix = "-xapian" if args.backend == "xapian" else ""
+    (RESULTS / f"load{suffix}.json").write_text(json.dumps(everything, indent=2, ensure_ascii=False), encoding="utf-8")
 
     command = (
         f"python benchmarks/load.py --index {args.index} --seconds {args.seconds} "
         f"--clients {' '.join(map(str, args.clients))} --workers {' '.join(map(str, args.workers))} "
-        f"--rounds {args.rounds}"
+        f"--rounds {args.rounds}" + (f" --backend xapian --shards {args.shards}" if args.backend == "xapian" else "")
     )
     base_name = f"{base} worker{'s' if base > 1 else ''}"
     lines = [
-        "# Load: wrk against `baheth serve --workers N`",
+        "# Load: wrk against `baheth serve --workers N`" + (" on Xapian shards" if args.backend == "xapian" else ""),
         "",
         f"Produced by `{command}` on {when} ({meta['minutes']} min), {meta['cpus']} cores (load average "
         f"{meta['load_average_start']} at the start, {meta['load_average_end']} at the end), Python {meta['python']}. "
@@ -348,7 +356,7 @@ def main() -> None:
             f"**{two['p95_ms']:.1f} ms** ({'met' if p95_met else 'not met'}).",
         ]
     lines.append("")
-    (RESULTS / "load.md").write_text("\n".join(lines), encoding="utf-8")
+    (RESULTS / f"load{suffix}.md").write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
     if any(r["errors"] for r in rows):
         sys.exit(1)
