@@ -176,11 +176,7 @@ class _State:
             self._lent -= 1
             if searcher is not None:
                 self._free.append(searcher)
-            if not (self._retired and self._lent == 0):
-                return
-            closing, self._free = self._free, []
-            ranker, self._ranker = self._ranker, None
-        _close(closing + ([ranker.searcher] if ranker is not None else []))
+        self._close_if_done()
 
     def ranker(self) -> Ranker:
         with self._lock:
@@ -195,7 +191,12 @@ class _State:
     def retire(self) -> None:
         with self._lock:
             self._retired = True
-            if self._lent:
+        self._close_if_done()
+
+    def _close_if_done(self) -> None:
+        """Once retired with nothing lent, close every searcher and the ranker's (once)."""
+        with self._lock:
+            if not self._retired or self._lent:
                 return
             closing, self._free = self._free, []
             ranker, self._ranker = self._ranker, None
