@@ -210,6 +210,9 @@ def test_openapi_is_served_and_valid(client) -> None:
         ("from=2018-13-01", "invalid_from"),
         ("to=yesterday", "invalid_to"),
         ("source=" + "x" * 300, "invalid_source"),
+        ("&".join(["category=x"] * 21), "invalid_category"),
+        ("&".join(["source="] * 21), "invalid_source"),  # empty values count too: nothing sent is dropped unsaid
+        ("category=" + "ب" * 201, "invalid_category"),
     ],
 )
 def test_invalid_parameters_are_400_with_the_error_shape(client, query: str, code: str) -> None:

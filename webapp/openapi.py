@@ -6,6 +6,7 @@ from typing import Any
 
 from search import __version__
 from search.notices import MESSAGES as NOTICE_MESSAGES
+from webapp.params import MAX_VALUE_CHARS, MAX_VALUES
 
 NULLABLE_STRING = {"type": ["string", "null"]}
 
@@ -209,7 +210,7 @@ def _param(name: str, schema: dict[str, Any], description: str, example: Any = N
 
 def _list_param(name: str, description: str, example: list[str]) -> dict[str, Any]:
     """A repeating parameter (?source=a&source=b)."""
-    schema = {"type": "array", "items": {"type": "string", "maxLength": 200}, "maxItems": 20}
+    schema = {"type": "array", "items": {"type": "string", "maxLength": MAX_VALUE_CHARS}, "maxItems": MAX_VALUES}
     return {**_param(name, schema, description, example), "style": "form", "explode": True}
 
 

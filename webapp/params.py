@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -100,11 +101,15 @@ class SearchArgs:
 
 
 MAX_PAGE = 1000
+MAX_VALUES = 20  # times a list parameter (source, category) may be repeated
+MAX_VALUE_CHARS = 200
+WHOLE_NUMBER = re.compile(r"([0-9]+)(?:\.0+)?", re.ASCII)
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 BOOLEANS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
 def _bool(args: MultiDict, name: str, default: bool) -> bool:
-    raw = args.get(name, "").strip().lower()
+    raw = args.get(name, "")
     if not raw:
         return default
     if raw not in BOOLEANS:
@@ -115,30 +120,30 @@ def _bool(args: MultiDict, name: str, default: bool) -> bool:
 
 
 def _int(args: MultiDict, name: str, default: int, low: int, high: int) -> int:
-    raw = args.get(name, "").strip()
+    raw = args.get(name, "")
     if raw == "":
         return default
-    try:
-        number = float(raw)
-        if not number.is_integer():
-            raise ValueError(raw)
-        value = int(number)  # "3" and "3.0" are the same page
-    except (ValueError, OverflowError):
+    whole = WHOLE_NUMBER.fullmatch(raw)
+    if not whole:  # exactly what the OpenAPI document calls an integer: no sign, blank, "1e3" or "3_0"
         raise BadParameter(
             name, f"{name} must be a whole number, not {raw[:20]!r}", "{name} عدد صحيح، لا «{got}»", raw[:20]
-        ) from None
-    if not low <= value <= high:
-        raise BadParameter(
-            name, f"{name} must be between {low} and {high}, not {value}", f"{{name}} بين {low} و{high}، لا {{got}}", value
         )
+    digits = whole[1].lstrip("0") or "0"  # "3" and "3.0" are the same page
+    if len(digits) > 9 or not low <= int(digits) <= high:
+        raise BadParameter(
+            name, f"{name} must be between {low} and {high}, not {digits[:20]}", f"{{name}} بين {low} و{high}، لا {{got}}", digits[:20]
+        )
+    value = int(digits)
     return value
 
 
 def _date(args: MultiDict, name: str) -> date | None:
-    raw = args.get(name, "").strip()
+    raw = args.get(name, "")
     if not raw:
         return None
     try:
+        if not ISO_DATE.fullmatch(raw):  # fromisoformat alone also takes "20180101" and "2018-W01"
+            raise ValueError(raw)
         return date.fromisoformat(raw)
     except ValueError:
         raise BadParameter(
@@ -148,10 +153,19 @@ def _date(args: MultiDict, name: str) -> date | None:
 
 def _values(args: MultiDict, name: str) -> list[str]:
     """Each value as sent; the engine reads "a,b" as a list only when no value is called "a,b"."""
-    values = [shown(v).strip() for v in args.getlist(name) if v.strip()]
-    if any(len(v) > 200 for v in values):
-        raise BadParameter(name, f"{name} values must be shorter than 200 characters", "قيم {name} أقصر من 200 حرف")
-    return values[:20]
+    sent = args.getlist(name)
+    if len(sent) > MAX_VALUES:
+        raise BadParameter(
+            name,
+            f"{name} can be given at most {MAX_VALUES} times, not {len(sent)}",
+            f"{{name}} يُعطى {MAX_VALUES} مرة على الأكثر، لا {{got}}",
+            str(len(sent)),
+        )
+    if any(len(v) > MAX_VALUE_CHARS for v in sent):
+        raise BadParameter(
+            name, f"{name} values must be at most {MAX_VALUE_CHARS} characters", f"قيم {{name}} {MAX_VALUE_CHARS} حرف على الأكثر"
+        )
+    return [shown(v).strip() for v in sent if v.strip()]
 
 
 def parse_search_args(args: MultiDict, per_page_default: int, max_per_page: int) -> SearchArgs:
@@ -160,7 +174,7 @@ def parse_search_args(args: MultiDict, per_page_default: int, max_per_page: int)
     Text that cannot be encoded (a lone surrogate) is read with U+FFFD in its place, so
     every link, entity tag and page built from it can be written."""
     q = shown(args.get("q", ""))
-    sort = args.get("sort", "relevance").strip() or "relevance"
+    sort = args.get("sort", "") or "relevance"
     if sort not in SORTS:
         raise BadParameter(
             "sort", f"sort must be one of {', '.join(SORTS)}, not {sort[:20]!r}", "{name}: relevance أو newest، لا «{got}»", sort[:20]
@@ -172,7 +186,7 @@ def parse_search_args(args: MultiDict, per_page_default: int, max_per_page: int)
         date_to=_date(args, "to"),
         undated=_bool(args, "undated", False),
     )
-    match = args.get("match", "auto").strip().lower() or "auto"
+    match = args.get("match", "") or "auto"
     if match not in MATCHES:
         raise BadParameter(
             "match", f"match must be one of {', '.join(MATCHES)}, not {match[:20]!r}", "{name}: all أو any، لا «{got}»", match[:20]
