@@ -8,6 +8,7 @@ the collection, so an analyser change rebuilds and nothing stale is measured.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -58,11 +59,33 @@ def _light10_stem() -> object:
     return analysis.TOKENIZER | analysis.ArabicStopFilter() | analysis.Light10StemFilter()
 
 
+class SnowballStemFilter(analysis.Filter):
+    """Snowball's Arabic stemmer (snowballstemmer, BSD-3): an independent stemmer to compare with."""
+
+    def __init__(self) -> None:
+        import snowballstemmer
+
+        self._stem = functools.lru_cache(maxsize=200_000)(snowballstemmer.stemmer("arabic").stemWord)
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is self.__class__
+
+    def __call__(self, tokens):  # type: ignore[no-untyped-def]
+        for t in tokens:
+            t.text = self._stem(t.text) or t.text
+            yield t
+
+
+def _snowball_stem() -> object:
+    return analysis.TOKENIZER | analysis.ArabicStopFilter() | SnowballStemFilter()
+
+
 # name -> (stemmed analyser, exact analyser), both used at index and at query time
 ANALYSERS: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
     "baheth": (analysis.stem_analyzer, analysis.exact_analyzer),
     "light10": (_light10_stem, analysis.exact_analyzer),
     "nostop": (_no_stop_stem, _no_stop_exact),
+    "snowball": (_snowball_stem, analysis.exact_analyzer),
 }
 
 
@@ -147,6 +170,48 @@ def known_item() -> Collection:
     return Collection(
         "ant-known-item", docs, EVAL / "ant-known-item.tsv", EVAL / "ant-known-item.qrels",
         f"ANT v2.1, {len(docs):,} articles indexed without titles; 500 headlines, one relevant article each",
+    )
+
+
+JAWHARA = SHARED / "corpus" / "ant-jawharafm-v1.1.tar.gz"
+JAWHARA_TOPICS = 500
+
+
+def _same_story_key(text: str) -> str:
+    return " ".join(analysis.normalise(text).split())
+
+
+def jawhara_known_item() -> Collection:
+    """Headlines of JawharaFM (Tunisia) find their article, indexed without titles, like the ANT set.
+
+    Built here from the corpus, not from any test collection: the 500 articles whose
+    sha1(id) sort first among those with a headline of at least 3 words and a body of at
+    least 40; the query is the headline. A republished twin counts as relevant: another
+    article with the same headline or the same body (after normalisation)."""
+    docs = load_sources([JAWHARA]).documents
+    by_title: dict[str, list[str]] = {}
+    by_body: dict[str, list[str]] = {}
+    for d in docs:
+        by_title.setdefault(_same_story_key(d.title), []).append(d.id)
+        by_body.setdefault(_same_story_key(d.body), []).append(d.id)
+    eligible = [d for d in docs if len(d.title.split()) >= 3 and len(d.body.split()) >= 40]
+    chosen = sorted(eligible, key=lambda d: _stable_order(d.id))[:JAWHARA_TOPICS]
+    topics, qrels = [], []
+    for n, d in enumerate(chosen, start=1):
+        qid = f"jk{n:03d}"
+        topics.append((qid, " ".join(d.title.split())))
+        relevant = dict.fromkeys([d.id, *by_title[_same_story_key(d.title)], *by_body[_same_story_key(d.body)]])
+        qrels += [f"{qid} 0 {doc_id} 1\n" for doc_id in relevant]
+    topic_path = write_topics(topics, WORK / "sets" / "jawhara-known-item.tsv")
+    qrel_path = WORK / "sets" / "jawhara-known-item.qrels"
+    qrel_path.write_text("".join(qrels), encoding="utf-8")
+    twins = len(qrels) - len(topics)
+    for d in docs:
+        d.title = ""
+    return Collection(
+        "jawhara-known-item", docs, topic_path, qrel_path,
+        f"ANT JawharaFM v1.1, {len(docs):,} Tunisian articles indexed without titles; {len(topics)} headlines "
+        f"(sha1(id) order), each relevant to its article and its republished twins ({twins} twins in all)",
     )
 
 

@@ -1,6 +1,6 @@
 """Retrieval quality: the engine, its ablations and the peer engines, on the development sets.
 
-    python benchmarks/evaluate.py [--skip-peers] [--sets ki,arcd] [--arcd-distractors N|all]
+    python benchmarks/evaluate.py [--skip-peers] [--sets ki,jki,arcd] [--arcd-distractors N|all]
 
 Writes results/quality.md, results/quality.json and results/quality.png. Every
 row runs in the same process on the same documents and topics; the engine's
@@ -55,15 +55,21 @@ def rows() -> list[Row]:
     w = Weights()
     b, k1 = DEFAULT_BM25
     out = [
-        Row("baheth", f"the engine as shipped: project analyser, title x{w.title}, exact x{w.exact}, BM25F b={b} k1={k1}"),
-        Row("no stemming", "exact (normalised, unstemmed) fields only", weights=Weights(w.title, w.exact, stemmed=False)),
+        Row("baheth", f"the engine as shipped: project analyser, title x{w.title}, exact x{w.exact}, lead x{w.lead}, "
+            f"BM25F b={b} k1={k1}"),
+        Row("no stemming", "exact (normalised, unstemmed) fields only", weights=Weights(w.title, w.exact, stemmed=False, lead=w.lead)),
         Row("light10 analyser", "Larkey's light10 stemmer instead of the project's (own index)", analyser="light10"),
+        Row("snowball analyser", "Snowball's Arabic stemmer (snowballstemmer) instead of the project's (own index)",
+            analyser="snowball"),
         Row("no stopword list", "no stopwords removed (own index)", analyser="nostop"),
-        Row("no exact-form boost", "exact fields weight 0", weights=Weights(w.title, 0.0)),
+        Row("no exact-form boost", "exact fields weight 0", weights=Weights(w.title, 0.0, lead=w.lead)),
+        Row("no lead field", "the body's first 40 words not weighted apart (lead weight 0)",
+            weights=Weights(w.title, w.exact, lead=0.0)),
+        Row("lead weight 1", "lead weight 1", weights=Weights(w.title, w.exact, lead=1.0)),
     ]
     for title in (1.0, 2.0):
         if title != w.title:
-            out.append(Row(f"title weight {title:g}", f"title weight {title:g} (body 1)", weights=Weights(title, w.exact),
+            out.append(Row(f"title weight {title:g}", f"title weight {title:g} (body 1)", weights=Weights(title, w.exact, lead=w.lead),
                            needs_titles=True))
     for bm in [(0.75, 1.2), (0.4, 0.9), (0.75, 2.0)]:
         if bm != DEFAULT_BM25:
@@ -74,7 +80,7 @@ def rows() -> list[Row]:
         Row("match all", "every word of every query, long ones too (falling back to any word when no article "
             "has them all)", match="all"),
         Row("quotes strict", "a quoted phrase inside a longer query matches only as a phrase (the engine also"
-            " counts its words one by one there)", weights=Weights(w.title, w.exact, loose_quotes=False)),
+            " counts its words one by one there)", weights=Weights(w.title, w.exact, loose_quotes=False, lead=w.lead)),
     ]
     out += [
         Row("Lucene ArabicAnalyzer", "Lucene 8 ArabicAnalyzer + BM25 (k1=1.2, b=0.75)", peer="lucene_arabic"),
@@ -330,9 +336,11 @@ def evaluate_set(args: argparse.Namespace, which: str) -> dict[str, object]:
     """Every row and the robustness check on one development set."""
     if which == "ki":
         coll = common.known_item()
+    elif which == "jki":
+        coll = common.jawhara_known_item()
     else:
         coll = common.arcd(None if args.arcd_distractors == "all" else int(args.arcd_distractors))
-    titles = which != "ki"
+    titles = which not in ("ki", "jki")
     chosen = [r for r in rows() if not (args.skip_peers and r.peer) and (titles or not r.needs_titles)]
     if args.rows:
         chosen = [r for r in chosen if r.name == "baheth" or any(s in r.name for s in args.rows.split(","))]
@@ -354,7 +362,8 @@ def evaluate_set(args: argparse.Namespace, which: str) -> dict[str, object]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sets", default="ki,arcd", help="comma-separated: ki (ANT known-item), arcd (ARCD-train)")
+    ap.add_argument("--sets", default="ki,jki,arcd",
+                    help="comma-separated: ki (ANT known-item), jki (JawharaFM known-item), arcd (ARCD-train)")
     ap.add_argument("--skip-peers", action="store_true")
     ap.add_argument("--arcd-distractors", default=str(common.ARCD_DISTRACTORS), help="ANT articles added, or 'all'")
     ap.add_argument("--robust-sample", type=int, default=None, help="topics per set for the robustness check (default all)")

@@ -60,6 +60,18 @@ PERSIAN_LETTERS = {
     "\u06c0": HEH,  # ۀ heh with yeh above
     "\u06d5": HEH,  # ە ae
     "\u06be": HEH,  # ھ heh doachashmee
+    # Letters Persian, Urdu and Maghrebi writing add for sounds Arabic lacks, read as the
+    # Arabic letter the same word is also written with (الڨصرين = القصرين, ڤيروس = فيروس).
+    "\u06a8": "\u0642",  # ڨ qaf with three dots (Tunisia, Algeria: g) -> ق
+    "\u06a4": "\u0641",  # ڤ veh (v) -> ف
+    "\u06a5": "\u0641",  # ڥ veh with dots below (Maghreb: v) -> ف
+    "\u067e": "\u0628",  # پ peh (p) -> ب
+    "\u0686": "\u062c",  # چ tcheh (ch, Egyptian g) -> ج
+    "\u0698": "\u0632",  # ژ jeh (zh) -> ز
+    "\u06af": "\u0643",  # گ gaf (g) -> ك
+    "\u06ad": "\u0643",  # ڭ ng (Morocco: g) -> ك
+    "\u0763": "\u0643",  # ݣ keheh with three dots above (Morocco: g) -> ك
+    "\u06cb": WAW,  # ۋ ve (Maghreb: v) -> و
 }
 ARABIC_INDIC_DIGITS = "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"  # ٠-٩
 PERSIAN_DIGITS = "\u06f0\u06f1\u06f2\u06f3\u06f4\u06f5\u06f6\u06f7\u06f8\u06f9"  # ۰-۹

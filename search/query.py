@@ -85,6 +85,8 @@ class Weights:
     stemmed: bool = True
     # Quotes beside other words also count their words loosely (ablation: False).
     loose_quotes: bool = True
+    # The body's first words again, as a field of their own (ablation: 0).
+    lead: float = 0.5
 
 
 @dataclass
@@ -209,7 +211,7 @@ class QueryBuilder:
         """(index field, analyser kind, boost) for a clause's field."""
         w = self.weights
         title_fields = [("title", "stem", w.title), ("title_exact", "exact", w.title * w.exact)]
-        body_fields = [("body", "stem", 1.0), ("body_exact", "exact", w.exact)]
+        body_fields = [("body", "stem", 1.0), ("body_exact", "exact", w.exact), ("lead", "stem", w.lead)]
         if not w.stemmed:
             # Ablation: exact forms only, with the full weight.
             title_fields = [("title_exact", "exact", w.title)]

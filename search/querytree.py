@@ -1,7 +1,8 @@
 """The backend-neutral query tree: what the query language parses into and every backend evaluates.
 
 Fields are logical names: the scored text fields ``title``, ``body`` (light
-stems) and ``title_exact``, ``body_exact`` (normalised surface forms), and the
+stems), ``title_exact``, ``body_exact`` (normalised surface forms) and ``lead``
+(the stems of the body's first words, :attr:`search.ingest.Document.lead`), and the
 keyword fields ``source`` and ``category``. Terms are already analysed (the
 one analyser of :mod:`search.analysis`); a backend maps fields to its own
 layout and evaluates the nodes with BM25F, as :mod:`search.backends.base` says.
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-TEXT_FIELDS = ("title", "body", "title_exact", "body_exact")
+TEXT_FIELDS = ("title", "body", "title_exact", "body_exact", "lead")
 KEYWORD_FIELDS = ("source", "category")
 
 

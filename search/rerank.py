@@ -15,7 +15,19 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from search.querytree import AllOf, AndMaybe, AndNot, AnyOf, Everything, Filter, Node, Nothing, Phrase, Term
+from search.querytree import (
+    TEXT_FIELDS,
+    AllOf,
+    AndMaybe,
+    AndNot,
+    AnyOf,
+    Everything,
+    Filter,
+    Node,
+    Nothing,
+    Phrase,
+    Term,
+)
 
 
 def phrases_in(node: Node) -> list[Phrase]:
@@ -55,7 +67,7 @@ class Statistics:
     documents: int
     average_length: Mapping[str, float]  # per scored field
     doc_frequency: Callable[[str, str], int]  # (field, term) -> documents containing it
-    scored_fields: frozenset[str] = frozenset({"title", "body", "title_exact", "body_exact"})
+    scored_fields: frozenset[str] = frozenset(TEXT_FIELDS)
     _idf: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def idf(self, fieldname: str, term: str) -> float:

@@ -219,3 +219,38 @@ def test_an_sgml_record_without_a_readable_time_takes_the_date_its_id_ends_with(
     text = "<DOC><DOCNO>JA-politic-148-20170223</DOCNO><TIME>?</TIME><TITLE>خبر</TITLE><TEXT>نص الخبر</TEXT></DOC>"
     doc = load_text(text).documents[0]
     assert doc.date is not None and doc.date.date().isoformat() == "2017-02-23"
+
+
+@pytest.mark.parametrize(
+    ("abstract", "text", "body"),
+    [
+        ("وافقت الإدارة على الخطة.", "وافقت الإدارة على الخطة.\nوقال الوزير إن التنفيذ يبدأ غدا.",
+         "وافقت الإدارة على الخطة.\nوقال الوزير إن التنفيذ يبدأ غدا."),  # the text repeats it: once
+        ("وافقت  الإدارة\nعلى الخطة.", "وافقت الإدارة على الخطة. وقال الوزير.", "وافقت الإدارة على الخطة. وقال الوزير."),
+        ("ملخص مختلف.", "وقال الوزير إن التنفيذ يبدأ غدا.", "ملخص مختلف.\nوقال الوزير إن التنفيذ يبدأ غدا."),
+        ("", "النص وحده.", "النص وحده."),
+        ("الملخص وحده.", "", "الملخص وحده."),
+        ("وافقت الإدارة على الخطة كلها.", "وافقت الإدارة على الخطة.", "وافقت الإدارة على الخطة كلها.\nوافقت الإدارة على الخطة."),
+    ],
+)
+def test_an_abstract_the_text_begins_with_is_read_once(abstract: str, text: str, body: str) -> None:
+    record = f"<DOC>\n<DOCNO>AB-1</DOCNO>\n<TITLE>عنوان</TITLE>\n<ABSTRACT>{abstract}</ABSTRACT>\n<TEXT>{text}</TEXT>\n</DOC>\n"
+    [doc] = load_text(record, "ab.sgml").documents
+    assert doc.body == body
+
+
+@pytest.mark.parametrize(
+    ("body", "lead"),
+    [
+        ("", ""),
+        ("كلمة", "كلمة"),
+        (" ".join(f"ك{i}" for i in range(60)), " ".join(f"ك{i}" for i in range(40)) + " "),
+        ("سطر أول\n\nسطر ثان", "سطر أول\n\nسطر ثان"),
+        ("x" * 200_000, "x" * 200_000),  # one unbroken word: the whole of it, still bounded by the body's limit
+    ],
+)
+def test_the_lead_is_the_first_forty_words_of_the_body(body: str, lead: str) -> None:
+    from search.ingest import LEAD_WORDS, Document
+
+    assert LEAD_WORDS == 40
+    assert Document(id="x", body=body).lead == lead

@@ -8,6 +8,7 @@ import pytest
 
 from conftest import JSON2_ID, SEED_ID
 from search.engine import Engine, Filters
+from search.ingest import Document
 
 
 @pytest.fixture(params=["whoosh", "xapian"])
@@ -191,3 +192,20 @@ def test_undated_articles_are_counted_and_can_be_chosen(engine: Engine) -> None:
     assert result.undated == sum(1 for h in result.hits if h.date is None) >= 1
     only = engine.search("الانترنت", filters=Filters(undated=True), per_page=50)
     assert only.total == result.undated and all(h.date is None for h in only.hits)
+
+
+def test_words_in_the_lead_rank_an_article_above_the_same_words_further_down(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two articles of the same length with the same words: where the body's first 40 words hold them wins."""
+    from search.backends.whoosh.store import build
+    from search.ingest import LoadResult
+    from search.query import Weights
+
+    filler = " ".join(["تقرير", "جديد", "حول", "الطقس", "والمرور", "في", "المدينة", "اليوم"] * 8)
+    lead_first = "أعلنت وزارة الصحة التونسية حملة تلقيح واسعة " + filler
+    lead_later = filler + " أعلنت وزارة الصحة التونسية حملة تلقيح واسعة"
+    docs = [Document(id="later", body=lead_later), Document(id="first", body=lead_first)]
+    build(tmp_path / "ix", LoadResult(documents=docs), ["t"], procs=1)
+    result = Engine(tmp_path / "ix").search("حملة تلقيح وزارة الصحة", facets=False, suggest=False)
+    assert [h.id for h in result.hits] == ["first", "later"]
+    tied = Engine(tmp_path / "ix", weights=Weights(lead=0.0)).search("حملة تلقيح وزارة الصحة", facets=False, suggest=False)
+    assert tied.hits[0].score == pytest.approx(tied.hits[1].score)  # without the lead field, nothing tells them apart

@@ -23,6 +23,7 @@ def make_schema() -> Schema:
         body=TEXT(analyzer=stem, stored=True, phrase=False),
         title_exact=TEXT(analyzer=exact, phrase=True),
         body_exact=TEXT(analyzer=exact, phrase=True),
+        lead=TEXT(analyzer=stem, phrase=False),  # derived from the body: not stored
         url=STORED,
         source=ID(stored=True, sortable=True),
         category=ID(stored=True, sortable=True),
@@ -39,6 +40,7 @@ def to_fields(doc: Document) -> dict[str, object]:
         "body": doc.body,
         "title_exact": doc.title,
         "body_exact": doc.body,
+        "lead": doc.lead,
         "url": doc.url,
         "source": doc.source,
         "category": doc.category,

@@ -25,6 +25,7 @@ PREFIX = {
     "body": "XB",
     "title_exact": "XU",
     "body_exact": "XE",
+    "lead": "XL",
     "source": "XS",
     "category": "XC",
 }
@@ -36,7 +37,7 @@ VALUE_SLOTS = {"source": 1, "category": 2}
 # each field's length, and each field's term frequencies packed in one string ("\nword\tN\n…"),
 # so a candidate is read without decoding the article or building a dictionary per term.
 RERANK_SLOT = 3
-SCORED = ("title", "body", "title_exact", "body_exact")
+SCORED = ("title", "body", "title_exact", "body_exact", "lead")
 MAX_TERM_BYTES = 240  # Xapian refuses longer terms; keyword values are cut to fit
 
 GENERATION_KEY = "baheth:generation"
@@ -81,6 +82,9 @@ def analysed(doc: Document) -> tuple[dict[str, Counter[str]], dict[str, list[tup
         positions[name + "_exact"] = placed
         frequencies[name + "_exact"] = Counter(word for word, _ in placed)
         lengths[name + "_exact"] = len(placed)
+    leads = [t.text for t in stem(doc.lead)]
+    frequencies["lead"] = Counter(leads)
+    lengths["lead"] = len(leads)
     return frequencies, positions, lengths
 
 

@@ -90,6 +90,8 @@ def to_xapian(xapian: Any, doc: Document, ordinal: int) -> tuple[Any, dict[str, 
             xdoc.add_term(term(PREFIX[name], word), count)
         for word, position in positions[name + "_exact"]:
             xdoc.add_posting(term(PREFIX[name + "_exact"], word), position + 1)
+    for word, count in frequencies["lead"].items():
+        xdoc.add_term(term(PREFIX["lead"], word), count)
     for name, slot in VALUE_SLOTS.items():
         value = getattr(doc, name)
         if value:
