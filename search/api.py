@@ -49,6 +49,7 @@ def result_json(result: SearchResult, filters: Filters | None = None) -> dict[st
         "pages": result.pages,
         "facets": facet_json(result, filters),
         "undated": result.undated,
+        "histogram": [bar.to_json() for bar in result.timeline],
         "suggestion": result.suggestion,
         "respelled_from": result.respelled_from,
         "notices": [notice.to_json() for notice in result.notices],

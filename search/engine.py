@@ -31,6 +31,7 @@ from search.query import MATCHES, Lexicon, ParsedQuery, QueryBuilder, Weights, f
 from search.querytree import AllOf, Everything, Filter, Node, Nothing, Term, all_of, any_of
 from search.settings import MB, Config, defaults
 from search.spelling import MAX_WORD_CHARS, Speller
+from search.timeline import Bar, bars
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ class SearchResult:
     suggestion: str | None = None
     respelled_from: str | None = None  # the results are those of ``query``, respelled from this
     undated: int = 0  # with facets: how many of the results have no date
+    timeline: list[Bar] = field(default_factory=list)  # with facets: the dated results by period
     match: str = "any"  # "all" when every word was required, else "any"
     notices: list[Notice] = field(default_factory=list)
     sort: str = "relevance"
@@ -398,6 +400,7 @@ class Engine:
             )
         )
         result.total, result.facets, result.undated = page.total, page.facets, page.undated
+        result.timeline = bars(page.days)
         result.notices.extend(page.notices)
         if page.timed_out:
             result.timed_out = True

@@ -436,3 +436,32 @@ def test_latin_articles_read_left_to_right(tmp_path: Path) -> None:
     page = client.get("/?q=internet").get_data(as_text=True)
     assert '<h2 dir="auto">' in page and '<p class="snippet" dir="auto">' in page
     assert '<p dir="auto">' in client.get("/doc/en-1").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query", ["الانترنت", "لبنان", "مصر"])
+def test_the_timeline_counts_every_dated_result_once_and_each_bar_narrows_to_its_period(client, query: str) -> None:  # type: ignore[no-untyped-def]
+    data = client.get(f"/api/search?q={query}").get_json()
+    bars = data["histogram"]
+    assert bars and sum(b["count"] for b in bars) + data["undated"] == data["total"]
+    assert bars == sorted(bars, key=lambda b: b["from"]) and len({b["unit"] for b in bars}) == 1
+    for bar in bars:
+        if bar["count"]:
+            narrowed = client.get(f"/api/search?q={query}&from={bar['from']}&to={bar['to']}").get_json()
+            assert narrowed["total"] == bar["count"], bar
+            assert all(bar["from"] <= r["date"][:10] <= bar["to"] for r in narrowed["results"])
+    page = client.get(f"/?q={query}").get_data(as_text=True)
+    svg = page.split('<svg class="timeline"', 1)[1].split("</svg>", 1)[0]
+    links = re.findall(r'<a href="([^"]+)" aria-label="([^"]+)"', svg)
+    assert len(links) == sum(1 for b in bars if b["count"])  # an empty period is drawn, not linked
+    first_href, first_label = links[0]
+    assert f"from={bars[0]['from']}&to={bars[0]['to']}" in first_href.replace("&amp;", "&")
+    assert bars[0]["count"] and re.search("مقال", first_label)  # the first bar holds the oldest result
+
+
+def test_no_timeline_without_dated_results_and_presets_are_links(client) -> None:  # type: ignore[no-untyped-def]
+    data = client.get("/api/search?q=الانترنت&undated=1").get_json()
+    assert data["histogram"] == []
+    page = client.get("/?q=الانترنت&undated=1").get_data(as_text=True)
+    assert '<svg class="timeline"' not in page
+    presets = re.findall(r'<ul class="presets">(.*?)</ul>', page, re.S)[0]
+    assert "آخر أسبوع" in presets and "from=" in presets

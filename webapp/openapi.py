@@ -49,7 +49,7 @@ SEARCH_RESULT = {
     "type": "object",
     "required": [
         "query", "total", "page", "pages", "per_page", "sort", "match", "took_ms", "results", "facets", "undated",
-        "suggestion", "respelled_from", "notices", "next", "prev",
+        "histogram", "suggestion", "respelled_from", "notices", "next", "prev",
     ],
     "additionalProperties": False,
     "properties": {
@@ -71,6 +71,24 @@ SEARCH_RESULT = {
         },
         "suggestion": {**NULLABLE_STRING, "description": "a respelling of the query (هل تقصد)"},
         "undated": {"type": "integer", "minimum": 0, "description": "how many of the results have no date"},
+        "histogram": {
+            "type": "array",
+            "description": "the results by period, oldest first, every period between the first and the last "
+            "(empty ones too): days for a span of up to 62 days, months up to 48 months, else years (decades "
+            "beyond 200 years); the undated ones are `undated`. Send from/to of a bar to narrow to it. Empty "
+            "when facets are not counted or no result has a date.",
+            "items": {
+                "type": "object",
+                "required": ["from", "to", "count", "unit"],
+                "additionalProperties": False,
+                "properties": {
+                    "from": {"type": "string", "format": "date"},
+                    "to": {"type": "string", "format": "date"},
+                    "count": {"type": "integer", "minimum": 0},
+                    "unit": {"enum": ["day", "month", "year", "decade"]},
+                },
+            },
+        },
         "respelled_from": {
             **NULLABLE_STRING,
             "description": "when set, the query had (almost) no results: these are the results of `query`, "
@@ -94,7 +112,12 @@ SEARCH_RESULT["examples"] = [
             "source": [{"value": "skynews", "label": "skynews", "count": 393, "selected": False}],
             "category": [{"value": "technology", "label": "تكنولوجيا", "count": 379, "selected": False}],
         },
-        "undated": 0, "suggestion": None, "respelled_from": None, "notices": [],
+        "undated": 0,
+        "histogram": [
+            {"from": "2018-04-01", "to": "2018-04-30", "count": 180, "unit": "month"},
+            {"from": "2018-05-01", "to": "2018-05-31", "count": 213, "unit": "month"},
+        ],
+        "suggestion": None, "respelled_from": None, "notices": [],
         "next": "/api/search?q=%D8%A7%D9%84%D8%A7%D9%86%D8%AA%D8%B1%D9%86%D8%AA&page=2", "prev": None,
     }
 ]

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
 from search.analysis import MONTH_NAMES
+from search.engine import SearchResult
 from search.errors import IndexProblem
 from search.labels import category_label
+from search.timeline import presets
 from webapp import engine, settings
-from webapp.arabic import digits, number, result_range
-from webapp.params import BadParameter, parse_search_args
+from webapp.arabic import ARTICLES, counted, digits, number, result_range
+from webapp.params import BadParameter, SearchArgs, parse_search_args
 from webapp.security import public_url
 
 bp = Blueprint("pages", __name__)
@@ -53,6 +55,54 @@ def range_text(first: int, last: int, total: int) -> str:
 @bp.app_template_filter("digits")
 def page_digits(text: str) -> str:
     return digits(str(text), _style())
+
+
+TIMELINE_HEIGHT = 48  # px: the tallest bar; the bars share the aside's width
+
+
+@bp.app_template_global("timeline")
+def timeline_view(result: SearchResult, args: SearchArgs) -> list[dict[str, object]]:
+    """The result's timeline as bars to draw: each a link filtering the search to its period."""
+    bars = result.timeline
+    if not bars:
+        return []
+    tallest = max(bar.count for bar in bars) or 1
+    style = _style()
+    out = []
+    for n, bar in enumerate(bars):
+        if bar.unit == "day":
+            name = f"{bar.start.day} {MONTHS[bar.start.month - 1]} {bar.start.year}"
+        elif bar.unit == "month":
+            name = f"{MONTHS[bar.start.month - 1]} {bar.start.year}"
+        elif bar.unit == "year":
+            name = str(bar.start.year)
+        else:
+            name = f"{bar.start.year}–{bar.end.year}"
+        height = 0 if not bar.count else max(2, round(TIMELINE_HEIGHT * bar.count / tallest))
+        out.append({
+            "x": n,
+            "height": height,
+            "label": f"{digits(name, style)}: {counted(bar.count, ARTICLES, style)}",
+            "href": url_for("pages.index", **args.as_params(page=None, undated=None, **{
+                "from": bar.start.isoformat(), "to": bar.end.isoformat()})),
+            "chosen": args.filters.date_from == bar.start and args.filters.date_to == bar.end,
+            "count": bar.count,
+        })
+    return out
+
+
+@bp.app_template_global("date_presets")
+def date_presets(args: SearchArgs) -> list[dict[str, object]]:
+    """One-click date ranges, ending today."""
+    return [
+        {
+            "label": digits(label, _style()),
+            "href": url_for("pages.index", **args.as_params(page=None, undated=None, **{
+                "from": start.isoformat(), "to": end.isoformat()})),
+            "chosen": args.filters.date_from == start and args.filters.date_to == end,
+        }
+        for label, start, end in presets(date.today())
+    ]
 
 
 @bp.app_template_filter("category_name")

@@ -44,6 +44,7 @@ class Page:
     hits: list[tuple[float, Stored]]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)  # field -> value -> count, most first
     undated: int = 0  # with facets: how many of the matches have no date
+    days: dict[str, int] = field(default_factory=dict)  # with facets: matches per day, "YYYY-MM-DD" -> count
     timed_out: bool = False
     notices: list[Notice] = field(default_factory=list)  # what the reader should know (a shard did not answer)
 

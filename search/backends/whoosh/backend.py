@@ -15,6 +15,7 @@ import logging
 import threading
 import weakref
 from collections.abc import Hashable, Iterator
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +83,9 @@ class WhooshSnapshot:
         page = Page(total=len(ranked.ids), hits=[], timed_out=ranked.timed_out)
         if request.facets and page.total:
             page.facets = {field: ranker.counts(field, ranked.ids) for field in KEYWORD_FIELDS}
-            page.undated = int(np.count_nonzero(np.isneginf(ranker.dates()[ranked.ids])))
+            dates = ranker.dates()[ranked.ids]
+            page.undated = int(np.count_nonzero(np.isneginf(dates)))
+            page.days = _days(dates[np.isfinite(dates)])
         top = ranker.top(ranked, request.start + request.limit, newest=request.newest)
         for score, docnum in top[request.start : request.start + request.limit]:
             page.hits.append((score, self.searcher.stored_fields(docnum)))
@@ -298,3 +301,18 @@ class WhooshBackend:
             self.warm()
         except Exception:  # noqa: BLE001 - warming is an optimisation; searching reports real errors
             log.warning("warming the index failed", exc_info=True)
+
+
+MICROSECONDS_A_DAY = 86_400_000_000
+
+
+def _days(dates: np.ndarray) -> dict[str, int]:
+    """Counts per day of the date column's values (microseconds since 0001-01-01, Whoosh's)."""
+    if not len(dates):
+        return {}
+    ordinals, counts = np.unique(np.floor_divide(dates, MICROSECONDS_A_DAY).astype(np.int64), return_counts=True)
+    found = {}
+    for ordinal, count in zip(ordinals.tolist(), counts.tolist()):
+        if 0 <= ordinal < date.max.toordinal():
+            found[date.fromordinal(ordinal + 1).isoformat()] = int(count)
+    return found

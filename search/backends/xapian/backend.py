@@ -33,6 +33,7 @@ from search.backends.base import Page, PageRequest, Stored
 from search.backends.xapian import require
 from search.backends.xapian.fields import (
     DATE_SLOT,
+    DAY_SLOT,
     GENERATION_KEY,
     ID_PREFIX,
     LENGTH_KEY,
@@ -144,6 +145,8 @@ class XapianSnapshot:
             for name, slot in VALUE_SLOTS.items():
                 spies[name] = xapian.ValueCountMatchSpy(slot)
                 enquire.add_matchspy(spies[name])
+            days = xapian.ValueCountMatchSpy(DAY_SLOT)
+            enquire.add_matchspy(days)
         everything = self.db.get_doccount()
         stats = self.backend.statistics(self)
         if request.newest:
@@ -177,6 +180,7 @@ class XapianSnapshot:
                 )
                 for name, spy in spies.items()
             }
+            page.days = {item.term.decode("ascii", "replace"): item.termfreq for item in days.values()}
             count = xapian.Enquire(self.db)
             count.set_query(xapian.Query(xapian.Query.OP_FILTER, query, xapian.Query(UNDATED_TERM)))
             count.set_weighting_scheme(xapian.BoolWeight())

@@ -37,6 +37,7 @@ VALUE_SLOTS = {"source": 1, "category": 2}
 # each field's length, and each field's term frequencies packed in one string ("\nword\tN\n…"),
 # so a candidate is read without decoding the article or building a dictionary per term.
 RERANK_SLOT = 3
+DAY_SLOT = 4  # "YYYY-MM-DD" (UTC): the timeline's counts per day (an index built before has none)
 SCORED = ("title", "body", "title_exact", "body_exact", "lead")
 MAX_TERM_BYTES = 240  # Xapian refuses longer terms; keyword values are cut to fit
 
@@ -56,6 +57,16 @@ def term(prefix: str, text: str) -> bytes:
     if len(raw) <= MAX_TERM_BYTES:
         return raw
     return raw[:MAX_TERM_BYTES].decode("utf-8", "ignore").encode("utf-8")
+
+
+def day_value(doc: Document) -> bytes | None:
+    """The UTC day of the document's date, as the timeline counts it."""
+    if doc.date is None:
+        return None
+    try:
+        return doc.date.astimezone(UTC).date().isoformat().encode("ascii")
+    except (OverflowError, ValueError):
+        return None
 
 
 def date_value(doc: Document) -> float | None:

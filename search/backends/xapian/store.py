@@ -46,6 +46,7 @@ from search.backends.writing import (
 from search.backends.xapian import require
 from search.backends.xapian.fields import (
     DATE_SLOT,
+    DAY_SLOT,
     GENERATION_KEY,
     ID_PREFIX,
     LENGTH_KEY,
@@ -58,6 +59,7 @@ from search.backends.xapian.fields import (
     VOCABULARY_KEY,
     analysed,
     date_value,
+    day_value,
     document_data,
     rerank_value,
     shard_of,
@@ -102,6 +104,9 @@ def to_xapian(xapian: Any, doc: Document, ordinal: int) -> tuple[Any, dict[str, 
         xdoc.add_boolean_term(UNDATED_TERM)
     if seconds is not None:
         xdoc.add_value(DATE_SLOT, xapian.sortable_serialise(seconds))
+        day = day_value(doc)
+        if day is not None:
+            xdoc.add_value(DAY_SLOT, day)
     xdoc.add_boolean_term(term(ID_PREFIX, doc.id))
     xdoc.set_data(document_data(doc))
     xdoc.add_value(RERANK_SLOT, rerank_value(doc, ordinal, frequencies, lengths))

@@ -1,0 +1,85 @@
+"""The timeline of a search: how many matching articles per day, month or year.
+
+A backend counts the matching articles per day (:attr:`search.backends.base.Page.days`);
+here those counts become bars. The span of the dates found picks the bar's width:
+days for up to two months, months for up to four years, years beyond. Every
+period between the first and the last is a bar, empty ones too, so the shape
+is the shape of time; the undated articles are a bucket of their own
+(:attr:`search.engine.SearchResult.undated`).
+"""
+
+from __future__ import annotations
+
+from calendar import monthrange
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+DAYS_UP_TO = 62  # a span of at most this many days is drawn day by day
+MONTHS_UP_TO = 48  # of at most this many months, month by month; else year by year
+MAX_BARS = 200  # years beyond this many are grouped in decades (a timeline still fits a screen)
+
+
+@dataclass(frozen=True)
+class Bar:
+    start: date  # the first day of the period
+    end: date  # its last day (inclusive, like the date filter)
+    count: int
+    unit: str  # "day", "month", "year" or "decade"
+
+    def to_json(self) -> dict[str, object]:
+        return {"from": self.start.isoformat(), "to": self.end.isoformat(), "count": self.count, "unit": self.unit}
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, monthrange(year, month)[1])
+
+
+def bars(days: dict[str, int]) -> list[Bar]:
+    """Bars from ``{"YYYY-MM-DD": count}``; values that are not days are left out."""
+    counted: dict[date, int] = {}
+    for text, count in days.items():
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            continue
+        if count > 0:
+            counted[day] = counted.get(day, 0) + count
+    if not counted:
+        return []
+    first, last = min(counted), max(counted)
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    if (last - first).days + 1 <= DAYS_UP_TO:
+        return [
+            Bar(day, day, counted.get(day, 0), "day")
+            for day in (first + timedelta(n) for n in range((last - first).days + 1))
+        ]
+    if months <= MONTHS_UP_TO:
+        per_month: dict[tuple[int, int], int] = {}
+        for day, count in counted.items():
+            per_month[(day.year, day.month)] = per_month.get((day.year, day.month), 0) + count
+        out = []
+        year, month = first.year, first.month
+        for _ in range(months):
+            out.append(Bar(date(year, month, 1), _month_end(year, month), per_month.get((year, month), 0), "month"))
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return out
+    width, unit = (1, "year") if last.year - first.year + 1 <= MAX_BARS else (10, "decade")
+    per_period: dict[int, int] = {}
+    for day, count in counted.items():
+        key = day.year - day.year % width
+        per_period[key] = per_period.get(key, 0) + count
+    start = first.year - first.year % width
+    return [
+        Bar(date(year, 1, 1), date(min(year + width - 1, 9999), 12, 31), per_period.get(year, 0), unit)
+        for year in range(start, last.year + 1, width)
+    ]
+
+
+def presets(today: date) -> list[tuple[str, date, date]]:
+    """The date ranges a reader picks in one click: (Arabic label, from, to)."""
+    return [
+        ("آخر أسبوع", today - timedelta(days=6), today),
+        ("آخر شهر", today - timedelta(days=29), today),
+        ("آخر سنة", today - timedelta(days=364), today),
+        (f"سنة {today.year - 1}", date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
+    ]
