@@ -37,10 +37,11 @@ def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
     search_engine.warm_in_background = not app.testing
     app.extensions["baheth"] = search_engine
 
-    from webapp import api, errors, pages, security
+    from webapp import api, errors, feeds, pages, security
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(feeds.bp)
     errors.register(app)
     security.register(app)
     return app

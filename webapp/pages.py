@@ -148,6 +148,18 @@ def document(doc_id: str) -> ResponseReturnValue:
     return render_template("doc.html", doc=doc, q=q)
 
 
+@bp.app_template_global("citation")
+def citation(doc) -> str:  # type: ignore[no-untyped-def]
+    """How to cite an article: author, «title», source, date, its URL, and its permalink here
+    (absolute from the public_url setting, never from the Host header; else the path)."""
+    permalink = public_url() + url_for("pages.document", doc_id=doc.id)
+    parts = [p for p in (doc.author, f"«{doc.title}»" if doc.title else "", doc.source, arabic_date(doc.date)) if p]
+    text = "، ".join(parts) + "."
+    if doc.url and doc.url.startswith(("http://", "https://")):
+        text += f" {doc.url}"
+    return f"{text} (باحث: {permalink})"
+
+
 @bp.get("/favicon.ico")
 def favicon() -> ResponseReturnValue:
     return redirect(url_for("static", filename="favicon.svg"), code=301)

@@ -1,0 +1,68 @@
+"""The Atom feed of a search, read by a real feed parser (feedparser)."""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+
+import feedparser
+import pytest
+
+
+def _feed(client, query: str):  # type: ignore[no-untyped-def]
+    response = client.get("/feed.atom?" + query)
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert response.mimetype == "application/atom+xml"
+    parsed = feedparser.parse(response.get_data())
+    assert not parsed.bozo, parsed.get("bozo_exception")  # well-formed, valid enough for a reader
+    assert parsed.version == "atom10"
+    return parsed
+
+
+@pytest.mark.parametrize("q", ["الانترنت", "لبنان", "مصر"])
+def test_a_search_is_a_valid_atom_feed_newest_first(client, q: str) -> None:  # type: ignore[no-untyped-def]
+    parsed = _feed(client, "q=" + urllib.parse.quote(q) + "&sort=relevance")
+    api = client.get("/api/search?q=" + urllib.parse.quote(q) + "&sort=newest").get_json()
+    assert [urllib.parse.unquote(e.link.rsplit("/doc/", 1)[1]) for e in parsed.entries] == [r["id"] for r in api["results"]]
+    assert q in parsed.feed.title and parsed.feed.language == "ar"
+    published = [e.published_parsed for e in parsed.entries if e.get("published_parsed")]
+    assert published == sorted(published, reverse=True)
+    ids = [e.id for e in parsed.entries]
+    assert len(ids) == len(set(ids)) and all(e.title and e.updated for e in parsed.entries)
+    assert any(link.rel == "self" for link in parsed.feed.links)
+
+
+def test_filters_and_per_page_shape_the_feed(client) -> None:  # type: ignore[no-untyped-def]
+    parsed = _feed(client, "q=" + urllib.parse.quote("الانترنت") + "&per_page=2")
+    assert len(parsed.entries) == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [("", 400), ("q=x&per_page=0", 400), ("q=x&from=yesterday", 400), ("q=" + urllib.parse.quote("\x01\x1f\ufffe مصر"), 200)],
+)
+def test_bad_requests_are_400_and_odd_text_stays_valid_xml(client, query: str, status: int) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/feed.atom?" + query)
+    assert response.status_code == status
+    if status == 200:
+        assert not feedparser.parse(response.get_data()).bozo
+
+
+def test_the_page_links_its_feed(client) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/?q=" + urllib.parse.quote("لبنان") + "&sort=newest&page=1").get_data(as_text=True)
+    link = re.search(r'<link rel="alternate" type="application/atom\+xml" title="[^"]*" href="([^"]+)"', page)
+    assert link and "/feed.atom?" in link.group(1) and "sort=" not in link.group(1)
+    assert client.get(link.group(1).replace("&amp;", "&")).status_code == 200
+
+
+def test_the_article_page_has_a_citation_with_source_date_title_and_permalink(client) -> None:  # type: ignore[no-untyped-def]
+    hit = client.get("/api/search?q=" + urllib.parse.quote("لبنان")).get_json()["results"][0]
+    page = client.get("/doc/" + urllib.parse.quote(hit["id"])).get_data(as_text=True)
+    cite = re.search(r'<section class="cite".*?<textarea[^>]*>(.*?)</textarea>', page, re.S)
+    assert cite is not None
+    text = cite.group(1)
+    assert hit["source"] in text and f"/doc/{hit['id']}" in text
+    if hit["title"]:
+        assert hit["title"][:20].replace("&", "&amp;") in text or hit["title"][:20] in text
+    if hit["url"].startswith("http"):
+        assert hit["url"].replace("&", "&amp;") in text

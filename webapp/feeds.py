@@ -1,0 +1,92 @@
+"""An Atom feed per search (/feed.atom?q=…): any feed reader becomes an alert for an archive that grows.
+
+Written with the standard library's ElementTree: Atom is a dozen elements, and the
+candidate library (feedgen) would bring lxml, a large compiled dependency, for them.
+The feed is the search's newest results (the ``sort`` sent is ignored), as many as
+``per_page`` (bounded by ``max_per_page``); a bad parameter is a 400 naming it, like the page.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from xml.etree import ElementTree as ET
+
+from flask import Blueprint, Response, current_app, request, url_for
+from flask.typing import ResponseReturnValue
+
+from webapp import engine, settings
+from webapp.params import BadParameter, parse_search_args
+from webapp.security import public_url
+
+bp = Blueprint("feeds", __name__)
+
+ATOM = "http://www.w3.org/2005/Atom"
+ET.register_namespace("", ATOM)
+
+
+# What XML 1.0 cannot carry (control characters, lone surrogates, U+FFFE/U+FFFF): left out of the feed.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _el(parent: ET.Element, name: str, text: str | None = None, **attrs: str) -> ET.Element:
+    node = ET.SubElement(parent, f"{{{ATOM}}}{name}", {k: NOT_XML.sub("", v) for k, v in attrs.items()})
+    if text is not None:
+        node.text = NOT_XML.sub("", text)
+    return node
+
+
+def _absolute(path: str) -> str:
+    return (public_url() or request.host_url.rstrip("/")) + path
+
+
+def _stamp(value: str | None, fallback: datetime) -> str:
+    """An RFC 3339 time: the article's date, else the fallback (Atom requires one)."""
+    if value:
+        try:
+            return datetime.fromisoformat(value).astimezone(UTC).isoformat()
+        except ValueError:
+            pass
+    return fallback.isoformat()
+
+
+@bp.get("/feed.atom")
+def feed() -> ResponseReturnValue:
+    args = parse_search_args(request.args, settings(current_app).per_page, settings(current_app).max_per_page)
+    if not (args.q.strip() or args.filters.source or args.filters.category):
+        raise BadParameter("q", "a feed needs q, a source or a category", "الخلاصة تحتاج إلى {name} أو مصدر أو تصنيف")
+    args.sort, args.page = "newest", 1
+    result = args.run(engine(current_app))
+    updated = datetime.now(UTC).replace(microsecond=0)
+    params = args.as_params(page=None)
+    params.pop("sort", None)
+    root = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "ar"})
+    _el(root, "id", _absolute(url_for("feeds.feed", **params)))
+    _el(root, "title", f"باحث: {args.q.strip() or 'بحث'}")
+    _el(root, "subtitle", f"أحدث المقالات المطابقة ({result.total} في الأرشيف)")
+    _el(root, "link", rel="self", type="application/atom+xml", href=_absolute(url_for("feeds.feed", **params)))
+    _el(root, "link", rel="alternate", type="text/html", href=_absolute(url_for("pages.index", **args.as_params())))
+    _el(root, "generator", "Baheth")
+    newest = [hit.date for hit in result.hits if hit.date]
+    _el(root, "updated", _stamp(max(newest), updated) if newest else updated.isoformat())
+    author = _el(root, "author")
+    _el(author, "name", "باحث")
+    for hit in result.hits:
+        entry = _el(root, "entry")
+        permalink = _absolute(url_for("pages.document", doc_id=hit.id))
+        _el(entry, "id", permalink)
+        _el(entry, "title", hit.title or hit.id)
+        _el(entry, "updated", _stamp(hit.date, updated))
+        if hit.date:
+            _el(entry, "published", _stamp(hit.date, updated))
+        _el(entry, "link", rel="alternate", type="text/html", href=permalink)
+        if hit.url.startswith(("http://", "https://")):
+            _el(entry, "link", rel="related", href=hit.url)
+        who = _el(entry, "author")
+        _el(who, "name", hit.author or hit.source or "—")
+        if hit.category:
+            _el(entry, "category", term=hit.category)
+        if hit.snippet_text:
+            _el(entry, "summary", hit.snippet_text)
+    body = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return Response(body, mimetype="application/atom+xml", headers={"Cache-Control": "public, max-age=300"})
