@@ -59,20 +59,29 @@ def _light10_stem() -> object:
     return analysis.TOKENIZER | analysis.ArabicStopFilter() | analysis.Light10StemFilter()
 
 
+@functools.lru_cache(maxsize=200_000)
+def _snowball_word(word: str) -> str:
+    import snowballstemmer
+
+    global _SNOWBALL
+    if _SNOWBALL is None:
+        _SNOWBALL = snowballstemmer.stemmer("arabic")
+    return _SNOWBALL.stemWord(word) or word
+
+
+_SNOWBALL = None
+
+
 class SnowballStemFilter(analysis.Filter):
-    """Snowball's Arabic stemmer (snowballstemmer, BSD-3): an independent stemmer to compare with."""
-
-    def __init__(self) -> None:
-        import snowballstemmer
-
-        self._stem = functools.lru_cache(maxsize=200_000)(snowballstemmer.stemmer("arabic").stemWord)
+    """Snowball's Arabic stemmer (snowballstemmer, BSD-3): an independent stemmer to compare with.
+    Stateless, so the schema that holds it can be pickled into the index."""
 
     def __eq__(self, other: object) -> bool:
         return other.__class__ is self.__class__
 
     def __call__(self, tokens):  # type: ignore[no-untyped-def]
         for t in tokens:
-            t.text = self._stem(t.text) or t.text
+            t.text = _snowball_word(t.text)
             yield t
 
 

@@ -26,6 +26,7 @@ from search.backends.base import Backend, PageRequest, Snapshot, Stored
 from search.cache import ByteLRU
 from search.errors import IndexProblem
 from search.highlight import Analysed, highlight_all, snippet
+from search.labels import category_label
 from search.notices import Notice
 from search.query import MATCHES, Lexicon, ParsedQuery, QueryBuilder, Weights, facet_values
 from search.querytree import AllOf, Everything, Filter, Node, Nothing, Term, all_of, any_of
@@ -34,6 +35,8 @@ from search.spelling import MAX_WORD_CHARS, Speller
 from search.timeline import Bar, bars
 
 log = logging.getLogger(__name__)
+
+OVERVIEW_SOURCES = 200  # sources listed by Engine.overview (the largest); the rest are counted
 
 SORTS = ("relevance", "newest")
 FACET_FIELDS = ("source", "category")
@@ -131,6 +134,8 @@ class SearchResult:
     respelled_from: str | None = None  # the results are those of ``query``, respelled from this
     undated: int = 0  # with facets: how many of the results have no date
     timeline: list[Bar] = field(default_factory=list)  # with facets: the dated results by period
+    first_day: str | None = None  # with facets: the earliest and the latest day of the dated results
+    last_day: str | None = None
     match: str = "any"  # "all" when every word was required, else "any"
     notices: list[Notice] = field(default_factory=list)
     sort: str = "relevance"
@@ -219,6 +224,7 @@ class Engine:
         self.root = Path(self.config.index)
         self.weights = weights or Weights()
         self.bm25 = bm25
+        self._overview: tuple[object, dict[str, object]] | None = None
         self.backend = backend or open_backend(self.config, bm25)
         self.highlight_cache: ByteLRU[Analysed] = ByteLRU(self.config.highlight_cache_mb * MB)
         self._lock = threading.Lock()
@@ -287,7 +293,42 @@ class Engine:
             for name in ("shards", "mapped_bytes", "undated"):
                 if name in info:
                     health[name] = info[name]
-            return health
+        health["collection"] = self.overview()
+        return health
+
+    def overview(self, most: int = OVERVIEW_SOURCES) -> dict[str, object]:
+        """The collection at a glance: each source (the ``most`` largest) with its article count and
+        the first and last day it covers, the categories with their counts, the undated articles."""
+        with self._reading():
+            snapshot = self.backend.snapshot()
+            cached = self._overview
+            if cached is not None and cached[0] == (snapshot.key, most):
+                return cached[1]
+            whole = snapshot.search(PageRequest(query=Everything(), start=0, limit=0, newest=True, facets=True))
+            sources = []
+            for value, count in list(whole.facets.get("source", {}).items())[:most]:
+                only = AllOf((Everything(), Filter(Term("source", value))))
+                one = snapshot.search(PageRequest(query=only, start=0, limit=0, newest=True, facets=True))
+                sources.append({
+                    "value": value,
+                    "count": count,
+                    "first": min(one.days) if one.days else None,
+                    "last": max(one.days) if one.days else None,
+                    "undated": one.undated,
+                })
+            found: dict[str, object] = {
+                "documents": snapshot.doc_count(),
+                "undated": whole.undated,
+                "first": min(whole.days) if whole.days else None,
+                "last": max(whole.days) if whole.days else None,
+                "sources": sources,
+                "more_sources": max(0, len(whole.facets.get("source", {})) - most),
+                "categories": [
+                    {"value": v, "label": category_label(v), "count": n} for v, n in whole.facets.get("category", {}).items()
+                ],
+            }
+            self._overview = ((snapshot.key, most), found)  # one index state: a reindex makes a new key
+            return found
 
     def parse(self, text: str) -> ParsedQuery:
         with self._reading():
@@ -401,6 +442,8 @@ class Engine:
         )
         result.total, result.facets, result.undated = page.total, page.facets, page.undated
         result.timeline = bars(page.days)
+        if page.days:
+            result.first_day, result.last_day = min(page.days), max(page.days)
         result.notices.extend(page.notices)
         if page.timed_out:
             result.timed_out = True

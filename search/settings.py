@@ -213,6 +213,13 @@ SETTINGS = Settings(
         choices=("eastern", "western"),
     ),
     Setting("max_per_page", 100, "The most results one page may ask for.", 1, 1000),
+    Setting(
+        "export_max_rows",
+        10_000,
+        "The most results one download (CSV or JSON Lines) holds; the page and the response headers say so.",
+        1,
+        1_000_000,
+    ),
     Setting("max_query_chars", 2000, "Longer queries are cut to this many characters.", 1, 100_000),
     Setting("max_query_terms", 64, "Query clauses beyond this number are ignored.", 1, 1024),
     Setting("max_prefix_terms", 50, "A `word*` prefix expands to at most this many words.", 1, 10_000),

@@ -37,11 +37,12 @@ def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
     search_engine.warm_in_background = not app.testing
     app.extensions["baheth"] = search_engine
 
-    from webapp import api, errors, feeds, pages, security
+    from webapp import api, errors, exports, feeds, pages, security
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(feeds.bp)
+    app.register_blueprint(exports.bp)
     errors.register(app)
     security.register(app)
     return app

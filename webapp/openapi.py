@@ -184,6 +184,38 @@ HEALTH = {
             "properties": {"total": {"type": "integer"}, "answered": {"type": "integer"}},
         },
         "undated": {"type": "integer", "minimum": 0, "description": "documents served without a date"},
+        "collection": {
+            "type": "object",
+            "description": "the collection at a glance (as on /about): sources with their counts and the first "
+            "and last day they cover (the 200 largest; more_sources counts the rest), categories, undated",
+            "required": ["documents", "undated", "first", "last", "sources", "more_sources", "categories"],
+            "properties": {
+                "documents": {"type": "integer", "minimum": 0},
+                "undated": {"type": "integer", "minimum": 0},
+                "first": {"type": ["string", "null"], "format": "date"},
+                "last": {"type": ["string", "null"], "format": "date"},
+                "more_sources": {"type": "integer", "minimum": 0},
+                "sources": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["value", "count", "first", "last", "undated"],
+                        "properties": {
+                            "value": {"type": "string"},
+                            "count": {"type": "integer", "minimum": 0},
+                            "first": {"type": ["string", "null"], "format": "date"},
+                            "last": {"type": ["string", "null"], "format": "date"},
+                            "undated": {"type": "integer", "minimum": 0},
+                        },
+                    },
+                },
+                "categories": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["value", "label", "count"],
+                    "properties": {"value": {"type": "string"}, "label": {"type": "string"}, "count": {"type": "integer"}},
+                }},
+            },
+        },
         "mapped_bytes": {
             "type": "integer",
             "minimum": 0,

@@ -160,6 +160,17 @@ def citation(doc) -> str:  # type: ignore[no-untyped-def]
     return f"{text} (باحث: {permalink})"
 
 
+@bp.get("/about")
+def about() -> ResponseReturnValue:
+    """The collection at a glance: sources, their coverage, categories, undated articles, updates."""
+    try:
+        search_engine = engine(current_app)
+        health = search_engine.health()
+    except IndexProblem as exc:
+        return render_template("about.html", q="", unavailable=exc.public, health=None, overview=None), 503
+    return render_template("about.html", q="", unavailable=None, health=health, overview=health["collection"])
+
+
 @bp.get("/favicon.ico")
 def favicon() -> ResponseReturnValue:
     return redirect(url_for("static", filename="favicon.svg"), code=301)

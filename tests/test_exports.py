@@ -1,0 +1,71 @@
+"""Exports of every match of a search: CSV a spreadsheet opens as Arabic, JSON Lines, capped by a setting."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import urllib.parse
+
+import pytest
+
+from webapp import create_app
+
+
+def _all_ids(client, q: str) -> list[str]:  # type: ignore[no-untyped-def]
+    ids, page = [], 1
+    while True:
+        data = client.get(f"/api/search?q={urllib.parse.quote(q)}&per_page=100&page={page}").get_json()
+        ids += [r["id"] for r in data["results"]]
+        if not data["next"]:
+            return ids
+        page += 1
+
+
+@pytest.mark.parametrize("q", ["الانترنت", "لبنان"])
+def test_csv_holds_every_match_in_order_with_a_bom(client, q: str) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/export.csv?q=" + urllib.parse.quote(q))
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    raw = response.get_data()
+    assert raw.startswith("\ufeff".encode())  # spreadsheet software then reads UTF-8
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert list(rows[0]) == ["id", "date", "source", "category", "title", "url", "snippet"]
+    assert [r["id"] for r in rows] == _all_ids(client, q)
+    assert int(response.headers["X-Total-Count"]) == len(rows)
+    assert "attachment" in response.headers["Content-Disposition"]
+
+
+def test_jsonl_is_one_object_per_match(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/export.jsonl?q=" + urllib.parse.quote("مصر") + "&sort=newest")
+    lines = [json.loads(line) for line in response.get_data(as_text=True).split("\n") if line]
+    assert [r["id"] for r in lines] == [r["id"] for r in client.get(
+        "/api/search?q=" + urllib.parse.quote("مصر") + "&sort=newest&per_page=100").get_json()["results"]][: len(lines)]
+    assert all(set(r) == {"id", "date", "source", "category", "title", "url", "snippet"} for r in lines)
+
+
+def test_the_cap_is_a_setting_and_is_stated(small_index) -> None:  # type: ignore[no-untyped-def]
+    client = create_app({"INDEX": str(small_index), "TESTING": True, "export_max_rows": 1}).test_client()
+    response = client.get("/export.jsonl?q=" + urllib.parse.quote("وزير"))
+    assert len(response.get_data(as_text=True).split("\n")) == 2  # one line and the final newline
+    assert response.headers["X-Export-Limit"] == "1" and int(response.headers["X-Total-Count"]) == 2
+    page = client.get("/?q=" + urllib.parse.quote("وزير")).get_data(as_text=True)
+    assert "أول" in page.split('class="export"', 1)[1].split("</p>", 1)[0]
+
+
+@pytest.mark.parametrize("query", ["", "q=x&per_page=0", "q=x&sort=oldest"])
+def test_bad_exports_are_400(client, query: str) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/export.csv?" + query).status_code == 400
+
+
+def test_a_line_separator_inside_a_title_stays_inside_its_record(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from search.backends.whoosh.store import build
+    from search.ingest import Document, LoadResult
+
+    docs = [Document(id=f"d{i}", title=f"عنوان\u2028مقسوم\u2029{i}\x85", body="خبر عن الانتخابات البلدية") for i in range(3)]
+    build(tmp_path, LoadResult(documents=docs), ["t"])
+    client = create_app({"INDEX": str(tmp_path), "TESTING": True}).test_client()
+    text = client.get("/export.jsonl?q=" + urllib.parse.quote("الانتخابات")).get_data(as_text=True)
+    records = [json.loads(line) for line in text.splitlines()]  # splitlines breaks at U+2028 too
+    assert sorted(r["id"] for r in records) == ["d0", "d1", "d2"] and "\u2028" in records[0]["title"]
+    rows = list(csv.DictReader(io.StringIO(client.get("/export.csv?q=" + urllib.parse.quote("الانتخابات")).get_data().decode("utf-8-sig"), newline="")))
+    assert len(rows) == 3
