@@ -66,7 +66,7 @@ def rows() -> list[Row]:
         Row("no lead field", "the body's first 40 words not weighted apart (lead weight 0)",
             weights=Weights(w.title, w.exact, lead=0.0)),
         Row("lead weight 1", "lead weight 1", weights=Weights(w.title, w.exact, lead=1.0)),
-        Row("lead weight 0.75", "lead weight 0.75", weights=Weights(w.title, w.exact, lead=0.75)),
+        Row("lead weight 0.5", "lead weight 0.5", weights=Weights(w.title, w.exact, lead=0.5)),
         Row("exact weight 0.25", "exact fields weight 0.25", weights=Weights(w.title, 0.25, lead=w.lead)),
     ]
     for title in (1.0, 2.0):

@@ -2,7 +2,7 @@
 
 A backend counts the matching articles per day (:attr:`search.backends.base.Page.days`);
 here those counts become bars. The span of the dates found picks the bar's width:
-days for up to two months, months for up to four years, years beyond. Every
+days for up to a month, months for up to three years, years beyond. Every
 period between the first and the last is a bar, empty ones too, so the shape
 is the shape of time; the undated articles are a bucket of their own
 (:attr:`search.engine.SearchResult.undated`).
@@ -14,8 +14,8 @@ from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-DAYS_UP_TO = 62  # a span of at most this many days is drawn day by day
-MONTHS_UP_TO = 48  # of at most this many months, month by month; else year by year
+DAYS_UP_TO = 31  # a span of at most this many days is drawn day by day (a bar stays wide enough on a phone)
+MONTHS_UP_TO = 36  # of at most this many months, month by month; else year by year
 MAX_BARS = 200  # years beyond this many are grouped in decades (a timeline still fits a screen)
 
 

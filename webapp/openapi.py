@@ -74,7 +74,7 @@ SEARCH_RESULT = {
         "histogram": {
             "type": "array",
             "description": "the results by period, oldest first, every period between the first and the last "
-            "(empty ones too): days for a span of up to 62 days, months up to 48 months, else years (decades "
+            "(empty ones too): days for a span of up to 31 days, months up to 36 months, else years (decades "
             "beyond 200 years); the undated ones are `undated`. Send from/to of a bar to narrow to it. Empty "
             "when facets are not counted or no result has a date.",
             "items": {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
@@ -78,7 +79,8 @@ def timeline_view(result: SearchResult, args: SearchArgs) -> list[dict[str, obje
             name = str(bar.start.year)
         else:
             name = f"{bar.start.year}–{bar.end.year}"
-        height = 0 if not bar.count else max(2, round(TIMELINE_HEIGHT * bar.count / tallest))
+        # A square-root scale, at least 6 units: one article is visibly more than none beside thousands.
+        height = 0 if not bar.count else max(6, round(TIMELINE_HEIGHT * math.sqrt(bar.count / tallest)))
         out.append({
             "x": n,
             "height": height,
@@ -155,9 +157,10 @@ def citation(doc) -> str:  # type: ignore[no-untyped-def]
     permalink = public_url() + url_for("pages.document", doc_id=doc.id)
     parts = [p for p in (doc.author, f"«{doc.title}»" if doc.title else "", doc.source, arabic_date(doc.date)) if p]
     text = "، ".join(parts) + "."
+    # Addresses read left to right inside the Arabic sentence (LRI … PDI), so no slash or bracket moves.
     if doc.url and doc.url.startswith(("http://", "https://")):
-        text += f" {doc.url}"
-    return f"{text} (باحث: {permalink})"
+        text += f" \u2066{doc.url}\u2069"
+    return f"{text} (باحث: \u2066{permalink}\u2069)"
 
 
 @bp.get("/about")
