@@ -157,10 +157,11 @@ def citation(doc) -> str:  # type: ignore[no-untyped-def]
     permalink = public_url() + url_for("pages.document", doc_id=doc.id)
     parts = [p for p in (doc.author, f"«{doc.title}»" if doc.title else "", doc.source, arabic_date(doc.date)) if p]
     text = "، ".join(parts) + "."
-    # Addresses read left to right inside the Arabic sentence (LRI … PDI), so no slash or bracket moves.
+    # Each address on a line of its own, read left to right (LRI … PDI): a long URL wrapped inside
+    # the Arabic sentence would have its pieces reordered by the bidi algorithm.
     if doc.url and doc.url.startswith(("http://", "https://")):
-        text += f" \u2066{doc.url}\u2069"
-    return f"{text} (باحث: \u2066{permalink}\u2069)"
+        text += f"\n\u2066{doc.url}\u2069"
+    return f"{text}\nباحث: \u2066{permalink}\u2069"
 
 
 @bp.get("/about")
