@@ -550,7 +550,7 @@ class Engine:
             category=shown(stored.get("category")),
             author=shown(stored.get("author")),
             date=shown(stored.get("date_iso")) or None,
-            title_html=highlight_all(title, terms, self.highlight_cache, phrases),
-            body_html=highlight_all(body, terms, self.highlight_cache, phrases),
+            title_html=highlight_all(title, terms, self.highlight_cache, phrases, parsed.highlight_origins),
+            body_html=highlight_all(body, terms, self.highlight_cache, phrases, parsed.highlight_origins),
             related=similar,
         )

@@ -16,6 +16,7 @@ from search.analysis import TOKENIZER, light_stem, stopwords
 from search.cache import ByteLRU
 
 ELLIPSIS = "…"
+WHY = "يطابق كلمة البحث: "  # a mark's title on the article page: why this word is marked
 
 
 @dataclass
@@ -59,6 +60,7 @@ def matches(
     terms: set[str] | frozenset[str],
     cache: ByteLRU[Analysed] | None = None,
     phrases: Phrases = (),
+    origins: dict[str, str] | None = None,
 ) -> list[Span]:
     """Spans of the words in ``text`` that match any of ``terms``, and of each place where a
     phrase occurs (its words in order, each one of the forms its position allows): one span
@@ -81,7 +83,10 @@ def matches(
         if form in terms or stem in terms:
             if spans and spans[-1].start == start:
                 continue  # one written word that normalised to several
-            spans.append(Span(start, end, stem))
+            key = stem
+            if origins is not None and stem not in origins and form in origins:
+                key = form  # matched by its written form: name the query word that form came from
+            spans.append(Span(start, end, key))
     return spans
 
 
@@ -93,8 +98,11 @@ def _phrase_at(words: Analysed, i: int, phrases: Phrases) -> tuple[int, int] | N
     return None
 
 
-def mark(text: str, spans: list[Span], start: int = 0, end: int | None = None) -> str:
-    """Escape ``text[start:end]`` and wrap the spans inside it in <mark>."""
+def mark(
+    text: str, spans: list[Span], start: int = 0, end: int | None = None, origins: dict[str, str] | None = None
+) -> str:
+    """Escape ``text[start:end]`` and wrap the spans inside it in <mark>; with ``origins`` (the
+    query words each term and phrase came from) each mark's title says which one it answers."""
     end = len(text) if end is None else end
     out = []
     pos = start
@@ -102,17 +110,24 @@ def mark(text: str, spans: list[Span], start: int = 0, end: int | None = None) -
         if span.start < start or span.end > end:
             continue
         out.append(html.escape(text[pos : span.start]))
-        out.append("<mark>" + html.escape(text[span.start : span.end]) + "</mark>")
+        origin = origins.get(span.key) if origins else None
+        opening = f'<mark title="{html.escape(WHY + origin, quote=True)}">' if origin else "<mark>"
+        out.append(opening + html.escape(text[span.start : span.end]) + "</mark>")
         pos = span.end
     out.append(html.escape(text[pos:end]))
     return "".join(out)
 
 
 def highlight_all(
-    text: str, terms: set[str] | frozenset[str], cache: ByteLRU[Analysed] | None = None, phrases: Phrases = ()
+    text: str,
+    terms: set[str] | frozenset[str],
+    cache: ByteLRU[Analysed] | None = None,
+    phrases: Phrases = (),
+    origins: dict[str, str] | None = None,
 ) -> str:
-    """The whole text, escaped, with every match marked (for the article view)."""
-    return mark(text, matches(text, terms, cache, phrases))
+    """The whole text, escaped, with every match marked (for the article view), each mark
+    titled with the query word it answers when ``origins`` are given."""
+    return mark(text, matches(text, terms, cache, phrases, origins), origins=origins)
 
 
 MAX_WALK = 40  # characters a cut walks to reach a word boundary; a longer word is cut inside

@@ -120,6 +120,9 @@ class ParsedQuery:
     text: str
     query: Node | None
     highlight_terms: set[str] = field(default_factory=set)  # stems and exact forms
+    # What the reader typed that each highlight term (and each phrase, by number) came from:
+    # the article page says why a word is marked.
+    highlight_origins: dict[str, str] = field(default_factory=dict)
     # Each phrase as the normalised forms each of its words may take: marked as one span.
     highlight_phrases: list[tuple[frozenset[str], ...]] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
@@ -232,6 +235,8 @@ class QueryBuilder:
         ]
         parsed.highlight_terms.update(stems)
         parsed.highlight_terms.update(exacts)
+        for term in (*stems, *exacts):
+            parsed.highlight_origins.setdefault(term, text)
         return any_of(parts)
 
     def _phrase(self, text: str, field_name: str | None, parsed: ParsedQuery) -> Node | None:
@@ -250,6 +255,7 @@ class QueryBuilder:
         firsts = self._used_forms(fields, proclitic_forms(words[0]))
         lasts = self._used_forms(fields, possessive_forms(words[-1]))
         combos = [(first, last) for first in firsts for last in lasts][:MAX_PHRASE_FORMS]
+        parsed.highlight_origins.setdefault(f"\0phrase{len(parsed.highlight_phrases)}", f"«{text}»")
         parsed.highlight_phrases.append(
             (frozenset(f for f, _ in combos), *(frozenset({w}) for w in words[1:-1]), frozenset(l for _, l in combos))
         )
@@ -307,6 +313,8 @@ class QueryBuilder:
             words = words[:cap]
         kept = set(words)
         parsed.highlight_terms.update(words)
+        for word in words:
+            parsed.highlight_origins.setdefault(word, text + "*")
         boost = {f: b for f, _kind, b in self._fields(field_name)}
         return AnyOf(tuple(Term(f, w, boost[f]) for (f, w) in found if w in kept and f in boost))
 

@@ -106,7 +106,7 @@ def test_an_article_of_one_huge_word_does_not_stall_the_engine(long_word_index: 
     assert engine.search("الانترنت").hits
     assert engine.search("سسسسسسس").suggestion in (None, "")
     doc = engine.document("long", "س" * 100)
-    assert doc is not None and doc.body_html.startswith("<mark>")
+    assert doc is not None and doc.body_html.startswith("<mark")
     assert time.perf_counter() - started < 10.0
     snippet = next(h for h in engine.search("الانترنت").hits if h.id == "long-latin").snippet_text
     assert len(snippet) < 400  # a snippet is cut inside a huge word, not stretched to its end
