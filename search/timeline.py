@@ -76,10 +76,10 @@ def bars(days: dict[str, int]) -> list[Bar]:
 
 
 def presets(today: date) -> list[tuple[str, date, date]]:
-    """The date ranges a reader picks in one click: (Arabic label, from, to)."""
+    """The date ranges a reader picks in one click: (name, from, to); the page labels them."""
     return [
-        ("آخر أسبوع", today - timedelta(days=6), today),
-        ("آخر شهر", today - timedelta(days=29), today),
-        ("آخر سنة", today - timedelta(days=364), today),
-        (f"سنة {today.year - 1}", date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
+        ("week", today - timedelta(days=6), today),
+        ("month", today - timedelta(days=29), today),
+        ("year", today - timedelta(days=364), today),
+        ("last_year", date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
     ]

@@ -93,17 +93,20 @@ def timeline_view(result: SearchResult, args: SearchArgs) -> list[dict[str, obje
     return out
 
 
+PRESET_LABELS = {"week": "آخر أسبوع", "month": "آخر شهر", "year": "آخر سنة", "last_year": "سنة {year}"}
+
+
 @bp.app_template_global("date_presets")
 def date_presets(args: SearchArgs) -> list[dict[str, object]]:
     """One-click date ranges, ending today."""
     return [
         {
-            "label": digits(label, _style()),
+            "label": digits(PRESET_LABELS[name].format(year=start.year), _style()),
             "href": url_for("pages.index", **args.as_params(page=None, undated=None, **{
                 "from": start.isoformat(), "to": end.isoformat()})),
             "chosen": args.filters.date_from == start and args.filters.date_to == end,
         }
-        for label, start, end in presets(date.today())
+        for name, start, end in presets(date.today())
     ]
 
 
