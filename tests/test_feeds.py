@@ -32,6 +32,13 @@ def test_a_search_is_a_valid_atom_feed_newest_first(client, q: str) -> None:  # 
     assert any(link.rel == "self" for link in parsed.feed.links)
 
 
+def test_the_feed_never_takes_its_links_from_the_host_header(client) -> None:  # type: ignore[no-untyped-def]
+    body = client.get("/feed.atom?q=" + urllib.parse.quote("لبنان"), headers={"Host": "evil.example"}).get_data(as_text=True)
+    assert "evil.example" not in body
+    parsed = feedparser.parse(body.encode())
+    assert all(e.id.startswith("urn:baheth:doc/") for e in parsed.entries)
+
+
 def test_filters_and_per_page_shape_the_feed(client) -> None:  # type: ignore[no-untyped-def]
     parsed = _feed(client, "q=" + urllib.parse.quote("الانترنت") + "&per_page=2")
     assert len(parsed.entries) == 2
@@ -66,3 +73,12 @@ def test_the_article_page_has_a_citation_with_source_date_title_and_permalink(cl
         assert hit["title"][:20].replace("&", "&amp;") in text or hit["title"][:20] in text
     if hit["url"].startswith("http"):
         assert hit["url"].replace("&", "&amp;") in text
+
+
+def test_with_a_public_url_the_feed_links_are_absolute(small_index) -> None:  # type: ignore[no-untyped-def]
+    from webapp import create_app
+
+    client = create_app({"INDEX": str(small_index), "TESTING": True, "public_url": "https://baheth.example/"}).test_client()
+    parsed = _feed(client, "q=" + urllib.parse.quote("لبنان"))
+    assert parsed.entries and all(e.id.startswith("https://baheth.example/doc/") for e in parsed.entries)
+    assert all(e.link.startswith("https://baheth.example/doc/") for e in parsed.entries)

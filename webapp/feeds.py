@@ -36,8 +36,16 @@ def _el(parent: ET.Element, name: str, text: str | None = None, **attrs: str) ->
     return node
 
 
-def _absolute(path: str) -> str:
-    return (public_url() or request.host_url.rstrip("/")) + path
+def _link(path: str) -> str:
+    """Absolute from the public_url setting; else the path, which a feed reader resolves against
+    the feed's own address. Never from the Host header: the feed may sit in a shared cache."""
+    return public_url() + path
+
+
+def _id(path: str) -> str:
+    """An entry's or the feed's Atom id, which must be an absolute IRI: the public address when
+    known, else a name that no request can change."""
+    return public_url() + path if public_url() else "urn:baheth:" + path.lstrip("/")
 
 
 def _stamp(value: str | None, fallback: datetime) -> str:
@@ -61,11 +69,11 @@ def feed() -> ResponseReturnValue:
     params = args.as_params(page=None)
     params.pop("sort", None)
     root = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "ar"})
-    _el(root, "id", _absolute(url_for("feeds.feed", **params)))
+    _el(root, "id", _id(url_for("feeds.feed", **params)))
     _el(root, "title", f"باحث: {args.q.strip() or 'بحث'}")
     _el(root, "subtitle", f"أحدث المقالات المطابقة ({result.total} في الأرشيف)")
-    _el(root, "link", rel="self", type="application/atom+xml", href=_absolute(url_for("feeds.feed", **params)))
-    _el(root, "link", rel="alternate", type="text/html", href=_absolute(url_for("pages.index", **args.as_params())))
+    _el(root, "link", rel="self", type="application/atom+xml", href=_link(url_for("feeds.feed", **params)))
+    _el(root, "link", rel="alternate", type="text/html", href=_link(url_for("pages.index", **args.as_params())))
     _el(root, "generator", "Baheth")
     newest = [hit.date for hit in result.hits if hit.date]
     _el(root, "updated", _stamp(max(newest), updated) if newest else updated.isoformat())
@@ -73,8 +81,9 @@ def feed() -> ResponseReturnValue:
     _el(author, "name", "باحث")
     for hit in result.hits:
         entry = _el(root, "entry")
-        permalink = _absolute(url_for("pages.document", doc_id=hit.id))
-        _el(entry, "id", permalink)
+        path = url_for("pages.document", doc_id=hit.id)
+        permalink = _link(path)
+        _el(entry, "id", _id(path))
         _el(entry, "title", hit.title or hit.id)
         _el(entry, "updated", _stamp(hit.date, updated))
         if hit.date:
