@@ -12,7 +12,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from search.analysis import TOKENIZER, light_stem, stopwords
+from search.analysis import MAX_MEMO_CHARS, MAX_MEMO_WORDS, WORD_PATTERN, light_stem, stopwords, surface_forms
 from search.cache import ByteLRU
 
 ELLIPSIS = "…"
@@ -38,11 +38,33 @@ DEFAULT_CACHE: ByteLRU[Analysed] = ByteLRU(16 * 1024 * 1024)
 BYTES_PER_WORD = 250  # a 4-tuple, two ints and two short strings, measured with sys.getsizeof
 
 
-def _analyse(text: str) -> Analysed:
+# Each written word's (form, stem) pairs, stopwords left out: the words of news are
+# Zipfian, so most words of an article shown were seen in articles shown before.
+# Bounded like the analyser's own table (then it starts afresh).
+_KEYS: dict[str, tuple[tuple[str, str], ...]] = {}
+
+
+def _keys(surface: str) -> tuple[tuple[str, str], ...]:
     stops = stopwords()
-    return tuple(
-        (start, end, form, light_stem(form)) for form, start, end, _ in TOKENIZER.words(text) if form not in stops
-    )
+    found = tuple((form, light_stem(form)) for form in surface_forms(surface) if form not in stops)
+    if len(surface) <= MAX_MEMO_CHARS:
+        if len(_KEYS) >= MAX_MEMO_WORDS:
+            _KEYS.clear()
+        _KEYS[surface] = found
+    return found
+
+
+def _analyse(text: str) -> Analysed:
+    found: list[tuple[int, int, str, str]] = []
+    for match in WORD_PATTERN.finditer(text):
+        surface = match.group(0)
+        keys = _KEYS.get(surface)
+        if keys is None:
+            keys = _keys(surface)
+        if keys:
+            start, end = match.span()
+            found.extend((start, end, form, stem) for form, stem in keys)
+    return tuple(found)
 
 
 def analysed(text: str, cache: ByteLRU[Analysed] | None = None) -> Analysed:
@@ -70,10 +92,11 @@ def matches(
     words = analysed(text, cache)
     spans: list[Span] = []
     covered_until = -1
+    firsts = frozenset().union(*(phrase[0] for phrase in phrases)) if phrases else frozenset()
     for i, (start, end, form, stem) in enumerate(words):
         if start < covered_until:
             continue  # inside a phrase already marked
-        phrase_end = _phrase_at(words, i, phrases)
+        phrase_end = _phrase_at(words, i, phrases) if form in firsts else None
         if phrase_end is not None:
             if spans and spans[-1].start == start:
                 spans.pop()

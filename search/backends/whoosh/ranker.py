@@ -9,9 +9,9 @@ formula and statistics as Whoosh's ``BM25F`` (idf = log(N / (df + 1)) + 1,
 per-field average length, the index's own stored field lengths), so the
 scores are Whoosh's scores, computed in a few milliseconds.
 
-It evaluates the backend-neutral query tree (:mod:`search.querytree`);
-phrases, which have no term-level formula, are matched and scored by Whoosh
-and merged in.
+It evaluates the backend-neutral query tree (:mod:`search.querytree`),
+phrases included: positions are read only for the documents that hold every
+word of the phrase, and scored as Whoosh's phrase query scores them.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ import itertools
 import math
 import threading
 import time
+from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from whoosh import query as Q
 from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.collectors import TimeLimitCollector
-from whoosh.searching import Searcher, TimeLimit
+from whoosh.searching import Searcher
 
 from search.cache import ByteLRU
 from search.querytree import AllOf, AndMaybe, AndNot, AnyOf, Everything, Filter, Node, Nothing, Phrase, Term
@@ -236,25 +236,58 @@ class Ranker:
         if isinstance(q, Nothing):
             return NO_MATCH
         if isinstance(q, Phrase):
-            return self._whoosh(Q.Phrase(q.field, list(q.words), slop=q.slop, boost=q.boost), deadline)
+            return self._phrase(q, deadline)
         raise TypeError(f"not a query node: {q!r}")
 
-    def _whoosh(self, q: Q.Query, deadline: float) -> Matches:
-        """Phrases: Whoosh matches and scores them, within what is left of the time limit."""
-        with self._lock:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise Deadline
-            collector = TimeLimitCollector(self.searcher.collector(limit=None), timelimit=left, use_alarm=False)
-            try:
-                self.searcher.search_with_collector(q, collector)
-            except TimeLimit:
-                raise Deadline from None
-            top_n = collector.results().top_n
-        if not top_n:
+    def _phrase(self, q: Phrase, deadline: float) -> Matches:
+        """Documents holding the words in order, each within ``slop`` positions after the
+        one before (Whoosh's ordered SpanNear, minimum distance 1), scored as Whoosh scores
+        a phrase: the sum of its words' BM25F scores in the field, times the phrase's boost.
+
+        Only the documents holding every word are looked at: their posting lists come
+        from the cache, and positions are read for those documents alone."""
+        parts = [self._term(Term(q.field, word)) for word in q.words]
+        candidates = parts[0][0]
+        for ids, _ in parts[1:]:
+            if len(candidates) == 0:
+                break
+            candidates = np.intersect1d(candidates, ids, assume_unique=True)
+        if len(candidates) == 0:
             return NO_MATCH
-        found = sorted((int(docnum), float(score or 0.0)) for score, docnum in top_n)
-        return np.fromiter((d for d, _ in found), np.int64, len(found)), np.fromiter((s for _, s in found), float, len(found))
+        if time.monotonic() > deadline:
+            raise Deadline
+        distinct = list(dict.fromkeys(q.words))
+        with self._lock:
+            where = {word: self._positions(q.field, word, candidates) for word in distinct}
+        keep = np.zeros(len(candidates), dtype=bool)
+        slop = q.slop
+        for i in range(len(candidates)):
+            ends = where[q.words[0]][i]
+            for word in q.words[1:]:
+                following = where[word][i]
+                ends = [p for p in following if any(1 <= p - e <= slop for e in ends)]
+                if not ends:
+                    break
+            keep[i] = bool(ends)
+        ids = candidates[keep]
+        if len(ids) == 0:
+            return NO_MATCH
+        scores = np.zeros(len(ids))
+        for word_ids, word_scores in parts:
+            scores += word_scores[np.searchsorted(word_ids, ids)]
+        return ids, scores * q.boost
+
+    def _positions(self, fieldname: str, text: str, docs: np.ndarray) -> list[list[int]]:
+        """The positions of one term in each of ``docs`` (sorted document numbers that all hold it)."""
+        found: list[list[int]] = []
+        decode = self.searcher.schema[fieldname].format.decode_positions
+        for subreader, offset in self.reader.leaf_readers():
+            count = subreader.doc_count_all()
+            local = docs[(docs >= offset) & (docs < offset + count)] - offset
+            if len(local) == 0:
+                continue
+            found.extend(_read_positions(subreader.postings(fieldname, text), local.tolist(), decode))
+        return found
 
     def top(self, ranked: Ranked, limit: int, newest: bool = False) -> list[tuple[float, int]]:
         """The best ``limit`` (score, docnum): by score, ties by document number; or newest first."""
@@ -304,6 +337,44 @@ def _read_matcher(matcher: object) -> tuple[list[int], list[float]]:
         weights.append(matcher.weight())  # type: ignore[attr-defined]
         matcher.next()  # type: ignore[attr-defined]
     return ids, weights
+
+
+def _read_positions(matcher: object, docs: list[int], decode: Callable[[bytes], list[int]]) -> list[list[int]]:
+    """The positions in each of ``docs`` (sorted; [] for a document the list lacks).
+
+    Whoosh's own posting matcher is read a block at a time: blocks holding none of the
+    documents are passed over unread, and a document is found in its block by bisection
+    (skip_to walks a block a posting at a time)."""
+    found: list[list[int]] = []
+    j = 0
+    if isinstance(matcher, W3LeafMatcher):
+        while j < len(docs) and matcher.is_active():
+            if matcher._maxid < docs[j]:
+                matcher._next_block()
+                continue
+            matcher._read_ids()
+            ids = matcher._ids
+            values = None
+            while j < len(docs) and docs[j] <= matcher._maxid:
+                at = bisect_left(ids, docs[j])
+                if at < len(ids) and ids[at] == docs[j]:
+                    if values is None:
+                        matcher._read_values()
+                        values = matcher._values
+                    found.append(decode(values[at]))
+                else:
+                    found.append([])
+                j += 1
+            matcher._next_block()
+    else:
+        for doc in docs:  # any other matcher (a segment with deletions): a posting at a time
+            if matcher.is_active() and matcher.id() < doc:  # type: ignore[attr-defined]
+                matcher.skip_to(doc)  # type: ignore[attr-defined]
+            held = matcher.is_active() and matcher.id() == doc  # type: ignore[attr-defined]
+            found.append(decode(matcher.value()) if held else [])  # type: ignore[attr-defined]
+            j += 1
+    found.extend([] for _ in range(len(docs) - j))
+    return found
 
 
 def _combine(parts: list[Matches], every: bool, boost: float) -> Matches:
