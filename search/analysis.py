@@ -353,6 +353,12 @@ def surface_forms(surface: str) -> tuple[str, ...]:
     return forms
 
 
+def memoised_forms(surface: str) -> tuple[str, ...]:
+    """``surface_forms``, from the table when the word was seen before."""
+    found = _SURFACES.get(surface)
+    return surface_forms(surface) if found is None else found
+
+
 # --- Whoosh pieces -----------------------------------------------------------
 
 

@@ -82,6 +82,7 @@ class Document:
     author: str = ""
     date: datetime | None = None
     origin: str = ""  # where it was read from: file (and member) and position
+    group: str = ""  # its story group's key (search.grouping), set by the writer
 
     @property
     def lead(self) -> str:

@@ -1,0 +1,303 @@
+"""Story groups: the copies of one article across sources and within one.
+
+Wire stories (وكالات، رويترز، أ ف ب) are republished by many outlets with small
+edits, and a site republishes its own articles; a reader wants one entry per
+story. Two articles are copies when they were published within a few days of
+each other and their texts share enough of their word 5-grams (shingles of the
+normalised words, stopwords kept so that word order counts; see ``similar``).
+Candidate pairs
+come from MinHash signatures and locality-sensitive hashing (``datasketch``),
+so a reindex does not compare every pair; each candidate pair is then checked
+on the exact shingle sets. Groups are the connected copies.
+
+A group's key is derived from its earliest article's id (then the smallest
+id), so a rebuild gives the same keys; an article added later joins the group
+of the copy it is found to be (``group_for``) and takes its key, which never
+changes while the group grows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing as mp
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+import numpy as np
+
+from search.analysis import WORD_PATTERN, memoised_forms
+from search.errors import IndexProblem
+from search.ingest import Document
+
+SHINGLE_WORDS = 5
+NUM_PERM = 64
+LSH_THRESHOLD = 0.3  # candidate pairs: MinHash-estimated Jaccard around this or above
+# The rule, chosen on a labelled sample of 300 pairs (benchmarks/grouping.py, results/grouping.md):
+# copies are published within MAX_DAYS of each other, and share at least MIN_JACCARD of
+# their shingles, or LEAD_JACCARD and a lead in common (LEAD_OVERLAP of the shingles of
+# the shorter of their first LEAD_WORDS words). Without the lead condition, a new
+# development reported over an older article's background paragraphs is taken for a copy.
+MIN_JACCARD = 0.5
+LEAD_JACCARD = 0.3
+LEAD_WORDS = 60
+LEAD_OVERLAP = 0.2
+MAX_DAYS = 5
+MIN_SHINGLES = 8  # a shorter text (under a dozen words) is too short to tell a copy from a coincidence
+MAX_SHINGLES = 4000  # a text's first shingles only: bounds the cost of a very long article
+PARALLEL_FROM = 2000  # fewer documents are fingerprinted in one process
+MAX_CANDIDATES = 20  # the documents after it in an LSH bucket a document is compared with
+MAX_GROUP = 500  # a group grows no further: copies of copies must not chain a whole template together
+KEY_PREFIX = "g"
+
+_WORD_HASHES: dict[str, int] = {}
+_MAX_WORD_HASHES = 200_000
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant: combines the words of a shingle
+
+
+def _word_hash(form: str) -> int:
+    found = _WORD_HASHES.get(form)
+    if found is None:
+        if len(_WORD_HASHES) >= _MAX_WORD_HASHES:
+            _WORD_HASHES.clear()
+        found = _WORD_HASHES[form] = zlib.crc32(form.encode("utf-8"))
+    return found
+
+
+def words(text: str) -> list[int]:
+    """The text's normalised words (stopwords kept), each as a stable 32-bit hash."""
+    found: list[int] = []
+    hashes = _WORD_HASHES
+    for surface in WORD_PATTERN.findall(text):
+        for form in memoised_forms(surface):
+            value = hashes.get(form)
+            found.append(_word_hash(form) if value is None else value)
+    return found
+
+
+def _shingles(hashed: list[int]) -> np.ndarray:
+    values = np.asarray(hashed[: MAX_SHINGLES + SHINGLE_WORDS - 1], dtype=np.uint64)
+    if len(values) < SHINGLE_WORDS:
+        return np.unique(values)  # a text shorter than one shingle: its words
+    with np.errstate(over="ignore"):
+        combined = np.zeros(len(values) - SHINGLE_WORDS + 1, dtype=np.uint64)
+        for k in range(SHINGLE_WORDS):
+            combined = combined * _MIX + values[k : len(values) - SHINGLE_WORDS + 1 + k]
+    return np.unique(combined >> np.uint64(32))
+
+
+@dataclass
+class Fingerprint:
+    """What two articles are compared on."""
+
+    shingles: np.ndarray  # the distinct word 5-grams of title and body, as sorted 32-bit hashes
+    lead: np.ndarray  # those of the body's first LEAD_WORDS words
+    day: int | None  # the date's day number (proleptic ordinal), or None when undated
+
+
+def fingerprint(doc: Document) -> Fingerprint:
+    body = words(doc.body)
+    day = None
+    if doc.date is not None:
+        try:
+            day = doc.date.toordinal()
+        except (OverflowError, ValueError):
+            day = None
+    return Fingerprint(_shingles(words(doc.title) + body), _shingles(body[:LEAD_WORDS]), day)
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> int:
+    return len(np.intersect1d(a, b, assume_unique=True))
+
+
+def similar(a: Fingerprint, b: Fingerprint) -> bool:
+    """Are two articles copies of one report?"""
+    if a.day is not None and b.day is not None and abs(a.day - b.day) > MAX_DAYS:
+        return False
+    if len(a.shingles) < MIN_SHINGLES or len(b.shingles) < MIN_SHINGLES:
+        return False
+    common = _overlap(a.shingles, b.shingles)
+    jaccard = common / (len(a.shingles) + len(b.shingles) - common)
+    if jaccard >= MIN_JACCARD:
+        return True
+    if jaccard < LEAD_JACCARD or len(a.lead) == 0 or len(b.lead) == 0:
+        return False
+    return _overlap(a.lead, b.lead) / min(len(a.lead), len(b.lead)) >= LEAD_OVERLAP
+
+
+def key_of(doc_id: str) -> str:
+    """A group's key, from the id of the article that founded it."""
+    return KEY_PREFIX + hashlib.blake2b(doc_id.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def _signatures(sets: Sequence[np.ndarray]) -> np.ndarray:
+    """Each set's MinHash signature (datasketch), as the rows of one array."""
+    from datasketch import MinHash  # MIT; imported here: only writers need it
+
+    identity = int  # the shingles are hashes already
+    first = MinHash(num_perm=NUM_PERM)  # the permutations are the same for every signature: made once
+    permutations, scheme = first.permutations, first.scheme
+    found = np.zeros((len(sets), NUM_PERM), dtype=np.uint64)
+    for row, values in enumerate(sets):
+        signature = MinHash(num_perm=NUM_PERM, hashfunc=identity, permutations=permutations, scheme=scheme)
+        if len(values):
+            signature.update_batch(values.tolist())
+        found[row] = signature.hashvalues
+    return found
+
+
+_FORKED: Sequence[Document] = ()  # the documents, as forked processes see them
+
+
+def _fingerprint_range(start: int, stop: int) -> tuple[list[Fingerprint], np.ndarray]:
+    prints = [fingerprint(doc) for doc in _FORKED[start:stop]]
+    return prints, _signatures([p.shingles for p in prints])
+
+
+def fingerprints(docs: Sequence[Document], procs: int = 1) -> tuple[list[Fingerprint], np.ndarray]:
+    """Each document's fingerprint and MinHash signature; with ``procs`` > 1, in forked processes
+    (the documents reach them through fork; a process that dies is an error, never a hang)."""
+    if procs < 2 or len(docs) < PARALLEL_FROM or "fork" not in mp.get_all_start_methods():
+        prints = [fingerprint(doc) for doc in docs]
+        return prints, _signatures([p.shingles for p in prints])
+    global _FORKED
+    step = -(-len(docs) // procs)
+    _FORKED = docs
+    try:
+        with ProcessPoolExecutor(max_workers=procs, mp_context=mp.get_context("fork")) as pool:
+            parts = list(pool.map(_fingerprint_range, range(0, len(docs), step), range(step, len(docs) + step, step)))
+    except BrokenProcessPool:
+        raise IndexProblem("a process grouping copies of articles died; nothing was changed") from None
+    finally:
+        _FORKED = ()
+    prints = [p for part, _values in parts for p in part]
+    return prints, np.concatenate([values for _part, values in parts])
+
+
+def candidate_pairs(sets: Sequence[np.ndarray], signatures: np.ndarray | None = None) -> set[tuple[int, int]]:
+    """Pairs (i < j) whose MinHash signatures agree on a whole LSH band.
+
+    The bands (how many, how many rows each) are datasketch's choice for LSH_THRESHOLD;
+    the buckets are found with NumPy over all signatures at once (datasketch's own
+    index, one Python object per document, took 7 s for ANT's 31.5k articles). A
+    bucket pairs each document with the next MAX_CANDIDATES of it, in input order
+    (mostly publication order, where copies are close): a collection of one template,
+    whose documents all share buckets, would otherwise cost the square of its size."""
+    from datasketch import MinHashLSH
+
+    values = _signatures(sets) if signatures is None else signatures
+    lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
+    bands, rows = lsh.b, lsh.r
+    usable = np.flatnonzero(np.array([len(s) >= MIN_SHINGLES for s in sets], dtype=bool))
+    pairs: set[tuple[int, int]] = set()
+    for band in range(bands):
+        keys = np.ascontiguousarray(values[usable, band * rows : (band + 1) * rows])
+        keys = keys.view(np.dtype((np.void, keys.dtype.itemsize * rows))).ravel()
+        order = np.argsort(keys, kind="stable")  # members of a bucket end up together, in input order
+        ordered = keys[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        ends = np.r_[starts[1:], len(ordered)]
+        for start, end in zip(starts[ends - starts > 1].tolist(), ends[ends - starts > 1].tolist(), strict=True):
+            members = usable[order[start:end]].tolist()
+            for at, i in enumerate(members[:-1]):
+                pairs.update((i, j) for j in members[at + 1 : at + 1 + MAX_CANDIDATES])
+    return pairs
+
+
+@dataclass
+class Grouping:
+    keys: list[str]  # each document's group key, aligned with the documents
+    groups: int  # groups of two or more
+    grouped: int  # documents in such groups
+    candidates: int  # pairs checked
+    copies: int  # pairs found to be copies
+
+
+def _founder_order(doc: Document) -> tuple[bool, str, str]:
+    return (doc.date is None, doc.date.isoformat() if doc.date else "", doc.id)
+
+
+def group_documents(docs: Sequence[Document], procs: int = 1) -> Grouping:
+    """Each document's group key: copies share the key of their earliest member."""
+    prints, signatures = fingerprints(docs, procs)
+    pairs = candidate_pairs([p.shingles for p in prints], signatures)
+    parent = list(range(len(docs)))
+    size = [1] * len(docs)
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    copies = 0
+    for i, j in sorted(pairs):
+        a, b = root(i), root(j)
+        if a != b and size[a] + size[b] <= MAX_GROUP and similar(prints[i], prints[j]):
+            parent[a] = b
+            size[b] += size[a]
+            copies += 1
+    members: dict[int, list[int]] = {}
+    for i in range(len(docs)):
+        members.setdefault(root(i), []).append(i)
+    keys = [""] * len(docs)
+    groups = grouped = 0
+    for found in members.values():
+        founder = min(found, key=lambda i: _founder_order(docs[i]))
+        key = key_of(docs[founder].id)
+        for i in found:
+            keys[i] = key
+        if len(found) > 1:
+            groups += 1
+            grouped += len(found)
+    return Grouping(keys, groups, grouped, len(pairs), copies)
+
+
+def group_for(doc: Document, candidates: Iterable[tuple[Document, str]]) -> str:
+    """The key of the group a new article joins: that of the first candidate (an
+    article already indexed, with its key) it is a copy of; else a group of its own."""
+    mine = fingerprint(doc)
+    for other, key in candidates:
+        if key and similar(mine, fingerprint(other)):
+            return key
+    return key_of(doc.id)
+
+
+def assign(docs: Sequence[Document], procs: int = 1) -> Grouping:
+    """Group the documents of a reindex: each gets its group's key in ``doc.group``."""
+    found = group_documents(docs, procs)
+    for doc, key in zip(docs, found.keys, strict=True):
+        doc.group = key
+    return found
+
+
+Candidates = Callable[[Document], Iterable[tuple[Document, str]]]
+TRIED_MEMBERS = 3  # the members of a new group looked up in the index
+
+
+def assign_added(docs: Sequence[Document], candidates: Candidates) -> int:
+    """Group the documents of an add: first among themselves, then each new group joins
+    the group of an indexed article one of its first members is a copy of
+    (``candidates`` names the indexed articles most like a document, with their keys).
+    Returns how many of the documents are in a group of two or more."""
+    if not docs:
+        return 0
+    found = group_documents(docs)
+    members: dict[str, list[int]] = {}
+    for i, key in enumerate(found.keys):
+        members.setdefault(key, []).append(i)
+    grouped = 0
+    for key, indexes in members.items():
+        joined = ""
+        for i in indexes[:TRIED_MEMBERS]:
+            joined = group_for(docs[i], ((other, k) for other, k in candidates(docs[i]) if other.id != docs[i].id))
+            if joined != key_of(docs[i].id):
+                break
+            joined = ""
+        for i in indexes:
+            docs[i].group = joined or key
+        if joined or len(indexes) > 1:
+            grouped += len(indexes)
+    return grouped
