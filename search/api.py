@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from search.engine import DocView, Filters, SearchResult
@@ -45,6 +46,8 @@ def result_json(result: SearchResult, filters: Filters | None = None) -> dict[st
         "sort": result.sort,
         "match": result.match,
         "took_ms": result.took_ms,
+        "collapse": result.collapse,
+        "articles": result.total if result.articles is None else result.articles,
         "results": [hit.to_json() for hit in result.hits],
         "pages": result.pages,
         "facets": facet_json(result, filters),
@@ -69,6 +72,7 @@ def doc_json(doc: DocView) -> dict[str, Any]:
         "title_html": doc.title_html,
         "body_html": doc.body_html,
         "related": [hit.to_json() for hit in doc.related],
+        "group": asdict(doc.group) if doc.group else None,
     }
 
 

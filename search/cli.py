@@ -108,6 +108,10 @@ def print_report(report: BuildReport, verb: str, as_json: bool = False, max_line
     line += f", replaced {report.replaced}"
     if report.indexed:
         line += f", undated {report.undated}"
+        if report.groups:
+            line += f", {report.grouped} in {report.groups} story groups"
+        elif report.grouped:
+            line += f", {report.grouped} joined story groups"
     if report.deleted or report.not_found:
         line += f", deleted {report.deleted}, not found {len(report.not_found)}"
     line += (
@@ -236,11 +240,20 @@ def _engine(config: Config) -> Engine:
 @click.argument("query")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="How many results.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (the API's shape).")
+@click.option(
+    "--collapse/--no-collapse", default=True, show_default=True, help="One result per story group (a report's copies)."
+)
 @index_option
 @backend_option
 @shards_option
 def search(
-    query: str, limit: int, as_json: bool, index: Path | None, backend: str | None, shards: str | None
+    query: str,
+    limit: int,
+    as_json: bool,
+    collapse: bool,
+    index: Path | None,
+    backend: str | None,
+    shards: str | None,
 ) -> None:
     """Search the index with QUERY (see the README for the query language).
 
@@ -248,7 +261,7 @@ def search(
     """
     engine = _engine(settings_for(index=index, backend=backend, shards=shards))
     try:
-        result = engine.search(query, per_page=limit, facets=as_json)
+        result = engine.search(query, per_page=limit, facets=as_json, collapse=collapse)
     except IndexProblem as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -268,6 +281,9 @@ def search(
         meta = " · ".join(x for x in (hit.source, hit.category, (hit.date or "")[:10], f"{hit.score:.2f}") if x)
         click.echo(f"   {meta}")
         click.echo(f"   {_terminal_marks(hit.snippet, color)}")
+        if hit.group and hit.group.size > 1:
+            also = ", ".join(dict.fromkeys(m.source or m.id for m in hit.group.members if m.id != hit.id))
+            click.echo(f"   also published: {also} ({hit.group.size - 1} copies, story group {hit.group.id})")
 
 
 def _terminal_marks(html_text: str, color: bool) -> str:

@@ -29,7 +29,7 @@ from search.highlight import Analysed, highlight_all, snippet
 from search.labels import category_label
 from search.notices import Notice
 from search.query import MATCHES, Lexicon, ParsedQuery, QueryBuilder, Weights, facet_values
-from search.querytree import AllOf, Everything, Filter, Node, Nothing, Term, all_of, any_of
+from search.querytree import GROUP_FIELD, AllOf, Everything, Filter, Node, Nothing, Term, all_of, any_of
 from search.settings import MB, Config, defaults
 from search.spelling import MAX_WORD_CHARS, Speller
 from search.timeline import Bar, bars
@@ -54,10 +54,11 @@ class Filters:
     date_from: date | None = None
     date_to: date | None = None
     undated: bool = False  # only the articles without a date (the «بدون تاريخ» bucket)
+    group: str = ""  # only the articles of one story group (its key)
 
     @property
     def active(self) -> bool:
-        return bool(self.source or self.category or self.date_from or self.date_to or self.undated)
+        return bool(self.source or self.category or self.date_from or self.date_to or self.undated or self.group)
 
     def query(self, lexicon: Lexicon, notices: list[Notice] | None = None) -> Node | None:
         """The source and category filters as a query tree (dates are bounds of the page request).
@@ -76,6 +77,12 @@ class Filters:
                         notices.append(Notice(f"unknown_{fieldname}", {"text": text}))
                     values += found
                 parts.append(any_of([Term(fieldname, v) for v in values]) if values else Nothing())
+        if self.group:
+            if lexicon.doc_frequency(GROUP_FIELD, self.group):
+                parts.append(Term(GROUP_FIELD, self.group))
+            else:
+                notices.append(Notice("unknown_group", {"text": self.group}))
+                parts.append(Nothing())
         if self.date_from and self.date_to and self.date_from > self.date_to:
             notices.append(Notice("dates_reversed", {"start": str(self.date_from), "end": str(self.date_to)}))
             parts.append(Nothing())
@@ -101,6 +108,32 @@ def _facet_choice(lexicon: Lexicon, fieldname: str, text: str) -> list[str]:
 
 
 @dataclass
+class Member:
+    """An article of a story group, as the group lists it."""
+
+    id: str
+    title: str
+    source: str
+    date: str | None
+
+
+@dataclass
+class Group:
+    """The story group of a result: the copies of one report (search.grouping)."""
+
+    id: str
+    size: int
+    earliest_id: str
+    earliest_date: str | None
+    members: list[Member]  # the first GROUP_MEMBERS, oldest first
+
+    @property
+    def sources(self) -> list[str]:
+        """The sources of the listed members, each once, in order."""
+        return list(dict.fromkeys(m.source for m in self.members if m.source))
+
+
+@dataclass
 class Hit:
     id: str
     title: str
@@ -113,6 +146,7 @@ class Hit:
     snippet: str = ""  # HTML: escaped text with <mark> around matches
     snippet_text: str = ""
     title_html: str = ""
+    group: Group | None = None
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
@@ -140,6 +174,8 @@ class SearchResult:
     notices: list[Notice] = field(default_factory=list)
     sort: str = "relevance"
     timed_out: bool = False
+    collapse: bool = False  # one result per story group (total counts groups)
+    articles: int | None = None  # with collapse: the articles that match
 
     @property
     def pages(self) -> int:
@@ -159,6 +195,7 @@ class DocView:
     title_html: str
     body_html: str
     related: list[Hit]
+    group: Group | None = None
 
 
 def shown(value: object) -> str:
@@ -173,6 +210,8 @@ def shown(value: object) -> str:
 
 
 RELATED_TEXT_CHARS = 20_000  # "more like this" reads the start of a long article only
+RELATED_SLACK = 10  # "more like this" asks for this many more, in case some are the article's copies
+GROUP_MEMBERS = 10  # the members of a story group listed with a result (the page links to all of them)
 
 
 def _respelling(form: str, speller: Speller, used: int) -> str | None:
@@ -351,6 +390,7 @@ class Engine:
         suggest: bool = True,
         respell: bool = True,
         match: str = "auto",
+        collapse: bool = False,
     ) -> SearchResult:
         """Run a query in the user's language and return one page of results.
 
@@ -360,7 +400,9 @@ class Engine:
         whose respelling has more returns the respelling's results, saying so
         in ``respelled_from``. ``match`` (auto, all, any): see QueryBuilder.parse;
         when no article has all the words, those with any of them are shown, with
-        a notice.
+        a notice. With ``collapse``, one result per story group (its best-ranked member, or
+        its newest with «الأحدث»), and ``total`` counts the groups; a search restricted to
+        one group (``filters.group``) lists all its members.
         """
         started = time.perf_counter()
         deadline = time.monotonic() + self.config.search_time_limit
@@ -374,6 +416,7 @@ class Engine:
         text = shown(text)
         filters = filters or Filters()
         result = SearchResult(query=text, total=0, page=page, per_page=per_page, took_ms=0.0, hits=[], sort=sort)
+        result.collapse = collapse and not filters.group
         with self._reading():
             snapshot = self.backend.snapshot()
             # auto: by relevance, any word (BM25 ranks the articles with more of them first;
@@ -402,7 +445,7 @@ class Engine:
                 result.suggestion = self._suggest(snapshot, parsed)
         if respell and result.suggestion and result.total < RESPELL_BELOW:
             instead = self.search(
-                result.suggestion, page, per_page, sort, filters, snippets, facets, False, False, match
+                result.suggestion, page, per_page, sort, filters, snippets, facets, False, False, match, collapse
             )
             if instead.total > result.total:
                 instead.respelled_from, instead.notices = text, result.notices + instead.notices
@@ -438,9 +481,11 @@ class Engine:
                 undated=filters.undated,
                 facets=facets,
                 seconds=max(0.0, deadline - time.monotonic()),
+                collapse=result.collapse,
             )
         )
         result.total, result.facets, result.undated = page.total, page.facets, page.undated
+        result.articles = page.articles
         result.timeline = bars(page.days)
         if page.days:
             result.first_day, result.last_day = min(page.days), max(page.days)
@@ -453,9 +498,25 @@ class Engine:
             if snippets and not with_snippet and not result.timed_out:
                 result.timed_out = True
                 result.notices.append(Notice("snippets_skipped"))
-            result.hits.append(self._hit(stored, score, parsed, with_snippet))
+            result.hits.append(self._hit(stored, score, parsed, with_snippet, snapshot))
 
-    def _hit(self, stored: Stored, score: float, parsed: ParsedQuery, snippets: bool) -> Hit:
+    def _group(self, snapshot: Snapshot, stored: Stored) -> Group | None:
+        """The story group of a stored article (None for an index built before groups)."""
+        key = shown(stored.get("group"))
+        if not key:
+            return None
+        size, found = snapshot.group(key, GROUP_MEMBERS)
+        if not found:
+            return None
+        members = [
+            Member(shown(m.get("id")), shown(m.get("title")), shown(m.get("source")), shown(m.get("date_iso")) or None)
+            for m in found
+        ]
+        return Group(key, size, members[0].id, members[0].date, members)
+
+    def _hit(
+        self, stored: Stored, score: float, parsed: ParsedQuery, snippets: bool, snapshot: Snapshot | None = None
+    ) -> Hit:
         title = shown(stored.get("title"))
         hit = Hit(
             id=shown(stored.get("id")),
@@ -467,6 +528,8 @@ class Engine:
             date=shown(stored.get("date_iso")) or None,
             score=float(score),
         )
+        if snapshot is not None:
+            hit.group = self._group(snapshot, stored)
         if snippets:
             body = shown(stored.get("body"))
             terms, phrases = parsed.highlight_terms, parsed.highlight_phrases
@@ -537,10 +600,14 @@ class Engine:
         title = shown(stored.get("title"))
         body = shown(stored.get("body"))
         similar: list[Hit] = []
+        group = self._group(snapshot, stored)
         if related:
+            # Not the article's own copies: they are listed as its group.
             sample = (title + "\n" + body)[:RELATED_TEXT_CHARS]
-            for score, found in snapshot.more_like(doc_id, sample, related):
-                similar.append(self._hit(found, score, ParsedQuery("", None), snippets=False))
+            own = stored.get("group")
+            for score, found in snapshot.more_like(doc_id, sample, related + RELATED_SLACK):
+                if len(similar) < related and not (own and found.get("group") == own):
+                    similar.append(self._hit(found, score, ParsedQuery("", None), snippets=False))
         return DocView(
             id=shown(stored.get("id")),
             title=title,
@@ -553,4 +620,5 @@ class Engine:
             title_html=highlight_all(title, terms, self.highlight_cache, phrases, parsed.highlight_origins),
             body_html=highlight_all(body, terms, self.highlight_cache, phrases, parsed.highlight_origins),
             related=similar,
+            group=group,
         )

@@ -15,6 +15,7 @@ from typing import Union
 
 TEXT_FIELDS = ("title", "body", "title_exact", "body_exact", "lead")
 KEYWORD_FIELDS = ("source", "category")
+GROUP_FIELD = "group"  # an article's story group key: filtered on, never scored or counted
 
 
 @dataclass(frozen=True)

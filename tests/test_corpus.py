@@ -151,3 +151,40 @@ def test_prefixes_find_words_after_clitics_in_jawharafm(jawhara, prefix: str) ->
     got = _all_ids(engine, prefix + "*")
     missed = expected - got
     assert len(missed) <= 0.01 * len(expected), (len(expected), len(got), sorted(missed)[:10])
+
+
+GROUPING_PAIRS = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "grouping-pairs.jsonl"
+
+
+def test_story_groups_on_jawharafm(jawhara) -> None:  # type: ignore[no-untyped-def]
+    """The judged JawharaFM pairs (benchmarks/grouping.py) as the index groups them, and common
+    one-word queries: their top 10 repeats stories, and shows none twice once collapsed."""
+    import json
+
+    engine, _texts = jawhara
+    pairs = [json.loads(line) for line in GROUPING_PAIRS.read_text(encoding="utf-8").splitlines()]
+    pairs = [p for p in pairs if p["corpus"] == "jawhara" and p["label"] in ("same", "different")]
+    assert len(pairs) >= 80
+
+    def key(doc_id: str) -> str:
+        doc = engine.document(doc_id, related=0)
+        assert doc is not None and doc.group is not None, doc_id
+        return doc.group.id
+
+    grouped = [(key(p["a"]) == key(p["b"]), p["label"] == "same") for p in pairs]
+    together = [same for is_grouped, same in grouped if is_grouped]
+    precision = sum(together) / len(together)
+    recall = sum(1 for is_grouped, same in grouped if is_grouped and same) / sum(same for _, same in grouped)
+    # Measured 0.947 / 0.878 on these 90 pairs (benchmarks/results/grouping.md): a guard, not a target.
+    assert precision >= 0.9 and recall >= 0.8, (precision, recall)
+
+    repeated = 0
+    for query in ["تونس", "الانتخابات", "الصحة", "فرنسا", "النفط", "الحكومة", "كرة القدم", "الأمطار"]:
+        every = engine.search(query, collapse=False, suggest=False, facets=False)
+        keys = [h.group.id for h in every.hits]
+        repeated += len(keys) != len(set(keys))
+        one = engine.search(query, collapse=True, suggest=False, facets=False)
+        keys = [h.group.id for h in one.hits]
+        assert len(keys) == len(set(keys)) == min(10, one.total), query
+        assert one.articles == every.total >= one.total
+    assert repeated >= 2, "the sample should hold queries whose top 10 repeats a story"

@@ -304,8 +304,15 @@ def test_a_killed_reindex_leaves_the_old_generation_served(own_shards, tmp_path:
     assert engine.search("الانترنت").total > 0
 
 
-def test_a_shard_writer_killed_during_a_reindex_leaves_the_old_generation(own_shards, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """kill -9 one of the processes writing a shard: the reindex fails naming it, nothing is switched."""
+@pytest.mark.parametrize(
+    ("stage", "message"),
+    [("writing", "failed (exit code -9)"), ("grouping", "a process grouping copies of articles died")],
+)
+def test_a_shard_writer_killed_during_a_reindex_leaves_the_old_generation(  # type: ignore[no-untyped-def]
+    own_shards, tmp_path: Path, stage: str, message: str
+) -> None:
+    """kill -9 one of the processes writing a shard (or, before, grouping copies): the reindex
+    fails naming it, nothing is switched."""
     from test_reliability import many_docs
 
     root, shards = own_shards
@@ -323,13 +330,15 @@ def test_a_shard_writer_killed_during_a_reindex_leaves_the_old_generation(own_sh
     children: list[int] = []
     deadline = time.monotonic() + 60
     while not children and time.monotonic() < deadline and writer.poll() is None:
-        tasks = Path(f"/proc/{writer.pid}/task").glob("*/children")
-        children = [int(pid) for task in tasks for pid in task.read_text().split()]
-        time.sleep(0.05)
-    assert children, "no shard-writing process was seen"
+        writing = any(root.glob(".build-*/shard-*"))  # the shard processes create their folders
+        if writing == (stage == "writing"):
+            tasks = Path(f"/proc/{writer.pid}/task").glob("*/children")
+            children = [int(pid) for task in tasks for pid in task.read_text().split()]
+        time.sleep(0.02)
+    assert children, f"no {stage} process was seen"
     os.kill(children[0], signal.SIGKILL)
     _out, err = writer.communicate(timeout=120)
-    assert writer.returncode == 1 and "failed (exit code -9)" in err and "Traceback" not in err
+    assert writer.returncode == 1 and message in err and "Traceback" not in err, err
     assert {p.name: p.read_text() for p in root.glob("shard-*.stub")} == stubs
     time.sleep(1.2)
     assert engine.health()["generation"] == before and engine.search("الانترنت").total > 0

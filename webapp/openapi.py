@@ -10,9 +10,40 @@ from webapp.params import MAX_VALUE_CHARS, MAX_VALUES
 
 NULLABLE_STRING = {"type": ["string", "null"]}
 
+GROUP = {
+    "type": ["object", "null"],
+    "description": "the story group of the article: its copies (the same report republished by other sources or "
+    "by the same one, found at indexing); null for an index built before groups. Send `group=<id>` to list them all",
+    "required": ["id", "size", "earliest_id", "earliest_date", "members"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string", "pattern": "^g[0-9a-f]{16}$"},
+        "size": {"type": "integer", "minimum": 1, "description": "how many articles the group holds"},
+        "earliest_id": {"type": "string", "description": "the group's first article (oldest; undated ones last)"},
+        "earliest_date": NULLABLE_STRING,
+        "members": {
+            "type": "array",
+            "description": "the first 10 members, oldest first",
+            "items": {
+                "type": "object",
+                "required": ["id", "title", "source", "date"],
+                "additionalProperties": False,
+                "properties": {
+                    "id": {"type": "string"},
+                    "title": {"type": "string"},
+                    "source": {"type": "string"},
+                    "date": NULLABLE_STRING,
+                },
+            },
+        },
+    },
+}
+
 HIT = {
     "type": "object",
-    "required": ["id", "title", "url", "source", "category", "author", "date", "score", "snippet", "snippet_text"],
+    "required": [
+        "id", "title", "url", "source", "category", "author", "date", "score", "snippet", "snippet_text", "group"
+    ],
     "additionalProperties": False,
     "properties": {
         "id": {"type": "string"},
@@ -25,6 +56,7 @@ HIT = {
         "score": {"type": "number"},
         "snippet": {"type": "string", "description": "HTML: escaped text, matches in <mark>"},
         "snippet_text": {"type": "string"},
+        "group": {"$ref": "#/components/schemas/Group"},
     },
 }
 
@@ -49,12 +81,14 @@ SEARCH_RESULT = {
     "type": "object",
     "required": [
         "query", "total", "page", "pages", "per_page", "sort", "match", "took_ms", "results", "facets", "undated",
-        "histogram", "suggestion", "respelled_from", "notices", "next", "prev",
+        "histogram", "suggestion", "respelled_from", "notices", "next", "prev", "collapse", "articles",
     ],
     "additionalProperties": False,
     "properties": {
         "query": {"type": "string"},
-        "total": {"type": "integer", "minimum": 0},
+        "total": {"type": "integer", "minimum": 0, "description": "results: with collapse, story groups"},
+        "articles": {"type": "integer", "minimum": 0, "description": "the articles that match (facets count them)"},
+        "collapse": {"type": "boolean", "description": "one result per story group (its best-ranked member)"},
         "page": {"type": "integer", "minimum": 1},
         "pages": {"type": "integer", "minimum": 1},
         "next": PAGE_URL,
@@ -107,7 +141,18 @@ SEARCH_RESULT["examples"] = [
             "source": "skynews", "category": "technology", "author": "", "date": "2018-05-23T16:07:28+00:00",
             "score": 38.2, "snippet": "… إذا ما نظرت إلى <mark>الإنترنت</mark>، …",
             "snippet_text": "… إذا ما نظرت إلى الإنترنت، …",
+            "group": {
+                "id": "g3f1c0de2b4a69e71", "size": 2, "earliest_id": "SK-technology-745-20180523",
+                "earliest_date": "2018-05-23T16:07:28+00:00",
+                "members": [
+                    {"id": "SK-technology-745-20180523", "title": "…", "source": "skynews",
+                     "date": "2018-05-23T16:07:28+00:00"},
+                    {"id": "AL-technology-88-20180524", "title": "…", "source": "alarabia",
+                     "date": "2018-05-24T09:12:00+00:00"},
+                ],
+            },
         }],
+        "collapse": True, "articles": 1190,
         "facets": {
             "source": [{"value": "skynews", "label": "skynews", "count": 393, "selected": False}],
             "category": [{"value": "technology", "label": "تكنولوجيا", "count": 379, "selected": False}],
@@ -136,7 +181,7 @@ NOTICE = {
 
 DOCUMENT = {
     "type": "object",
-    "required": ["id", "title", "body", "url", "source", "category", "author", "date", "related"],
+    "required": ["id", "title", "body", "url", "source", "category", "author", "date", "related", "group"],
     "additionalProperties": False,
     "properties": {
         "id": {"type": "string"},
@@ -149,7 +194,12 @@ DOCUMENT = {
         "date": NULLABLE_STRING,
         "title_html": {"type": "string"},
         "body_html": {"type": "string"},
-        "related": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
+        "related": {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/Hit"},
+            "description": "articles like this one, not its own copies (those are its group)",
+        },
+        "group": {"$ref": "#/components/schemas/Group"},
     },
 }
 
@@ -331,6 +381,17 @@ def openapi_document(public_url: str = "") -> dict[str, Any]:
                         _list_param(
                             "category", "only these categories, by code or Arabic label (sport, رياضة)", ["sport"]
                         ),
+                        _param(
+                            "collapse",
+                            _or_empty({"enum": ["1", "0", "true", "false", "yes", "no"]}),
+                            "1 (default): one result per story group, its best-ranked (or newest) member, and "
+                            "`total` counts groups; 0: every article",
+                        ),
+                        _param(
+                            "group",
+                            _or_empty({"type": "string", "pattern": "^g[0-9a-f]{16}$"}),
+                            "only the articles of this story group (a result's group.id), all of them",
+                        ),
                         _param("from", _or_empty({"type": "string", "format": "date"}), "first day, YYYY-MM-DD"),
                         _param("to", _or_empty({"type": "string", "format": "date"}), "last day, YYYY-MM-DD"),
                     ],
@@ -372,6 +433,7 @@ def openapi_document(public_url: str = "") -> dict[str, Any]:
         "components": {
             "schemas": {
                 "Hit": HIT,
+                "Group": GROUP,
                 "SearchResult": SEARCH_RESULT,
                 "Document": DOCUMENT,
                 "Health": HEALTH,

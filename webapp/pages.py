@@ -126,7 +126,7 @@ def index() -> ResponseReturnValue:
         args = parse_search_args(request.args, settings(current_app).per_page, settings(current_app).max_per_page)
     except BadParameter as exc:
         error = Markup(exc.html_ar())
-    if args is not None and (q.strip() or args.filters.source or args.filters.category):
+    if args is not None and (q.strip() or args.filters.source or args.filters.category or args.filters.group):
         try:
             result = args.run(engine(current_app))
         except IndexProblem as exc:

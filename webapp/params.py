@@ -26,6 +26,8 @@ NAMES_AR = {
     "undated": "«بدون تاريخ»",
     "respell": "إعادة التهجئة",
     "match": "المطابقة",
+    "collapse": "جمع النسخ",
+    "group": "مجموعة الخبر",
 }
 
 
@@ -62,6 +64,7 @@ class SearchArgs:
     filters: Filters
     respell: bool = True  # false: the words as typed, never the respelling's results
     match: str = "auto"  # all | any | auto (all for a few words, any for a pasted headline)
+    collapse: bool = True  # one result per story group
 
     def run(self, engine: Engine) -> SearchResult:
         """This search, on the engine (the page and the API ask the same way)."""
@@ -73,6 +76,7 @@ class SearchArgs:
             filters=self.filters,
             respell=self.respell,
             match=self.match,
+            collapse=self.collapse,
         )
 
     def as_params(self, **changes: Any) -> dict[str, Any]:
@@ -90,6 +94,10 @@ class SearchArgs:
             params["to"] = self.filters.date_to.isoformat()
         if self.filters.undated:
             params["undated"] = "1"
+        if self.filters.group:
+            params["group"] = self.filters.group
+        if not self.collapse:
+            params["collapse"] = "0"
         if self.page != 1:
             params["page"] = self.page
         if not self.respell:
@@ -105,6 +113,7 @@ MAX_VALUES = 20  # times a list parameter (source, category) may be repeated
 MAX_VALUE_CHARS = 200
 WHOLE_NUMBER = re.compile(r"([0-9]+)(?:\.0+)?", re.ASCII)
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+GROUP_ID = re.compile(r"g[0-9a-f]{16}", re.ASCII)  # search.grouping.key_of
 BOOLEANS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
@@ -151,6 +160,18 @@ def _date(args: MultiDict, name: str) -> date | None:
         ) from None
 
 
+def _group(args: MultiDict) -> str:
+    raw = args.get("group", "")
+    if raw and not GROUP_ID.fullmatch(raw):
+        raise BadParameter(
+            "group",
+            f"group must be a story group id (g and 16 hexadecimal digits), not {raw[:20]!r}",
+            "{name}: معرّف مجموعة (g و16 رمزًا ست عشريًا)، لا «{got}»",
+            raw[:20],
+        )
+    return raw
+
+
 def _values(args: MultiDict, name: str) -> list[str]:
     """Each value as sent; the engine reads "a,b" as a list only when no value is called "a,b"."""
     sent = args.getlist(name)
@@ -185,6 +206,7 @@ def parse_search_args(args: MultiDict, per_page_default: int, max_per_page: int)
         date_from=_date(args, "from"),
         date_to=_date(args, "to"),
         undated=_bool(args, "undated", False),
+        group=_group(args),
     )
     match = args.get("match", "") or "auto"
     if match not in MATCHES:
@@ -192,6 +214,7 @@ def parse_search_args(args: MultiDict, per_page_default: int, max_per_page: int)
             "match", f"match must be one of {', '.join(MATCHES)}, not {match[:20]!r}", "{name}: all أو any، لا «{got}»", match[:20]
         )
     return SearchArgs(
+        collapse=_bool(args, "collapse", True),
         match=match,
         respell=_bool(args, "respell", True),
         q=q,

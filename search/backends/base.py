@@ -36,12 +36,14 @@ class PageRequest:
     undated: bool = False  # only documents without a date
     facets: bool = True
     seconds: float = 3.0  # the time the backend may take
+    collapse: bool = False  # one result per story group: its best-ranked (or newest) member
 
 
 @dataclass
 class Page:
-    total: int
+    total: int  # results (with collapse: groups)
     hits: list[tuple[float, Stored]]
+    articles: int | None = None  # with collapse: the articles that match (total counts their groups)
     facets: dict[str, dict[str, int]] = field(default_factory=dict)  # field -> value -> count, most first
     undated: int = 0  # with facets: how many of the matches have no date
     days: dict[str, int] = field(default_factory=dict)  # with facets: matches per day, "YYYY-MM-DD" -> count
@@ -70,6 +72,10 @@ class Snapshot(Protocol):
     def document(self, doc_id: str) -> Stored | None: ...
 
     def more_like(self, doc_id: str, text: str, top: int) -> list[tuple[float, Stored]]: ...
+
+    def group(self, key: str, limit: int) -> tuple[int, list[Stored]]:
+        """A story group: how many articles it holds, and the first ``limit`` of them, oldest first."""
+        ...
 
     def vocabulary(self) -> str | None:
         """The spelling vocabulary of this state (``word<TAB>documents`` lines), if any."""
@@ -127,6 +133,8 @@ class BuildReport:
     warnings: list[Problem] = field(default_factory=list)
     not_found: list[str] = field(default_factory=list)
     undated: int = 0  # documents written without a date (in no date range; last by «الأحدث»)
+    grouped: int = 0  # documents written into a story group of two or more (copies of one report)
+    groups: int = 0  # such groups (a reindex)
     seconds: float = 0.0
     size_bytes: int = 0
     generation: str = ""
@@ -171,6 +179,25 @@ def _nothing_message(load: LoadResult, report: BuildReport) -> str:
         reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(report.skipped.items()))
         why = f"all {load.read} documents were skipped ({reasons})"
     return f"nothing to index: {why}; the live index was not changed"
+
+
+def stored_document(stored: Stored) -> Document:
+    """A Document again from its stored fields (as much of it as is stored)."""
+    date = None
+    text = stored.get("date_iso")
+    if isinstance(text, str) and text:
+        try:
+            date = datetime.fromisoformat(text)
+        except ValueError:
+            date = None
+    return Document(
+        id=str(stored.get("id") or ""),
+        title=str(stored.get("title") or ""),
+        body=str(stored.get("body") or ""),
+        source=str(stored.get("source") or ""),
+        date=date,
+        group=str(stored.get("group") or ""),
+    )
 
 
 def prepare(load: LoadResult, report: BuildReport, required: bool = False) -> list[Document]:

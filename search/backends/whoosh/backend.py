@@ -81,12 +81,14 @@ class WhooshSnapshot:
         if request.undated:
             ranked.keep(np.isneginf(ranker.dates()[ranked.ids]))
         page = Page(total=len(ranked.ids), hits=[], timed_out=ranked.timed_out)
+        if request.collapse:
+            page.articles, page.total = page.total, ranker.groups_in(ranked)
         if request.facets and page.total:
             page.facets = {field: ranker.counts(field, ranked.ids) for field in KEYWORD_FIELDS}
             dates = ranker.dates()[ranked.ids]
             page.undated = int(np.count_nonzero(np.isneginf(dates)))
             page.days = _days(dates[np.isfinite(dates)])
-        top = ranker.top(ranked, request.start + request.limit, newest=request.newest)
+        top = ranker.top(ranked, request.start + request.limit, newest=request.newest, collapse=request.collapse)
         for score, docnum in top[request.start : request.start + request.limit]:
             page.hits.append((score, self.searcher.stored_fields(docnum)))
         return page
@@ -103,6 +105,15 @@ class WhooshSnapshot:
             return []
         found = self.searcher.more_like(docnum, "body", text=text, top=top + 1, numterms=12)
         return [(hit.score or 0.0, hit.fields()) for hit in found if hit.docnum != docnum][:top]
+
+    def group(self, key: str, limit: int) -> tuple[int, list[Stored]]:
+        ranker = self.ranker
+        ids = ranker.group_members(key)
+        if len(ids) == 0:
+            return 0, []
+        dates = ranker.dates()[ids]
+        order = np.lexsort((ids, np.where(np.isneginf(dates), np.inf, dates)))  # oldest first, undated last
+        return len(ids), [self.searcher.stored_fields(int(d)) for d in ids[order[:limit]]]
 
     def vocabulary(self) -> str | None:
         return read_vocabulary(self.generation / VOCABULARY_FILE)

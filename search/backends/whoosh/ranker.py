@@ -76,6 +76,7 @@ class Ranker:
         self._serial = next(_SERIALS)
         self._lengths: dict[str, np.ndarray] = {}
         self._columns: dict[str, tuple[list[str], np.ndarray]] = {}
+        self._group_index: dict[str, int] | None = None
         self.live = np.ones(self.n, dtype=bool)
         if self.reader.has_deletions():
             for docnum in range(self.n):
@@ -289,20 +290,62 @@ class Ranker:
             found.extend(_read_positions(subreader.postings(fieldname, text), local.tolist(), decode))
         return found
 
-    def top(self, ranked: Ranked, limit: int, newest: bool = False) -> list[tuple[float, int]]:
-        """The best ``limit`` (score, docnum): by score, ties by document number; or newest first."""
+    def group_codes(self) -> np.ndarray:
+        """Each document's story group as a number; a document without one is a group of its own."""
+        found = self._lengths.get("\0group")
+        if found is None:
+            names, codes = self.column("group")
+            found = np.where(codes >= 0, codes, len(names) + np.arange(self.n))
+            self._lengths["\0group"] = found
+        return found
+
+    def group_members(self, key: str) -> np.ndarray:
+        """The live documents of one story group, by document number."""
+        index = self._group_index
+        if index is None:
+            with self._lock:
+                names, _codes = self.column("group")
+                index = self._group_index = {name: code for code, name in enumerate(names)}
+        code = index.get(key)
+        if code is None:
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero((self.group_codes() == code) & self.live)
+
+    def groups_in(self, ranked: Ranked) -> int:
+        """How many story groups the matching documents belong to."""
+        return len(np.unique(self.group_codes()[ranked.ids]))
+
+    def top(self, ranked: Ranked, limit: int, newest: bool = False, collapse: bool = False) -> list[tuple[float, int]]:
+        """The best ``limit`` (score, docnum): by score, ties by document number; or newest first.
+        With ``collapse``, only the first of each story group."""
         docs, scores = ranked.ids, ranked.scores
         if len(docs) == 0:
             return []
+        if collapse and not newest and len(docs) > 4 * limit + 50:
+            # Most groups are single articles: the best few times ``limit`` nearly always hold
+            # ``limit`` groups; only when they do not is every match ordered.
+            kth = np.partition(-scores, 4 * limit + 49)[4 * limit + 49]
+            keep = -scores <= kth
+            found = self._ordered(docs[keep], scores[keep], limit, newest, collapse)
+            if len(found) >= limit:
+                return found
+        if not collapse and not newest and len(docs) > limit:
+            # Keep every document scoring at least the limit-th best score, ties included.
+            kth = np.partition(-scores, limit - 1)[limit - 1]
+            keep = -scores <= kth
+            docs, scores = docs[keep], scores[keep]
+        return self._ordered(docs, scores, limit, newest, collapse)
+
+    def _ordered(
+        self, docs: np.ndarray, scores: np.ndarray, limit: int, newest: bool, collapse: bool
+    ) -> list[tuple[float, int]]:
         if newest:
             order = np.lexsort((docs, -scores, -self.dates()[docs]))
         else:
-            if len(docs) > limit:
-                # Keep every document scoring at least the limit-th best score, ties included.
-                kth = np.partition(-scores, limit - 1)[limit - 1]
-                keep = -scores <= kth
-                docs, scores = docs[keep], scores[keep]
             order = np.lexsort((docs, -scores))
+        if collapse:
+            _, first = np.unique(self.group_codes()[docs[order]], return_index=True)
+            order = order[np.sort(first)]
         order = order[:limit]
         return [(float(scores[i]), int(docs[i])) for i in order]
 

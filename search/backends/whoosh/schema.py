@@ -10,6 +10,7 @@ from datetime import UTC
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 
 from search.analysis import exact_analyzer, stem_analyzer
+from search.grouping import key_of
 from search.ingest import Document
 
 
@@ -30,6 +31,7 @@ def make_schema() -> Schema:
         author=STORED,
         date=DATETIME(sortable=True),
         date_iso=STORED,
+        group=ID(stored=True, sortable=True),  # the story group's key (search.grouping)
     )
 
 
@@ -46,6 +48,7 @@ def to_fields(doc: Document) -> dict[str, object]:
         "category": doc.category,
         "author": doc.author,
         "date_iso": doc.date.isoformat() if doc.date else "",
+        "group": doc.group or key_of(doc.id),
     }
     if doc.date is not None:
         try:

@@ -16,17 +16,19 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh import query as Q
 from whoosh.index import Index
+from whoosh.searching import Searcher
 from whoosh.writing import SegmentWriter
 
-from search import __version__
-from search.backends.base import BuildReport, prepare
+from search import __version__, grouping
+from search.backends.base import BuildReport, prepare, stored_document
 from search.backends.generations import BUILD_PREFIX, GENERATION_PREFIX, META_FILE, read_meta
 from search.backends.whoosh.generations import open_index
 from search.backends.whoosh.schema import make_schema, to_fields
@@ -100,12 +102,14 @@ def _write_docs(
         _write_segments_in_parallel(ix, docs, procs, progress, memory_mb)
         return
     writer = _Writer(ix, limitmb=memory_mb)
+    names = set(ix.schema.names())  # an index built before a field was added lacks it
     try:
         for doc in docs:
+            fields = {k: v for k, v in to_fields(doc).items() if k in names}
             if update:
-                writer.update_document(**to_fields(doc))
+                writer.update_document(**fields)
             else:
-                writer.add_document(**to_fields(doc))
+                writer.add_document(**fields)
             if progress:
                 progress(1)
     except BaseException:
@@ -240,6 +244,9 @@ def build(
     docs = prepare(load, report, required=True)
     with writing(root), writer_lock(root, wait=wait):
         clean_abandoned(root)
+        register_die_with_parent()  # the fingerprinting processes die with this one
+        found = grouping.assign(docs, procs)
+        report.groups, report.grouped = found.groups, found.grouped
         name = stamp()
         building = root / (BUILD_PREFIX + name)
         building.mkdir(parents=True)
@@ -304,6 +311,8 @@ def add(
         ix, gen = open_index(root)
         with ix.searcher() as searcher:
             report.replaced += sum(1 for doc in docs if searcher.document_number(id=doc.id) is not None)
+            if "group" in ix.schema.names():
+                report.grouped = grouping.assign_added(docs, _candidates(searcher))
         _write_docs(ix, docs, 1, progress, update=True, memory_mb=memory_mb)
         report.indexed = len(docs)
         _touch_meta(gen, ix)
@@ -311,6 +320,24 @@ def add(
     report.size_bytes = folder_size(gen)
     report.seconds = time.perf_counter() - started
     return report
+
+
+CANDIDATES = 10  # indexed articles compared with each added one
+KEY_TERMS = 12  # the added article's most telling words, to find them
+
+
+def _candidates(searcher: Searcher) -> grouping.Candidates:
+    """The indexed articles most like a document (by its key terms), with their group keys."""
+
+    def find(doc: Document) -> Iterator[tuple[Document, str]]:
+        words = [w for w, _ in searcher.key_terms_from_text("body", doc.title + "\n" + doc.body, numterms=KEY_TERMS)]
+        if not words:
+            return
+        for hit in searcher.search(Q.Or([Q.Term("body", w) for w in words]), limit=CANDIDATES):
+            stored = hit.fields()
+            yield stored_document(stored), str(stored.get("group") or "")
+
+    return find
 
 
 def delete(root: Path, ids: list[str], wait: bool = False) -> BuildReport:

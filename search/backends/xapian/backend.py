@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from search.backends.base import Page, PageRequest, Stored
@@ -35,6 +35,7 @@ from search.backends.xapian.fields import (
     DATE_SLOT,
     DAY_SLOT,
     GENERATION_KEY,
+    GROUP_SLOT,
     ID_PREFIX,
     LENGTH_KEY,
     PREFIX,
@@ -56,6 +57,7 @@ log = logging.getLogger(__name__)
 CHECK_EVERY = 1.0  # seconds between checks that the shards are still on one generation
 AGREE_TRIES = 20  # reconnections (50 ms apart) waiting for shards mid-switch to agree
 RELATED_TERMS = 12
+MAX_GROUP_READ = 1000  # the members of one story group read to order them (a group is a few copies)
 Address = tuple[str, int]
 
 
@@ -147,6 +149,8 @@ class XapianSnapshot:
                 enquire.add_matchspy(spies[name])
             days = xapian.ValueCountMatchSpy(DAY_SLOT)
             enquire.add_matchspy(days)
+        if request.collapse:
+            enquire.set_collapse_key(GROUP_SLOT)
         everything = self.db.get_doccount()
         stats = self.backend.statistics(self)
         if request.newest:
@@ -170,6 +174,11 @@ class XapianSnapshot:
             shown = ranked[request.start : request.start + request.limit]
             hits = [(-negative, _fields(row.document)) for negative, _n, row in shown]
         page = Page(total=mset.get_matches_estimated(), hits=hits)
+        if request.collapse:  # Xapian's uncollapsed estimate is not exact: count the articles apart
+            count = xapian.Enquire(self.db)
+            count.set_query(query)
+            count.set_weighting_scheme(xapian.BoolWeight())
+            page.articles = count.get_mset(0, 0, everything).get_matches_estimated()
         if request.facets and page.total:
             page.facets = {
                 name: dict(
@@ -243,6 +252,22 @@ class XapianSnapshot:
 
         return self.backend.call(self, find)
 
+    def group(self, key: str, limit: int) -> tuple[int, list[Stored]]:
+        xapian = self.backend.xapian
+
+        def members() -> tuple[int, list[Stored]]:
+            enquire = xapian.Enquire(self.db)
+            enquire.set_query(xapian.Query(term(PREFIX["group"], key)))
+            enquire.set_weighting_scheme(xapian.BoolWeight())
+            mset = enquire.get_mset(0, MAX_GROUP_READ, self.db.get_doccount())
+            mset.fetch()
+            found = [(_fields(match.document), _candidate(match).ordinal) for match in mset]
+            # Oldest first, undated last, then in input order (as the embedded backend orders them).
+            found.sort(key=lambda item: (not item[0].get("date_iso"), _instant(item[0]), item[1]))
+            return mset.get_matches_estimated(), [stored for stored, _ in found[:limit]]
+
+        return self.backend.call(self, members)
+
     def more_like(self, doc_id: str, text: str, top: int) -> list[tuple[float, Stored]]:
         """Articles sharing the document's most telling body words (tf x idf)."""
         xapian = self.backend.xapian
@@ -309,6 +334,15 @@ def _candidate_of(document: Any, docid: int) -> Row:
     data = json.loads(document.get_data())
     candidate = Candidate(data.get("tf", {}), data.get("len", {}))
     return Row(docid, document, int(data.get("n", 0)), str(data.get("id", "")), candidate)
+
+
+def _instant(stored: Stored) -> float:
+    text = stored.get("date_iso")
+    try:
+        moment = datetime.fromisoformat(str(text))
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    except (TypeError, ValueError, OverflowError, OSError):
+        return 0.0
 
 
 def _fields(document: Any) -> dict[str, Any]:

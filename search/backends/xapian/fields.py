@@ -18,6 +18,7 @@ from datetime import UTC
 from typing import Any
 
 from search.analysis import exact_analyzer, stem_analyzer
+from search.grouping import key_of
 from search.ingest import Document
 
 PREFIX = {
@@ -28,6 +29,7 @@ PREFIX = {
     "lead": "XL",
     "source": "XS",
     "category": "XC",
+    "group": "XG",  # the story group's key (search.grouping)
 }
 ID_PREFIX = "Q"
 UNDATED_TERM = b"XN"  # a document without a date: the «بدون تاريخ» filter and count
@@ -38,6 +40,7 @@ VALUE_SLOTS = {"source": 1, "category": 2}
 # so a candidate is read without decoding the article or building a dictionary per term.
 RERANK_SLOT = 3
 DAY_SLOT = 4  # "YYYY-MM-DD" (UTC): the timeline's counts per day (an index built before has none)
+GROUP_SLOT = 5  # the story group's key: results collapse on it (an index built before has none)
 SCORED = ("title", "body", "title_exact", "body_exact", "lead")
 MAX_TERM_BYTES = 240  # Xapian refuses longer terms; keyword values are cut to fit
 
@@ -99,6 +102,10 @@ def analysed(doc: Document) -> tuple[dict[str, Counter[str]], dict[str, list[tup
     return frequencies, positions, lengths
 
 
+def group_key(doc: Document) -> str:
+    return doc.group or key_of(doc.id)
+
+
 def document_data(doc: Document) -> bytes:
     """The stored fields, as JSON: read only for the results shown."""
     data: dict[str, Any] = {
@@ -110,6 +117,7 @@ def document_data(doc: Document) -> bytes:
         "category": doc.category,
         "author": doc.author,
         "date_iso": doc.date.isoformat() if doc.date else "",
+        "group": group_key(doc),
     }
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
 

@@ -23,14 +23,14 @@ import multiprocessing as mp
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from search import __version__
-from search.backends.base import BuildReport, prepare
+from search import __version__, grouping
+from search.backends.base import BuildReport, prepare, stored_document
 from search.backends.generations import BUILD_PREFIX, GENERATION_PREFIX, META_FILE, current_generation, read_meta
 from search.backends.writing import (
     clean_abandoned,
@@ -48,6 +48,7 @@ from search.backends.xapian.fields import (
     DATE_SLOT,
     DAY_SLOT,
     GENERATION_KEY,
+    GROUP_SLOT,
     ID_PREFIX,
     LENGTH_KEY,
     PREFIX,
@@ -61,6 +62,7 @@ from search.backends.xapian.fields import (
     date_value,
     day_value,
     document_data,
+    group_key,
     rerank_value,
     shard_of,
     term,
@@ -108,6 +110,8 @@ def to_xapian(xapian: Any, doc: Document, ordinal: int) -> tuple[Any, dict[str, 
         if day is not None:
             xdoc.add_value(DAY_SLOT, day)
     xdoc.add_boolean_term(term(ID_PREFIX, doc.id))
+    xdoc.add_boolean_term(term(PREFIX["group"], group_key(doc)))
+    xdoc.add_value(GROUP_SLOT, group_key(doc).encode("ascii", "replace"))
     xdoc.set_data(document_data(doc))
     xdoc.add_value(RERANK_SLOT, rerank_value(doc, ordinal, frequencies, lengths))
     return xdoc, lengths
@@ -233,6 +237,9 @@ def build(
     docs = prepare(load, report, required=True)
     with writing(root), writer_lock(root, wait=wait):
         clean_abandoned(root)
+        register_die_with_parent()  # the fingerprinting processes die with this one
+        found = grouping.assign(docs, min(shards, os.cpu_count() or 1))
+        report.groups, report.grouped = found.groups, found.grouped
         name = stamp()
         building = root / (BUILD_PREFIX + name)
         building.mkdir(parents=True)
@@ -318,6 +325,31 @@ def _existing(db: Any, doc_id: str) -> Any | None:
     return None
 
 
+CANDIDATES = 10  # indexed articles compared with each added one
+KEY_TERMS = 12  # the added article's most telling words, to find them
+
+
+def _candidates(xapian: Any, dbs: list[Any]) -> grouping.Candidates:
+    """The indexed articles most like a document (its most frequent body stems), with their group keys."""
+    db = xapian.Database()
+    for shard in dbs:
+        db.add_database(shard)
+
+    def find(doc: Document) -> Iterator[tuple[Document, str]]:
+        frequencies, _positions, _lengths = analysed(doc)
+        words = [w for w, _n in frequencies["body"].most_common(4 * KEY_TERMS)]
+        if not words:
+            return
+        words = sorted(words, key=lambda w: db.get_termfreq(term(PREFIX["body"], w)) or db.get_doccount() + 1)
+        enquire = xapian.Enquire(db)
+        enquire.set_query(xapian.Query(xapian.Query.OP_OR, [term(PREFIX["body"], w) for w in words[:KEY_TERMS]]))
+        for match in enquire.get_mset(0, CANDIDATES):
+            stored = json.loads(match.document.get_data())
+            yield stored_document(stored), str(stored.get("group") or "")
+
+    return find
+
+
 def add(root: Path, load: LoadResult, progress: Callable[[int], None] | None = None, wait: bool = False) -> BuildReport:
     """Add documents to their shards; a document whose id exists replaces it."""
     started = time.perf_counter()
@@ -325,6 +357,7 @@ def add(root: Path, load: LoadResult, progress: Callable[[int], None] | None = N
     docs = prepare(load, report)
 
     def apply(xapian: Any, dbs: list[Any]) -> None:
+        report.grouped = grouping.assign_added(docs, _candidates(xapian, dbs))
         for n, doc in enumerate(docs):
             db = dbs[shard_of(doc.id, len(dbs))]
             old = _existing(db, doc.id)

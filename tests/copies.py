@@ -1,0 +1,92 @@
+"""Copies of one report, and articles that only look like copies: the story-grouping fixtures.
+
+Written for the tests (not taken from a corpus): a wire report about a port
+storm, republished by other outlets with the edits newsrooms make, and the
+cases that must stay apart: a new development written over the report's
+background paragraphs, the same text republished six weeks later, and a
+weather bulletin whose template other bulletins share.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from search.ingest import Document
+
+DAY = datetime(2018, 3, 12, 9, 30, tzinfo=UTC)
+
+WIRE = (
+    "أعلنت السلطات المينائية في مدينة صفاقس صباح اليوم الاثنين إغلاق الميناء التجاري أمام حركة السفن "
+    "بسبب عاصفة قوية ضربت السواحل الشرقية للبلاد منذ ساعات الفجر الأولى. وقال مدير الميناء في تصريح "
+    "لوكالة الأنباء إن الرياح تجاوزت سرعتها تسعين كيلومترا في الساعة وإن الأمواج بلغت ارتفاعا غير مسبوق "
+    "منذ سنوات، مضيفا أن ثلاث سفن شحن بقيت راسية خارج الحوض في انتظار تحسن الأحوال الجوية. وأوضح أن "
+    "فرق الحماية المدنية تدخلت لإجلاء عدد من البحارة من قوارب الصيد الصغيرة، ولم تسجل أي إصابات بشرية "
+    "حتى الآن. وتوقع المعهد الوطني للرصد الجوي أن تتواصل الاضطرابات حتى مساء الثلاثاء مع تساقط أمطار "
+    "غزيرة على المناطق الساحلية، ودعا البحارة إلى عدم الخروج إلى البحر خلال اليومين القادمين."
+)
+
+# Another outlet: a new headline, a dateline, two words changed, the last sentence dropped.
+EDITED = (
+    "صفاقس (وكالات) - أعلنت السلطات المينائية في مدينة صفاقس صباح اليوم الاثنين إغلاق الميناء التجاري أمام "
+    "حركة السفن بسبب عاصفة عنيفة ضربت السواحل الشرقية للبلاد منذ ساعات الفجر الأولى. وقال مدير الميناء في "
+    "تصريح لوكالة الأنباء إن الرياح تجاوزت سرعتها تسعين كيلومترا في الساعة وإن الأمواج بلغت ارتفاعا غير "
+    "مسبوق منذ سنوات، مضيفا أن ثلاث سفن شحن بقيت راسية خارج الحوض في انتظار تحسن الأحوال الجوية. وأوضح "
+    "أن فرق الحماية المدنية تدخلت لإجلاء عدد من البحارة من قوارب الصيد الصغيرة، ولم تسجّل أيّ إصابات "
+    "بشرية حتى الآن."
+)
+
+# The same report written with diacritics, tatweel and other hamza forms: one text for search.
+RESPELLED = (
+    WIRE.replace("أعلنت", "أَعْلَنَتْ").replace("الميناء", "المـيناء").replace("إصابات", "اصابات")
+)
+
+# A new development the next day, written over the report's background paragraphs.
+NEW_LEAD = (
+    "غرق قارب صيد قبالة جزيرة قرقنة مساء الثلاثاء وعلى متنه خمسة بحارة، أنقذت وحدات الحرس البحري أربعة "
+    "منهم فيما يتواصل البحث عن الخامس، حسب ما أفاد به متحدث باسم الحرس الذي أشار إلى أن القارب غادر "
+    "الميناء رغم التحذيرات وأن عمليات البحث تعطلت بسبب الظلام وارتفاع الأمواج. وكان الميناء التجاري قد "
+    "أغلق أمس. "
+)
+DEVELOPMENT = NEW_LEAD + WIRE.split(". ", 2)[2]
+
+# Bulletins of one template: what they share is the institute's advice, the rest is the day's facts.
+# (Two bulletins that differ in a few figures only would be taken for copies: see search/grouping.py.)
+WEATHER = "{facts} وينصح المعهد مستعملي الطريق بالحذر والتقيد بإرشادات السلامة."
+
+
+def documents() -> list[Document]:
+    return [
+        Document("wire-1", "عاصفة تغلق ميناء صفاقس", WIRE, source="وكالة تونس", date=DAY),
+        Document("copy-2", "إغلاق ميناء صفاقس بسبب العاصفة", EDITED, source="Mosaique", date=DAY + timedelta(hours=3)),
+        Document("copy-3", "عاصفة تغلق ميناء صفاقس", RESPELLED, source="Jawhara FM", date=DAY + timedelta(days=1)),
+        Document("later-4", "غرق قارب صيد قبالة قرقنة", DEVELOPMENT, source="Mosaique", date=DAY + timedelta(days=1)),
+        Document("reprint-5", "عاصفة تغلق ميناء صفاقس", WIRE, source="الأرشيف", date=DAY + timedelta(days=42)),
+        Document(
+            "weather-6",
+            "حالة الطقس ليوم الاثنين",
+            WEATHER.format(
+                facts="تشهد البلاد اليوم طقسا ممطرا مع نزول كميات هامة من الأمطار بالشمال والوسط قد تكون رعدية "
+                "أحيانا بجهات الساحل، وتهب رياح قوية من القطاع الشرقي تصل سرعتها إلى تسعين كيلومترا في الساعة "
+                "على السواحل، والبحر شديد الاضطراب. وتتراوح درجات الحرارة القصوى بين أربع عشرة درجة بالمرتفعات "
+                "وتسع عشرة درجة بالجنوب."
+            ),
+            source="Jawhara FM",
+            date=DAY,
+        ),
+        Document(
+            "weather-7",
+            "حالة الطقس ليوم الثلاثاء",
+            WEATHER.format(
+                facts="يكون الطقس غدا مشمسا في أغلب الجهات مع ظهور بعض السحب العابرة بالشمال الغربي، والرياح "
+                "ضعيفة إلى معتدلة من القطاع الغربي، والبحر هادئ إلى قليل الاضطراب. وتشهد درجات الحرارة ارتفاعا "
+                "طفيفا لتتراوح القصوى بين سبع عشرة درجة بالسواحل الشمالية وثلاث وعشرين درجة بالجنوب الغربي."
+            ),
+            source="Jawhara FM",
+            date=DAY + timedelta(days=1),
+        ),
+    ]
+
+
+def added_copy() -> Document:
+    """A copy that arrives later, through `baheth add`."""
+    return Document("copy-8", "ميناء صفاقس مغلق", EDITED, source="Shems FM", date=DAY + timedelta(hours=5))

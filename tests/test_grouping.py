@@ -1,0 +1,197 @@
+"""Story groups: which articles are copies of one report, and what search does with them.
+
+The fixtures (tests/copies.py) hold a wire report and its copies, and
+the articles that must stay apart from it. The engine tests run on both
+backends, on real indexes: collapse, the group's members, the group filter,
+related articles, and `add`/`delete` keeping groups current.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import copies
+import numpy as np
+import pytest
+
+from conftest import cli
+from search import grouping
+from search.backends.whoosh.store import add, build, delete
+from search.engine import Engine, Filters
+from search.ingest import Document, LoadResult
+
+DOCS = {doc.id: doc for doc in copies.documents()}
+STORY = {"wire-1", "copy-2", "copy-3"}  # one report: the wire, an edited copy, a respelled copy
+
+
+def _similar(a: str, b: str) -> bool:
+    return grouping.similar(grouping.fingerprint(DOCS[a]), grouping.fingerprint(DOCS[b]))
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same", "why"),
+    [
+        ("wire-1", "copy-2", True, "another outlet: new headline, dateline, two words changed, a sentence cut"),
+        ("wire-1", "copy-3", True, "the same text with diacritics, tatweel and another hamza form"),
+        ("copy-2", "copy-3", True, "two copies of one report"),
+        ("wire-1", "later-4", False, "a new development written over the report's background paragraphs"),
+        ("wire-1", "reprint-5", False, "the same text six weeks later: another publication, not a copy of the day"),
+        ("weather-6", "weather-7", False, "two bulletins of one template"),
+        ("wire-1", "weather-6", False, "same day and words (storm, sea), different article"),
+    ],
+)
+def test_which_articles_are_copies(a: str, b: str, same: bool, why: str) -> None:
+    assert _similar(a, b) is same, why
+    assert _similar(b, a) is same, "the rule is symmetric"
+
+
+def test_spelling_does_not_change_a_text_s_shingles() -> None:
+    assert np.array_equal(
+        grouping.fingerprint(DOCS["wire-1"]).shingles, grouping.fingerprint(DOCS["copy-3"]).shingles
+    )
+
+
+def test_groups_and_their_keys_do_not_depend_on_the_input_order() -> None:
+    docs = copies.documents()
+    expected = dict(zip([d.id for d in docs], grouping.group_documents(docs).keys, strict=True))
+    for seed in range(5):
+        shuffled = copies.documents()
+        random.Random(seed).shuffle(shuffled)
+        keys = dict(zip([d.id for d in shuffled], grouping.group_documents(shuffled).keys, strict=True))
+        assert keys == expected
+    assert {expected[i] for i in STORY} == {grouping.key_of("wire-1")}, "the key is the earliest article's"
+    others = [i for i in expected if i not in STORY]
+    assert len({expected[i] for i in others}) == len(others), "every other article is a group of its own"
+
+
+def test_texts_without_words_too_short_or_very_long() -> None:
+    empty = Document("empty", "", "")
+    symbols = Document("symbols", "؟!", "… — …")
+    short = [Document(f"short-{i}", "عاجل", "انفجار في العاصمة") for i in range(2)]  # same words, too few to tell
+    huge = Document("huge", "عنوان", " ".join(f"كلمة{i}" for i in range(200_000)))
+    found = grouping.group_documents([empty, symbols, *short, huge, DOCS["wire-1"]])
+    assert len(set(found.keys)) == 6
+    assert len(grouping.fingerprint(huge).shingles) <= grouping.MAX_SHINGLES
+
+
+def test_an_added_copy_joins_the_group_of_the_indexed_report() -> None:
+    indexed = copies.documents()
+    keys = dict(zip([d.id for d in indexed], grouping.group_documents(indexed).keys, strict=True))
+    new = copies.added_copy()
+    grouped = grouping.assign_added([new], lambda doc: [(d, keys[d.id]) for d in indexed])
+    assert grouped == 1 and new.group == keys["wire-1"]
+    alone = Document("alone", "خبر آخر", "نص لا علاقة له بالعاصفة ولا بالميناء في شيء على الإطلاق")
+    assert grouping.assign_added([alone], lambda doc: [(d, keys[d.id]) for d in indexed]) == 0
+    assert alone.group == grouping.key_of("alone")
+
+
+# -- the engine, on both backends ---------------------------------------------------------
+
+
+def _jsonl(path: Path, docs: list[Document]) -> Path:
+    path.write_text("\n".join(json.dumps(d.to_json(), ensure_ascii=False) for d in docs) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(params=["whoosh", "xapian"])
+def grouped(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """An index of the fixtures on each backend: (engine, add, delete)."""
+    root = tmp_path / "index"
+    if request.param == "whoosh":
+        build(root, LoadResult(documents=copies.documents()), ["copies"])
+        yield Engine(root), lambda docs: add(root, LoadResult(documents=docs)), lambda ids: delete(root, ids)
+        return
+    from conftest import xapian_shards
+    from search.settings import defaults
+
+    shards = xapian_shards(root, [_jsonl(tmp_path / "copies.jsonl", copies.documents())])
+    engine = Engine(config=defaults().replace(index=str(root), backend="xapian", shards=shards))
+
+    def added(docs: list[Document]) -> None:
+        done = cli("add", _jsonl(tmp_path / "added.jsonl", docs), "--backend", "xapian", "--index", root)
+        assert done.returncode == 0, done.stderr
+
+    def deleted(ids: list[str]) -> None:
+        done = cli("delete", *ids, "--backend", "xapian", "--index", root)
+        assert done.returncode == 0, done.stderr
+
+    try:
+        yield engine, added, deleted
+    finally:
+        cli("shards", "stop", "--index", root)
+
+
+QUERY = "ميناء صفاقس"
+
+
+def _wait_for(engine: Engine, check) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    deadline = time.monotonic() + 10
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert check()
+
+
+def test_collapse_shows_one_result_per_group(grouped) -> None:  # type: ignore[no-untyped-def]
+    engine, _add, _delete = grouped
+    every = engine.search(QUERY, collapse=False, suggest=False)
+    assert STORY <= {h.id for h in every.hits}
+    one = engine.search(QUERY, collapse=True, suggest=False)
+    ids = [h.id for h in one.hits]
+    assert len(STORY & set(ids)) == 1, ids
+    assert one.articles == every.total and one.total == every.total - 2
+    assert one.facets == every.facets and one.timeline == every.timeline, "facets and timeline count articles"
+    group_ids = [h.group.id for h in one.hits]
+    assert len(group_ids) == len(set(group_ids)), "no group twice"
+    story = next(h for h in one.hits if h.id in STORY)
+    assert story.group.size == 3 and story.group.earliest_id == "wire-1"
+    assert [m.id for m in story.group.members] == ["wire-1", "copy-2", "copy-3"], "oldest first"
+    newest = engine.search(QUERY, collapse=True, sort="newest", suggest=False)
+    assert len(STORY & {h.id for h in newest.hits}) == 1 and newest.articles - newest.total == 2
+
+
+def test_a_group_is_listed_whole_and_related_articles_leave_it_out(grouped) -> None:  # type: ignore[no-untyped-def]
+    engine, _add, _delete = grouped
+    key = grouping.key_of("wire-1")
+    listed = engine.search("", filters=Filters(group=key), collapse=True, suggest=False)
+    assert {h.id for h in listed.hits} == STORY and listed.total == 3
+    unknown = engine.search("", filters=Filters(group="g" + "0" * 16), suggest=False)
+    assert unknown.total == 0 and [n.code for n in unknown.notices] == ["unknown_group"]
+    doc = engine.document("copy-2", related=5)
+    assert doc is not None and doc.group is not None and doc.group.size == 3
+    assert not STORY & {h.id for h in doc.related}, "its copies are its group, not related articles"
+
+
+def test_add_and_delete_keep_groups_current(grouped) -> None:  # type: ignore[no-untyped-def]
+    engine, added, deleted = grouped
+    key = grouping.key_of("wire-1")
+    added([copies.added_copy()])
+    _wait_for(engine, lambda: engine.search("", filters=Filters(group=key), suggest=False).total == 4)
+    deleted(["copy-2"])
+    _wait_for(engine, lambda: engine.search("", filters=Filters(group=key), suggest=False).total == 3)
+    hit = next(h for h in engine.search(QUERY, collapse=False, suggest=False).hits if h.id == "copy-8")
+    assert hit.group.id == key and hit.group.size == 3
+
+
+def test_the_api_and_the_page_show_groups(tmp_path: Path) -> None:
+    from webapp import create_app
+
+    build(tmp_path, LoadResult(documents=copies.documents()), ["copies"])
+    client = create_app({"INDEX": str(tmp_path), "TESTING": True}).test_client()
+    body = client.get("/api/search", query_string={"q": QUERY}).get_json()
+    assert body["collapse"] is True and body["articles"] == body["total"] + 2
+    story = next(r for r in body["results"] if r["id"] in STORY)
+    assert story["group"]["size"] == 3 and story["group"]["earliest_id"] == "wire-1"
+    every = client.get("/api/search", query_string={"q": QUERY, "collapse": "0"}).get_json()
+    assert every["collapse"] is False and every["total"] == every["articles"] == body["articles"]
+    bad = client.get("/api/search", query_string={"group": "wire-1"})
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_group"
+    page = client.get("/", query_string={"q": QUERY}).get_data(as_text=True)
+    assert "نُشر أيضًا في" in page and f"group={story['group']['id']}" in page and "عرض كل النسخ" in page
+    listed = client.get("/", query_string={"group": story["group"]["id"]}).get_data(as_text=True)
+    assert listed.count('<li class="hit">') == 3 and "نسخ الخبر نفسه" in listed
+    doc = client.get("/doc/copy-2").get_data(as_text=True)
+    assert "نُشر أيضًا في" in doc and "/doc/wire-1" in doc
