@@ -493,19 +493,24 @@ class Engine:
         if page.timed_out:
             result.timed_out = True
             result.notices.append(Notice("time_limit"))
+        sizes = snapshot.group_sizes([k for k in (shown(stored.get("group")) for _, stored in page.hits) if k])
         for score, stored in page.hits:
             with_snippet = snippets and time.monotonic() < deadline
             if snippets and not with_snippet and not result.timed_out:
                 result.timed_out = True
                 result.notices.append(Notice("snippets_skipped"))
-            result.hits.append(self._hit(stored, score, parsed, with_snippet, snapshot))
+            result.hits.append(self._hit(stored, score, parsed, with_snippet, snapshot, sizes))
 
-    def _group(self, snapshot: Snapshot, stored: Stored) -> Group | None:
-        """The story group of a stored article (None for an index built before groups)."""
+    def _group(self, snapshot: Snapshot, stored: Stored, sizes: dict[str, int] | None = None) -> Group | None:
+        """The story group of a stored article (None for an index built before groups). With
+        the groups' ``sizes`` known, an article alone in its group costs no lookup."""
         key = shown(stored.get("group"))
         if not key:
             return None
-        size, found = snapshot.group(key, GROUP_MEMBERS)
+        if sizes is not None and sizes.get(key) == 1:
+            size, found = 1, [stored]
+        else:
+            size, found = snapshot.group(key, GROUP_MEMBERS)
         if not found:
             return None
         members = [
@@ -515,7 +520,13 @@ class Engine:
         return Group(key, size, members[0].id, members[0].date, members)
 
     def _hit(
-        self, stored: Stored, score: float, parsed: ParsedQuery, snippets: bool, snapshot: Snapshot | None = None
+        self,
+        stored: Stored,
+        score: float,
+        parsed: ParsedQuery,
+        snippets: bool,
+        snapshot: Snapshot | None = None,
+        sizes: dict[str, int] | None = None,
     ) -> Hit:
         title = shown(stored.get("title"))
         hit = Hit(
@@ -529,7 +540,7 @@ class Engine:
             score=float(score),
         )
         if snapshot is not None:
-            hit.group = self._group(snapshot, stored)
+            hit.group = self._group(snapshot, stored, sizes)
         if snippets:
             body = shown(stored.get("body"))
             terms, phrases = parsed.highlight_terms, parsed.highlight_phrases

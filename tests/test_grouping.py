@@ -194,4 +194,4 @@ def test_the_api_and_the_page_show_groups(tmp_path: Path) -> None:
     listed = client.get("/", query_string={"group": story["group"]["id"]}).get_data(as_text=True)
     assert listed.count('<li class="hit">') == 3 and "نسخ الخبر نفسه" in listed
     doc = client.get("/doc/copy-2").get_data(as_text=True)
-    assert "نُشر أيضًا في" in doc and "/doc/wire-1" in doc
+    assert "نسخ أخرى من هذا الخبر" in doc and "/doc/wire-1" in doc and "النسخة الأولى" in doc

@@ -41,6 +41,24 @@ def arabic_date(value: str | None) -> str:
     return digits(f"{day.day} {MONTHS[day.month - 1]} {day.year}", _style())
 
 
+@bp.app_template_filter("arabic_moment")
+def arabic_moment(value: str | None) -> str:
+    """The date and, when the source gave one (not midnight), the time: ٢٠ فبراير ٢٠١٨، ١٤:٠٧."""
+    text = arabic_date(value)
+    try:
+        moment = datetime.fromisoformat(value or "")
+    except ValueError:
+        return text
+    if (moment.hour, moment.minute) == (0, 0):
+        return text
+    return text + "، " + digits(f"{moment.hour:02d}:{moment.minute:02d}", _style())
+
+
+@bp.app_template_global("same_day")
+def same_day(a: str | None, b: str | None) -> bool:
+    return bool(a and b) and str(a)[:10] == str(b)[:10]
+
+
 @bp.app_template_global("number_text")
 @bp.app_template_filter("arabic_number")
 def arabic_number(value: int | float) -> str:

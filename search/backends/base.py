@@ -73,6 +73,10 @@ class Snapshot(Protocol):
 
     def more_like(self, doc_id: str, text: str, top: int) -> list[tuple[float, Stored]]: ...
 
+    def group_sizes(self, keys: list[str]) -> dict[str, int]:
+        """How many articles each story group holds (0 for a key no article has)."""
+        ...
+
     def group(self, key: str, limit: int) -> tuple[int, list[Stored]]:
         """A story group: how many articles it holds, and the first ``limit`` of them, oldest first."""
         ...

@@ -106,6 +106,9 @@ class WhooshSnapshot:
         found = self.searcher.more_like(docnum, "body", text=text, top=top + 1, numterms=12)
         return [(hit.score or 0.0, hit.fields()) for hit in found if hit.docnum != docnum][:top]
 
+    def group_sizes(self, keys: list[str]) -> dict[str, int]:
+        return {key: self.ranker.group_size(key) for key in keys}
+
     def group(self, key: str, limit: int) -> tuple[int, list[Stored]]:
         ranker = self.ranker
         ids = ranker.group_members(key)

@@ -76,7 +76,7 @@ class Ranker:
         self._serial = next(_SERIALS)
         self._lengths: dict[str, np.ndarray] = {}
         self._columns: dict[str, tuple[list[str], np.ndarray]] = {}
-        self._group_index: dict[str, int] | None = None
+        self._groups: tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray] | None = None
         self.live = np.ones(self.n, dtype=bool)
         if self.reader.has_deletions():
             for docnum in range(self.n):
@@ -299,21 +299,40 @@ class Ranker:
             self._lengths["\0group"] = found
         return found
 
-    def group_members(self, key: str) -> np.ndarray:
-        """The live documents of one story group, by document number."""
-        index = self._group_index
-        if index is None:
+    def _group_table(self) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:
+        """(key -> code, documents ordered by group, where each code starts in that order, live sizes)."""
+        table = self._groups
+        if table is None:
             with self._lock:
                 names, _codes = self.column("group")
-                index = self._group_index = {name: code for code, name in enumerate(names)}
+                codes = self.group_codes()
+                order = np.argsort(codes, kind="stable")
+                starts = np.searchsorted(codes[order], np.arange(len(names) + 1))
+                sizes = np.bincount(codes[self.live], minlength=len(names))[: len(names)]
+                table = self._groups = ({name: code for code, name in enumerate(names)}, order, starts, sizes)
+        return table
+
+    def group_size(self, key: str) -> int:
+        """How many live documents a story group holds (0: no such group)."""
+        index, _order, _starts, sizes = self._group_table()
+        code = index.get(key)
+        return 0 if code is None else int(sizes[code])
+
+    def group_members(self, key: str) -> np.ndarray:
+        """The live documents of one story group, by document number."""
+        index, order, starts, _sizes = self._group_table()
         code = index.get(key)
         if code is None:
             return np.zeros(0, dtype=np.int64)
-        return np.flatnonzero((self.group_codes() == code) & self.live)
+        found = np.sort(order[starts[code] : starts[code + 1]])
+        return found[self.live[found]]
 
     def groups_in(self, ranked: Ranked) -> int:
         """How many story groups the matching documents belong to."""
-        return len(np.unique(self.group_codes()[ranked.ids]))
+        codes = self.group_codes()
+        seen = np.zeros(len(codes) + self.n + 1, dtype=bool)  # codes < distinct groups + documents
+        seen[codes[ranked.ids]] = True
+        return int(np.count_nonzero(seen))
 
     def top(self, ranked: Ranked, limit: int, newest: bool = False, collapse: bool = False) -> list[tuple[float, int]]:
         """The best ``limit`` (score, docnum): by score, ties by document number; or newest first.

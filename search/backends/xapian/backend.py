@@ -252,6 +252,9 @@ class XapianSnapshot:
 
         return self.backend.call(self, find)
 
+    def group_sizes(self, keys: list[str]) -> dict[str, int]:
+        return self.backend.call(self, lambda: {key: self.db.get_termfreq(term(PREFIX["group"], key)) for key in keys})
+
     def group(self, key: str, limit: int) -> tuple[int, list[Stored]]:
         xapian = self.backend.xapian
 
