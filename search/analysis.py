@@ -157,6 +157,37 @@ MONTH_NAMES = {
 }
 
 
+# The twelve months as each tradition's pages write them (the page's `month_names` setting).
+MONTH_TRADITIONS = {
+    "mashriq": (
+        "يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر",
+    ),
+    "maghreb": (
+        "جانفي", "فيفري", "مارس", "أفريل", "ماي", "جوان", "جويلية", "أوت", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر",
+    ),
+    "levant": (
+        "كانون الثاني", "شباط", "آذار", "نيسان", "أيار", "حزيران",
+        "تموز", "آب", "أيلول", "تشرين الأول", "تشرين الثاني", "كانون الأول",
+    ),
+}
+# Month names that are also everyday words once normalised: مارس "practised", آب -> اب
+# "father", ماي (Tunisian "water"), نيسان (a car maker). A query takes them for a month
+# only beside a day or a year (١٥ مارس، مارس 2018), and only then searches them for another
+# tradition's name (آذار 2018 finds مارس 2018, آذار alone does not find every مارس).
+AMBIGUOUS_MONTH_NAMES = frozenset(normalise(name) for name in ("مارس", "آب", "ماي", "نيسان"))
+
+
+def month_names(number: int) -> tuple[tuple[str, ...], ...]:
+    """Every name of a month, each as its normalised words (كانون الثاني: two words)."""
+    return tuple(tuple(normalise(name).split()) for name in MONTH_NAMES[number])
+
+
+def is_date_number(text: str) -> bool:
+    """A day of the month or a year, as a query word beside a month name (15, ١٥, 2018)."""
+    digits = ascii_digits(text)
+    return digits.isascii() and digits.isdigit() and (1 <= int(digits) <= 31 or 1800 <= int(digits) <= 2199)
+
+
 def month_number(name: str) -> int | None:
     """The month a written Arabic month name means (any tradition, any spelling of hamza), or None."""
     wanted = " ".join(normalise(name).split())

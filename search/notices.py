@@ -33,6 +33,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "unknown_source": ("لا يوجد مصدر باسم «{text}»", "no source called «{text}»"),
     "unknown_category": ("لا يوجد تصنيف باسم «{text}»", "no category called «{text}»"),
+    "also_searched": ("شمل البحث أيضًا: {text}", "the search also included: {text}"),
     "unknown_group": ("لا توجد مجموعة أخبار بالمعرّف «{text}»", "no story group «{text}»"),
     "no_searchable_words": (
         "لا كلمات يُبحث بها في هذا البحث (كلمات شائعة أو رموز فقط)",

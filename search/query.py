@@ -25,8 +25,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from search.analysis import (
+    AMBIGUOUS_MONTH_NAMES,
+    MONTH_NAMES,
     PROCLITICS,
     exact_analyzer,
+    is_date_number,
+    month_names,
     normalise,
     possessive_forms,
     proclitic_forms,
@@ -364,8 +368,19 @@ class QueryBuilder:
         loose_quotes = self.weights.loose_quotes and any(
             c.kind != "phrase" and c.field is None and not c.negated for c in clauses
         )
-        for clause in clauses:
-            built = self._clause(clause, parsed)
+        months = self._months(clauses)
+        skipped: set[int] = set()
+        for index, clause in enumerate(clauses):
+            if index in skipped:
+                continue
+            month = months.get(index)
+            if month is not None:  # a month name, in any tradition (two words for كانون الثاني)
+                number, span, beside_date = month
+                skipped.update(range(index + 1, index + span))
+                typed = " ".join(c.text for c in clauses[index : index + span])
+                built = self._month(number, typed, clause.field, beside_date, parsed)
+            else:
+                built = self._clause(clause, parsed)
             if loose_quotes and built is not None and clause.kind == "phrase" and not clause.negated:
                 if clause.field not in ("source", "category"):
                     loose = self._word(clause.text, clause.field, parsed)
@@ -412,6 +427,57 @@ class QueryBuilder:
             positive = any_of(optional)
         parsed.query = AndNot(positive, any_of(excluded)) if excluded else positive
         return parsed
+
+    @staticmethod
+    def _months(clauses: list[Clause]) -> dict[int, tuple[int, int, bool]]:
+        """Clause index -> (month, clauses it spans, beside a day or a year) for each month name."""
+        names = {words: number for number in MONTH_NAMES for words in month_names(number)}
+        plain = [
+            normalise(c.text) if c.kind == "word" and not c.negated and c.field in (None, "title", "body") else None
+            for c in clauses
+        ]
+        found: dict[int, tuple[int, int, bool]] = {}
+        index = 0
+        while index < len(clauses):
+            word = plain[index]
+            span, number = 0, None
+            if word is not None:
+                following = plain[index + 1] if index + 1 < len(clauses) else None
+                if following is not None and (word, following) in names:
+                    span, number = 2, names[(word, following)]
+                elif (word,) in names:
+                    span, number = 1, names[(word,)]
+            if number is None:
+                index += 1
+                continue
+            beside = [clauses[k] for k in (index - 1, index + span) if 0 <= k < len(clauses)]
+            beside_date = any(c.kind == "word" and is_date_number(c.text) for c in beside)
+            if span == 2 or beside_date or word not in AMBIGUOUS_MONTH_NAMES:
+                found[index] = (number, span, beside_date)
+            index += span
+        return found
+
+    def _month(
+        self, number: int, typed: str, field_name: str | None, beside_date: bool, parsed: ParsedQuery
+    ) -> Node | None:
+        """A month name as every name of that month (يونيو = جوان = حزيران); a name that is also
+        an everyday word only beside a day or a year. The page says which names were added."""
+        parts: list[Node] = []
+        added: list[str] = []
+        seen: set[str] = set()
+        for name in MONTH_NAMES[number]:
+            form = normalise(name)
+            if form in seen or (form in AMBIGUOUS_MONTH_NAMES and not beside_date):
+                continue
+            seen.add(form)
+            node = self._phrase(name, field_name, parsed) if " " in name else self._word(name, field_name, parsed)
+            if node is not None:
+                parts.append(node)
+                if form != " ".join(normalise(typed).split()):
+                    added.append(name)
+        if added:
+            parsed.notices.append(Notice("also_searched", {"text": "، ".join(added)}))
+        return any_of(parts) if parts else None
 
     @staticmethod
     def _place(built: Node, clause: Clause, required: list[Node], optional: list[Node]) -> None:

@@ -212,6 +212,13 @@ SETTINGS = Settings(
         "as Maghreb papers do).",
         choices=("eastern", "western"),
     ),
+    Setting(
+        "month_names",
+        "mashriq",
+        "How the page names months: mashriq (يناير، فبراير …, as Egyptian and Gulf papers do), maghreb "
+        "(جانفي، فيفري …) or levant (كانون الثاني، شباط …). A search finds a month by any of its names.",
+        choices=("mashriq", "maghreb", "levant"),
+    ),
     Setting("max_per_page", 100, "The most results one page may ask for.", 1, 1000),
     Setting(
         "export_max_rows",

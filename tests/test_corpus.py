@@ -188,3 +188,13 @@ def test_story_groups_on_jawharafm(jawhara) -> None:  # type: ignore[no-untyped-
         assert len(keys) == len(set(keys)) == min(10, one.total), query
         assert one.articles == every.total >= one.total
     assert repeated >= 2, "the sample should hold queries whose top 10 repeats a story"
+
+
+def test_june_finds_the_maghrebi_name_the_tunisian_press_writes(jawhara) -> None:  # type: ignore[no-untyped-def]
+    """JawharaFM writes جوان; a reader types يونيو (or حزيران): every article naming the month is found."""
+    engine, texts = jawhara
+    named = {doc_id for doc_id, text in texts.items() if re.search(r"(?<!\w)[وبل]?جوان(?!\w)", text)}
+    assert len(named) > 50, "the corpus should name June as جوان"
+    for typed in ("يونيو", "حزيران"):
+        found = _all_ids(engine, typed)
+        assert len(named & found) >= 0.99 * len(named), (typed, len(named & found), len(named))

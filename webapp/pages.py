@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
-from search.analysis import MONTH_NAMES
+from search.analysis import MONTH_TRADITIONS
 from search.engine import SearchResult
 from search.errors import IndexProblem
 from search.labels import category_label
@@ -21,12 +21,13 @@ from webapp.security import public_url
 
 bp = Blueprint("pages", __name__)
 
-# The analyser's tables: the page shows each month by its first (Egyptian/Gulf) name.
-MONTHS = [MONTH_NAMES[month][0] for month in range(1, 13)]
-
-
 def _style() -> str:
     return settings(current_app).digits
+
+
+def _months() -> tuple[str, ...]:
+    """The month names of the tradition the `month_names` setting chooses (the analyser's table)."""
+    return MONTH_TRADITIONS[settings(current_app).month_names]
 
 
 @bp.app_template_filter("arabic_date")
@@ -38,7 +39,7 @@ def arabic_date(value: str | None) -> str:
         day = datetime.fromisoformat(value)
     except ValueError:
         return value
-    return digits(f"{day.day} {MONTHS[day.month - 1]} {day.year}", _style())
+    return digits(f"{day.day} {_months()[day.month - 1]} {day.year}", _style())
 
 
 @bp.app_template_filter("arabic_moment")
@@ -90,9 +91,9 @@ def timeline_view(result: SearchResult, args: SearchArgs) -> list[dict[str, obje
     out = []
     for n, bar in enumerate(bars):
         if bar.unit == "day":
-            name = f"{bar.start.day} {MONTHS[bar.start.month - 1]} {bar.start.year}"
+            name = f"{bar.start.day} {_months()[bar.start.month - 1]} {bar.start.year}"
         elif bar.unit == "month":
-            name = f"{MONTHS[bar.start.month - 1]} {bar.start.year}"
+            name = f"{_months()[bar.start.month - 1]} {bar.start.year}"
         elif bar.unit == "year":
             name = str(bar.start.year)
         else:

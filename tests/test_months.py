@@ -1,0 +1,123 @@
+"""Month names: one word for search in all three traditions, and the page's tradition a setting.
+
+The Arabic press names June يونيو (Egypt, the Gulf), جوان (the Maghreb) or حزيران
+(the Levant, Iraq); a search for one finds the others. Some names are also
+everyday words (مارس "practised", آب "father", ماي, نيسان): they are taken for a
+month only beside a day or a year.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from search.analysis import normalise
+from search.backends.whoosh.store import build
+from search.engine import Engine
+from search.ingest import Document, LoadResult
+from search.querytree import Phrase, Term
+
+
+def _words(node) -> set[str]:  # type: ignore[no-untyped-def]
+    """The exact-field words and phrases a query tree searches."""
+    if isinstance(node, Term):
+        return {node.text} if node.field == "body_exact" else set()
+    if isinstance(node, Phrase):
+        return {" ".join(node.words)} if node.field == "body_exact" else set()
+    found: set[str] = set()
+    for name in ("children", "positive", "negative", "required", "optional", "child"):
+        value = getattr(node, name, None)
+        for child in value if isinstance(value, tuple) else (value,) if value is not None else ():
+            found |= _words(child)
+    return found
+
+
+def n(*words: str) -> set[str]:
+    return {normalise(w) for w in words}
+
+
+DAY = datetime(2017, 6, 5, 10, 0, tzinfo=UTC)
+DOCS = [
+    Document("egypt", "افتتاح المعرض", "افتتح المعرض الدولي للكتاب يوم 5 يونيو 2017 في القاهرة.", date=DAY),
+    Document("maghreb", "افتتاح المهرجان", "افتتح المهرجان الصيفي يوم 5 جوان 2017 في الحمامات.", date=DAY),
+    Document("levant", "افتتاح المعرض الفني", "افتتح المعرض الفني يوم 5 حزيران 2017 في بيروت.", date=DAY),
+    Document("march", "معرض الربيع", "افتتح معرض الربيع في 15 مارس 2017 بمشاركة واسعة.", date=DAY),
+    Document("verb", "رياضي قديم", "مارس الرياضة منذ صغره وفاز ببطولات كثيرة.", date=DAY),
+    Document("father", "عيد الأب", "احتفل آب وأبناؤه بالعيد في الحديقة.", date=DAY),
+    Document("january", "موسم الشتاء", "بدأ موسم الشتاء في كانون الثاني من كل عام.", date=DAY),
+]
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    root = tmp_path_factory.mktemp("months")
+    build(root, LoadResult(documents=list(DOCS)), ["months"])
+    return Engine(root)
+
+
+@pytest.mark.parametrize(
+    ("typed", "includes", "excludes"),
+    [
+        ("جوان", n("يونيو", "يونيه", "جوان", "حزيران"), set()),
+        ("حزيران", n("يونيو", "جوان"), set()),
+        ("كانون الثاني", n("يناير", "جانفي") | {normalise("كانون الثاني")}, set()),
+        ("يناير", {normalise("كانون الثاني")} | n("جانفي"), set()),
+        ("مارس", n("مارس"), n("آذار")),  # alone, perhaps the verb: not a month
+        ("15 مارس", n("مارس", "آذار"), set()),  # beside a day: the month
+        ("مارس 2017", n("مارس", "آذار"), set()),  # beside a year
+        ("آذار", n("آذار"), n("مارس")),  # to an ambiguous name only beside a date
+        ("آذار ٢٠١٧", n("آذار", "مارس"), set()),  # Arabic-Indic digits
+        ("آب", set(), n("أغسطس", "أوت")),  # "father" (a stopword once normalised): not a month
+        ("آب 2017", n("أغسطس", "أوت"), set()),
+        ("أوت", n("أغسطس", "أوت"), n("آب")),
+        ("-يونيو", set(), n("جوان", "حزيران")),  # excluded words are not widened
+    ],
+)
+def test_a_month_is_one_word_in_every_tradition(engine: Engine, typed: str, includes: set, excludes: set) -> None:
+    parsed = engine.parse(typed)
+    found = _words(parsed.query) if parsed.query is not None else set()
+    assert includes <= found, found
+    assert not excludes & found, found
+
+
+def test_the_reader_is_told_which_names_were_added(engine: Engine) -> None:
+    result = engine.search("جوان", suggest=False)
+    notice = next(n for n in result.notices if n.code == "also_searched")
+    assert "يونيو" in notice.message_ar and "حزيران" in notice.message_ar and "جوان" not in notice.message_ar
+    assert not any(n.code == "also_searched" for n in engine.search("مارس", suggest=False).notices)
+
+
+@pytest.mark.parametrize("typed", ["يونيو", "جوان", "حزيران", "يونيه"])
+def test_june_finds_june_in_every_tradition(engine: Engine, typed: str) -> None:
+    assert {h.id for h in engine.search(typed, suggest=False).hits} == {"egypt", "maghreb", "levant"}
+
+
+def test_ambiguous_names_find_the_month_only_beside_a_date(engine: Engine) -> None:
+    assert "verb" not in {h.id for h in engine.search("آذار", suggest=False).hits}
+    assert {h.id for h in engine.search("آذار 2017", suggest=False, match="any").hits} >= {"march"}
+    assert "father" not in {h.id for h in engine.search("أغسطس", suggest=False).hits}
+    assert {h.id for h in engine.search("يناير", suggest=False).hits} == {"january"}
+
+
+@pytest.mark.parametrize(
+    ("tradition", "june", "others"),
+    [("mashriq", "يونيو", ("جوان", "حزيران")), ("maghreb", "جوان", ("يونيو", "حزيران")), ("levant", "حزيران", ("يونيو", "جوان"))],
+)
+def test_the_page_names_months_in_the_tradition_set(
+    engine: Engine, tradition: str, june: str, others: tuple[str, ...]
+) -> None:
+    from webapp import create_app
+
+    client = create_app({"INDEX": str(engine.root), "TESTING": True, "month_names": tradition}).test_client()
+    page = client.get("/doc/egypt").get_data(as_text=True)
+    meta = page[page.index('<p class="meta">') : page.index("</p>", page.index('<p class="meta">'))]
+    assert june in meta and not any(other in meta for other in others)
+
+
+def test_a_bad_tradition_is_refused_naming_the_setting(tmp_path: Path) -> None:
+    from conftest import cli
+
+    done = cli("search", "جوان", "--index", tmp_path, env={"BAHETH_MONTH_NAMES": "french", "PATH": "/usr/bin:/bin"})
+    assert done.returncode != 0 and "BAHETH_MONTH_NAMES" in done.stderr
