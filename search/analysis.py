@@ -130,6 +130,14 @@ def _build_table() -> dict[int, str | None]:
 
 
 NORMALISE_TABLE = _build_table()
+# What a word's letters are as written: marks, tatweel, '#' and invisible controls removed,
+# hamza forms, letters and clitics kept (the forms a reader is shown as matched: الإنترنت, للانترنت).
+_WRITTEN_TABLE = {cp: None for cp, to in NORMALISE_TABLE.items() if to is None}
+
+
+def written_form(surface: str) -> str:
+    """A matched word as written, without what does not spell it (marks, tatweel, controls)."""
+    return unicodedata.normalize("NFKC", surface.translate(_WRITTEN_TABLE)).translate(_WRITTEN_TABLE)
 
 
 def normalise(text: str) -> str:

@@ -53,6 +53,7 @@ def result_json(result: SearchResult, filters: Filters | None = None) -> dict[st
         "facets": facet_json(result, filters),
         "undated": result.undated,
         "histogram": [bar.to_json() for bar in result.timeline],
+        "forms": [forms.to_json() for forms in result.forms],
         "suggestion": result.suggestion,
         "respelled_from": result.respelled_from,
         "notices": [notice.to_json() for notice in result.notices],

@@ -25,7 +25,7 @@ from search.backends import open_backend
 from search.backends.base import Backend, PageRequest, Snapshot, Stored
 from search.cache import ByteLRU
 from search.errors import IndexProblem
-from search.highlight import Analysed, highlight_all, snippet
+from search.highlight import Analysed, highlight_all, mark, matches, snippet, written_forms
 from search.labels import category_label
 from search.notices import Notice
 from search.query import MATCHES, Lexicon, ParsedQuery, QueryBuilder, Weights, facet_values
@@ -107,6 +107,34 @@ def _facet_choice(lexicon: Lexicon, fieldname: str, text: str) -> list[str]:
     return [v for part in text.split(",") if part.strip() for v in facet_values(lexicon, fieldname, part)]
 
 
+MAX_FORMS = 6  # written forms listed per query word
+
+
+@dataclass
+class Forms:
+    """How a query word was written in the results shown: its written forms, most frequent first."""
+
+    word: str  # as the reader typed it
+    forms: list[tuple[str, int]]  # (written form, how many times it matched on the page)
+
+    def to_json(self) -> dict[str, object]:
+        return {"word": self.word, "forms": [{"form": f, "count": n} for f, n in self.forms]}
+
+
+def matched_forms(found: list[tuple[str, str]], origins: dict[str, str]) -> list[Forms]:
+    """The written forms of each query word that matched more than one way (الإنترنت, للانترنت …)."""
+    by_word: dict[str, dict[str, int]] = {}
+    for key, form in found:
+        word = origins.get(key, key)
+        counts = by_word.setdefault(word, {})
+        counts[form] = counts.get(form, 0) + 1
+    return [
+        Forms(word, sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_FORMS])
+        for word, counts in by_word.items()
+        if len(counts) > 1
+    ]
+
+
 @dataclass
 class Member:
     """An article of a story group, as the group lists it."""
@@ -175,6 +203,7 @@ class SearchResult:
     sort: str = "relevance"
     timed_out: bool = False
     collapse: bool = False  # one result per story group (total counts groups)
+    forms: list[Forms] = field(default_factory=list)  # how the query's words were written in the results shown
     articles: int | None = None  # with collapse: the articles that match
 
     @property
@@ -494,12 +523,14 @@ class Engine:
             result.timed_out = True
             result.notices.append(Notice("time_limit"))
         sizes = snapshot.group_sizes([k for k in (shown(stored.get("group")) for _, stored in page.hits) if k])
+        forms: list[tuple[str, str]] = []
         for score, stored in page.hits:
             with_snippet = snippets and time.monotonic() < deadline
             if snippets and not with_snippet and not result.timed_out:
                 result.timed_out = True
                 result.notices.append(Notice("snippets_skipped"))
-            result.hits.append(self._hit(stored, score, parsed, with_snippet, snapshot, sizes))
+            result.hits.append(self._hit(stored, score, parsed, with_snippet, snapshot, sizes, forms))
+        result.forms = matched_forms(forms, parsed.highlight_origins)
 
     def _group(self, snapshot: Snapshot, stored: Stored, sizes: dict[str, int] | None = None) -> Group | None:
         """The story group of a stored article (None for an index built before groups). With
@@ -527,6 +558,7 @@ class Engine:
         snippets: bool,
         snapshot: Snapshot | None = None,
         sizes: dict[str, int] | None = None,
+        forms: list[tuple[str, str]] | None = None,
     ) -> Hit:
         title = shown(stored.get("title"))
         hit = Hit(
@@ -546,7 +578,10 @@ class Engine:
             terms, phrases = parsed.highlight_terms, parsed.highlight_phrases
             cut = snippet(body, terms, self.config.snippet_chars, self.highlight_cache, phrases)
             hit.snippet, hit.snippet_text = cut.html, cut.text
-            hit.title_html = highlight_all(title, terms, self.highlight_cache, phrases)
+            title_spans = matches(title, terms, self.highlight_cache, phrases)
+            hit.title_html = mark(title, title_spans)
+            if forms is not None:
+                forms.extend(written_forms(title, title_spans) + written_forms(body, cut.spans))
         else:
             hit.title_html = highlight_all(title, set())
         return hit

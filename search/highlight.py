@@ -10,9 +10,17 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from search.analysis import MAX_MEMO_CHARS, MAX_MEMO_WORDS, WORD_PATTERN, light_stem, stopwords, surface_forms
+from search.analysis import (
+    MAX_MEMO_CHARS,
+    MAX_MEMO_WORDS,
+    WORD_PATTERN,
+    light_stem,
+    stopwords,
+    surface_forms,
+    written_form,
+)
 from search.cache import ByteLRU
 
 ELLIPSIS = "…"
@@ -30,6 +38,7 @@ class Span:
 class Snippet:
     html: str
     text: str
+    spans: list[Span] = field(default_factory=list)  # every match in the whole text, not only the cut
 
 
 Analysed = tuple[tuple[int, int, str, str], ...]
@@ -141,6 +150,11 @@ def mark(
     return "".join(out)
 
 
+def written_forms(text: str, spans: list[Span]) -> list[tuple[str, str]]:
+    """(the term a word matched, the word as written) for each single-word match."""
+    return [(s.key, written_form(text[s.start : s.end])) for s in spans if not s.key.startswith("\0phrase")]
+
+
 def highlight_all(
     text: str,
     terms: set[str] | frozenset[str],
@@ -213,4 +227,4 @@ def snippet(
     prefix = ELLIPSIS + " " if start > 0 else ""
     suffix = " " + ELLIPSIS if end < len(text) else ""
     marked = mark(text, spans, start, end).replace("\n", " ")
-    return Snippet(prefix + marked + suffix, prefix + body + suffix)
+    return Snippet(prefix + marked + suffix, prefix + body + suffix, spans)

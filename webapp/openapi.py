@@ -81,7 +81,7 @@ SEARCH_RESULT = {
     "type": "object",
     "required": [
         "query", "total", "page", "pages", "per_page", "sort", "match", "took_ms", "results", "facets", "undated",
-        "histogram", "suggestion", "respelled_from", "notices", "next", "prev", "collapse", "articles",
+        "histogram", "suggestion", "respelled_from", "notices", "next", "prev", "collapse", "articles", "forms",
     ],
     "additionalProperties": False,
     "properties": {
@@ -123,6 +123,29 @@ SEARCH_RESULT = {
                 },
             },
         },
+        "forms": {
+            "type": "array",
+            "description": "how the query's words were written where they matched in the results of this page "
+            "(marks, tatweel and invisible controls left out; hamza forms and clitics kept): each word that "
+            "matched in more than one written form, with its forms, most frequent first (at most 6)",
+            "items": {
+                "type": "object",
+                "required": ["word", "forms"],
+                "additionalProperties": False,
+                "properties": {
+                    "word": {"type": "string", "description": "as typed"},
+                    "forms": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["form", "count"],
+                            "additionalProperties": False,
+                            "properties": {"form": {"type": "string"}, "count": {"type": "integer", "minimum": 1}},
+                        },
+                    },
+                },
+            },
+        },
         "respelled_from": {
             **NULLABLE_STRING,
             "description": "when set, the query had (almost) no results: these are the results of `query`, "
@@ -153,6 +176,8 @@ SEARCH_RESULT["examples"] = [
             },
         }],
         "collapse": True, "articles": 1190,
+        "forms": [{"word": "الانترنت", "forms": [{"form": "الإنترنت", "count": 9}, {"form": "للإنترنت", "count": 3},
+                                                 {"form": "الانترنت", "count": 2}]}],
         "facets": {
             "source": [{"value": "skynews", "label": "skynews", "count": 393, "selected": False}],
             "category": [{"value": "technology", "label": "تكنولوجيا", "count": 379, "selected": False}],
