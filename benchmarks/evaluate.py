@@ -83,6 +83,10 @@ def rows() -> list[Row]:
             "has them all)", match="all"),
         Row("quotes strict", "a quoted phrase inside a longer query matches only as a phrase (the engine also"
             " counts its words one by one there)", weights=Weights(w.title, w.exact, loose_quotes=False, lead=w.lead)),
+        Row("no month names", "a month name searched as typed, not by every tradition's name",
+            weights=Weights(w.title, w.exact, lead=w.lead, months=False)),
+        Row("no name variants", "a word searched as typed, not also by its reviewed spellings (name-variants.tsv)",
+            weights=Weights(w.title, w.exact, lead=w.lead, variants=False)),
     ]
     out += [
         Row("Lucene ArabicAnalyzer", "Lucene 8 ArabicAnalyzer + BM25 (k1=1.2, b=0.75)", peer="lucene_arabic"),
@@ -110,6 +114,29 @@ def score(ranked: dict[str, list[str]], qrels_path: Path) -> dict[str, float]:
     return {name: round(sum(per[name].get(q, 0.0) for q in qids) / len(qids), 4) for name in MEASURE_NAMES.values()}
 
 
+EXPANSION_ROWS = ("no month names", "no name variants")  # query-time expansions: which topics they change
+
+
+def changed_topics(shipped: str, without: str, qrels_path: Path) -> dict[str, object]:
+    """The topics whose top 10 an expansion changes, and its effect on their reciprocal rank."""
+    a, b = common.read_run(Path(shipped)), common.read_run(Path(without))
+    relevant: dict[str, set[str]] = defaultdict(set)
+    for q in ir_measures.read_trec_qrels(str(qrels_path)):
+        if q.relevance > 0:
+            relevant[q.query_id].add(q.doc_id)
+
+    def rr(docs: list[str], wanted: set[str]) -> float:
+        return next((1.0 / i for i, d in enumerate(docs[:10], start=1) if d in wanted), 0.0)
+
+    changed = [q for q in relevant if a.get(q, [])[:10] != b.get(q, [])[:10]]
+    deltas = [rr(a.get(q, []), relevant[q]) - rr(b.get(q, []), relevant[q]) for q in changed]
+    return {
+        "topics": len(relevant), "changed": len(changed), "better": sum(d > 0 for d in deltas),
+        "worse": sum(d < 0 for d in deltas), "mrr_delta": round(sum(deltas) / len(relevant), 4) if relevant else 0.0,
+        "examples": changed[:5],
+    }
+
+
 # --- Our rows ----------------------------------------------------------------
 
 
@@ -132,7 +159,8 @@ def run_engine(row: Row, coll: Collection) -> dict[str, object]:
     root, meta = common.build_index(coll, row.analyser)
     search_dir = common.ROOT / "search"
     # Any change to the engine's code may change a ranking: every module of search/ is in the key.
-    key = repr((root.name, _source_hash(*sorted(search_dir.rglob("*.py"))),
+    # So is its data (the spelling-variant table is read at query time).
+    key = repr((root.name, _source_hash(*sorted(search_dir.rglob("*.py")), *sorted((search_dir / "data").glob("*"))),
                 row.weights, row.bm25, coll.topics.read_bytes(), row.patch, row.match))
     cache, found = _cached("engine", key)
     if found:
@@ -294,6 +322,14 @@ def write_report(out: dict[str, object]) -> None:
             cells = " | ".join(f"{m[k]:.4f}" for k in ("MRR@10", "nDCG@10", "R@10", "R@100"))
             bold = "**" if name == "baheth" else ""
             md.append(f"| {bold}{name}{bold} | {cells} | {ratio} | {r['what']} |")
+        changed = data.get("changed") or {}
+        if changed:
+            md += ["", "What the query-time expansions change (the shipped run against the row without the "
+                   "expansion): topics whose top 10 differs, how many of them rank their article higher or lower, "
+                   "and the change of MRR@10 over all topics.", "",
+                   "| without | topics changed | better | worse | MRR@10 change from the expansion |", "|---|---|---|---|---|"]
+            for name, c in changed.items():
+                md.append(f"| {name} | {c['changed']} of {c['topics']} | {c['better']} | {c['worse']} | {c['mrr_delta']:+.4f} |")
         rob = data.get("robustness")
         if rob:
             md += ["", f"Orthographic robustness of `baheth` ({rob['queries']} topics): top-10 identical to the "
@@ -356,6 +392,11 @@ def evaluate_set(args: argparse.Namespace, which: str) -> dict[str, object]:
         result["config"] = {k: v for k, v in asdict(row).items() if k not in ("name", "what")}
         data["rows"][row.name] = result
         log.info("  %s", result["metrics"])
+    data["changed"] = {
+        name: changed_topics(data["rows"]["baheth"]["run"], data["rows"][name]["run"], coll.qrels)
+        for name in EXPANSION_ROWS
+        if name in data["rows"] and "baheth" in data["rows"]
+    }
     log.info("%s: orthographic robustness", coll.name)
     data["robustness"] = robustness(coll, args.robust_sample)
     log.info("  %s", data["robustness"]["all_variants_identical"])

@@ -196,6 +196,41 @@ def is_date_number(text: str) -> bool:
     return digits.isascii() and digits.isdigit() and (1 <= int(digits) <= 31 or 1800 <= int(digits) <= 2199)
 
 
+# --- Spelling variants of names and words ---------------------------------------------
+
+VARIANTS_FILE = Path(__file__).with_name("data") / "name-variants.tsv"
+
+
+@lru_cache(maxsize=1)
+def _variant_sets() -> dict[str, tuple[str, ...]]:
+    """Each listed spelling -> the others of its set (the table's first column, comma-separated)."""
+    found: dict[str, tuple[str, ...]] = {}
+    if not VARIANTS_FILE.exists():
+        return found
+    for line in VARIANTS_FILE.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        words = [normalise(w.strip()) for w in line.split("\t", 1)[0].split(",") if w.strip()]
+        for word in words:
+            found[word] = tuple(dict.fromkeys(w for w in (*found.get(word, ()), *words) if w != word))
+    return found
+
+
+def spelling_variants(word: str) -> tuple[str, ...]:
+    """The other spellings of a normalised word in the reviewed table, with the clitics it was typed
+    with (وترمب -> وترامب; الاميركي -> الامريكي); () for a word the table does not list."""
+    table = _variant_sets()
+    if not table:
+        return ()
+    base = strip_article(word)
+    for rest in dict.fromkeys((word, base, *(word[k:] for k in (1, 2) if len(word) - k >= 3))):
+        found = table.get(rest)
+        if found:
+            prefix = word[: len(word) - len(rest)]
+            return tuple(prefix + other for other in found)
+    return ()
+
+
 def month_number(name: str) -> int | None:
     """The month a written Arabic month name means (any tradition, any spelling of hamza), or None."""
     wanted = " ".join(normalise(name).split())

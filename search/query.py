@@ -34,6 +34,7 @@ from search.analysis import (
     normalise,
     possessive_forms,
     proclitic_forms,
+    spelling_variants,
     stem_analyzer,
     strip_article,
 )
@@ -92,6 +93,10 @@ class Weights:
     # The body's first words again, as a field of their own (ablation: 0). 0.75 was above 0.5 on
     # every development set at once (benchmarks/results/quality.md); 1 cost ARCD.
     lead: float = 0.75
+    # A month by every tradition's name (جوان = يونيو = حزيران); ablation: False.
+    months: bool = True
+    # A name by its reviewed spellings (ترامب = ترمب, search/data/name-variants.tsv); ablation: False.
+    variants: bool = True
 
 
 @dataclass
@@ -368,7 +373,7 @@ class QueryBuilder:
         loose_quotes = self.weights.loose_quotes and any(
             c.kind != "phrase" and c.field is None and not c.negated for c in clauses
         )
-        months = self._months(clauses)
+        months = self._months(clauses) if self.weights.months else {}
         skipped: set[int] = set()
         for index, clause in enumerate(clauses):
             if index in skipped:
@@ -379,6 +384,8 @@ class QueryBuilder:
                 skipped.update(range(index + 1, index + span))
                 typed = " ".join(c.text for c in clauses[index : index + span])
                 built = self._month(number, typed, clause.field, beside_date, parsed)
+            elif self.weights.variants and clause.kind == "word" and clause.field in (None, "title", "body"):
+                built = self._with_variants(clause, parsed)
             else:
                 built = self._clause(clause, parsed)
             if loose_quotes and built is not None and clause.kind == "phrase" and not clause.negated:
@@ -478,6 +485,17 @@ class QueryBuilder:
         if added:
             parsed.notices.append(Notice("also_searched", {"text": "، ".join(added)}))
         return any_of(parts) if parts else None
+
+    def _with_variants(self, clause: Clause, parsed: ParsedQuery) -> Node | None:
+        """A word, and the other reviewed spellings of it (ترمب -> ترامب), each with the clitics typed."""
+        built = self._clause(clause, parsed)
+        found = spelling_variants(normalise(clause.text))  # an excluded name: every spelling excluded
+        if not found or built is None:
+            return built
+        parts = [built, *(node for v in found if (node := self._word(v, clause.field, parsed)) is not None)]
+        if not clause.negated:
+            parsed.notices.append(Notice("also_searched", {"text": "، ".join(found)}))
+        return any_of(parts)
 
     @staticmethod
     def _place(built: Node, clause: Clause, required: list[Node], optional: list[Node]) -> None:
