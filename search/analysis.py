@@ -292,8 +292,10 @@ def _lexicon(name: str) -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def protected_words() -> frozenset[str]:
-    """Words whose ending looks like a suffix but is not one (لبنان is not لبن + ان)."""
-    return frozenset(_strip_article(w) for w in _lexicon("protected.txt"))
+    """Words whose ending looks like a suffix but is not one (لبنان is not لبن + ان), and the
+    words of the month names (جوان is not جو "air" + ان, يونيه not يون as in اليونان)."""
+    months = {word for names in MONTH_NAMES.values() for name in names for word in normalise(name).split()}
+    return frozenset(_strip_article(w) for w in _lexicon("protected.txt")) | months
 
 
 @lru_cache(maxsize=1)

@@ -156,6 +156,22 @@ class Group:
     members: list[Member]  # the first GROUP_MEMBERS, oldest first
 
     @property
+    def first_is_clear(self) -> bool:
+        """Whether its oldest member was published on an earlier day than the next one (two copies of
+        one day, one with a time and one without, cannot be told apart)."""
+        dated = [m.date for m in self.members if m.date]
+        if len(dated) < 2:
+            return len(dated) == 1
+        try:
+            first, second = datetime.fromisoformat(dated[0]), datetime.fromisoformat(dated[1])
+        except ValueError:
+            return False
+        if first.date() != second.date():
+            return first.date() < second.date()
+        at_midnight = dtime(0, 0)  # a date given without its time
+        return first.time() != at_midnight and second.time() != at_midnight and first < second
+
+    @property
     def sources(self) -> list[str]:
         """The sources of the listed members, each once, in order."""
         return list(dict.fromkeys(m.source for m in self.members if m.source))

@@ -472,6 +472,7 @@ class QueryBuilder:
         parts: list[Node] = []
         added: list[str] = []
         seen: set[str] = set()
+        before = set(parsed.highlight_origins)
         for name in MONTH_NAMES[number]:
             form = normalise(name)
             if form in seen or (form in AMBIGUOUS_MONTH_NAMES and not beside_date):
@@ -484,6 +485,7 @@ class QueryBuilder:
                     added.append(name)
         if added:
             parsed.notices.append(Notice("also_searched", {"text": "، ".join(added)}))
+        _credit(parsed, before, typed)
         return any_of(parts) if parts else None
 
     def _with_variants(self, clause: Clause, parsed: ParsedQuery) -> Node | None:
@@ -492,7 +494,9 @@ class QueryBuilder:
         found = spelling_variants(normalise(clause.text))  # an excluded name: every spelling excluded
         if not found or built is None:
             return built
+        before = set(parsed.highlight_origins)
         parts = [built, *(node for v in found if (node := self._word(v, clause.field, parsed)) is not None)]
+        _credit(parsed, before, clause.text)
         if not clause.negated:
             parsed.notices.append(Notice("also_searched", {"text": "، ".join(found)}))
         return any_of(parts)
@@ -503,6 +507,13 @@ class QueryBuilder:
             required.append(built)
         else:
             optional.append(built)
+
+
+def _credit(parsed: ParsedQuery, before: set[str], typed: str) -> None:
+    """The terms an expansion added answer the word the reader typed (the article page's marks
+    and the forms line name it, not the added spelling)."""
+    for term in set(parsed.highlight_origins) - before:
+        parsed.highlight_origins[term] = typed
 
 
 def facet_values(lexicon: Lexicon, fieldname: str, text: str) -> list[str]:

@@ -68,4 +68,4 @@ def test_the_api_and_the_page_show_the_forms(engine: Engine) -> None:
     body = client.get("/api/search", query_string={"q": "انترنت"}).get_json()
     assert body["forms"][0]["word"] == "انترنت" and body["forms"][0]["forms"][0] == {"form": "الإنترنت", "count": 3}
     page = client.get("/", query_string={"q": "انترنت"}).get_data(as_text=True)
-    assert 'class="forms"' in page and "<bdi>الأنترنت</bdi> ٢" in page
+    assert 'class="forms"' in page and "<bdi>الأنترنت</bdi>&nbsp;٢" in page

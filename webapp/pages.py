@@ -15,7 +15,7 @@ from search.errors import IndexProblem
 from search.labels import category_label
 from search.timeline import presets
 from webapp import engine, settings
-from webapp.arabic import ARTICLES, counted, digits, number, result_range
+from webapp.arabic import ARTICLES, HIDDEN_COPIES, OTHER_COPIES, counted, digits, number, result_range
 from webapp.params import BadParameter, SearchArgs, parse_search_args
 from webapp.security import public_url
 
@@ -53,6 +53,12 @@ def arabic_moment(value: str | None) -> str:
     if (moment.hour, moment.minute) == (0, 0):
         return text
     return text + "، " + digits(f"{moment.hour:02d}:{moment.minute:02d}", _style())
+
+
+@bp.app_template_global("copies_text")
+def copies_text(n: int, hidden: bool = False) -> str:
+    """«نسخة أخرى»، «نسختان أخريان»، «٣ نسخ أخرى» (or, hidden, «٣ نسخ مكرّرة»)."""
+    return counted(n, HIDDEN_COPIES if hidden else OTHER_COPIES, _style())
 
 
 @bp.app_template_global("same_day")
