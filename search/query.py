@@ -373,7 +373,11 @@ class QueryBuilder:
         loose_quotes = self.weights.loose_quotes and any(
             c.kind != "phrase" and c.field is None and not c.negated for c in clauses
         )
-        months = self._months(clauses) if self.weights.months else {}
+        # Expansions (a month's other names, a name's other spellings) are for what a reader types:
+        # a query of a few words. A pasted headline or a question is written in its article's own
+        # spelling: widening it lowered MRR@10 on every known-item set (benchmarks/results/quality.md).
+        short = len([c for c in clauses if not c.negated]) <= AUTO_ALL_MAX_WORDS
+        months = self._months(clauses) if self.weights.months and short else {}
         skipped: set[int] = set()
         for index, clause in enumerate(clauses):
             if index in skipped:
@@ -384,7 +388,7 @@ class QueryBuilder:
                 skipped.update(range(index + 1, index + span))
                 typed = " ".join(c.text for c in clauses[index : index + span])
                 built = self._month(number, typed, clause.field, beside_date, parsed)
-            elif self.weights.variants and clause.kind == "word" and clause.field in (None, "title", "body"):
+            elif self.weights.variants and short and clause.kind == "word" and clause.field in (None, "title", "body"):
                 built = self._with_variants(clause, parsed)
             else:
                 built = self._clause(clause, parsed)

@@ -121,3 +121,8 @@ def test_a_bad_tradition_is_refused_naming_the_setting(tmp_path: Path) -> None:
 
     done = cli("search", "جوان", "--index", tmp_path, env={"BAHETH_MONTH_NAMES": "french", "PATH": "/usr/bin:/bin"})
     assert done.returncode != 0 and "BAHETH_MONTH_NAMES" in done.stderr
+
+
+def test_a_long_query_is_not_widened(engine: Engine) -> None:
+    parsed = engine.parse("افتتاح المعرض الدولي للكتاب في جوان")
+    assert not n("يونيو", "حزيران") & _words(parsed.query)
