@@ -31,7 +31,9 @@ QUERY_SETS = ("1 word", "2 words", "3 words", "headline")
 MODES = {  # name -> Engine.search keyword arguments
     "no snippets": {"snippets": False, "facets": False, "suggest": False},
     "snippets": {"snippets": True, "facets": False, "suggest": False},
-    "web page (snippets, facets, suggestions)": {"snippets": True, "facets": True, "suggest": True},
+    "web page (snippets, facets, suggestions, story groups)": {
+        "snippets": True, "facets": True, "suggest": True, "collapse": True,
+    },
 }
 
 
