@@ -171,10 +171,6 @@ class Group:
         at_midnight = dtime(0, 0)  # a date given without its time
         return first.time() != at_midnight and second.time() != at_midnight and first < second
 
-    @property
-    def sources(self) -> list[str]:
-        """The sources of the listed members, each once, in order."""
-        return list(dict.fromkeys(m.source for m in self.members if m.source))
 
 
 @dataclass
