@@ -267,8 +267,8 @@ def _respelling(form: str, speller: Speller, used: int) -> str | None:
     changes what the word means, not how it is spelled.
     """
     if used:
-        fixed = speller.closest(form, 1)
-        if fixed is None or speller.count(fixed) < FAR_MORE_USED * used:
+        fixed = speller.closest(form, 1, min_count=FAR_MORE_USED * used)
+        if fixed is None:
             return None
     else:
         fixed = speller.closest(form, 1 if len(form) <= 5 else 2)

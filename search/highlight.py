@@ -9,6 +9,7 @@ around the marks is HTML-escaped; the marks are the only markup.
 from __future__ import annotations
 
 import html
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -41,46 +42,77 @@ class Snippet:
     spans: list[Span] = field(default_factory=list)  # every match in the whole text, not only the cut
 
 
-Analysed = tuple[tuple[int, int, str, str], ...]
+Keys = tuple[tuple[str, str], ...]  # one written word's (normalised form, stem) pairs
+
+
+@dataclass(frozen=True, slots=True)
+class Analysed:
+    """A text's non-stopword words, in order: where each is written and the (form, stem)
+    pairs it is searched as. Offsets are kept in two compact arrays and each word's pairs
+    are the one tuple shared by every article that writes the word, so a cached article
+    costs ~16 bytes a word, not a tuple of four objects a word."""
+
+    starts: array[int]
+    ends: array[int]
+    keys: tuple[Keys, ...]
+    unshared: int  # words whose pairs are not in the shared table (long words, table full)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def size(self, text: str) -> int:
+        """Bytes this entry and its text pin in a cache."""
+        return len(text) * 2 + BYTES_PER_WORD * len(self.keys) + BYTES_PER_UNSHARED * self.unshared + BYTES_PER_ENTRY
+
+
 # Library callers share this one; the engine passes its own, sized by a setting.
 DEFAULT_CACHE: ByteLRU[Analysed] = ByteLRU(16 * 1024 * 1024)
-BYTES_PER_WORD = 250  # a 4-tuple, two ints and two short strings, measured with sys.getsizeof
-
+BYTES_PER_WORD = 16  # two 4-byte offsets and a pointer to the word's shared pairs
+BYTES_PER_UNSHARED = 250  # a word's own pairs: tuples and short strings, measured with sys.getsizeof
+BYTES_PER_ENTRY = 500  # the arrays, the tuple and the cache's own bookkeeping (tracemalloc: ~330 over 3,000 articles)
 
 # Each written word's (form, stem) pairs, stopwords left out: the words of news are
 # Zipfian, so most words of an article shown were seen in articles shown before.
-# Bounded like the analyser's own table (then it starts afresh).
-_KEYS: dict[str, tuple[tuple[str, str], ...]] = {}
+# Bounded like the analyser's tables; once full, it keeps the words it has (the
+# frequent ones came first) instead of starting afresh, so the pairs cached
+# articles point to stay shared.
+_KEYS: dict[str, Keys] = {}
 
 
-def _keys(surface: str) -> tuple[tuple[str, str], ...]:
+def _keys(surface: str) -> tuple[Keys, bool]:
+    """A word's pairs, and whether they are now in the shared table."""
     stops = stopwords()
     found = tuple((form, light_stem(form)) for form in surface_forms(surface) if form not in stops)
-    if len(surface) <= MAX_MEMO_CHARS:
-        if len(_KEYS) >= MAX_MEMO_WORDS:
-            _KEYS.clear()
+    if len(surface) <= MAX_MEMO_CHARS and len(_KEYS) < MAX_MEMO_WORDS:
         _KEYS[surface] = found
-    return found
+        return found, True
+    return found, False
 
 
 def _analyse(text: str) -> Analysed:
-    found: list[tuple[int, int, str, str]] = []
+    starts: array[int] = array("I")
+    ends: array[int] = array("I")
+    keys: list[Keys] = []
+    unshared = 0
+    shared = _KEYS.get
     for match in WORD_PATTERN.finditer(text):
-        surface = match.group(0)
-        keys = _KEYS.get(surface)
-        if keys is None:
-            keys = _keys(surface)
-        if keys:
+        found = shared(match.group(0))
+        if found is None:
+            found, kept = _keys(match.group(0))
+            unshared += not kept and bool(found)
+        if found:
             start, end = match.span()
-            found.extend((start, end, form, stem) for form, stem in keys)
-    return tuple(found)
+            starts.append(start)
+            ends.append(end)
+            keys.append(found)
+    return Analysed(starts, ends, tuple(keys), unshared)
 
 
 def analysed(text: str, cache: ByteLRU[Analysed] | None = None) -> Analysed:
-    """(start, end, normalised form, stem) of each non-stopword word; cached, since
-    the same popular articles are shown for many queries."""
+    """Each non-stopword word of ``text``, where it is and its (form, stem) pairs; cached,
+    since the same popular articles are shown for many queries."""
     cache = DEFAULT_CACHE if cache is None else cache
-    return cache.get_or_make(text, lambda: _analyse(text), lambda words: len(text) * 2 + BYTES_PER_WORD * len(words))
+    return cache.get_or_make(text, lambda: _analyse(text), lambda words: words.size(text))
 
 
 Phrases = Sequence[tuple[frozenset[str], ...]]  # each phrase: the forms each of its words may take
@@ -99,34 +131,38 @@ def matches(
     if (not terms and not phrases) or not text:
         return []
     words = analysed(text, cache)
+    starts, ends = words.starts, words.ends
     spans: list[Span] = []
     covered_until = -1
     firsts = frozenset().union(*(phrase[0] for phrase in phrases)) if phrases else frozenset()
-    for i, (start, end, form, stem) in enumerate(words):
+    for i, keys in enumerate(words.keys):
+        start = starts[i]
         if start < covered_until:
             continue  # inside a phrase already marked
-        phrase_end = _phrase_at(words, i, phrases) if form in firsts else None
-        if phrase_end is not None:
-            if spans and spans[-1].start == start:
-                spans.pop()
-            spans.append(Span(start, phrase_end[0], "\0phrase" + str(phrase_end[1])))
-            covered_until = phrase_end[0]
-            continue
-        if form in terms or stem in terms:
-            if spans and spans[-1].start == start:
-                continue  # one written word that normalised to several
-            key = stem
-            if origins is not None and stem not in origins and form in origins:
-                key = form  # matched by its written form: name the query word that form came from
-            spans.append(Span(start, end, key))
+        if firsts and any(form in firsts for form, _stem in keys):
+            phrase_end = _phrase_at(words, i, phrases)
+            if phrase_end is not None:
+                spans.append(Span(start, phrase_end[0], "\0phrase" + str(phrase_end[1])))
+                covered_until = phrase_end[0]
+                continue
+        for form, stem in keys:
+            if form in terms or stem in terms:
+                key = stem
+                if origins is not None and stem not in origins and form in origins:
+                    key = form  # matched by its written form: name the query word that form came from
+                spans.append(Span(start, ends[i], key))
+                break  # one written word that normalised to several
     return spans
 
 
 def _phrase_at(words: Analysed, i: int, phrases: Phrases) -> tuple[int, int] | None:
-    """(end offset, phrase number) of the first phrase whose words start at ``words[i]``."""
+    """(end offset, phrase number) of the first phrase whose words start at word ``i``."""
+    keys = words.keys
     for number, phrase in enumerate(phrases):
-        if i + len(phrase) <= len(words) and all(words[i + k][2] in forms for k, forms in enumerate(phrase)):
-            return words[i + len(phrase) - 1][1], number
+        if i + len(phrase) <= len(keys) and all(
+            any(form in forms for form, _stem in keys[i + k]) for k, forms in enumerate(phrase)
+        ):
+            return words.ends[i + len(phrase) - 1], number
     return None
 
 

@@ -112,6 +112,7 @@ class Speller:
         words.sort()
         self._words = words
         self._counts = np.fromiter((frequency[w] for w in words), dtype=np.int64, count=len(words))
+        self._most_used = int(self._counts.max()) if len(words) else 0
         # In chunks, so that loading never holds every deletion as a Python string at once.
         upper = sum(map(len, words))
         keys = np.empty(upper, dtype=np.int64)
@@ -177,16 +178,24 @@ class Speller:
             return None
         return self.closest(word, max_distance)
 
-    def closest(self, word: str, max_distance: int = 2) -> str | None:
-        """The most used vocabulary word other than ``word`` within ``max_distance`` edits, or None."""
+    def closest(self, word: str, max_distance: int = 2, min_count: int = 0) -> str | None:
+        """The most used vocabulary word other than ``word`` within ``max_distance`` edits and
+        used by at least ``min_count`` documents, or None."""
         if not MIN_LENGTH <= len(word) <= MAX_WORD_CHARS:
             return None
-        candidates: set[int] = set(self._sharing(word).tolist())  # a letter missing from ``word``
+        if min_count > self._most_used:
+            return None  # no word is used that often: nothing to look up
+        found = [self._sharing(word)]  # a letter missing from ``word``
         for key in _deletions(word):
             number = self._number(key)
             if number >= 0:
-                candidates.add(number)  # a letter too many
-            candidates.update(self._sharing(key).tolist())  # a wrong letter, a swapped pair
+                found.append(np.array([number], dtype=self._owners.dtype))  # a letter too many
+            found.append(self._sharing(key))  # a wrong letter, a swapped pair
+        numbers = np.unique(np.concatenate(found))
+        if min_count:
+            # Only words used often enough can win: measure no other distance.
+            numbers = numbers[self._counts[numbers] >= min_count]
+        candidates = numbers.tolist()
         best: tuple[int, int, str] | None = None
         for number in candidates:
             candidate = self._words[number]

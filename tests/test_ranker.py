@@ -18,10 +18,11 @@ import numpy as np
 import pytest
 from whoosh import query as Q
 
+from search.analysis import light_stem
 from search.backends.whoosh.store import add, build, delete
 from search.engine import Engine
 from search.ingest import Document, LoadResult
-from search.querytree import Phrase
+from search.querytree import Phrase, Term
 
 # Normalised forms as the exact fields hold them; في is a stopword: it keeps its position.
 VOCABULARY = ["الامم", "المتحده", "مجلس", "الامن", "الدولي", "قرار"]
@@ -102,3 +103,30 @@ def test_positions_are_read_only_for_the_documents_asked(ranker) -> None:  # typ
     assert len(found) == len(some) and all(found)
     missing = np.setdiff1d(np.arange(ranker.n), ids)[:5]
     assert ranker._positions("body_exact", "مجلس", missing) == [[]] * len(missing)
+
+
+@pytest.fixture(scope="module")
+def undeleted(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    rng = random.Random(11)
+    root: Path = tmp_path_factory.mktemp("terms")
+    build(root, _docs(rng, "c", 200), ["test"], procs=2)
+    snapshot = Engine(root).snapshot()
+    assert not snapshot.searcher.reader().has_deletions()
+    return snapshot.ranker
+
+
+@pytest.mark.parametrize("which", ["with deletions", "without deletions"])
+def test_terms_score_as_whoosh_does(which, ranker, undeleted) -> None:  # type: ignore[no-untyped-def]
+    # Without deletions the document frequency is the posting list's length; with them,
+    # Whoosh still counts the deleted documents, and so must the ranker.
+    chosen = ranker if which == "with deletions" else undeleted
+    for field in ("body", "title", "body_exact", "title_exact"):
+        for word in VOCABULARY:
+            word = word if field.endswith("_exact") else light_stem(word)
+            q = Q.Term(field, word)
+            theirs = {hit.docnum: hit.score for hit in chosen.searcher.search(q, limit=None)}
+            ids, scores = chosen._term(Term(field, word))
+            ours = {int(d): float(s) for d, s in zip(ids, scores, strict=True) if chosen.live[d]}
+            assert ours.keys() == theirs.keys() and theirs, (field, word)
+            for doc, score in theirs.items():
+                assert ours[doc] == pytest.approx(score, rel=1e-9), (field, word, doc)

@@ -78,7 +78,8 @@ class Ranker:
         self._columns: dict[str, tuple[list[str], np.ndarray]] = {}
         self._groups: tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray] | None = None
         self.live = np.ones(self.n, dtype=bool)
-        if self.reader.has_deletions():
+        self._deletions = self.reader.has_deletions()
+        if self._deletions:
             for docnum in range(self.n):
                 if self.reader.is_deleted(docnum):
                     self.live[docnum] = False
@@ -198,8 +199,12 @@ class Ranker:
         if len(ids) == 0:
             return NO_MATCH
         if self.searcher.schema[q.field].scorable:
-            with self._lock:
-                df = self.reader.doc_frequency(q.field, q.text)
+            if self._deletions:
+                # Whoosh counts deleted documents that still hold the term; the postings skip them.
+                with self._lock:
+                    df = self.reader.doc_frequency(q.field, q.text)
+            else:
+                df = len(ids)  # without a second read of the term table
             idf = math.log(max(self.n, 1) / (df + 1)) + 1
             avgfl = self.searcher.avg_field_length(q.field) or 1
             fl = self.lengths(q.field)[ids]
