@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from search.engine import DocView, Filters, SearchResult
@@ -73,7 +72,7 @@ def doc_json(doc: DocView) -> dict[str, Any]:
         "title_html": doc.title_html,
         "body_html": doc.body_html,
         "related": [hit.to_json() for hit in doc.related],
-        "group": asdict(doc.group) if doc.group else None,
+        "group": doc.group.to_json() if doc.group else None,
     }
 
 

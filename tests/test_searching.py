@@ -102,7 +102,9 @@ def test_filters_and_facets(engine: Engine) -> None:
     assert [h.id for h in result.hits] == ["FX-culture-5"]
     everything = engine.search("وزارة")
     assert everything.facets["source"] == {"BBC": 1, "CNN": 1}
-    dated = engine.search("الحسابات OR المنتخب", filters=Filters(date_from=date(2018, 1, 1), date_to=date(2018, 12, 31)))
+    dated = engine.search(
+        "الحسابات OR المنتخب", filters=Filters(date_from=date(2018, 1, 1), date_to=date(2018, 12, 31))
+    )
     assert [h.id for h in dated.hits] == ["FX-tech-1"]
 
 
@@ -130,7 +132,23 @@ def test_suggestion_for_a_misspelling(engine: Engine) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ['"', "«", "OR", "أو", "-", "*", "في من على", "😀🔥", "\x00\x07", "a" * 5000, "title:", ":::", '"" "" -""', "(", "مصدر:"],
+    [
+        '"',
+        "«",
+        "OR",
+        "أو",
+        "-",
+        "*",
+        "في من على",
+        "😀🔥",
+        "\x00\x07",
+        "a" * 5000,
+        "title:",
+        ":::",
+        '"" "" -""',
+        "(",
+        "مصدر:",
+    ],
 )
 def test_odd_queries_never_raise(engine: Engine, query: str) -> None:
     result = engine.search(query)
@@ -209,7 +227,9 @@ def test_words_in_the_lead_rank_an_article_above_the_same_words_further_down(tmp
     build(tmp_path / "ix", LoadResult(documents=docs), ["t"], procs=1)
     result = Engine(tmp_path / "ix").search("حملة تلقيح وزارة الصحة", facets=False, suggest=False)
     assert [h.id for h in result.hits] == ["first", "later"]
-    tied = Engine(tmp_path / "ix", weights=Weights(lead=0.0)).search("حملة تلقيح وزارة الصحة", facets=False, suggest=False)
+    tied = Engine(tmp_path / "ix", weights=Weights(lead=0.0)).search(
+        "حملة تلقيح وزارة الصحة", facets=False, suggest=False
+    )
     assert tied.hits[0].score == pytest.approx(tied.hits[1].score)  # without the lead field, nothing tells them apart
 
 
@@ -229,3 +249,27 @@ def test_each_mark_on_the_article_page_names_the_query_word_it_answers(engine: E
 
     marked = highlight_all("عن الإنترنت اليوم", {"انترنت"}, origins={"انترنت": '"><script>x'})
     assert marked == 'عن <mark title="يطابق كلمة البحث: &quot;&gt;&lt;script&gt;x">الإنترنت</mark> اليوم'
+
+
+def test_a_hit_in_json_carries_every_field_but_its_page_html() -> None:
+    """Hit.to_json is written out for speed; it must not drop a field added later."""
+    from dataclasses import asdict, fields
+
+    from search.engine import Group, Hit, Member
+
+    group = Group(
+        "g0123456789abcdef",
+        2,
+        "a1",
+        "2018-01-01",
+        [Member("a1", "عنوان", "bbc", "2018-01-01"), Member("b2", "ع", "cnn", None)],
+    )
+    for hit in (
+        Hit("b2", "عنوان", "http://x", "cnn", "world", "", None, 1.234567, "<mark>ع</mark>", "ع", "<b>t</b>", group),
+        Hit("c3", "", "", "", "", "", "2018-02-02", 0.5),
+    ):
+        expected = asdict(hit)
+        expected.pop("title_html")
+        expected["score"] = round(hit.score, 4)
+        assert hit.to_json() == expected
+    assert {f.name for f in fields(Hit)} - {"title_html"} == set(hit.to_json())

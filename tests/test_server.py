@@ -96,3 +96,76 @@ def _status(pid: int) -> str:
         return Path(f"/proc/{pid}/status").read_text().lower()
     except OSError:
         return "zombie"
+
+
+def _two_workers(index: Path):  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    from conftest import free_port
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "search.cli", "serve", "--port", str(port), "--workers", "2", "--index", str(index)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if get_json(f"http://127.0.0.1:{port}/api/health")[0] == 200:
+                return server, port
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise AssertionError("the server did not start")
+
+
+def _pids_of_connections(port: int, n: int) -> list[int]:
+    """Open ``n`` keep-alive connections at once, then ask each which worker holds it (twice: it stays)."""
+    import http.client
+    import json
+
+    connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(n)]
+    try:
+        for connection in connections:
+            connection.connect()
+        pids = []
+        for _ in range(2):
+            asked = []
+            for connection in connections:
+                connection.request("GET", "/api/health")
+                asked.append(json.loads(connection.getresponse().read())["worker"]["pid"])
+            pids.append(asked)
+        assert pids[0] == pids[1]  # a keep-alive connection stays with its worker
+        return pids[0]
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+def test_workers_share_keep_alive_connections_evenly(fresh_index: Path) -> None:
+    """Least connections: 8 keep-alive clients on 2 workers are 4 and 4, every time (hashing them
+    to per-worker sockets split them 6/2 one time in five, and one worker queued while the other idled)."""
+    import collections
+    import os
+    import signal
+
+    server, port = _two_workers(fresh_index)
+    try:
+        for _ in range(5):
+            split = collections.Counter(_pids_of_connections(port, 8))
+            assert sorted(split.values()) == [4, 4], split
+            time.sleep(0.3)  # the closed connections leave both workers' counts
+        # A worker killed with -9: its slot is cleared and a new worker takes it; every new
+        # connection is still answered.
+        victim = next(iter(split))
+        os.kill(victim, signal.SIGKILL)
+        started = time.monotonic()
+        pids = _pids_of_connections(port, 6)
+        assert victim not in pids and time.monotonic() - started < 10
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import ctypes
 import ipaddress
+import mmap
 import os
 import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
@@ -121,12 +123,15 @@ def make_server(app: Flask, config: Config, sockets: list[socket.socket] | None 
 def serve(app: Flask, config: Config) -> None:
     """Serve ``app`` until interrupted, on the address and with the limits in ``config``.
 
-    With more than one worker (``workers``; 0 is one per core) the parent reserves the
-    address and forks the workers, each with its threads, its own engine and its own
-    listening socket on that address (SO_REUSEPORT: the kernel spreads the connections
-    over the workers; one shared socket let one worker accept every keep-alive
-    connection while the other idled). It starts a new worker when one dies. Each
-    worker follows the live index on its own, so a reindex is picked up by all of them.
+    With more than one worker (``workers``; 0 is one per core) the parent listens and
+    forks the workers, each with its threads and its own engine, all accepting on that
+    one socket. A worker accepts only while it holds no more open connections than the
+    least busy of the others (least connections, counted in memory they share): keep-alive
+    clients hold their connection for many requests, and whichever way the kernel hands
+    them out, alone (one shared socket: the first worker to wake took them all) or by
+    hashing (SO_REUSEPORT: 8 connections split 6/2 one time in five), one worker queued
+    while the other idled. It starts a new worker when one dies. Each worker follows the
+    live index on its own, so a reindex is picked up by all of them.
     """
     _few_malloc_arenas()
     workers = config.workers or os.cpu_count() or 1
@@ -151,22 +156,15 @@ class BoundAddress:
         self.effective_host, self.effective_port = host, port
 
 
-REUSE_PORT = getattr(socket, "SO_REUSEPORT", None)
-
-
 def _listen(config: Config) -> socket.socket:
-    """The parent's socket: bound (the address, a real port for port 0). With SO_REUSEPORT it
-    does not listen (each worker listens on its own socket); without, the workers share it."""
+    """The socket every worker accepts on: bound (the address, a real port for port 0) and listening."""
     try:
         infos = socket.getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
         family, kind, proto, _name, address = infos[0]
         listening = socket.socket(family, kind, proto)
         listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if REUSE_PORT is not None:
-            listening.setsockopt(socket.SOL_SOCKET, REUSE_PORT, 1)
         listening.bind(address)
-        if REUSE_PORT is None:
-            listening.listen(1024)
+        listening.listen(1024)
     except OSError as exc:
         reason = (exc.strerror or str(exc)).lower()
         raise ServeError(f"cannot listen on {_address(config.host, config.port)}: {reason}") from exc
@@ -174,24 +172,43 @@ def _listen(config: Config) -> socket.socket:
     return listening
 
 
-def _worker_socket(reserved: socket.socket) -> socket.socket:
-    """A worker's own listening socket on the reserved address (or the shared one)."""
-    if REUSE_PORT is None:
-        return reserved
-    own = socket.socket(reserved.family, reserved.type, reserved.proto)
-    own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    own.setsockopt(socket.SOL_SOCKET, REUSE_PORT, 1)
-    own.bind(reserved.getsockname())
-    own.listen(1024)
-    own.setblocking(False)
-    reserved.close()
-    return own
+class Balance:
+    """Each worker's open connections, in memory the forked workers share (-1: no worker)."""
+
+    def __init__(self, workers: int) -> None:
+        self._memory = mmap.mmap(-1, 4 * workers)  # anonymous and shared: it survives fork
+        self.counts = memoryview(self._memory).cast("i")
+        for slot in range(workers):
+            self.counts[slot] = -1
+
+    def may_accept(self, slot: int, mine: int) -> bool:
+        """Publish ``mine`` for ``slot``; True when no other worker holds fewer connections."""
+        self.counts[slot] = mine
+        others = [n for i, n in enumerate(self.counts) if i != slot and n >= 0]
+        return not others or mine <= min(others)
+
+
+def _balanced(server: Server, balance: Balance, slot: int) -> None:
+    """Make this worker's listeners accept only while ``balance`` allows (least connections)."""
+    for listener in _listeners(_map_of(server)):
+        plain: Callable[[], bool] = listener.readable
+
+        def readable(plain: Callable[[], bool] = plain, listener: Any = listener) -> bool:
+            # Called by the event loop before each wait: a listener that is not readable is not
+            # polled, and the others, which all share the socket, accept in its place.
+            accepting = plain()  # always: it also closes connections idle too long
+            mine = sum(isinstance(channel, HTTPChannel) for channel in listener._map.values())
+            return balance.may_accept(slot, mine) and accepting
+
+        listener.readable = readable
 
 
 def _supervise(app: Flask, config: Config, listening: socket.socket, workers: int) -> None:
     """Fork ``workers`` servers of ``listening``; start a new one when one dies; stop them all on
-    SIGTERM or SIGINT."""
-    children: set[int] = set()
+    SIGTERM or SIGINT. Each worker has a slot in the shared connection counts; a new worker
+    takes the slot of the one it replaces."""
+    children: dict[int, int] = {}  # pid -> slot
+    balance = Balance(workers)
     stopping = False
 
     def stop(signum: int, _frame: object) -> None:
@@ -207,14 +224,18 @@ def _supervise(app: Flask, config: Config, listening: socket.socket, workers: in
     signal.signal(signal.SIGINT, stop)
     while not stopping:
         while len(children) < workers and not stopping:
-            children.add(_fork_worker(app, config, listening))
+            slot = min(set(range(workers)) - set(children.values()))
+            balance.counts[slot] = 0
+            children[_fork_worker(app, config, listening, balance, slot)] = slot
         try:
             pid, _status = os.wait()
         except ChildProcessError:
             continue
         except InterruptedError:
             continue
-        children.discard(pid)
+        slot = children.pop(pid, None)
+        if slot is not None:
+            balance.counts[slot] = -1  # no longer a worker: the others stop comparing with it
         if not stopping:
             print(f"worker {pid} ended; starting another", file=sys.stderr, flush=True)
             time.sleep(0.5)
@@ -225,14 +246,14 @@ def _supervise(app: Flask, config: Config, listening: socket.socket, workers: in
         except ChildProcessError:
             break
         if pid:
-            children.discard(pid)
+            children.pop(pid, None)
         else:
             time.sleep(0.05)
     for pid in children:
         os.kill(pid, signal.SIGKILL)
 
 
-def _fork_worker(app: Flask, config: Config, listening: socket.socket) -> int:
+def _fork_worker(app: Flask, config: Config, listening: socket.socket, balance: Balance, slot: int) -> int:
     pid = os.fork()
     if pid:
         return pid
@@ -241,7 +262,9 @@ def _fork_worker(app: Flask, config: Config, listening: socket.socket) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         _die_with_parent()
-        make_server(app, config, sockets=[_worker_socket(listening)]).run()
+        server = make_server(app, config, sockets=[listening])
+        _balanced(server, balance, slot)
+        server.run()
     except BaseException:  # noqa: BLE001 - a worker reports and ends; the parent starts another
         import traceback
 
@@ -285,11 +308,15 @@ def addresses(server: Server) -> list[tuple[str, int]]:
 
 def shutdown(server: Server) -> None:
     """Stop a running server from another thread: its loop closes every socket and ends, its workers stop."""
-    socket_map = server.map if isinstance(server, MultiSocketServer) else server._map
+    socket_map = _map_of(server)
     listeners = _listeners(socket_map)
     if listeners:
         listeners[0].trigger.pull_trigger(lambda: wasyncore.close_all(socket_map, ignore_all=True))
         _stop_workers(listeners)
+
+
+def _map_of(server: Server) -> dict[int, Any]:
+    return server.map if isinstance(server, MultiSocketServer) else server._map
 
 
 def _listeners(socket_map: dict[int, Any]) -> list[BaseWSGIServer]:
