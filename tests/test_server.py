@@ -65,8 +65,18 @@ def test_workers_share_the_socket_and_stop_together(fresh_index: Path) -> None:
 
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "search.cli", "serve", "--port", str(port), "--workers", "2", "--index",
-         str(fresh_index)],
+        [
+            sys.executable,
+            "-m",
+            "search.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--index",
+            str(fresh_index),
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -167,5 +177,65 @@ def test_workers_share_keep_alive_connections_evenly(fresh_index: Path) -> None:
         pids = _pids_of_connections(port, 6)
         assert victim not in pids and time.monotonic() - started < 10
     finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
+
+
+def test_a_worker_over_its_share_hands_connections_back(fresh_index: Path) -> None:
+    """Keep-alive connections that landed unevenly are spread again: a worker holding more than
+    one connection over the other closes one after an answer (``Connection: close``), and the
+    client's new connection goes to the other worker."""
+    import collections
+    import http.client
+    import json
+    import os
+    import signal
+
+    def owner(connection: http.client.HTTPConnection) -> tuple[int, bool]:
+        connection.request("GET", "/api/health")  # http.client reconnects after a close
+        response = connection.getresponse()
+        return json.loads(response.read())["worker"]["pid"], response.getheader("Connection", "") == "close"
+
+    server, port = _two_workers(fresh_index)
+    opened: list[http.client.HTTPConnection] = []
+
+    def connect(n: int) -> list[http.client.HTTPConnection]:
+        made = [http.client.HTTPConnection("127.0.0.1", port, timeout=15) for _ in range(n)]
+        opened.extend(made)
+        for connection in made:
+            connection.connect()
+        return made
+
+    try:
+        # Make the split uneven on purpose: 12 fillers split 6/6; close the 6 on one worker (A)
+        # and stop the other (B), whose count stays at 6. The 8 clients then go to A until it
+        # holds 7, the last one waits in the listening queue; then B's fillers close and B goes on:
+        # 7 connections on A, 1 on B.
+        fillers = connect(12)
+        held = [owner(c)[0] for c in fillers]
+        assert collections.Counter(held).most_common(1)[0][1] == 6
+        a = held[0]
+        b = next(pid for pid in held if pid != a)
+        os.kill(b, signal.SIGSTOP)
+        for connection, pid in zip(fillers, held, strict=True):
+            if pid == a:
+                connection.close()
+        time.sleep(0.3)
+        clients = connect(8)
+        time.sleep(0.3)
+        for connection, pid in zip(fillers, held, strict=True):
+            if pid == b:
+                connection.close()
+        os.kill(b, signal.SIGCONT)
+        closed = 0
+        for _ in range(12):
+            seen = [owner(c) for c in clients]
+            closed += sum(was_closed for _pid, was_closed in seen)
+            time.sleep(0.1)
+        split = collections.Counter(pid for pid, _closed in seen)
+        assert closed >= 1 and sorted(split.values()) in ([4, 4], [3, 5]), (closed, split)
+    finally:
+        for connection in opened:
+            connection.close()
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)

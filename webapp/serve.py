@@ -19,6 +19,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -27,7 +28,7 @@ from flask import Flask
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
-from waitress.task import ErrorTask
+from waitress.task import ErrorTask, WSGITask
 from waitress.utilities import BadRequest, ServerNotImplemented
 
 from search.settings import Config
@@ -57,6 +58,18 @@ class SecureErrorTask(ErrorTask):
         super().execute()
 
 
+class BalancedTask(WSGITask):
+    """One request's answer; it closes its keep-alive connection (saying so: ``Connection:
+    close``) when this worker holds more than its share of the connections, so the client's
+    next connection goes to a less busy worker."""
+
+    def build_response_header(self) -> bytes:
+        shed = getattr(self.channel.server, "shed", None)
+        if shed is not None and not self.close_on_finish and shed():
+            self.set_close_on_finish()
+        return super().build_response_header()
+
+
 class Channel(HTTPChannel):
     """One client connection; its error answers carry the security headers.
 
@@ -67,6 +80,7 @@ class Channel(HTTPChannel):
     """
 
     error_task_class = SecureErrorTask
+    task_class = BalancedTask
     request_began: float | None = None
 
     def handle_read(self) -> None:
@@ -181,11 +195,24 @@ class Balance:
         for slot in range(workers):
             self.counts[slot] = -1
 
+    def _fewest_elsewhere(self, slot: int) -> int | None:
+        others = [n for i, n in enumerate(self.counts) if i != slot and n >= 0]
+        return min(others) if others else None
+
     def may_accept(self, slot: int, mine: int) -> bool:
         """Publish ``mine`` for ``slot``; True when no other worker holds fewer connections."""
         self.counts[slot] = mine
-        others = [n for i, n in enumerate(self.counts) if i != slot and n >= 0]
-        return not others or mine <= min(others)
+        fewest = self._fewest_elsewhere(slot)
+        return fewest is None or mine <= fewest
+
+    def over_share(self, slot: int) -> bool:
+        """Whether ``slot`` holds more than one connection more than the least busy other worker.
+
+        Accepting by the counts cannot split every burst evenly: a worker still closing the
+        connections of the last burst counts them and refuses, and keep-alive clients then stay
+        where they landed. So a worker over its share closes a connection after an answer."""
+        fewest = self._fewest_elsewhere(slot)
+        return fewest is not None and self.counts[slot] > fewest + 1
 
 
 def _balanced(server: Server, balance: Balance, slot: int) -> None:
@@ -201,6 +228,30 @@ def _balanced(server: Server, balance: Balance, slot: int) -> None:
             return balance.may_accept(slot, mine) and accepting
 
         listener.readable = readable
+        listener.shed = _shedder(balance, slot)
+
+
+SHED_EVERY = 0.05  # seconds between two connections a worker closes to rebalance: one at a time
+
+
+def _shedder(balance: Balance, slot: int) -> Callable[[], bool]:
+    """``shed()``: True when the answer being written should close its connection (read by
+    BalancedTask from a request thread; at most one every SHED_EVERY seconds, since the counts
+    only change once the event loop has closed the connection)."""
+    lock = threading.Lock()
+    last = [0.0]
+
+    def shed() -> bool:
+        if not balance.over_share(slot):
+            return False
+        with lock:
+            now = time.monotonic()
+            if now - last[0] < SHED_EVERY:
+                return False
+            last[0] = now
+            return True
+
+    return shed
 
 
 def _supervise(app: Flask, config: Config, listening: socket.socket, workers: int) -> None:
