@@ -283,8 +283,14 @@ def write_report(out: dict) -> None:
            "other whole headlines pasted, and a word from yet other headlines browsed newest first within "
            f"{DATE_RANGE[0]}..{DATE_RANGE[1]} with facets.", "",
            "## What this machine can and cannot show", "", out["caveat"], ""]
-    (RESULTS / "scale.md").write_text("\n".join(md), encoding="utf-8")
-    (RESULTS / "scale.json").write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
+    name = report_name(out.get("scale", 1))
+    (RESULTS / f"{name}.md").write_text("\n".join(md), encoding="utf-8")
+    (RESULTS / f"{name}.json").write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def report_name(scale: int) -> str:
+    """results/scale.md for ANT itself; results/scale-x10.md for ten times as many articles, and so on."""
+    return "scale" if scale == 1 else f"scale-x{scale}"
 
 
 CAVEAT = (
@@ -294,8 +300,8 @@ CAVEAT = (
     "in two shows the cost of the split (a round trip per shard, the merge, the work done twice for small "
     "shards), not the speed-up that shards on separate machines would give, where each shard's work runs on "
     "its own cores and memory. Likewise the build: Whoosh (procs=2) and 2 Xapian shards both use both cores, "
-    "so their docs/s compare writers, not machines; a 1-shard Xapian build uses one core. The 300,000-document "
-    "figure of the issue was not measured. Latency percentiles are pooled over the rounds; the per-round ratios "
+    "so their docs/s compare writers, not machines; a 1-shard Xapian build uses one core. The ~300,000-document "
+    "figures are in results/scale-x10.md (`--scale 10`). Latency percentiles are pooled over the rounds; the per-round ratios "
     "show how much the machine's speed drifted (other work, e.g. a test suite run by another engineer, may "
     "have shared the cores during this run): compare ratios within a round, not absolute milliseconds between runs."
 )
@@ -325,7 +331,7 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M"), "python": platform.python_version(), "cpus": os.cpu_count(),
         "command": " ".join(["python benchmarks/scale.py", *flags]), "collection": scale_note,
         "load_average_at_start": os.getloadavg(), "rounds": args.rounds, "queries_per_set": args.queries,
-        "builds": {name: [] for name in BACKENDS}, "caveat": CAVEAT,
+        "builds": {name: [] for name in BACKENDS}, "caveat": CAVEAT, "scale": args.scale,
     }
     roots = {name: index_root(name, args.scale) for name in BACKENDS}
     for _ in range(args.build_rounds):
@@ -347,7 +353,7 @@ def main() -> None:
     out["seconds"] = round(time.perf_counter() - started)
     out["load_average_at_end"] = os.getloadavg()
     write_report(out)
-    log.info("wrote %s", RESULTS / "scale.md")
+    log.info("wrote %s", RESULTS / f"{report_name(args.scale)}.md")
 
 
 if __name__ == "__main__":
