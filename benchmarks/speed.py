@@ -10,6 +10,7 @@ other (the machine has two cores, and the engine's build uses both).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import platform
@@ -174,6 +175,53 @@ def our_latency(root: Path, sets: dict[str, list[str]]) -> dict[str, dict[str, d
     return out
 
 
+DATE_RANGE = (dt.date(2018, 1, 1), dt.date(2018, 6, 30))
+
+
+def combinations(engine) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    """Sort, filter and facet combinations the page offers, as Engine.search keyword arguments; the
+    source and the category are the index's most common ones (the largest sets to filter)."""
+    from search.engine import Filters
+
+    facets = engine.search("تونس", per_page=10, snippets=False, suggest=False).facets
+    source = max(facets["source"], key=facets["source"].get)
+    category = max(facets["category"], key=facets["category"].get)
+    web = {"snippets": True, "facets": True, "suggest": True, "collapse": True}
+    return {
+        "newest + date range + facets": {**web, "sort": "newest",
+                                         "filters": Filters(date_from=DATE_RANGE[0], date_to=DATE_RANGE[1])},
+        f"newest + source ({source}) + facets": {**web, "sort": "newest", "filters": Filters(source=[source])},
+        f"relevance + category ({category}) + date range + facets": {
+            **web, "filters": Filters(category=[category], date_from=DATE_RANGE[0], date_to=DATE_RANGE[1])},
+        "relevance + two sources + two categories + facets": {
+            **web, "filters": Filters(source=sorted(facets["source"])[:2], category=sorted(facets["category"])[:2])},
+        "newest, page 5, + facets": {**web, "sort": "newest", "page": 5},
+    }
+
+
+def combination_latency(root: Path, sets: dict[str, list[str]]) -> dict[str, dict[str, dict[str, float]]]:
+    """The web page's search (snippets, facets, suggestions, story groups) under each combination, for
+    one-word and headline queries; combinations interleaved query by query."""
+    from search.engine import Engine
+
+    engine = Engine(root)
+    combos = combinations(engine)
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for name in ("1 word", "headline"):
+        ms: dict[str, list[float]] = {combo: [] for combo in combos}
+        for q in sets[name]:  # warm-up
+            for kwargs in combos.values():
+                engine.search(q, per_page=10, **kwargs)
+        for q in sets[name]:
+            for combo, kwargs in combos.items():
+                t0 = time.perf_counter_ns()
+                engine.search(q, per_page=10, **kwargs)
+                ms[combo].append((time.perf_counter_ns() - t0) / 1e6)
+        for combo, times in ms.items():
+            out.setdefault(combo, {})[name] = percentiles(times)
+    return out
+
+
 def peer_runs(size: str, sets: dict[str, list[str]]) -> dict[str, dict[str, object]]:
     """Each peer indexes the same documents and runs every query set (top 10), timed per query.
 
@@ -260,6 +308,36 @@ def ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}x" if a and b else ""
 
 
+def goals(out: dict) -> list[str]:
+    """Each goal of the speed issue (#11) beside its figure from this run (or the benchmark that measures it)."""
+    lat = out["latency"]["31.5k"]["baheth"]
+    snip = lat["snippets"]
+    head = snip["headline"]
+    kw = max(snip[qs]["p95"] for qs in ("1 word", "2 words", "3 words"))
+    rows = [
+        ("headline queries with snippets, 31.5k", "p50 ≤ 10 ms, p95 ≤ 25 ms", f"p50 {head['p50']}, p95 {head['p95']}",
+         head["p50"] <= 10 and head["p95"] <= 25),
+        ("keyword queries (1-3 words) with snippets, 31.5k", "p95 ≤ 15 ms", f"worst p95 {kw}", kw <= 15),
+    ]
+    combos = out.get("combinations", {})
+    if combos:
+        worst = max(by_set[n]["p95"] for by_set in combos.values() for n in by_set)
+        rows.append(("any sort, filter and facet combination, 31.5k", "p95 ≤ 50 ms", f"worst p95 {worst}", worst <= 50))
+    analyser = out["analyser"].get("baheth (stemmed field)")
+    if analyser:
+        warm, cold = analyser.get("warm_tokens_per_s", 0), analyser["tokens_per_s"]
+        rows.append(("analyser, stemmed field", "≥ 1,000,000 tokens/s", f"{warm:,} warm, {cold:,} cold",
+                     warm >= 1_000_000))
+    ours = out["indexing"][OURS]["docs_per_s"]
+    rows.append(("reindex 31.5k with two processes", "≥ 1,000 docs/s", f"{ours}", ours >= 1000))
+    md = ["## The speed issue's goals (#11), this run", "", "| goal | target | measured | |", "|---|---|---|---|"]
+    md += [f"| {goal} | {target} | {figure} | {'met' if met else 'not met'} |" for goal, target, figure, met in rows]
+    md += ["", "Serving with `--workers` (≥ 1.8x one worker, p95 ≤ 120 ms at 8 clients): `benchmarks/load.py`, "
+           "results/load.md. Cost from 1x to 4x the articles beside Lucene's: `benchmarks/growth.py`, "
+           "results/growth.md.", ""]
+    return md
+
+
 def write_report(out: dict) -> None:
     first = [label for label in REINDEX_ROWS.values() if label in out["indexing"]]
     idx = {**{label: out["indexing"][label] for label in first}, **out["indexing"]}  # our builds first, then peers
@@ -294,6 +372,9 @@ def write_report(out: dict) -> None:
     if out.get("reindex_measured"):
         md[-1:-1] = [f"The reindex rows (ours and the plain writers) were re-measured on {out['reindex_measured']} "
                      f"(`speed.py --reindex-only --repeat {out.get('reindex_repeat', 1)}`)."]
+    if out.get("latency_measured"):
+        md[-1:-1] = [f"Our query latency and the combinations were re-measured on {out['latency_measured']} "
+                     "(`speed.py --latency-only`, on the indexes built by the full run)."]
     if out.get("peers_measured"):
         md[-1:-1] = [f"The peers were re-measured on {out['peers_measured']} (`speed.py --peers-only`)."]
     if ours.get("vocabulary_seconds"):
@@ -315,7 +396,19 @@ def write_report(out: dict) -> None:
     kw = [out["latency"]["31.5k"]["baheth"]["snippets"][qs]["p95"] for qs in ("1 word", "2 words", "3 words")]
     md += [f"Target keyword queries with snippets p95 ≤ 50 ms at 31.5k: worst of 1-3 words **{max(kw)} ms** "
            f"({'met' if max(kw) <= 50 else 'missed'}). Peers return ids only (no snippets); compare them with "
-           "the 'no snippets' column.", "", "## Analyser throughput", "",
+           "the 'no snippets' column.", ""]
+    combos = out.get("combinations", {})
+    if combos:
+        md += ["## Sort, filter and facet combinations, 31.5k documents (ms, top 10, as the web page asks)", "",
+               "Each combination is the web page's search (snippets, facets, suggestions, story groups) with that sort "
+               f"and those filters; date range {DATE_RANGE[0]}..{DATE_RANGE[1]}; combinations interleaved query by "
+               "query. The peers' harness ranks only, so it has no row here.", "",
+               "| combination | 1 word p50 / p95 | headline p50 / p95 |", "|---|---|---|"]
+        for combo, by_set in combos.items():
+            md.append(f"| {combo} | " + " | ".join(f"{by_set[n]['p50']} / {by_set[n]['p95']} ({by_set[n]['n']})"
+                                                    for n in ("1 word", "headline")) + " |")
+        md.append("")
+    md += goals(out) + ["## Analyser throughput", "",
            f"Title + body of {out['analyser_sample']:,} ANT articles, single process: a cold pass (every per-word "
            "table and cache emptied first) then a warm one over the same texts"
            + (f" (measured {out['analyser_measured']})" if out.get("analyser_measured") else "") + ".", "",
@@ -345,6 +438,8 @@ def main() -> None:
                     help="re-measure only the 31.5k builds, keeping the rest of results/speed.json")
     ap.add_argument("--analyser-only", action="store_true",
                     help="re-measure only the analysers, keeping the rest of results/speed.json")
+    ap.add_argument("--latency-only", action="store_true",
+                    help="re-measure our query latency and the combinations on the built indexes; keep the rest")
     ap.add_argument("--repeat", type=int, default=1,
                     help="rounds of the 31.5k builds, interleaved; each row reports its median round")
     args = ap.parse_args()
@@ -365,6 +460,16 @@ def main() -> None:
         out = json.loads((RESULTS / "speed.json").read_text())
         out["analyser"] = analyser_throughput(out.get("analyser_sample", 3000))
         out["analyser_measured"] = time.strftime("%Y-%m-%d %H:%M")
+        write_report(out)
+        return
+    if args.latency_only:
+        out = json.loads((RESULTS / "speed.json").read_text())
+        sets = out["queries"]
+        for size in SIZES:
+            log.info("latency at %s...", size)
+            out["latency"][size]["baheth"] = our_latency(WORK / "speed" / f"baheth-{size}", sets)
+        out["combinations"] = combination_latency(WORK / "speed" / "baheth-31.5k", sets)
+        out["latency_measured"] = time.strftime("%Y-%m-%d %H:%M")
         write_report(out)
         return
     if args.reindex_only:
@@ -399,6 +504,7 @@ def main() -> None:
             if size == "31.5k":
                 for peer, s in found.items():
                     out["indexing"][peer] = {**s, "seconds": s["index_seconds"], "index_mb": round(s["index_bytes"] / 1e6, 1)}
+    out["combinations"] = combination_latency(roots["31.5k"], sets)
     out["analyser_sample"] = 3000
     out["analyser"] = analyser_throughput(out["analyser_sample"])
     out["seconds"] = round(time.perf_counter() - started)
