@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 OVERVIEW_SOURCES = 200  # sources listed by Engine.overview (the largest); the rest are counted
 
-SORTS = ("relevance", "newest")
+SORTS = ("relevance", "newest", "oldest")
 FACET_FIELDS = ("source", "category")
 # «هل تقصد»: a word the index does not hold gets its closest frequent neighbour; a word it
 # holds, a neighbour at one edit used FAR_MORE_USED times as often (الانتخبات 14 -> الانتخابات 467).
@@ -486,7 +486,7 @@ class Engine:
             # requiring every word of short queries cost 0.031 MRR@10 on ARCD-train and 0.010 on
             # ANT known-item, benchmarks/results/quality.md); newest first, every word of a short
             # query, so the newest articles are not those that share one common word with it.
-            applied = {"auto": "auto" if sort == "newest" else "any", "short": "auto"}.get(match, match)
+            applied = {"auto": "auto" if sort != "relevance" else "any", "short": "auto"}.get(match, match)
             parsed = self._builder(snapshot).parse(text, applied)
             result.notices = list(parsed.notices)
             if parsed.query is None and filters.active and not text.strip():
@@ -540,7 +540,8 @@ class Engine:
                 query=query,
                 start=(result.page - 1) * result.per_page,
                 limit=result.per_page,
-                newest=result.sort == "newest" or parsed.filters_only,
+                newest=result.sort == "newest" or (parsed.filters_only and result.sort != "oldest"),
+                oldest=result.sort == "oldest",
                 date_from=date_from,
                 date_to=date_to,
                 undated=filters.undated,

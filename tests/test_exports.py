@@ -52,7 +52,7 @@ def test_the_cap_is_a_setting_and_is_stated(small_index) -> None:  # type: ignor
     assert "أول" in page.split('class="export"', 1)[1].split("</p>", 1)[0]
 
 
-@pytest.mark.parametrize("query", ["", "q=x&per_page=0", "q=x&sort=oldest"])
+@pytest.mark.parametrize("query", ["", "q=x&per_page=0", "q=x&sort=earliest"])
 def test_bad_exports_are_400(client, query: str) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/export.csv?" + query).status_code == 400
 

@@ -125,6 +125,19 @@ def test_sort_newest_and_paging(engine: Engine) -> None:
     assert len(page2.hits) == 1
 
 
+def test_sort_oldest_first_with_the_undated_last(engine: Engine) -> None:
+    oldest = engine.search("وزارة OR الحسابات OR المنتخب", sort="oldest")
+    newest = engine.search("وزارة OR الحسابات OR المنتخب", sort="newest")
+    dates = [h.date for h in oldest.hits]
+    assert dates == sorted(dates) and dates[0] < dates[-1]
+    assert [h.id for h in oldest.hits] == [h.id for h in reversed(newest.hits)]  # all dated here
+    # Browsing by filters alone: newest first by default, oldest first when asked; undated last both ways.
+    browse = engine.search("", filters=Filters(source=["bbc"]), sort="oldest")
+    assert [h.id for h in browse.hits] == ["FX-tech-1", "FX-culture-5", "FX-json-3"]
+    pages = [engine.search("", filters=Filters(source=["bbc"]), sort="oldest", per_page=1, page=n) for n in (1, 2, 3)]
+    assert [p.hits[0].id for p in pages] == ["FX-tech-1", "FX-culture-5", "FX-json-3"]
+
+
 def test_suggestion_for_a_misspelling(engine: Engine) -> None:
     result = engine.search("الانترنيت")
     assert result.suggestion == "الانترنت"

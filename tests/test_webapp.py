@@ -207,7 +207,7 @@ def test_openapi_is_served_and_valid(client) -> None:
         ("per_page=0", "invalid_per_page"),
         ("per_page=1000", "invalid_per_page"),
         ("per_page=1.5", "invalid_per_page"),
-        ("sort=oldest", "invalid_sort"),
+        ("sort=earliest", "invalid_sort"),
         ("from=2018-13-01", "invalid_from"),
         ("to=yesterday", "invalid_to"),
         ("source=" + "x" * 300, "invalid_source"),
@@ -360,7 +360,7 @@ def test_the_digits_setting_applies_to_the_whole_page(small_index) -> None:  # t
         ("per_page=abc", "invalid_per_page", "عدد النتائج في الصفحة"),
         ("page=0", "invalid_page", "رقم الصفحة"),
         ("from=2020-13-01", "invalid_from", "تاريخ البداية"),
-        ("sort=oldest", "invalid_sort", "الترتيب"),
+        ("sort=earliest", "invalid_sort", "الترتيب"),
     ],
 )
 def test_errors_have_a_code_and_an_arabic_message(client, query: str, code: str, arabic: str) -> None:  # type: ignore[no-untyped-def]
@@ -466,3 +466,14 @@ def test_no_timeline_without_dated_results_and_presets_are_links(client) -> None
     assert '<svg class="timeline"' not in page
     presets = re.findall(r'<ul class="presets">(.*?)</ul>', page, re.S)[0]
     assert "آخر أسبوع" in presets and "from=" in presets
+
+
+def test_oldest_first_in_the_api_and_on_the_page(client) -> None:  # type: ignore[no-untyped-def]
+    data = client.get("/api/search?q=وزارة OR الحسابات OR المنتخب&sort=oldest").get_json()
+    validate(data, "SearchResult")
+    dates = [hit["date"] for hit in data["results"]]
+    assert data["sort"] == "oldest" and dates == sorted(dates) and len(set(dates)) > 1
+    page = client.get("/?q=وزارة OR الحسابات OR المنتخب&sort=oldest&per_page=2").get_data(as_text=True)
+    assert '<option value="oldest" selected>الأقدم</option>' in page and "sort=oldest" in page  # kept in the page links
+    wrong = client.get("/api/search?q=x&sort=earliest")
+    assert wrong.status_code == 400 and "oldest" in wrong.get_json()["error"]["message"]

@@ -38,6 +38,8 @@ QUERIES = [
     ("category:technology الحسابات", {}),
     ("وزارة OR الحسابات OR المنتخب", {"per_page": 2, "page": 2}),
     ("وزارة OR الحسابات OR المنتخب", {"sort": "newest"}),
+    ("وزارة OR الحسابات OR المنتخب", {"sort": "oldest"}),
+    ("", {"filters": Filters(source=["CNN", "BBC"]), "sort": "oldest"}),
     ("الانترنت", {"filters": Filters(date_from=date(2018, 1, 1), date_to=date(2018, 12, 31))}),
     ("", {"filters": Filters(source=["CNN", "BBC"])}),
     ("الإِنْتَرْنِت", {}),
@@ -52,7 +54,7 @@ def test_the_same_results_as_the_embedded_backend(engine: Engine, xapian_engine:
     assert [h.id for h in xapian.hits] == [h.id for h in whoosh.hits]
     assert xapian.total == whoosh.total
     assert xapian.facets == whoosh.facets
-    if options.get("sort") != "newest":
+    if options.get("sort") not in ("newest", "oldest"):
         assert [round(h.score, 6) for h in xapian.hits] == [round(h.score, 6) for h in whoosh.hits]
     assert [h.snippet for h in xapian.hits] == [h.snippet for h in whoosh.hits]
 

@@ -94,7 +94,7 @@ SEARCH_RESULT = {
         "next": PAGE_URL,
         "prev": PAGE_URL,
         "per_page": {"type": "integer", "minimum": 1},
-        "sort": {"enum": ["relevance", "newest"]},
+        "sort": {"enum": ["relevance", "newest", "oldest"]},
         "match": {"enum": ["all", "any"], "description": "as applied: all when every word was required"},
         "took_ms": {"type": "number", "minimum": 0},
         "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
@@ -380,12 +380,12 @@ def openapi_document(public_url: str = "") -> dict[str, Any]:
                         _param("q", {"type": "string"}, "the query (see the README's query language)", "الانترنت"),
                         _param("page", _or_empty({"type": "integer", "minimum": 1, "maximum": 1000}), "page number"),
                         _param("per_page", _or_empty({"type": "integer", "minimum": 1, "maximum": 100}), "per page"),
-                        _param("sort", _or_empty({"enum": ["relevance", "newest"]}), "order"),
+                        _param("sort", _or_empty({"enum": ["relevance", "newest", "oldest"]}), "order"),
                         _param(
                             "match",
                             _or_empty({"enum": ["auto", "all", "any"]}),
                             "all: every word; any: any word, the articles with more of them first; auto "
-                            "(default): any word by relevance, every word of a query of up to 4 words newest "
+                            "(default): any word by relevance, every word of a query of up to 4 words newest or oldest "
                             "first; when no article has all the words, those with some are shown with the notice "
                             "not_all_words",
                         ),

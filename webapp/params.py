@@ -198,7 +198,7 @@ def parse_search_args(args: MultiDict, per_page_default: int, max_per_page: int)
     sort = args.get("sort", "") or "relevance"
     if sort not in SORTS:
         raise BadParameter(
-            "sort", f"sort must be one of {', '.join(SORTS)}, not {sort[:20]!r}", "{name}: relevance أو newest، لا «{got}»", sort[:20]
+            "sort", f"sort must be one of {', '.join(SORTS)}, not {sort[:20]!r}", "{name}: relevance أو newest أو oldest، لا «{got}»", sort[:20]
         )
     filters = Filters(
         source=_values(args, "source"),

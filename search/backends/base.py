@@ -31,6 +31,7 @@ class PageRequest:
     start: int  # the first result, counted from 0
     limit: int  # how many results from ``start``
     newest: bool = False  # newest first (ties by score), else by score
+    oldest: bool = False  # oldest first (ties by score); undated articles last either way
     date_from: datetime | None = None  # naive UTC, inclusive
     date_to: datetime | None = None
     undated: bool = False  # only documents without a date

@@ -88,7 +88,9 @@ class WhooshSnapshot:
             dates = ranker.dates()[ranked.ids]
             page.undated = int(np.count_nonzero(np.isneginf(dates)))
             page.days = _days(dates[np.isfinite(dates)])
-        top = ranker.top(ranked, request.start + request.limit, newest=request.newest, collapse=request.collapse)
+        top = ranker.top(
+            ranked, request.start + request.limit, newest=request.newest, collapse=request.collapse, oldest=request.oldest
+        )
         for score, docnum in top[request.start : request.start + request.limit]:
             page.hits.append((score, self.searcher.stored_fields(docnum)))
         return page

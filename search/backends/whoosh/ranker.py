@@ -339,32 +339,39 @@ class Ranker:
         seen[codes[ranked.ids]] = True
         return int(np.count_nonzero(seen))
 
-    def top(self, ranked: Ranked, limit: int, newest: bool = False, collapse: bool = False) -> list[tuple[float, int]]:
-        """The best ``limit`` (score, docnum): by score, ties by document number; or newest first.
-        With ``collapse``, only the first of each story group."""
+    def top(
+        self, ranked: Ranked, limit: int, newest: bool = False, collapse: bool = False, oldest: bool = False
+    ) -> list[tuple[float, int]]:
+        """The best ``limit`` (score, docnum): by score, ties by document number; or newest or
+        oldest first (ties by score), undated articles last. With ``collapse``, only the first
+        of each story group."""
         docs, scores = ranked.ids, ranked.scores
+        by_date = newest or oldest
         if len(docs) == 0:
             return []
-        if collapse and not newest and len(docs) > 4 * limit + 50:
+        if collapse and not by_date and len(docs) > 4 * limit + 50:
             # Most groups are single articles: the best few times ``limit`` nearly always hold
             # ``limit`` groups; only when they do not is every match ordered.
             kth = np.partition(-scores, 4 * limit + 49)[4 * limit + 49]
             keep = -scores <= kth
-            found = self._ordered(docs[keep], scores[keep], limit, newest, collapse)
+            found = self._ordered(docs[keep], scores[keep], limit, newest, collapse, oldest)
             if len(found) >= limit:
                 return found
-        if not collapse and not newest and len(docs) > limit:
+        if not collapse and not by_date and len(docs) > limit:
             # Keep every document scoring at least the limit-th best score, ties included.
             kth = np.partition(-scores, limit - 1)[limit - 1]
             keep = -scores <= kth
             docs, scores = docs[keep], scores[keep]
-        return self._ordered(docs, scores, limit, newest, collapse)
+        return self._ordered(docs, scores, limit, newest, collapse, oldest)
 
     def _ordered(
-        self, docs: np.ndarray, scores: np.ndarray, limit: int, newest: bool, collapse: bool
+        self, docs: np.ndarray, scores: np.ndarray, limit: int, newest: bool, collapse: bool, oldest: bool = False
     ) -> list[tuple[float, int]]:
         if newest:
-            order = np.lexsort((docs, -scores, -self.dates()[docs]))
+            order = np.lexsort((docs, -scores, -self.dates()[docs]))  # undated (-inf) last
+        elif oldest:
+            dates = self.dates()[docs]
+            order = np.lexsort((docs, -scores, np.where(np.isneginf(dates), np.inf, dates)))  # undated last
         else:
             order = np.lexsort((docs, -scores))
         if collapse:

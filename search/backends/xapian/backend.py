@@ -159,11 +159,16 @@ class XapianSnapshot:
             enquire.set_collapse_key(GROUP_SLOT)
         everything = self.db.get_doccount()
         stats = self.backend.statistics(self)
-        if request.newest:
-            enquire.set_sort_by_value_then_relevance(DATE_SLOT, True)
-            mset = enquire.get_mset(request.start, request.limit, everything)
-            mset.fetch()
-            found = [_candidate(match) for match in mset]
+        if request.newest or request.oldest:
+            if request.newest:
+                enquire.set_sort_by_value_then_relevance(DATE_SLOT, True)  # an undated article (no value) last
+                mset = enquire.get_mset(request.start, request.limit, everything)
+                if mset.size():  # fetch() on an empty match set crashes Xapian 1.4 (segfault)
+                    mset.fetch()
+                found = [_candidate(match) for match in mset]
+            else:
+                mset = enquire.get_mset(0, 0, everything)  # the count and the facets of every match
+                found = self._oldest_first(xapian, query, request, everything)
             self._mark_phrases(xapian, request.query, found)
             hits = [(bm25f(request.query, row.candidate, stats, *self._k1_b()), _fields(row.document)) for row in found]
         else:
@@ -207,6 +212,32 @@ class XapianSnapshot:
             count.set_weighting_scheme(xapian.BoolWeight())
             page.undated = count.get_mset(0, 0, everything).get_matches_estimated()
         return page
+
+    def _oldest_first(self, xapian: Any, query: Any, request: PageRequest, everything: int) -> list[Row]:
+        """One page of matches, oldest first and undated last. Xapian sorts a document without a
+        value before every other and its remote backend takes no KeyMaker to change that, so the
+        dated and the undated matches are asked for apart, the page continuing from one to the other."""
+        Query = xapian.Query
+        parts = [
+            (Query(Query.OP_AND_NOT, query, Query(UNDATED_TERM)), True),
+            (Query(Query.OP_FILTER, query, Query(UNDATED_TERM)), False),  # by relevance, as with newest
+        ]
+        rows: list[Row] = []
+        start, wanted = request.start, request.limit
+        for part, by_date in parts:
+            enquire = xapian.Enquire(self.db)
+            enquire.set_query(part)
+            enquire.set_weighting_scheme(xapian.BM25Weight(self.backend.bm25[1], 0, 1, self.backend.bm25[0], 0.5))
+            if request.collapse:
+                enquire.set_collapse_key(GROUP_SLOT)
+            if by_date:
+                enquire.set_sort_by_value_then_relevance(DATE_SLOT, False)
+            mset = enquire.get_mset(start, wanted, everything)
+            rows += [_candidate(match) for match in mset]
+            start, wanted = max(0, start - mset.get_matches_estimated()), request.limit - len(rows)
+            if wanted <= 0:
+                break
+        return rows
 
     def _candidate_by_key(self, mset: Any, i: int) -> Row:
         """The i-th match as a candidate, from its sort key (the rerank value) when it has one."""
@@ -343,6 +374,7 @@ class Row:
     ordinal: int
     doc_id: str
     candidate: Candidate
+
 
 
 def _candidate(match: Any) -> Row:
