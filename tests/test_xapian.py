@@ -39,6 +39,10 @@ QUERIES = [
     ("وزارة OR الحسابات OR المنتخب", {"per_page": 2, "page": 2}),
     ("وزارة OR الحسابات OR المنتخب", {"sort": "newest"}),
     ("وزارة OR الحسابات OR المنتخب", {"sort": "oldest"}),
+    # Later pages of a date-sorted search: Xapian's MSet.fetch() crashed the process there.
+    ("وزارة OR الحسابات OR المنتخب", {"sort": "newest", "per_page": 1, "page": 3}),
+    ("وزارة OR الحسابات OR المنتخب", {"sort": "oldest", "per_page": 1, "page": 2}),
+    ("", {"filters": Filters(source=["CNN", "BBC"]), "per_page": 2, "page": 2}),
     ("", {"filters": Filters(source=["CNN", "BBC"]), "sort": "oldest"}),
     ("الانترنت", {"filters": Filters(date_from=date(2018, 1, 1), date_to=date(2018, 12, 31))}),
     ("", {"filters": Filters(source=["CNN", "BBC"])}),

@@ -163,8 +163,7 @@ class XapianSnapshot:
             if request.newest:
                 enquire.set_sort_by_value_then_relevance(DATE_SLOT, True)  # an undated article (no value) last
                 mset = enquire.get_mset(request.start, request.limit, everything)
-                if mset.size():  # fetch() on an empty match set crashes Xapian 1.4 (segfault)
-                    mset.fetch()
+                _prefetch(mset)
                 found = [_candidate(match) for match in mset]
             else:
                 mset = enquire.get_mset(0, 0, everything)  # the count and the facets of every match
@@ -233,6 +232,7 @@ class XapianSnapshot:
             if by_date:
                 enquire.set_sort_by_value_then_relevance(DATE_SLOT, False)
             mset = enquire.get_mset(start, wanted, everything)
+            _prefetch(mset)
             rows += [_candidate(match) for match in mset]
             start, wanted = max(0, start - mset.get_matches_estimated()), request.limit - len(rows)
             if wanted <= 0:
@@ -315,7 +315,7 @@ class XapianSnapshot:
             enquire.set_query(xapian.Query(term(PREFIX["group"], key)))
             enquire.set_weighting_scheme(xapian.BoolWeight())
             mset = enquire.get_mset(0, MAX_GROUP_READ, self.db.get_doccount())
-            mset.fetch()
+            _prefetch(mset)
             found = [(_fields(match.document), _candidate(match).ordinal) for match in mset]
             # Oldest first, undated last, then in input order (as the embedded backend orders them).
             found.sort(key=lambda item: (not item[0].get("date_iso"), _instant(item[0]), item[1]))
@@ -342,7 +342,7 @@ class XapianSnapshot:
             enquire = xapian.Enquire(self.db)
             enquire.set_query(query)
             mset = enquire.get_mset(0, top)
-            mset.fetch()
+            _prefetch(mset)
             found = []
             for match in mset:
                 found.append((float(match.weight), _fields(match.document)))
@@ -375,6 +375,16 @@ class Row:
     doc_id: str
     candidate: Candidate
 
+
+
+def _prefetch(mset: Any) -> None:
+    """Ask the shards for every document of ``mset`` at once (a hint; they are read on use).
+
+    Xapian 1.4.22's MSet.fetch() and fetch(item) crash the process (segfault) on remote
+    shards when the match set does not start at the first match (page 2 and on); the same
+    hint given as a range of items does not."""
+    if mset.size():
+        mset.fetch(mset._get_hit_internal(0), mset._get_hit_internal(mset.size() - 1))
 
 
 def _candidate(match: Any) -> Row:
