@@ -111,8 +111,8 @@ class Clause:
 class Lexicon(Protocol):
     """What parsing needs to know of an index: its words and its keyword values."""
 
-    def words(self, field: str, prefix: str) -> Iterator[str]:
-        """The field's words that begin with ``prefix``, in order."""
+    def words(self, field: str, prefix: str, limit: int | None = None) -> Iterator[str]:
+        """The field's words that begin with ``prefix``, in order; the first ``limit`` of them."""
         ...
 
     def doc_frequency(self, field: str, word: str) -> int: ...
@@ -138,6 +138,8 @@ class ParsedQuery:
     filters_only: bool = False
     match: str = "any"  # as applied: "all" when every word is required
     loose: Node | None = None  # with match "all": the same words, any of them (the fallback when none has all)
+    # Words a prefix expanded to, by the fields looked in: a prefix repeated in one query is read once.
+    expansions: dict[tuple[tuple[str, str], ...], dict[tuple[str, str], int]] = field(default_factory=dict, repr=False)
 
     @property
     def empty(self) -> bool:
@@ -300,16 +302,9 @@ class QueryBuilder:
         body = [("body_exact", stem), ("body", bare)] + [("body_exact", c) for c in clitics]
         fields = title if field_name == "title" else title + body
         cap = self.config.max_prefix_terms
-        found: dict[tuple[str, str], int] = {}
-        scanned = 0
-        for fieldname, start in fields:
-            if len(start) < MIN_PREFIX_CHARS:
-                continue
-            for word in self.lexicon.words(fieldname, start):
-                found[fieldname, word] = self.lexicon.doc_frequency(fieldname, word)
-                scanned += 1
-                if scanned > cap * 40:
-                    break
+        found = parsed.expansions.get(tuple(fields))
+        if found is None:
+            found = parsed.expansions[tuple(fields)] = self._expand(fields, cap)
         if not found:
             return None
         # The cap counts distinct words; each is searched in every field that holds it.
@@ -326,6 +321,22 @@ class QueryBuilder:
             parsed.highlight_origins.setdefault(word, text + "*")
         boost = {f: b for f, _kind, b in self._fields(field_name)}
         return AnyOf(tuple(Term(f, w, boost[f]) for (f, w) in found if w in kept and f in boost))
+
+    def _expand(self, fields: list[tuple[str, str]], cap: int) -> dict[tuple[str, str], int]:
+        """(field, word) -> documents, for the words beginning with each field's start."""
+        found: dict[tuple[str, str], int] = {}
+        scanned = 0
+        for fieldname, start in fields:
+            if len(start) < MIN_PREFIX_CHARS:
+                continue
+            # The loop below stops once more than cap * 40 are scanned (each field reads one at least):
+            # the lexicon need not read further.
+            for word in self.lexicon.words(fieldname, start, max(1, cap * 40 + 1 - scanned)):
+                found[fieldname, word] = self.lexicon.doc_frequency(fieldname, word)
+                scanned += 1
+                if scanned > cap * 40:
+                    break
+        return found
 
     def _facet_value(self, fieldname: str, text: str, parsed: ParsedQuery) -> Node:
         values = facet_values(self.lexicon, fieldname, text)

@@ -69,3 +69,42 @@ def test_every_category_of_the_shared_corpora_has_an_arabic_label() -> None:
                "technology"}
     assert ant | jawhara <= set(CATEGORY_LABELS)
     assert all(any("\u0600" <= ch <= "\u06ff" for ch in label) for label in CATEGORY_LABELS.values())
+
+
+class _CountingLexicon:
+    """A lexicon over a fixed word list that counts what it is asked."""
+
+    def __init__(self, words: list[str]) -> None:
+        self.all = sorted(words)
+        self.read: list[tuple[str, str, int | None]] = []
+        self.frequencies = 0
+
+    def words(self, field: str, prefix: str, limit: int | None = None):  # type: ignore[no-untyped-def]
+        self.read.append((field, prefix, limit))
+        return iter([w for w in self.all if w.startswith(prefix)][:limit])
+
+    def doc_frequency(self, field: str, word: str) -> int:
+        self.frequencies += 1
+        return 1
+
+    def values(self, field: str) -> list[str]:
+        return []
+
+
+def test_a_prefix_repeated_in_one_query_is_expanded_once_and_reads_are_bounded() -> None:
+    """A query of the same broad prefix 64 times read the term list 64 times (55 s on Xapian
+    shards); each lexicon read is bounded by what the prefix's cap can still use."""
+    from search.query import QueryBuilder
+    from search.settings import defaults
+
+    lexicon = _CountingLexicon([f"انتر{chr(0x0621 + i % 26)}{chr(0x0621 + i // 26 % 26)}" for i in range(5000)])
+    config = defaults().replace(max_prefix_terms=5)
+    QueryBuilder(lexicon, config=config).parse("انتر*")
+    once, frequencies = len(lexicon.read), lexicon.frequencies
+    assert once >= 1 and all(limit is not None and limit <= 5 * 40 + 1 for _f, _p, limit in lexicon.read)
+    assert frequencies <= 5 * 40 + once  # never the whole list of 5,000
+    lexicon.read.clear()
+    lexicon.frequencies = 0
+    parsed = QueryBuilder(lexicon, config=config).parse(" ".join(["انتر*"] * 20))
+    assert len(lexicon.read) == once and lexicon.frequencies == frequencies
+    assert parsed.query is not None

@@ -385,3 +385,53 @@ def test_an_index_written_before_the_rerank_slot_still_reranks() -> None:
     assert (row.docid, row.ordinal, row.doc_id) == (5, 7, "x1")
     assert row.candidate.frequencies["body"]["مصر"] == 2 and row.candidate.lengths == {"body": 3}
     assert _fields(OldDocument()) == {"id": "x1", "title": "t", "body": "b"}
+
+
+def test_paging_past_the_rerank_depth_repeats_and_skips_nothing(tmp_path: Path) -> None:
+    """The first rerank_depth candidates are reranked, deeper ones keep Xapian's order, on every
+    page alike: reranking a deeper set for a deeper page used to move results between pages."""
+    import json
+    import random
+
+    from conftest import cli, xapian_shards
+
+    rng = random.Random(5)
+    words = ["الحكومة", "الانتخابات", "البرلمان", "الاقتصاد", "الوزير", "المعارضة", "تونس", "القانون"]
+    source = tmp_path / "many.jsonl"
+    source.write_text(
+        "".join(
+            json.dumps({"id": f"m{i}", "title": " ".join(rng.choices(words, k=3)),
+                        "body": " ".join(rng.choices(words, k=rng.randint(5, 40)))}, ensure_ascii=False) + "\n"
+            for i in range(60)
+        ),
+        encoding="utf-8",
+    )
+    root = tmp_path / "index"
+    shards = xapian_shards(root, [source])
+    try:
+        config = defaults().replace(index=str(root), backend="xapian", shards=shards, rerank_depth=10)
+        engine = Engine(config=config)
+        query = "الحكومة OR الانتخابات OR البرلمان"
+        total = engine.search(query, per_page=1, facets=False, suggest=False).total
+        assert total > 30
+        for per_page in (3, 7, 10):
+            seen: list[str] = []
+            for page in range(1, total // per_page + 2):
+                seen += [h.id for h in engine.search(query, page=page, per_page=per_page, facets=False, suggest=False).hits]
+            assert len(seen) == len(set(seen)) == total, per_page
+        first = [h.id for h in engine.search(query, per_page=10, facets=False, suggest=False).hits]
+        assert first == seen[:10]  # the reranked head is the same whatever the page size
+    finally:
+        cli("shards", "stop", "--index", root)
+
+
+def test_the_lexicon_reads_at_most_what_is_asked_and_its_frequencies_are_exact(engine: Engine, xapian_engine: Engine) -> None:
+    ours, theirs = xapian_engine.backend.snapshot(), engine.backend.snapshot()
+    for field, prefix in (("body_exact", "ال"), ("body", ""), ("title_exact", "ال")):
+        every = list(ours.words(field, prefix))
+        assert every == list(theirs.words(field, prefix)) and len(every) > 3
+        assert list(ours.words(field, prefix, 3)) == every[:3]
+        for word in every[:3]:  # from the term list just read, and asked afresh: the same counts
+            assert ours.doc_frequency(field, word) == theirs.doc_frequency(field, word)
+        ours._frequencies = {}
+        assert [ours.doc_frequency(field, w) for w in every[:3]] == [theirs.doc_frequency(field, w) for w in every[:3]]

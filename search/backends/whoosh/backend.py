@@ -11,6 +11,7 @@ closes when its last snapshot is dropped, releasing its memory.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import weakref
@@ -56,8 +57,8 @@ class WhooshSnapshot:
 
     # -- the lexicon --------------------------------------------------------------
 
-    def words(self, field: str, prefix: str) -> Iterator[str]:
-        for term in self.reader.expand_prefix(field, prefix):
+    def words(self, field: str, prefix: str, limit: int | None = None) -> Iterator[str]:
+        for term in itertools.islice(self.reader.expand_prefix(field, prefix), limit):
             yield term.decode("utf-8") if isinstance(term, bytes) else term
 
     def doc_frequency(self, field: str, word: str) -> int:

@@ -20,6 +20,7 @@ generation of the lowest shard that answers.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
@@ -97,6 +98,7 @@ class XapianSnapshot:
         self.backend = backend
         self.state = state
         self.db = state.db
+        self._frequencies: dict[tuple[str, str], int] = {}  # of the words the last words() read
 
     @property
     def key(self) -> Hashable:
@@ -107,12 +109,26 @@ class XapianSnapshot:
 
     # -- the lexicon --------------------------------------------------------------
 
-    def words(self, field: str, prefix: str) -> Iterator[str]:
+    def words(self, field: str, prefix: str, limit: int | None = None) -> Iterator[str]:
+        # Only the first ``limit`` are read: a short prefix (ال) starts a hundred thousand words,
+        # and reading them all cost 0.1 s a prefix, seconds for a query of many.
         start = PREFIX[field]
-        for item in self.backend.call(self, lambda: list(self.db.allterms(term(start, prefix)))):
-            yield item.term.decode("utf-8", "replace")[len(start) :]
+
+        def read() -> list[tuple[str, int]]:
+            items = itertools.islice(self.db.allterms(term(start, prefix)), limit)
+            return [(item.term.decode("utf-8", "replace")[len(start) :], item.termfreq) for item in items]
+
+        found = self.backend.call(self, read)
+        # The term list carries each word's document frequency: keep them for doc_frequency,
+        # which the query builder asks for each word next (one round trip to the shards each).
+        self._frequencies = {(field, word): frequency for word, frequency in found}
+        for word, _frequency in found:
+            yield word
 
     def doc_frequency(self, field: str, word: str) -> int:
+        known = self._frequencies.get((field, word))
+        if known is not None:
+            return int(known)
         return int(self.backend.call(self, lambda: self.db.get_termfreq(term(PREFIX[field], word))))
 
     def values(self, field: str) -> list[str]:
@@ -171,23 +187,34 @@ class XapianSnapshot:
             self._mark_phrases(xapian, request.query, found)
             hits = [(bm25f(request.query, row.candidate, stats, *self._k1_b()), _fields(row.document)) for row in found]
         else:
-            depth = max(self.backend.rerank_depth, request.start + request.limit)
+            # The first rerank_depth candidates are reranked with BM25F; deeper results keep
+            # Xapian's order after them. The same for every page: reranking a deeper set for a
+            # deeper page reordered the results before it, so pages repeated some and skipped
+            # others.
+            depth = self.backend.rerank_depth
+            end = request.start + request.limit
             # Ties of relevance broken by the rerank value: each match's sort key is then that
             # value, and it comes back with the match set. Reading it from each candidate's
             # document instead cost a round trip to a shard per candidate (25 ms of a 1-word
             # search's first stage on two loopback shards; 6 ms this way).
             enquire.set_sort_by_relevance_then_value(RERANK_SLOT, False)
-            mset = enquire.get_mset(0, depth, everything)
-            found = [self._candidate_by_key(mset, i) for i in range(mset.size())]
-            self._mark_phrases(xapian, request.query, found)
-            ranked = sorted(
-                ((-bm25f(request.query, row.candidate, stats, *self._k1_b()), row.ordinal, row) for row in found),
-                key=lambda item: (item[0], item[1]),
-            )
+            if request.start < depth:
+                mset = enquire.get_mset(0, depth, everything)
+                ranked = self._reranked(xapian, request.query, mset, stats)
+                if end > len(ranked) and mset.get_matches_estimated() > depth:
+                    ranked += self._deeper(xapian, query, request, depth, end - depth, everything)
+                shown = ranked[request.start : end]
+            else:  # past the reranked head, the page is read in Xapian's own order
+                mset = enquire.get_mset(request.start, request.limit, everything)
+                shown = [self._candidate_by_key(mset, i) for i in range(mset.size())]
+                self._mark_phrases(xapian, request.query, shown)
             # Only the results shown are read in full.
-            shown = ranked[request.start : request.start + request.limit]
             hits = [
-                (-negative, _fields(row.document or self.db.get_document(row.docid))) for negative, _n, row in shown
+                (
+                    bm25f(request.query, row.candidate, stats, *self._k1_b()),
+                    _fields(row.document or self.db.get_document(row.docid)),
+                )
+                for row in shown
             ]
         page = Page(total=mset.get_matches_estimated(), hits=hits)
         if request.collapse:  # Xapian's uncollapsed estimate is not exact: count the articles apart
@@ -211,6 +238,32 @@ class XapianSnapshot:
             count.set_weighting_scheme(xapian.BoolWeight())
             page.undated = count.get_mset(0, 0, everything).get_matches_estimated()
         return page
+
+    def _reranked(self, xapian: Any, query: Node, mset: Any, stats: Any) -> list[Row]:
+        """The candidates of ``mset`` (the first rerank_depth matches) in BM25F order."""
+        found = [self._candidate_by_key(mset, i) for i in range(mset.size())]
+        self._mark_phrases(xapian, query, found)
+        scored = sorted(
+            ((-bm25f(query, row.candidate, stats, *self._k1_b()), row.ordinal, row) for row in found),
+            key=lambda item: (item[0], item[1]),
+        )
+        return [row for _negative, _ordinal, row in scored]
+
+    def _deeper(
+        self, xapian: Any, query: Any, request: PageRequest, first: int, count: int, everything: int
+    ) -> list[Row]:
+        """Matches ``first`` to ``first + count`` in Xapian's order (the same sort as the head's,
+        so no match is in both or in neither), asked apart so only they travel."""
+        enquire = xapian.Enquire(self.db)
+        enquire.set_query(query)
+        enquire.set_weighting_scheme(xapian.BM25Weight(self.backend.bm25[1], 0, 1, self.backend.bm25[0], 0.5))
+        if request.collapse:
+            enquire.set_collapse_key(GROUP_SLOT)
+        enquire.set_sort_by_relevance_then_value(RERANK_SLOT, False)
+        mset = enquire.get_mset(first, count, everything)
+        rows = [self._candidate_by_key(mset, i) for i in range(mset.size())]
+        self._mark_phrases(xapian, request.query, rows)
+        return rows
 
     def _oldest_first(self, xapian: Any, query: Any, request: PageRequest, everything: int) -> list[Row]:
         """One page of matches, oldest first and undated last. Xapian sorts a document without a
@@ -374,7 +427,6 @@ class Row:
     ordinal: int
     doc_id: str
     candidate: Candidate
-
 
 
 def _prefetch(mset: Any) -> None:
