@@ -258,6 +258,9 @@ def write_report(out: dict) -> None:
         every = f" (rounds: {', '.join(str(r['docs_per_s']) for r in rounds)})" if len(rounds) > 1 else ""
         md.append(f"| {name} | {s['docs']:,} | {s['docs_per_s']}{every} | {s['seconds']} | {s['cpu_seconds']} | "
                   f"{s['index_mb']} | {ratio:.2f}x |")
+    if out.get("builds_reused"):
+        md += ["", f"These build figures were printed by an earlier run of this script on the same indexes (read from "
+               f"`{out['builds_reused']}`); this run measured the latency on them."]
     md += ["", "Whoosh builds with procs=2 (two forked writers); Xapian with one forked writer per shard. "
            "CPU seconds are user + system of the build process and every process it waited for.", "",
            f"## Query latency (ms, as the web page asks: top 10, snippets, facets, suggestions; "
@@ -318,6 +321,8 @@ def main() -> None:
     ap.add_argument("--build-rounds", type=int, default=1, help="interleaved builds per backend (median reported)")
     ap.add_argument("--keep", action="store_true", help="keep the indexes in results/work/scale/")
     ap.add_argument("--docs", type=int, default=0, help="only the first N documents (a quick check of the script)")
+    ap.add_argument("--builds", type=Path, help="reuse the indexes in results/work/scale/ and the build figures an "
+                    "earlier run printed, as JSON {backend: [figures]} (when only its latency phase must be re-run)")
     args = ap.parse_args()
     common.setup_logging()
     started = time.perf_counter()
@@ -334,7 +339,10 @@ def main() -> None:
         "builds": {name: [] for name in BACKENDS}, "caveat": CAVEAT, "scale": args.scale,
     }
     roots = {name: index_root(name, args.scale) for name in BACKENDS}
-    for _ in range(args.build_rounds):
+    if args.builds:
+        out["builds"] = json.loads(args.builds.read_text())
+        out["builds_reused"] = str(args.builds)
+    for _ in range(0 if args.builds else args.build_rounds):
         for name in BACKENDS:
             out["builds"][name].append(build(name, args.scale, roots[name], args.docs))
     sets = query_sets(args.queries)
