@@ -197,15 +197,22 @@ class XapianSnapshot:
             # value, and it comes back with the match set. Reading it from each candidate's
             # document instead cost a round trip to a shard per candidate (25 ms of a 1-word
             # search's first stage on two loopback shards; 6 ms this way).
-            enquire.set_sort_by_relevance_then_value(RERANK_SLOT, False)
+            # Not with collapse: Xapian then compares the keys of every match it collapses, and
+            # the keys are the rerank values (a headline: 346 ms instead of 33 on two shards).
+            by_key = not request.collapse
+            if by_key:
+                enquire.set_sort_by_relevance_then_value(RERANK_SLOT, False)
             if request.start < depth:
                 mset = enquire.get_mset(0, depth, everything)
+                if not by_key:
+                    _prefetch(mset)  # the rerank values are read from the documents: ask for all at once
                 ranked = self._reranked(xapian, request.query, mset, stats)
                 if end > len(ranked) and mset.get_matches_estimated() > depth:
                     ranked += self._deeper(xapian, query, request, depth, end - depth, everything)
                 shown = ranked[request.start : end]
             else:  # past the reranked head, the page is read in Xapian's own order
                 mset = enquire.get_mset(request.start, request.limit, everything)
+                _prefetch(mset)
                 shown = [self._candidate_by_key(mset, i) for i in range(mset.size())]
                 self._mark_phrases(xapian, request.query, shown)
             # Only the results shown are read in full.
@@ -259,8 +266,10 @@ class XapianSnapshot:
         enquire.set_weighting_scheme(xapian.BM25Weight(self.backend.bm25[1], 0, 1, self.backend.bm25[0], 0.5))
         if request.collapse:
             enquire.set_collapse_key(GROUP_SLOT)
-        enquire.set_sort_by_relevance_then_value(RERANK_SLOT, False)
+        else:
+            enquire.set_sort_by_relevance_then_value(RERANK_SLOT, False)
         mset = enquire.get_mset(first, count, everything)
+        _prefetch(mset)
         rows = [self._candidate_by_key(mset, i) for i in range(mset.size())]
         self._mark_phrases(xapian, request.query, rows)
         return rows
