@@ -161,9 +161,7 @@ class XapianSnapshot:
             )
         if request.undated:
             query = xapian.Query(xapian.Query.OP_FILTER, query, xapian.Query(UNDATED_TERM))
-        enquire = xapian.Enquire(self.db)
-        enquire.set_query(query)
-        enquire.set_weighting_scheme(xapian.BM25Weight(self.backend.bm25[1], 0, 1, self.backend.bm25[0], 0.5))
+        enquire = self._ranked(xapian, query, request.collapse)
         spies = {}
         if request.facets:
             for name, slot in VALUE_SLOTS.items():
@@ -171,8 +169,6 @@ class XapianSnapshot:
                 enquire.add_matchspy(spies[name])
             days = xapian.ValueCountMatchSpy(DAY_SLOT)
             enquire.add_matchspy(days)
-        if request.collapse:
-            enquire.set_collapse_key(GROUP_SLOT)
         everything = self.db.get_doccount()
         stats = self.backend.statistics(self)
         if request.newest or request.oldest:
@@ -246,6 +242,16 @@ class XapianSnapshot:
             page.undated = count.get_mset(0, 0, everything).get_matches_estimated()
         return page
 
+    def _ranked(self, xapian: Any, query: Any, collapse: bool) -> Any:
+        """An Enquire ranking ``query`` by Xapian's BM25 (the first stage), one match per story
+        group with ``collapse``."""
+        enquire = xapian.Enquire(self.db)
+        enquire.set_query(query)
+        enquire.set_weighting_scheme(xapian.BM25Weight(self.backend.bm25[1], 0, 1, self.backend.bm25[0], 0.5))
+        if collapse:
+            enquire.set_collapse_key(GROUP_SLOT)
+        return enquire
+
     def _reranked(self, xapian: Any, query: Node, mset: Any, stats: Any) -> list[Row]:
         """The candidates of ``mset`` (the first rerank_depth matches) in BM25F order."""
         found = [self._candidate_by_key(mset, i) for i in range(mset.size())]
@@ -261,12 +267,8 @@ class XapianSnapshot:
     ) -> list[Row]:
         """Matches ``first`` to ``first + count`` in Xapian's order (the same sort as the head's,
         so no match is in both or in neither), asked apart so only they travel."""
-        enquire = xapian.Enquire(self.db)
-        enquire.set_query(query)
-        enquire.set_weighting_scheme(xapian.BM25Weight(self.backend.bm25[1], 0, 1, self.backend.bm25[0], 0.5))
-        if request.collapse:
-            enquire.set_collapse_key(GROUP_SLOT)
-        else:
+        enquire = self._ranked(xapian, query, request.collapse)
+        if not request.collapse:
             enquire.set_sort_by_relevance_then_value(RERANK_SLOT, False)
         mset = enquire.get_mset(first, count, everything)
         _prefetch(mset)
@@ -286,11 +288,7 @@ class XapianSnapshot:
         rows: list[Row] = []
         start, wanted = request.start, request.limit
         for part, by_date in parts:
-            enquire = xapian.Enquire(self.db)
-            enquire.set_query(part)
-            enquire.set_weighting_scheme(xapian.BM25Weight(self.backend.bm25[1], 0, 1, self.backend.bm25[0], 0.5))
-            if request.collapse:
-                enquire.set_collapse_key(GROUP_SLOT)
+            enquire = self._ranked(xapian, part, request.collapse)
             if by_date:
                 enquire.set_sort_by_value_then_relevance(DATE_SLOT, False)
             mset = enquire.get_mset(start, wanted, everything)
