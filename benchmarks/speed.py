@@ -284,7 +284,8 @@ def analyser_throughput(sample: int = 3000) -> dict[str, dict[str, float]]:
         analysis.light_stem.cache_clear()
         analysis.light10_stem.cache_clear()
         analysis.TOKENIZER._last = None
-        for table in (analysis._SURFACE_TERMS, analysis._SURFACES, *analysis._KEPT.values()):
+        for table in (analysis._SURFACE_TERMS, analysis._SURFACES, *analysis._KEPT.values(),
+                      *analysis._TERMS_OF_WORD.values()):
             table.clear()
         passes = []
         for _pass in ("cold", "warm"):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
+from itertools import chain
 from functools import lru_cache
 from pathlib import Path
 
@@ -674,6 +675,60 @@ def _terms_of(surface: str) -> tuple[tuple[str, bool, str], ...]:
             _SURFACE_TERMS.clear()
         _SURFACE_TERMS[surface] = found
     return found
+
+
+class _TermsOfWord(dict):
+    """A written word -> its kept terms in order, ``None`` where a stopword takes a position.
+
+    Filled on first sight (from ``_kept``) and bounded like the other tables, so that
+    a text's terms come from one ``map`` over its words at C speed.
+    """
+
+    def __init__(self, stem: bool, positions: bool) -> None:
+        super().__init__()
+        self.stem = stem
+        self.positions = positions
+
+    def __missing__(self, surface: str) -> tuple[str | None, ...]:
+        kept = _kept(surface, self.stem)
+        if kept.__class__ is str:
+            found: tuple[str | None, ...] = (kept,)  # type: ignore[assignment]
+        elif kept.__class__ is int:
+            found = (None,) * kept if self.positions else ()  # type: ignore[operator]
+        else:
+            width, forms = kept  # type: ignore[misc]
+            if self.positions:
+                slots: list[str | None] = [None] * width
+                for offset, text in forms:
+                    slots[offset] = text
+                found = tuple(slots)
+            else:
+                found = tuple(text for _offset, text in forms)
+        if len(surface) <= MAX_MEMO_CHARS:
+            if len(self) >= MAX_MEMO_WORDS:
+                self.clear()
+            self[surface] = found
+        return found
+
+
+_TERMS_OF_WORD = {(stem, positions): _TermsOfWord(stem, positions) for stem in (True, False) for positions in (True, False)}
+
+
+def written_words(text: str) -> list[str]:
+    """A text's written words, as the analyser finds them."""
+    return WORD_PATTERN.findall(text)
+
+
+def index_terms(words: list[str], stem: bool) -> list[str]:
+    """The terms the index keeps of a text's written words, in order: what the analyser yields
+    when indexing."""
+    return list(chain.from_iterable(map(_TERMS_OF_WORD[stem, False].__getitem__, words)))
+
+
+def index_slots(words: list[str], stem: bool) -> list[str | None]:
+    """The terms of a text's written words by position: ``None`` where a stopword is (positions
+    count it)."""
+    return list(chain.from_iterable(map(_TERMS_OF_WORD[stem, True].__getitem__, words)))
 
 
 def stem_analyzer() -> Analyzer:

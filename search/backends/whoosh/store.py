@@ -32,6 +32,7 @@ from search.backends.base import BuildReport, prepare, stored_document
 from search.backends.generations import BUILD_PREFIX, GENERATION_PREFIX, META_FILE, read_meta
 from search.backends.whoosh.generations import open_index
 from search.backends.whoosh.schema import make_schema, to_fields
+from search.backends.whoosh.segment import FastSegmentWriter
 from search.backends.writing import (
     clean_abandoned,
     folder_size,
@@ -97,25 +98,86 @@ def _write_docs(
     progress: Callable[[int], None] | None,
     update: bool = False,
     memory_mb: float = LIMIT_MB,
-) -> None:
-    if procs > 1 and not update and len(docs) >= PARALLEL_FROM and "fork" in mp.get_all_start_methods():
-        _write_segments_in_parallel(ix, docs, procs, progress, memory_mb)
-        return
+) -> dict[str, int] | None:
+    """Write docs; for new documents (not ``update``) return the spelling field's terms with
+    their document counts, as the writers saw them."""
+    if not update:
+        return _write_new_segments(ix, docs, procs, progress, memory_mb)
     writer = _Writer(ix, limitmb=memory_mb)
     names = set(ix.schema.names())  # an index built before a field was added lacks it
     try:
         for doc in docs:
             fields = {k: v for k, v in to_fields(doc).items() if k in names}
-            if update:
-                writer.update_document(**fields)
-            else:
-                writer.add_document(**fields)
+            writer.update_document(**fields)
             if progress:
                 progress(1)
     except BaseException:
         writer.cancel()
         raise
     writer.commit()
+    return None
+
+
+def _write_new_segments(
+    ix: Index, docs: list[Document], procs: int, progress: Callable[[int], None] | None, memory_mb: float
+) -> dict[str, int]:
+    """Write docs as new segments (FastSegmentWriter), in forked processes when there are
+    enough of them, and commit the segments together, unmerged, in one table of contents."""
+    if procs > 1 and len(docs) >= PARALLEL_FROM and "fork" in mp.get_all_start_methods():
+        parts = _write_segments_in_parallel(ix, docs, procs, progress, memory_mb)
+    else:
+        parts = [_write_range(ix, docs, 0, len(docs), memory_mb, progress)]
+    segments = [segment for part_segments, _counts in parts for segment in part_segments]
+    counts = _merged([part_counts for _segments, part_counts in parts])
+    writer = ix.writer()
+    try:
+        writer._close_segment()  # the committing writer's own segment stays empty
+        writer._commit_toc(list(writer.segments) + segments)  # existing ones first
+    except BaseException:
+        writer.cancel()
+        raise
+    writer._finish()
+    return counts
+
+
+def _merged(parts: list[dict[str, int]]) -> dict[str, int]:
+    merged = dict(parts[0]) if parts else {}
+    for part in parts[1:]:
+        for word, n in part.items():
+            merged[word] = merged.get(word, 0) + n
+    return merged
+
+
+def _write_range(
+    ix: Index, docs: list[Document], start: int, stop: int, memory_mb: float, counted: Callable[[int], None] | None
+) -> tuple[list[object], dict[str, int]]:
+    """Write docs[start:stop] as one segment, or as several when the postings held in memory
+    would pass ``memory_mb``; return the segments' descriptions in document order, and the
+    spelling field's terms with their document counts."""
+    limit = memory_mb * 1024 * 1024
+    segments = []
+    counts: list[dict[str, int]] = []
+    names = set(ix.schema.names())
+    writer = FastSegmentWriter(ix, counted_field=SPELLING_FIELD, _lk=False)
+    try:
+        for i in range(start, stop):
+            fields = to_fields(docs[i])
+            writer.add_document(**{k: v for k, v in fields.items() if k in names})
+            if counted is not None and ((i - start) % 50 == 49 or i == stop - 1):
+                counted((i - start) % 50 + 1)
+            if writer.held_bytes > limit and i < stop - 1:
+                segments.append(writer._finalize_segment())
+                counts.append(writer.term_counts)
+                writer = FastSegmentWriter(ix, counted_field=SPELLING_FIELD, _lk=False)
+        if writer.docnum or not segments:
+            segments.append(writer._finalize_segment())
+            counts.append(writer.term_counts)
+        # Not writer._finish(): it would remove the temporary folder that all the
+        # writers of this index share, with the other processes' column files in it.
+    except BaseException:
+        writer._close_segment()
+        raise
+    return [s for s in segments if s.doc_count_all()], _merged(counts)
 
 
 def split_by_size(docs: list[Document], parts: int) -> list[tuple[int, int]]:
@@ -138,9 +200,9 @@ def split_by_size(docs: list[Document], parts: int) -> list[tuple[int, int]]:
 
 def _write_segments_in_parallel(
     ix: Index, docs: list[Document], procs: int, progress: Callable[[int], None] | None, memory_mb: float
-) -> None:
-    """Each forked process analyses its own range of docs and writes its own segment;
-    the parent then commits the segments together, unmerged, in one table of contents.
+) -> list[tuple[list[object], dict[str, int]]]:
+    """Each forked process writes its own range of docs as its own segments; returns each
+    process's segments (in document order) and spelling-field counts.
 
     The documents reach the children through fork (copy-on-write memory), so
     nothing is pickled on the way in; only the small segment descriptions come
@@ -162,15 +224,7 @@ def _write_segments_in_parallel(
             worker.start()
             send.close()
             workers.append((worker, receive))
-        segments = _collect_segments(workers, done, progress)
-        writer = ix.writer()
-        try:
-            writer._close_segment()  # the parent's own segment stays empty
-            writer._commit_toc(list(writer.segments) + segments)  # existing ones first
-        except BaseException:
-            writer.cancel()
-            raise
-        writer._finish()
+        return _collect_segments(workers, done, progress)
     finally:
         for worker, receive in workers:
             if worker.is_alive():
@@ -179,9 +233,9 @@ def _write_segments_in_parallel(
             receive.close()
 
 
-def _collect_segments(workers: list, done: object, progress: Callable[[int], None] | None) -> list[object]:
+def _collect_segments(workers: list, done: object, progress: Callable[[int], None] | None) -> list:
     pending = {receive: worker for worker, receive in workers}
-    results: dict[object, object] = {}
+    results: dict[object, list] = {}
     reported = 0
     while pending:
         for receive in mp_connection.wait(list(pending), timeout=0.25):
@@ -205,18 +259,15 @@ def _collect_segments(workers: list, done: object, progress: Callable[[int], Non
 def _segment_worker(
     ix: Index, docs: list[Document], start: int, stop: int, done: object, send: object, memory_mb: float
 ) -> None:
-    """In a forked process: write docs[start:stop] as one segment and send back its description."""
+    """In a forked process: write docs[start:stop] as segments and send back their descriptions."""
+
+    def counted(n: int) -> None:
+        with done.get_lock():  # type: ignore[attr-defined]
+            done.value += n  # type: ignore[attr-defined]
+
     try:
-        writer = _Writer(ix, _lk=False, limitmb=memory_mb)
-        for i in range(start, stop):
-            writer.add_document(**to_fields(docs[i]))
-            if (i - start) % 50 == 49 or i == stop - 1:
-                with done.get_lock():  # type: ignore[attr-defined]
-                    done.value += (i - start) % 50 + 1  # type: ignore[attr-defined]
-        segment = writer._finalize_segment()
-        # Not writer._finish(): it would remove the temporary folder that all the
-        # writers of this index share, with the other processes' spilled runs in it.
-        send.send(("ok", segment))  # type: ignore[attr-defined]
+        written = _write_range(ix, docs, start, stop, memory_mb, counted)
+        send.send(("ok", written))  # type: ignore[attr-defined]
     except BaseException as exc:  # the parent raises it, with context, as the one message
         try:
             send.send(("error", f"{type(exc).__name__}: {exc}"))  # type: ignore[attr-defined]
@@ -252,9 +303,9 @@ def build(
         building.mkdir(parents=True)
         try:
             ix = whoosh_index.create_in(str(building), make_schema())
-            _write_docs(ix, docs, procs, progress, memory_mb=memory_mb)
+            counts = _write_docs(ix, docs, procs, progress, memory_mb=memory_mb)
             report.indexed = ix.doc_count()
-            _write_vocabulary(ix, building / VOCABULARY_FILE)
+            _write_vocabulary(ix, building / VOCABULARY_FILE, counts)
             meta = {
                 "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "documents": report.indexed,
@@ -276,9 +327,17 @@ def build(
     return report
 
 
-def _write_vocabulary(ix: Index, path: Path, fieldname: str = "body_exact") -> None:
-    """The spelling vocabulary: each word of the exact body field and its document count."""
-    counts: dict[str, int] = {}
+SPELLING_FIELD = "body_exact"
+
+
+def _write_vocabulary(ix: Index, path: Path, counts: dict[str, int] | None = None) -> None:
+    """The spelling vocabulary: each word of the exact body field and its document count
+    (``counts``, as the writers of a new index saw them, or read from the index)."""
+    if counts is not None:
+        write_vocabulary(counts, ix.doc_count(), path)
+        return
+    counts = {}
+    fieldname = SPELLING_FIELD
     with ix.reader() as reader:
         for subreader, _offset in reader.leaf_readers():
             for term, info in subreader.iter_field(fieldname):

@@ -1,0 +1,448 @@
+"""Writing a new Whoosh segment fast: the very bytes Whoosh's own writer writes.
+
+Whoosh's ``SegmentWriter`` puts every posting through Python one by one
+several times: a 5-tuple into a sorting pool (pickled to disk when the pool
+fills), a sort of those tuples, then a method call per posting into the
+codec's block writer. Building ANT (31,525 articles) spent most of its time
+there. :class:`FastSegmentWriter` keeps Whoosh's per-document writer (stored
+fields, lengths, columns) and replaces only the postings path:
+
+* the project's analyser hands each text field's terms as counts (or
+  positions) per document, one C-level ``Counter`` per field;
+* postings gather per term in arrival order, which is document order, so
+  nothing is sorted but the terms of each field;
+* each term's blocks of 128 postings are minified, pickled and compressed
+  exactly as ``W3PostingsWriter`` does, into one buffer per file.
+
+The result is the same segment, byte for byte (tests/test_segment.py
+compares every file with Whoosh's). It is used to build new segments (a
+reindex); ``baheth add`` still updates through Whoosh's writer.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from array import array
+from collections import Counter
+from collections.abc import Iterator
+from hashlib import md5
+from itertools import count, repeat
+from operator import sub
+from pickle import dumps
+from typing import Any
+
+import numpy as np
+
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec
+from whoosh.formats import Frequency, Positions
+from whoosh.util.numeric import length_to_byte
+from whoosh.writing import SegmentWriter
+
+from search.analysis import ArabicAnalyzer, index_slots, index_terms, written_words
+
+BLOCK = 128  # postings per block: W3Codec's blocklimit
+_INFO = struct.Struct("!BfIBBfII")  # W3TermInfo's fixed part
+_INT = struct.Struct("!i")
+_LONG = struct.Struct("!q")
+_USHORT = struct.Struct("!H")
+_KEY_VALUE_LENGTHS = struct.Struct("!ii")  # filetables' per-entry header
+_UINT = struct.Struct("!I")
+FLUSH_BYTES = 8 << 20  # write the postings buffer out past this size
+# Blocks whose pickle is shorter than this are stored uncompressed (the block's
+# info says so, and Whoosh's reader decompresses only when it says so). Whoosh
+# meant to skip compressing pickles under 20 bytes but a slip overwrites the
+# choice, so it compresses every block: a 30-byte block (one posting, most terms)
+# then grows by zlib's header and checksum and costs a decompression per read.
+# 0 compresses every block, as Whoosh does (the tests compare bytes that way).
+COMPRESS_FROM = 256
+# A block's data is read back with ``pickle.loads`` (any protocol). Whoosh pickles it
+# with protocol 2, which has no bytes type: each posting's encoded value (the
+# positions of a phrase field's word, the frequencies) goes through
+# ``_codecs.encode(text, "latin1")``, nearly doubling its size and costing a call
+# per value to write and to read. Protocol 3 stores bytes as bytes and, unlike 4
+# and 5, adds no frame header to these small pickles. The block's info tuple stays
+# protocol 2, as Whoosh writes it: it holds only numbers and is read from a stream.
+DATA_PROTOCOL = 3
+
+# Bytes held per posting while a segment gathers (three list slots; the values'
+# own bytes are counted apart): the estimate the memory setting bounds.
+POSTING_BYTES = 24
+
+
+class FastSegmentWriter(SegmentWriter):
+    """A ``SegmentWriter`` for new documents whose postings skip Whoosh's pool.
+
+    Only ``add_document`` is offered (no updates or deletions: those need the
+    index's existing segments), and only for schemas without term vectors or
+    spelling fields. ``held_bytes`` estimates the postings held so far, for
+    the caller to close the segment and start another when it passes a bound.
+    """
+
+    def __init__(self, ix: Any, counted_field: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("codec", W3Codec())
+        super().__init__(ix, **kwargs)
+        self.counted_field = counted_field
+        self.term_counts: dict[str, int] = {}  # counted_field's terms -> documents, once written
+        if self.codec.__class__ is not W3Codec:
+            raise TypeError("FastSegmentWriter writes W3Codec segments only")
+        self._plans: dict[str, tuple[str, ArabicAnalyzer | None]] = {}
+        for name, field in self.schema.items():
+            if field.vector or field.separate_spelling():
+                raise TypeError(f"field {name!r}: term vectors and spelling fields are not supported")
+            if not field.indexed:
+                continue
+            analyzer = getattr(field, "analyzer", None)
+            fmt = field.format
+            if isinstance(analyzer, ArabicAnalyzer) and fmt.field_boost == 1.0 and type(fmt) in (Frequency, Positions):
+                self._plans[name] = ("positions" if type(fmt) is Positions else "counts", analyzer)
+            else:
+                self._plans[name] = ("generic", None)
+        self._gathered = {name: _Gathered() for name in self._plans}
+        self._value_bytes = 0
+        self._words: dict[str, list[str]] = {}
+        # Whoosh compresses each document's stored fields with zlib.compress, which
+        # sets up 256 KB of state per call; the same level with a window fitted to
+        # the text is a third of the cost for a typical article (any zlib stream reads back).
+        stored = self.perdocwriter._colwriters.get("_stored")
+        if stored is not None and hasattr(getattr(stored, "_child", None), "_compress"):
+            stored._child._compress = _compress_at
+
+    @property
+    def held_bytes(self) -> int:
+        postings = sum(len(g.terms) for g in self._gathered.values())
+        return postings * POSTING_BYTES + self._value_bytes
+
+    def add_document(self, **fields: Any) -> None:
+        self._check_state()
+        pdw = self.perdocwriter
+        schema = self.schema
+        docnum = self.docnum
+        names = sorted(name for name in fields if not name.startswith("_"))
+        self._check_fields(schema, names)
+        self._words.clear()
+        pdw.start_doc(docnum)
+        try:
+            for name in names:
+                value = fields[name]
+                if value is None:
+                    continue
+                field = schema[name]
+                length = 0
+                if field.indexed:
+                    length = self._index(name, field, value, docnum)
+                pdw.add_field(name, field, value if field.stored else None, length)
+                column = field.column_type
+                if column:
+                    pdw.add_column_value(name, column, field.to_column_value(value))
+        except Exception:
+            pdw.cancel_doc()
+            raise
+        pdw.finish_doc()
+        self._added = True
+        self.docnum += 1
+
+    def _written(self, text: str) -> list[str]:
+        """A text's written words, found once per document however many fields index the text."""
+        found = self._words.get(text)
+        if found is None:
+            found = self._words[text] = written_words(text)
+        return found
+
+    def _index(self, name: str, field: Any, value: Any, docnum: int) -> int:
+        """Gather one field's postings for a document; return its length (0 if not scorable)."""
+        kind, analyzer = self._plans[name]
+        gathered = self._gathered[name]
+        if kind == "counts":
+            if value.__class__ is not str:
+                raise TypeError(f"field {name!r}: text expected, got {type(value).__name__}")
+            forms = index_terms(self._written(value), analyzer.stem)  # type: ignore[union-attr]
+            counts = Counter(forms)
+            gathered.terms.extend(counts)
+            gathered.weights.extend(counts.values())
+            gathered.docs.extend(repeat(docnum, len(counts)))
+            return len(forms) if field.scorable else 0
+        if kind == "positions":
+            if value.__class__ is not str:
+                raise TypeError(f"field {name!r}: text expected, got {type(value).__name__}")
+            places = _positions(index_slots(self._written(value), analyzer.stem))  # type: ignore[union-attr]
+            freqs = list(map(len, places.values()))
+            encoded = list(map(_encode_positions, places.values()))
+            gathered.terms.extend(places)
+            gathered.weights.extend(freqs)
+            gathered.docs.extend(repeat(docnum, len(places)))
+            gathered.values.extend(encoded)  # type: ignore[union-attr]
+            self._value_bytes += sum(map(len, encoded)) + 33 * len(encoded)
+            return sum(freqs) if field.scorable else 0
+        length = 0
+        for tbytes, freq, weight, vbytes in field.index(value):
+            if field.scorable:
+                length += freq
+            gathered.terms.append(tbytes)
+            gathered.weights.append(weight)
+            gathered.docs.append(docnum)
+            gathered.values.append(vbytes)  # type: ignore[union-attr]
+            self._value_bytes += len(vbytes or b"") + 33
+        return length
+
+    def _flush_segment(self) -> None:
+        from search.backends.whoosh.store import _Lengths
+
+        self.perdocwriter.close()
+        pdr = self.per_document_reader()
+        try:
+            lengths = _Lengths(pdr, self.schema.scorable_names(), self.docnum)
+            counts = _write_postings(
+                self.fieldwriter, self.schema, self._plans, self._gathered, lengths, self.counted_field
+            )
+            self.term_counts = counts or {}
+        finally:
+            pdr.close()
+        self._gathered = {}
+        self.fieldwriter.close()
+
+
+class _Gathered:
+    """One field's postings in arrival (document) order, as flat lists."""
+
+    __slots__ = ("terms", "docs", "weights", "values")
+
+    def __init__(self) -> None:
+        self.terms: list = []
+        self.docs: list[int] = []
+        self.weights: list = []  # frequencies (or Whoosh's weights for other fields)
+        self.values: list[bytes] = []  # encoded values, where the format has no fixed size
+
+    def by_term(self) -> Iterator[tuple[Any, list[int], list, list | None]]:
+        """Each term in sorted order with its postings in document order."""
+        n = len(self.terms)
+        if not n:
+            return
+        first: dict[Any, int] = {}
+        ids = np.fromiter(map(first.setdefault, self.terms, count()), dtype=np.int64, count=n)
+        ordered = sorted(first)
+        rank = np.zeros(n, dtype=np.int64)
+        rank[np.fromiter(map(first.__getitem__, ordered), dtype=np.int64, count=len(ordered))] = np.arange(
+            len(ordered), dtype=np.int64
+        )
+        keys = rank[ids]
+        order = np.argsort(keys, kind="stable")
+        bounds = np.zeros(len(ordered) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(keys, minlength=len(ordered)), out=bounds[1:])
+        bounds_list = bounds.tolist()
+        order_list = order.tolist()
+        docs = list(map(self.docs.__getitem__, order_list))
+        weights = list(map(self.weights.__getitem__, order_list))
+        values = list(map(self.values.__getitem__, order_list)) if self.values else None
+        self.terms = self.docs = self.weights = self.values = []  # release as the segment is written
+        for i, term in enumerate(ordered):
+            a, b = bounds_list[i], bounds_list[i + 1]
+            yield term, docs[a:b], weights[a:b], values[a:b] if values is not None else None
+
+
+# The encoded value of a word seen once in a text, by its position: shared objects
+# (most postings of a phrase field), made once. 0 turns the sharing off.
+ONE_POSITION_CACHE = 100_000
+_ONE_POSITION: dict[int, bytes] = {}
+
+
+def _encode_positions(where: list[int]) -> bytes:
+    """Whoosh's Positions.encode: the count, then the pickled gaps."""
+    if len(where) == 1:
+        pos = where[0]
+        found = _ONE_POSITION.get(pos) if ONE_POSITION_CACHE else None
+        if found is None:
+            found = _UINT.pack(1) + dumps([pos], 2)
+            if len(_ONE_POSITION) < ONE_POSITION_CACHE:
+                _ONE_POSITION[pos] = found
+        return found
+    return _UINT.pack(len(where)) + dumps(list(map(sub, where, [0, *where[:-1]])), 2)
+
+
+def _positions(slots: list[str | None]) -> dict[str, list[int]]:
+    """Each kept term of a text with its positions (a stopword's slot is None)."""
+    places: dict[str, list[int]] = {}
+    get = places.get
+    for pos, term in enumerate(slots):
+        if term is not None:
+            where = get(term)
+            if where is None:
+                places[term] = [pos]
+            else:
+                where.append(pos)
+    return places
+
+
+def _write_postings(
+    fieldwriter: Any, schema: Any, plans: dict, gathered: dict, lengths: Any, counted: str | None = None
+) -> dict[str, int] | None:
+    """Write every field's terms, in the order and the format of ``W3FieldWriter.add_postings``;
+    return the ``counted`` field's terms with their document counts."""
+    counts: dict[str, int] | None = {} if counted else None
+    postfile = fieldwriter._postfile
+    fieldmap = fieldwriter._fieldmap
+    base = postfile.tell()
+    out = bytearray()
+    terms = _TermTable(fieldwriter._tindex)
+    for name in sorted(gathered):
+        table = gathered[name]
+        if not table.terms:
+            continue
+        fieldmap[name] = fieldid = len(fieldmap)
+        prefix = _USHORT.pack(fieldid)
+        kind = plans[name][0]
+        fixed = schema[name].format.fixed_value_size()
+        column = lengths._by_field.get(name)  # the field lengths as Whoosh reads them back
+        length_bytes = None if column is None else list(map(_length_byte, column))
+        keep = counts if name == counted else None
+        for term, ids, weights, values in table.by_term():
+            if keep is not None:
+                keep[term] = len(ids)
+            offset = base + len(out)
+            info = _write_term(out, ids, weights, values, kind, fixed, length_bytes)
+            info += _LONG.pack(offset) + _INT.pack(base + len(out) - offset)
+            terms.add(prefix + (term.encode("utf-8") if kind != "generic" else term), info)
+            if len(out) > FLUSH_BYTES:
+                postfile.write(bytes(out))
+                base += len(out)
+                out.clear()
+        terms.flush()
+    postfile.write(bytes(out))
+    terms.flush()
+    return counts
+
+
+_BYTE_OF_LENGTH = [length_to_byte(n) for n in range(1 << 14)]
+
+
+def _length_byte(length: int | None) -> int:
+    """Whoosh's one-byte approximation of a field length (0 only for none: no posting counts it)."""
+    if not length:
+        return 0
+    return _BYTE_OF_LENGTH[length] if length < 16384 else length_to_byte(length)
+
+
+def _write_term(out: bytearray, ids: list, weights: list, values: list | None, kind: str, fixed: int | None,
+                length_bytes: list[int] | None) -> bytes:
+    """Append one term's blocks to ``out``; return its W3TermInfo bytes without the extent.
+
+    Lengths are handled as Whoosh's bytes throughout: the byte of the shortest
+    length is the shortest byte (the mapping is monotonic), and only a length
+    of 0 (a field that is not scored) maps to byte 0, which Whoosh skips.
+    """
+    out += WHOOSH3_HEADER_MAGIC
+    n = len(ids)
+    total = 0.0
+    max_weight = 0.0
+    min_byte = 0
+    max_byte = 0
+    for start in range(0, n, BLOCK):
+        stop = start + BLOCK if start + BLOCK < n else n
+        count = stop - start
+        block_ids = ids[start:stop] if n > BLOCK else ids
+        block_weights = weights[start:stop] if n > BLOCK else weights
+        if kind == "generic":
+            rounded = array("f", block_weights)  # Whoosh keeps weights as float32
+            total += sum(rounded)
+            top = max(block_weights)
+            if all(w == 1.0 for w in rounded):
+                mini_weights = None
+            elif all(w == rounded[0] for w in rounded):
+                mini_weights = rounded[0]
+            else:
+                mini_weights = tuple(rounded)
+            if fixed is None:
+                mini_values = tuple(values[start:stop])  # type: ignore[index]
+            elif fixed == 0:
+                mini_values = None
+            else:
+                mini_values = b"".join(values[start:stop])  # type: ignore[index]
+        elif count == 1:  # most terms of a segment: one posting
+            top = block_weights[0]
+            total += top
+            mini_weights = None if top == 1 else float(top)
+            mini_values = _UINT.pack(top) if kind == "counts" else (values[start],)  # type: ignore[index]
+        else:  # frequencies: weight = frequency (field boost 1)
+            total += sum(block_weights)
+            top = max(block_weights)
+            low = min(block_weights)
+            mini_weights = None if top == 1 else (float(top) if low == top else tuple(map(float, block_weights)))
+            if kind == "counts":
+                mini_values = struct.pack(f"!{count}I", *block_weights)
+            else:
+                mini_values = tuple(values[start:stop])  # type: ignore[index]
+        block_top = float(top) if top > 0 else 0
+        if length_bytes is None:
+            low_byte = high_byte = 0
+        elif count == 1:
+            low_byte = high_byte = length_bytes[block_ids[0]]
+        else:
+            scored = [b for b in map(length_bytes.__getitem__, block_ids) if b]
+            low_byte, high_byte = (min(scored), max(scored)) if scored else (0, 0)
+        deltas = tuple(map(sub, block_ids, [0, *block_ids[:-1]])) if count > 1 else (block_ids[0],)
+        data = dumps((deltas, mini_weights, mini_values), DATA_PROTOCOL)
+        if len(data) >= COMPRESS_FROM:
+            data = _compress(data)
+            info = dumps((count, block_ids[-1], block_top, 3, low_byte, high_byte), 2)
+        else:
+            info = dumps((count, block_ids[-1], block_top, 0, low_byte, high_byte), 2)
+        size = len(info) + len(data)
+        out += _INT.pack(-size if stop == n else size)
+        out += info
+        out += data
+        if low_byte and (not min_byte or low_byte < min_byte):
+            min_byte = low_byte
+        if high_byte > max_byte:
+            max_byte = high_byte
+        if block_top > max_weight:
+            max_weight = block_top
+    return _INFO.pack(0, total, n, min_byte, max_byte, max_weight, ids[0], ids[-1])
+
+
+def _compress_at(data: bytes, level: int) -> bytes:
+    wbits = min(15, max(9, (len(data) - 1).bit_length()))
+    compressor = zlib.compressobj(level, zlib.DEFLATED, wbits, 8)
+    return compressor.compress(data) + compressor.flush()
+
+
+def _compress(data: bytes) -> bytes:
+    """zlib at Whoosh's level 3, with a window and memory fitted to a small block.
+
+    ``zlib.compress`` sets up 256 KB of state per call (45 us for a 300-byte
+    block, most of the cost of writing it); a window no larger than the block and
+    memLevel 4 set up a few KB (5 us) and compress as well. Any zlib stream
+    decompresses with Whoosh's ``zlib.decompress``.
+    """
+    wbits = min(15, max(9, (len(data) - 1).bit_length()))
+    compressor = zlib.compressobj(3, zlib.DEFLATED, wbits, 4)
+    return compressor.compress(data) + compressor.flush()
+
+
+class _TermTable:
+    """Adds entries to Whoosh's OrderedHashWriter as its ``add`` does, through one buffer."""
+
+    def __init__(self, tindex: Any) -> None:
+        self._tindex = tindex
+        self._file = tindex.dbfile
+        self._base = self._file.tell()
+        self._out = bytearray()
+        self._buckets = tindex.buckets
+        self._positions = tindex.index
+
+    def add(self, key: bytes, value: bytes) -> None:
+        if key <= self._tindex.lastkey:
+            raise ValueError(f"Keys must increase: {self._tindex.lastkey!r}..{key!r}")
+        pos = self._base + len(self._out)
+        self._positions.append(pos)
+        out = self._out
+        out += _KEY_VALUE_LENGTHS.pack(len(key), len(value))
+        out += key
+        out += value
+        h = int.from_bytes(md5(key, usedforsecurity=False).digest()[-4:], "big")  # filetables.md5_hash
+        self._buckets[h & 255].append((h, pos))
+        self._tindex.lastkey = key
+
+    def flush(self) -> None:
+        self._file.write(bytes(self._out))
+        self._base += len(self._out)
+        self._out.clear()
