@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
-from itertools import chain
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 
 from pyarabic import araby

@@ -1,4 +1,4 @@
-"""Writing a new Whoosh segment fast: the very bytes Whoosh's own writer writes.
+"""Writing a new Whoosh segment fast: what Whoosh's own writer writes, without its pool.
 
 Whoosh's ``SegmentWriter`` puts every posting through Python one by one
 several times: a 5-tuple into a sorting pool (pickled to disk when the pool
@@ -7,16 +7,19 @@ codec's block writer. Building ANT (31,525 articles) spent most of its time
 there. :class:`FastSegmentWriter` keeps Whoosh's per-document writer (stored
 fields, lengths, columns) and replaces only the postings path:
 
-* the project's analyser hands each text field's terms as counts (or
-  positions) per document, one C-level ``Counter`` per field;
-* postings gather per term in arrival order, which is document order, so
-  nothing is sorted but the terms of each field;
-* each term's blocks of 128 postings are minified, pickled and compressed
-  exactly as ``W3PostingsWriter`` does, into one buffer per file.
+* a text field's terms come from one ``map`` over the text's written words
+  (found once per document for the fields that index the same text), counted
+  by a C-level ``Counter`` or placed by position;
+* postings gather as flat lists per field, in document order, and are grouped
+  by term with one stable NumPy sort;
+* each term's blocks of 128 postings are minified, pickled and compressed in
+  ``W3PostingsWriter``'s format, into one buffer per file.
 
-The result is the same segment, byte for byte (tests/test_segment.py
-compares every file with Whoosh's). It is used to build new segments (a
-reindex); ``baheth add`` still updates through Whoosh's writer.
+With Whoosh's own block encoding switched on, every file of the segment is the
+same bytes as Whoosh's writer makes (tests/test_segment.py). As shipped, two
+choices of encoding differ (``COMPRESS_FROM``, ``DATA_PROTOCOL``), never what a
+block says. It builds new segments (a reindex); ``baheth add`` still updates
+through Whoosh's writer.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ import struct
 import zlib
 from array import array
 from collections import Counter
-from collections.abc import Iterator
 from hashlib import md5
 from itertools import count, repeat
 from operator import sub
@@ -33,9 +35,10 @@ from pickle import dumps
 from typing import Any
 
 import numpy as np
-
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec
-from whoosh.formats import Frequency, Positions
+from whoosh.analysis import IDTokenizer
+from whoosh.fields import ID
+from whoosh.formats import Existence, Frequency, Positions
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
@@ -87,6 +90,7 @@ class FastSegmentWriter(SegmentWriter):
         if self.codec.__class__ is not W3Codec:
             raise TypeError("FastSegmentWriter writes W3Codec segments only")
         self._plans: dict[str, tuple[str, ArabicAnalyzer | None]] = {}
+        self._whole_values: dict[str, float] = {}
         for name, field in self.schema.items():
             if field.vector or field.separate_spelling():
                 raise TypeError(f"field {name!r}: term vectors and spelling fields are not supported")
@@ -98,15 +102,11 @@ class FastSegmentWriter(SegmentWriter):
                 self._plans[name] = ("positions" if type(fmt) is Positions else "counts", analyzer)
             else:
                 self._plans[name] = ("generic", None)
+                if type(field) is ID and type(analyzer) is IDTokenizer and type(fmt) is Existence:
+                    self._whole_values[name] = fmt.field_boost  # the value is the one term, as Whoosh's ID does
         self._gathered = {name: _Gathered() for name in self._plans}
         self._value_bytes = 0
         self._words: dict[str, list[str]] = {}
-        # Whoosh compresses each document's stored fields with zlib.compress, which
-        # sets up 256 KB of state per call; the same level with a window fitted to
-        # the text is a third of the cost for a typical article (any zlib stream reads back).
-        stored = self.perdocwriter._colwriters.get("_stored")
-        if stored is not None and hasattr(getattr(stored, "_child", None), "_compress"):
-            stored._child._compress = _compress_at
 
     @property
     def held_bytes(self) -> int:
@@ -174,6 +174,14 @@ class FastSegmentWriter(SegmentWriter):
             gathered.values.extend(encoded)  # type: ignore[union-attr]
             self._value_bytes += sum(map(len, encoded)) + 33 * len(encoded)
             return sum(freqs) if field.scorable else 0
+        boost = self._whole_values.get(name)
+        if boost is not None and value.__class__ is str:
+            gathered.terms.append(value.encode("utf-8"))
+            gathered.weights.append(boost)
+            gathered.docs.append(docnum)
+            gathered.values.append(b"")  # type: ignore[union-attr]
+            self._value_bytes += 33
+            return 0
         length = 0
         for tbytes, freq, weight, vbytes in field.index(value):
             if field.scorable:
@@ -213,11 +221,10 @@ class _Gathered:
         self.weights: list = []  # frequencies (or Whoosh's weights for other fields)
         self.values: list[bytes] = []  # encoded values, where the format has no fixed size
 
-    def by_term(self) -> Iterator[tuple[Any, list[int], list, list | None]]:
-        """Each term in sorted order with its postings in document order."""
+    def grouped(self) -> tuple[list, list[int], list[int], list, list | None]:
+        """The terms in sorted order, where each one's postings start and end, and the postings
+        (document numbers, weights, values) in that order: each term's in document order."""
         n = len(self.terms)
-        if not n:
-            return
         first: dict[Any, int] = {}
         ids = np.fromiter(map(first.setdefault, self.terms, count()), dtype=np.int64, count=n)
         ordered = sorted(first)
@@ -226,18 +233,14 @@ class _Gathered:
             len(ordered), dtype=np.int64
         )
         keys = rank[ids]
-        order = np.argsort(keys, kind="stable")
+        order = np.argsort(keys, kind="stable").tolist()
         bounds = np.zeros(len(ordered) + 1, dtype=np.int64)
         np.cumsum(np.bincount(keys, minlength=len(ordered)), out=bounds[1:])
-        bounds_list = bounds.tolist()
-        order_list = order.tolist()
-        docs = list(map(self.docs.__getitem__, order_list))
-        weights = list(map(self.weights.__getitem__, order_list))
-        values = list(map(self.values.__getitem__, order_list)) if self.values else None
-        self.terms = self.docs = self.weights = self.values = []  # release as the segment is written
-        for i, term in enumerate(ordered):
-            a, b = bounds_list[i], bounds_list[i + 1]
-            yield term, docs[a:b], weights[a:b], values[a:b] if values is not None else None
+        docs = list(map(self.docs.__getitem__, order))
+        weights = list(map(self.weights.__getitem__, order))
+        values = list(map(self.values.__getitem__, order)) if self.values else None
+        self.terms = self.docs = self.weights = self.values = []  # released as the segment is written
+        return ordered, bounds.tolist(), docs, weights, values
 
 
 # The encoded value of a word seen once in a text, by its position: shared objects
@@ -295,13 +298,36 @@ def _write_postings(
         column = lengths._by_field.get(name)  # the field lengths as Whoosh reads them back
         length_bytes = None if column is None else list(map(_length_byte, column))
         keep = counts if name == counted else None
-        for term, ids, weights, values in table.by_term():
-            if keep is not None:
-                keep[term] = len(ids)
+        ordered, bounds, docs, weights, values = table.grouped()
+        fast = kind != "generic"
+        for i, term in enumerate(ordered):
+            a, b = bounds[i], bounds[i + 1]
             offset = base + len(out)
-            info = _write_term(out, ids, weights, values, kind, fixed, length_bytes)
-            info += _LONG.pack(offset) + _INT.pack(base + len(out) - offset)
-            terms.add(prefix + (term.encode("utf-8") if kind != "generic" else term), info)
+            if fast and b - a == 1:  # most terms of a segment: one posting, one block
+                doc, weight = docs[a], weights[a]
+                length = length_bytes[doc] if length_bytes is not None else 0
+                data = dumps(
+                    ((doc,), None if weight == 1 else float(weight),
+                     _UINT.pack(weight) if kind == "counts" else (values[a],)),  # type: ignore[index]
+                    DATA_PROTOCOL,
+                )
+                compressed = len(data) >= COMPRESS_FROM
+                if compressed:
+                    data = _compress(data)
+                block_info = dumps((1, doc, float(weight), 3 if compressed else 0, length, length), 2)
+                out += WHOOSH3_HEADER_MAGIC
+                out += _INT.pack(-len(block_info) - len(data))
+                out += block_info
+                out += data
+                info = _INFO.pack(0, weight, 1, length, length, weight, doc, doc)
+            else:
+                info = _write_term(
+                    out, docs[a:b], weights[a:b], values[a:b] if values is not None else None, kind, fixed, length_bytes
+                )
+            if keep is not None:
+                keep[term] = b - a
+            extent = _LONG.pack(offset) + _INT.pack(base + len(out) - offset)
+            terms.add(prefix + (term.encode("utf-8") if fast else term), info + extent)
             if len(out) > FLUSH_BYTES:
                 postfile.write(bytes(out))
                 base += len(out)
@@ -399,23 +425,8 @@ def _write_term(out: bytearray, ids: list, weights: list, values: list | None, k
     return _INFO.pack(0, total, n, min_byte, max_byte, max_weight, ids[0], ids[-1])
 
 
-def _compress_at(data: bytes, level: int) -> bytes:
-    wbits = min(15, max(9, (len(data) - 1).bit_length()))
-    compressor = zlib.compressobj(level, zlib.DEFLATED, wbits, 8)
-    return compressor.compress(data) + compressor.flush()
-
-
 def _compress(data: bytes) -> bytes:
-    """zlib at Whoosh's level 3, with a window and memory fitted to a small block.
-
-    ``zlib.compress`` sets up 256 KB of state per call (45 us for a 300-byte
-    block, most of the cost of writing it); a window no larger than the block and
-    memLevel 4 set up a few KB (5 us) and compress as well. Any zlib stream
-    decompresses with Whoosh's ``zlib.decompress``.
-    """
-    wbits = min(15, max(9, (len(data) - 1).bit_length()))
-    compressor = zlib.compressobj(3, zlib.DEFLATED, wbits, 4)
-    return compressor.compress(data) + compressor.flush()
+    return zlib.compress(data, 3)  # Whoosh's level
 
 
 class _TermTable:
