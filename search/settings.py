@@ -200,7 +200,7 @@ SETTINGS = Settings(
     Setting(
         "memory_mb",
         1024,
-        "MB of postings each indexing process holds before it spills sorted runs to disk.",
+        "MB of postings each indexing process holds: a reindex then closes the segment and starts another, `add` spills sorted runs to disk.",
         16,
         1 << 20,
     ),
