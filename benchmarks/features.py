@@ -1,4 +1,4 @@
-"""Evidence beyond bag-of-words, tried before it is built: proximity and feedback over the engine's top 100.
+"""Evidence beyond bag-of-words, tried before it is built: proximity, coverage and feedback over the top 100.
 
     python benchmarks/features.py [--sets ki,jki,arcd]
 
@@ -9,6 +9,8 @@ returns (its top 100 per topic, from the cached index of ``evaluate.py``):
   out), how often the article has them side by side in order (window 1) or
   within 4 words either way, saturated like BM25 (tf * 2.2 / (tf + 1.2)) and
   weighted; the sequential dependence model's ordered and unordered windows;
+* coverage: the share of the query's idf mass whose stems the article holds
+  (score x share^p), or its first 40 words hold (score x (1 + w x share));
 * pseudo-relevance feedback (RM3-style): the 10 stems most frequent in the top
   3 articles, weighted by idf, added to the query, which is searched again.
 
@@ -57,6 +59,12 @@ def proximity(query: list[str], doc: list[str], window: int) -> float:
     return score
 
 
+def common_lead(body: str) -> str:
+    from search.ingest import Document
+
+    return Document(id="", body=body).lead
+
+
 def mrr(ranked: dict[str, list[str]], relevant: dict[str, set[str]]) -> float:
     total = 0.0
     for qid, rel in relevant.items():
@@ -90,9 +98,32 @@ def measure(which: str) -> dict[str, object]:
             ranked = {q: [d for d, s in sorted(hits, key=lambda h: -(h[1] + weight * feature[(q, h[0])]))]
                       for q, hits in base.items()}
             rows[f"proximity {label}, weight {weight:g}"] = mrr(ranked, relevant)
-    # RM3-style feedback: expand with the top articles' most telling stems, search again.
     snapshot = engine.backend.snapshot()
     n = snapshot.doc_count()
+    # Coverage: the share of the query's idf mass whose stems the article (or its lead) holds.
+    idf: dict[str, float] = {}
+    for qs in query_stems.values():
+        for w in qs:
+            if w not in idf:
+                idf[w] = math.log(1 + n / (1 + snapshot.doc_frequency("body", w)))
+    leads = {doc: set(terms(common_lead(bodies[doc]))) for doc in stems}
+    sets = {doc: set(words) for doc, words in stems.items()}
+
+    def coverage(qid: str, held: set[str]) -> float:
+        wanted = set(query_stems[qid])
+        total = sum(idf[w] for w in wanted)
+        return sum(idf[w] for w in wanted if w in held) / total if total else 0.0
+
+    for power in (0.5, 1.0, 2.0):
+        ranked = {q: [d for d, s in sorted(hits, key=lambda h: -(h[1] * coverage(q, sets[h[0]]) ** power))]
+                  for q, hits in base.items()}
+        rows[f"coverage: score x (idf share of query stems in the article)^{power:g}"] = mrr(ranked, relevant)
+    for weight in (0.25, 0.5, 1.0):
+        ranked = {q: [d for d, s in sorted(hits, key=lambda h: -(h[1] * (1 + weight * coverage(q, leads[h[0]]))))]
+                  for q, hits in base.items()}
+        rows[f"lead coverage: score x (1 + {weight:g} x idf share of query stems in the first 40 words)"] = mrr(
+            ranked, relevant)
+    # RM3-style feedback: expand with the top articles' most telling stems, search again.
     expanded = {}
     for qid, query in topics:
         counts: collections.Counter[str] = collections.Counter()
