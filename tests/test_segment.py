@@ -171,3 +171,33 @@ def test_a_reindex_writes_the_vocabulary_the_index_holds(tmp_path: Path, monkeyp
     store_module._write_vocabulary(ix, tmp_path / "from-the-index.tsv")  # read back from the terms
     assert written == (tmp_path / "from-the-index.tsv").read_text(encoding="utf-8")
     assert "الزيتون\t" in written
+
+
+def test_a_commit_adds_the_segment_and_never_merges(tmp_path: Path) -> None:
+    """Merging rewrites old segments' postings through Whoosh's pool: only Whoosh's writer may."""
+    ix = whoosh_index.create_in(str(tmp_path), make_schema())
+    for i in range(6):  # small segments that Whoosh's default commit would merge
+        writer = SegmentWriter(ix)
+        writer.add_document(**to_fields(Document(id=f"old{i}", body="ارتفعت أسعار النفط")))
+        writer.commit(merge=False)
+    fast = FastSegmentWriter(ix)
+    fast.add_document(**to_fields(Document(id="new", body="ارتفعت أسعار النفط اليوم")))
+    fast.commit()
+    with ix.reader() as reader:
+        assert len(ix._segments()) == 7 and reader.doc_count() == 7
+        ids = {reader.stored_fields(d)["id"] for d in reader.postings("body", "نفط").all_ids()}
+        assert ids == {"new", *(f"old{i}" for i in range(6))}  # no document lost its terms
+    for how in ({"optimize": True}, {"merge": True}):
+        writer = FastSegmentWriter(ix)
+        with pytest.raises(TypeError, match="never merges"):
+            writer.commit(**how)
+        writer.cancel()
+
+
+@pytest.mark.parametrize("extra", [{"_boost": 2.0}, {"_body_boost": 3.0}, {"_stored_body": "نص آخر"}])
+def test_whooshs_boosts_and_stored_overrides_are_refused_not_ignored(tmp_path: Path, extra: dict) -> None:
+    ix = whoosh_index.create_in(str(tmp_path), make_schema())
+    writer = FastSegmentWriter(ix)
+    with pytest.raises(TypeError, match="field values only"):
+        writer.add_document(id="x", body="نص", **extra)
+    writer.cancel()

@@ -76,9 +76,9 @@ POSTING_BYTES = 24
 class FastSegmentWriter(SegmentWriter):
     """A ``SegmentWriter`` for new documents whose postings skip Whoosh's pool.
 
-    Only ``add_document`` is offered (no updates or deletions: those need the
-    index's existing segments), and only for schemas without term vectors or
-    spelling fields. ``held_bytes`` estimates the postings held so far, for
+    Only ``add_document`` with field values is offered (no updates, deletions or
+    merges: those go through the index's existing segments, so Whoosh's writer
+    does them), and only for schemas without term vectors or spelling fields. ``held_bytes`` estimates the postings held so far, for
     the caller to close the segment and start another when it passes a bound.
     """
 
@@ -118,7 +118,10 @@ class FastSegmentWriter(SegmentWriter):
         pdw = self.perdocwriter
         schema = self.schema
         docnum = self.docnum
-        names = sorted(name for name in fields if not name.startswith("_"))
+        extras = sorted(name for name in fields if name.startswith("_"))
+        if extras:  # Whoosh's _boost, _<field>_boost, _stored_<field>: nothing here writes them
+            raise TypeError(f"FastSegmentWriter takes field values only, not {', '.join(extras)}")
+        names = sorted(fields)
         self._check_fields(schema, names)
         self._words.clear()
         pdw.start_doc(docnum)
@@ -141,6 +144,16 @@ class FastSegmentWriter(SegmentWriter):
         pdw.finish_doc()
         self._added = True
         self.docnum += 1
+
+    def commit(self, mergetype: Any = None, optimize: Any = None, merge: Any = None) -> None:
+        """Add the new segment to the index as it is: merging segments rewrites their postings
+        through Whoosh's pool, which this writer does not write (Whoosh's writer merges)."""
+        if mergetype is not None or optimize or merge:
+            raise TypeError("FastSegmentWriter never merges segments; Whoosh's own writer does")
+        super().commit(merge=False)
+
+    def add_reader(self, reader: Any) -> None:
+        raise TypeError("FastSegmentWriter writes new documents only; Whoosh's own writer merges segments")
 
     def _written(self, text: str) -> list[str]:
         """A text's written words, found once per document however many fields index the text."""
