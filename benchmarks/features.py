@@ -160,7 +160,8 @@ def main() -> None:
         cells = []
         for p in parts:
             value, base = p["rows"][name], p["rows"]["engine as shipped"]
-            cells.append(f"{value:.4f}" + ("" if name == "engine as shipped" else f" ({(value / base - 1) * 100:+.1f}%)"))
+            change = "" if name == "engine as shipped" else f" ({(value / base - 1) * 100:+.1f}%)"
+            cells.append(f"{value:.4f}{change}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     (RESULTS / "features.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     log.info("wrote %s", RESULTS / "features.md")

@@ -711,7 +711,9 @@ class _TermsOfWord(dict):
         return found
 
 
-_TERMS_OF_WORD = {(stem, positions): _TermsOfWord(stem, positions) for stem in (True, False) for positions in (True, False)}
+_TERMS_OF_WORD = {
+    (stem, positions): _TermsOfWord(stem, positions) for stem in (True, False) for positions in (True, False)
+}
 
 
 def written_words(text: str) -> list[str]:

@@ -4,7 +4,8 @@ Whoosh's ``SegmentWriter`` is the reference: the same documents written by
 both must give the same terms, postings (document numbers, weights, positions),
 term statistics, field lengths, columns and stored fields. With Whoosh's own
 block encoding switched on (every block compressed, pickle protocol 2, no
-shared values) every file of the segment is the same bytes; as shipped only the encoding of a block differs, never what it says.
+shared values) every file of the segment is the same bytes; as shipped only the
+encoding of a block differs, never what it says.
 """
 
 from __future__ import annotations

@@ -35,8 +35,8 @@ from pickle import dumps
 from typing import Any
 
 import numpy as np
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec
 from whoosh.analysis import IDTokenizer
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec
 from whoosh.fields import ID
 from whoosh.formats import Existence, Frequency, Positions
 from whoosh.util.numeric import length_to_byte
@@ -78,8 +78,9 @@ class FastSegmentWriter(SegmentWriter):
 
     Only ``add_document`` with field values is offered (no updates, deletions or
     merges: those go through the index's existing segments, so Whoosh's writer
-    does them), and only for schemas without term vectors or spelling fields. ``held_bytes`` estimates the postings held so far, for
-    the caller to close the segment and start another when it passes a bound.
+    does them), and only for schemas without term vectors or spelling fields.
+    ``held_bytes`` estimates the postings held so far, for the caller to close
+    the segment and start another when it passes a bound.
     """
 
     def __init__(self, ix: Any, counted_field: str | None = None, **kwargs: Any) -> None:

@@ -244,7 +244,9 @@ def _collect_segments(workers: list, done: object, progress: Callable[[int], Non
                 status, value = receive.recv()
             except EOFError:
                 worker.join()
-                raise IndexProblem(f"an indexing process died (exit code {worker.exitcode}); nothing was changed")
+                raise IndexProblem(
+                    f"an indexing process died (exit code {worker.exitcode}); nothing was changed"
+                ) from None
             if status != "ok":
                 raise IndexProblem(f"an indexing process failed: {value}")
             results[receive] = value
