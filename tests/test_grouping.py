@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import timedelta
 from pathlib import Path
 
 import copies
@@ -45,6 +46,51 @@ def _similar(a: str, b: str) -> bool:
 def test_which_articles_are_copies(a: str, b: str, same: bool, why: str) -> None:
     assert _similar(a, b) is same, why
     assert _similar(b, a) is same, "the rule is symmetric"
+
+
+# An outlet updating its report under the same headline: the first lines kept, the rest rewritten
+# as the story developed (live pages, match reports). LSH on the whole text does not propose them.
+UPDATE_LEAD = (
+    "أعلن الحرس البحري التونسي مساء الأربعاء عن إنقاذ ثلاثين مهاجرا غير نظامي قبالة سواحل جزيرة قرقنة "
+    "بعد أن تعطل محرك مركبهم في عرض البحر. "
+)
+FIRST = UPDATE_LEAD + (
+    "وقال متحدث باسم الحرس إن عمليات البحث ما زالت جارية عن مفقودين آخرين، وإن الظروف الجوية الصعبة "
+    "تعرقل عمل الوحدات البحرية. ولم يذكر المتحدث جنسيات المهاجرين ولا الميناء الذي انطلق منه المركب."
+)
+UPDATED = UPDATE_LEAD + (
+    "وفي حصيلة محينة، أكد المتحدث الرسمي أن جثتين انتشلتا صباح الخميس وأن الناجين نقلوا إلى مستشفى "
+    "صفاقس الجامعي لتلقي الإسعافات. وأضاف أن التحقيقات الأولية تشير إلى أن المركب أبحر من شاطئ الشابة "
+    "ليلا، وأن منظمي الرحلة أوقفوا في عملية أمنية بولاية المهدية."
+)
+HEADLINE = "إنقاذ ثلاثين مهاجرا قبالة قرقنة"
+OTHER_STORY = (
+    "تمكنت وحدات الحرس البحري من إحباط عملية اجتياز للحدود البحرية خلسة انطلاقا من سواحل ولاية نابل، "
+    "وحجزت مركبا ومحركين، فيما تواصل الأبحاث لكشف بقية أفراد الشبكة التي نظمت الرحلة."
+)
+
+
+@pytest.mark.parametrize(
+    ("second", "later", "title", "same", "why"),
+    [
+        (UPDATED, timedelta(hours=14), HEADLINE, True, "the report updated under its headline the next morning"),
+        (UPDATED, timedelta(days=3), HEADLINE, False, "the same headline three days later: another publication"),
+        (OTHER_STORY, timedelta(hours=2), HEADLINE, False, "one headline reused for another story (another lead)"),
+        (UPDATED, timedelta(hours=14), "إنقاذ مهاجرين", False, "a headline of two words says too little"),
+    ],
+    ids=["update", "days-later", "other-story", "short-headline"],
+)
+def test_an_update_under_one_headline_is_a_copy(
+    second: str, later: timedelta, title: str, same: bool, why: str
+) -> None:
+    first = Document("live-1", title, FIRST, source="Jawhara FM", date=copies.DAY)
+    other = Document("live-2", title, second, source="Jawhara FM", date=copies.DAY + later)
+    a, b = grouping.fingerprint(first), grouping.fingerprint(other)
+    assert grouping.similar(a, b) is same and grouping.similar(b, a) is same, why
+    found = grouping.group_documents([first, other, *copies.documents()])
+    assert (found.keys[0] == found.keys[1]) is same, why
+    if same:  # proposed by the headline, not by the texts' shingles
+        assert (0, 1) not in grouping.candidate_pairs([a.shingles, b.shingles])
 
 
 def test_spelling_does_not_change_a_text_s_shingles() -> None:
