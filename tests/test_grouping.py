@@ -89,8 +89,21 @@ def test_an_update_under_one_headline_is_a_copy(
     assert grouping.similar(a, b) is same and grouping.similar(b, a) is same, why
     found = grouping.group_documents([first, other, *copies.documents()])
     assert (found.keys[0] == found.keys[1]) is same, why
-    if same:  # proposed by the headline, not by the texts' shingles
-        assert (0, 1) not in grouping.candidate_pairs([a.shingles, b.shingles])
+    assert ((0, 1) in grouping.headline_pairs([a, b])) is (later <= timedelta(days=1) and title == HEADLINE)
+
+
+def test_headline_candidates_pair_each_article_with_a_bounded_few() -> None:
+    """A headline repeated every day («أسعار الذهب اليوم») pairs only articles within a day, each with
+    at most MAX_CANDIDATES others."""
+    daily = [
+        grouping.fingerprint(Document(f"gold-{i}", "أسعار الذهب اليوم في تونس", f"سعر الغرام {i}", date=copies.DAY
+                                      + timedelta(hours=6 * i)))
+        for i in range(200)
+    ]
+    pairs = grouping.headline_pairs(daily)
+    assert pairs and all(abs(daily[i].day - daily[j].day) <= grouping.HEADLINE_DAYS for i, j in pairs)
+    per_article = max(sum(1 for p in pairs if p[0] == i) for i in range(len(daily)))
+    assert per_article <= grouping.MAX_CANDIDATES
 
 
 def test_spelling_does_not_change_a_text_s_shingles() -> None:
