@@ -317,27 +317,9 @@ def _write_postings(
         for i, term in enumerate(ordered):
             a, b = bounds[i], bounds[i + 1]
             offset = base + len(out)
-            if fast and b - a == 1:  # most terms of a segment: one posting, one block
-                doc, weight = docs[a], weights[a]
-                length = length_bytes[doc] if length_bytes is not None else 0
-                data = dumps(
-                    ((doc,), None if weight == 1 else float(weight),
-                     _UINT.pack(weight) if kind == "counts" else (values[a],)),  # type: ignore[index]
-                    DATA_PROTOCOL,
-                )
-                compressed = len(data) >= COMPRESS_FROM
-                if compressed:
-                    data = _compress(data)
-                block_info = dumps((1, doc, float(weight), 3 if compressed else 0, length, length), 2)
-                out += WHOOSH3_HEADER_MAGIC
-                out += _INT.pack(-len(block_info) - len(data))
-                out += block_info
-                out += data
-                info = _INFO.pack(0, weight, 1, length, length, weight, doc, doc)
-            else:
-                info = _write_term(
-                    out, docs[a:b], weights[a:b], values[a:b] if values is not None else None, kind, fixed, length_bytes
-                )
+            info = _write_term(
+                out, docs[a:b], weights[a:b], values[a:b] if values is not None else None, kind, fixed, length_bytes
+            )
             if keep is not None:
                 keep[term] = b - a
             extent = _LONG.pack(offset) + _INT.pack(base + len(out) - offset)
