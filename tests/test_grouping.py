@@ -92,6 +92,72 @@ def test_an_update_under_one_headline_is_a_copy(
     assert ((0, 1) in grouping.headline_pairs([a, b])) is (later <= timedelta(days=1) and title == HEADLINE)
 
 
+WIRE = {doc.id: doc for doc in copies.wire_reports()}
+
+
+def _moved(doc: Document, *, source: str | None = None, later: timedelta = timedelta(0)) -> Document:
+    return Document(doc.id, doc.title, doc.body, source=doc.source if source is None else source,
+                    date=doc.date + later if doc.date else None)
+
+
+@pytest.mark.parametrize(
+    ("b", "source", "later", "same", "why"),
+    [
+        ("agency-2", None, timedelta(0), True, "another outlet's lightly reworded copy, two hours later"),
+        ("around-3", None, timedelta(0), False, "another outlet's own report around the same quotations"),
+        ("agency-2", "France 24", timedelta(0), False, "one outlet's two texts: the wire rule is for two outlets"),
+        ("agency-2", None, timedelta(days=2), False, "the reworded copy two days later"),
+    ],
+    ids=["reworded-copy", "around-the-quotes", "same-outlet", "two-days-later"],
+)
+def test_a_wire_report_reworded_by_another_outlet_is_a_copy(
+    b: str, source: str | None, later: timedelta, same: bool, why: str
+) -> None:
+    first = grouping.fingerprint(WIRE["agency-1"])
+    second = grouping.fingerprint(_moved(WIRE[b], source=source, later=later))
+    assert grouping.similar(first, second) is same and grouping.similar(second, first) is same, why
+    # what the rule stands on: the shingles alone do not make the reworded copy a copy, and the words
+    # alone would make the report around the quotations one
+    if b == "agency-2":
+        assert grouping._jaccard(first.shingles, second.shingles) < grouping.LEAD_JACCARD
+    else:
+        assert grouping._jaccard(first.words(), second.words()) >= grouping.WIRE_WORDS
+        assert grouping._jaccard(first.narration(), second.narration()) < grouping.WIRE_NARRATION
+
+
+def test_groups_hold_the_reworded_copy_not_the_report_around_the_quotes() -> None:
+    docs = [*copies.wire_reports(), *copies.documents()]
+    keys = dict(zip([d.id for d in docs], grouping.group_documents(docs).keys, strict=True))
+    assert keys["agency-1"] == keys["agency-2"] == grouping.key_of("agency-1")
+    assert keys["around-3"] == grouping.key_of("around-3")
+
+
+def test_the_narration_leaves_out_quotations_of_each_kind() -> None:
+    narration = "قال الوزير أمام الصحافيين"
+    for quoted in ("«الحكومة ستخصص مبلغا إضافيا»", '"الحكومة ستخصص مبلغا إضافيا"', "“الحكومة ستخصص مبلغا إضافيا”"):
+        doc = Document("q", "", f"{narration} {quoted} في العاصمة", source="BBC", date=copies.DAY)
+        found = grouping.fingerprint(doc)
+        words, outside = found.words(), found.narration()
+        assert np.array_equal(outside, grouping.content_words(f"{narration} في العاصمة")), quoted
+        assert np.array_equal(words, grouping.content_words(f"{narration} الحكومة ستخصص مبلغا إضافيا في العاصمة"))
+    # a quotation mark never closed quotes nothing; stopwords and one-letter forms are not content words
+    doc = Document("u", "", f"{narration} «الحكومة ستخصص\nمبلغا إضافيا", source="BBC", date=copies.DAY)
+    found = grouping.fingerprint(doc)
+    words, outside = found.words(), found.narration()
+    assert np.array_equal(words, outside) and len(words) == len(grouping.content_words("الوزير أمام الصحافيين الحكومة "
+                                                                                         "ستخصص مبلغا إضافيا قال"))
+    assert len(grouping.content_words("في من إلى و ب")) == 0
+
+
+def test_forked_fingerprints_compare_on_their_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fingerprints made in forked processes read their words from the parent's documents."""
+    monkeypatch.setattr(grouping, "PARALLEL_FROM", 2)
+    docs = [*copies.wire_reports(), *copies.documents()]
+    prints, _signatures = grouping.fingerprints(docs, procs=2)
+    assert all(p.doc is d for p, d in zip(prints, docs, strict=True))
+    assert grouping.group_documents(docs, procs=2).keys == grouping.group_documents(docs).keys
+
+
 def test_headline_candidates_pair_each_article_with_a_bounded_few() -> None:
     """A headline repeated every day («أسعار الذهب اليوم») pairs only articles within a day, each with
     at most MAX_CANDIDATES others."""
@@ -233,6 +299,18 @@ def test_add_and_delete_keep_groups_current(grouped) -> None:  # type: ignore[no
     _wait_for(engine, lambda: engine.search("", filters=Filters(group=key), suggest=False).total == 3)
     hit = next(h for h in engine.search(QUERY, collapse=False, suggest=False).hits if h.id == "copy-8")
     assert hit.group.id == key and hit.group.size == 3
+
+
+def test_an_added_reworded_wire_copy_joins_its_report(grouped) -> None:  # type: ignore[no-untyped-def]
+    engine, added, _deleted = grouped
+    first, reworded, around = copies.wire_reports()
+    added([first, around])
+    key = grouping.key_of("agency-1")
+    _wait_for(engine, lambda: engine.search("", filters=Filters(group=key), suggest=False).total == 1)
+    added([reworded])
+    _wait_for(engine, lambda: engine.search("", filters=Filters(group=key), suggest=False).total == 2)
+    hits = {h.id: h for h in engine.search("الجفاف المزارعين", collapse=False, suggest=False).hits}
+    assert hits["agency-2"].group.id == key and hits["around-3"].group.id == grouping.key_of("around-3")
 
 
 def test_the_api_and_the_page_show_groups(tmp_path: Path) -> None:
