@@ -30,6 +30,7 @@ from ir_measures import RR, R, nDCG
 
 from search.engine import Engine
 from search.query import Weights
+from search.roots import ROOT_DEPTH, ROOT_WEIGHT
 from search.runs import run_topics
 
 MEASURES = [RR @ 10, nDCG @ 10, R @ 10, R @ 100]
@@ -56,7 +57,7 @@ def rows() -> list[Row]:
     b, k1 = DEFAULT_BM25
     out = [
         Row("baheth", f"the engine as shipped: project analyser, title x{w.title}, exact x{w.exact}, lead x{w.lead}, "
-            f"BM25F b={b} k1={k1}"),
+            f"BM25F b={b} k1={k1}, the first {ROOT_DEPTH} reranked by roots x{ROOT_WEIGHT:g}"),
         Row("no stemming", "exact (normalised, unstemmed) fields only", weights=Weights(w.title, w.exact, stemmed=False, lead=w.lead)),
         Row("light10 analyser", "Larkey's light10 stemmer instead of the project's (own index)", analyser="light10"),
         Row("snowball analyser", "Snowball's Arabic stemmer (snowballstemmer) instead of the project's (own index)",
@@ -87,6 +88,8 @@ def rows() -> list[Row]:
             weights=Weights(w.title, w.exact, lead=w.lead, months=False)),
         Row("no name variants", "a word searched as typed, not also by its reviewed spellings (name-variants.tsv)",
             weights=Weights(w.title, w.exact, lead=w.lead, variants=False)),
+        Row("no roots rerank", "the best candidates not reranked by the query's roots (search/roots.py)",
+            weights=Weights(w.title, w.exact, lead=w.lead, roots=False)),
     ]
     out += [
         Row("Lucene ArabicAnalyzer", "Lucene 8 ArabicAnalyzer + BM25 (k1=1.2, b=0.75)", peer="lucene_arabic"),

@@ -30,6 +30,8 @@ from search.labels import category_label
 from search.notices import Notice
 from search.query import MATCHES, Lexicon, ParsedQuery, QueryBuilder, Weights, facet_values
 from search.querytree import GROUP_FIELD, AllOf, Everything, Filter, Node, Nothing, Term, all_of, any_of
+from search.roots import query_roots
+from search.roots import warm as roots_warm
 from search.settings import MB, Config, defaults
 from search.spelling import MAX_WORD_CHARS, Speller
 from search.timeline import Bar, bars
@@ -366,10 +368,13 @@ class Engine:
             return self.backend.snapshot()
 
     def warm(self) -> None:
-        """Read now what the first search would read (field lengths, dates, facet codes, speller)."""
+        """Read now what the first search would read (field lengths, dates, facet codes, speller,
+        the root stemmer)."""
         with self._reading():
             self.backend.warm()
             self._speller_for(self.backend.snapshot())
+        if self.weights.roots:
+            roots_warm()
 
     def health(self) -> dict[str, object]:
         """What is being served; raises IndexProblem when there is no usable index."""
@@ -548,6 +553,7 @@ class Engine:
                 facets=facets,
                 seconds=max(0.0, deadline - time.monotonic()),
                 collapse=result.collapse,
+                roots=frozenset(query_roots(parsed.wanted_forms)) if self.weights.roots else frozenset(),
             )
         )
         result.total, result.facets, result.undated = page.total, page.facets, page.undated

@@ -97,6 +97,9 @@ class Weights:
     months: bool = True
     # A name by its reviewed spellings (ترامب = ترمب, search/data/name-variants.tsv); ablation: False.
     variants: bool = True
+    # The best candidates of a search by relevance reranked by the query's roots (search.roots);
+    # ablation: False.
+    roots: bool = True
 
 
 @dataclass
@@ -129,6 +132,9 @@ class ParsedQuery:
     text: str
     query: Node | None
     highlight_terms: set[str] = field(default_factory=set)  # stems and exact forms
+    # The normalised forms of the words and phrases the reader wants (not excluded, not a source
+    # or category): a search by relevance reranks its best candidates by their roots (search.roots).
+    wanted_forms: list[str] = field(default_factory=list)
     # What the reader typed that each highlight term (and each phrase, by number) came from:
     # the article page says why a word is marked.
     highlight_origins: dict[str, str] = field(default_factory=dict)
@@ -416,6 +422,8 @@ class QueryBuilder:
             if clause.negated:
                 excluded.append(built)
                 continue
+            if clause.kind in ("word", "phrase") and clause.field in (None, "title", "body"):
+                parsed.wanted_forms.extend(t.text for t in self._exact(clause.text))
             if clause.or_next or pending_or:
                 pending_or.append(built)
                 if not clause.or_next:

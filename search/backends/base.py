@@ -38,6 +38,8 @@ class PageRequest:
     facets: bool = True
     seconds: float = 3.0  # the time the backend may take
     collapse: bool = False  # one result per story group: its best-ranked (or newest) member
+    # By relevance: the query's roots, by which the best candidates are reranked (search.roots)
+    roots: frozenset[str] = frozenset()
 
 
 @dataclass

@@ -25,11 +25,12 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 from whoosh.util.times import datetime_to_long
 
+from search import roots
 from search.backends.base import Page, PageRequest, Stored
 from search.backends.generations import current_generation, read_meta
 from search.backends.whoosh.generations import open_index
 from search.backends.whoosh.mapped import mapped_bytes
-from search.backends.whoosh.ranker import Postings, Ranker
+from search.backends.whoosh.ranker import Postings, Ranked, Ranker
 from search.cache import ByteLRU
 from search.errors import IndexBusy
 from search.querytree import KEYWORD_FIELDS, TEXT_FIELDS
@@ -89,12 +90,36 @@ class WhooshSnapshot:
             dates = ranker.dates()[ranked.ids]
             page.undated = int(np.count_nonzero(np.isneginf(dates)))
             page.days = _days(dates[np.isfinite(dates)])
+        read: dict[int, Stored] = {}
+        if request.roots and not request.newest and not request.oldest and len(ranked.ids) > 1:
+            read = self._rerank_by_roots(ranked, request)
         top = ranker.top(
             ranked, request.start + request.limit, newest=request.newest, collapse=request.collapse, oldest=request.oldest
         )
         for score, docnum in top[request.start : request.start + request.limit]:
-            page.hits.append((score, self.searcher.stored_fields(docnum)))
+            page.hits.append((score, read.get(docnum) or self.searcher.stored_fields(docnum)))
         return page
+
+    def _rerank_by_roots(self, ranked: Ranked, request: PageRequest) -> dict[int, Stored]:
+        """Raise the scores of the best ROOT_DEPTH candidates (one per story group with collapse,
+        as the other backend ranks them) by the query's roots in them (search.roots). Scores only
+        rise, so the candidates stay ahead of every other match. Returns their stored fields, read
+        for their words: the page shows some of them."""
+        head = [docnum for _, docnum in self.ranker.top(ranked, roots.ROOT_DEPTH, collapse=request.collapse)]
+        found, lengths, read = [], [], {}
+        for docnum in head:
+            stored = read[docnum] = self.searcher.stored_fields(docnum)
+            counts, length = roots.wanted_counts(
+                roots.text_roots(str(stored.get("title") or ""), str(stored.get("body") or "")), request.roots
+            )
+            found.append(counts)
+            lengths.append(length)
+        boost = np.asarray(roots.boosts(set(request.roots), found, lengths))
+        if boost.any():
+            scores = ranked.scores.copy()  # the ranker may share its arrays with its caches
+            scores[np.searchsorted(ranked.ids, np.asarray(head, dtype=ranked.ids.dtype))] += boost
+            ranked.scores = scores
+        return read
 
     # -- documents ----------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from search import roots
 from search.backends.base import Page, PageRequest, Stored
 from search.backends.xapian import require
 from search.backends.xapian.fields import (
@@ -202,7 +203,7 @@ class XapianSnapshot:
                 mset = enquire.get_mset(0, depth, everything)
                 if not by_key:
                     _prefetch(mset)  # the rerank values are read from the documents: ask for all at once
-                ranked = self._reranked(xapian, request.query, mset, stats)
+                ranked = self._reranked(xapian, request.query, mset, stats, request.roots)
                 if end > len(ranked) and mset.get_matches_estimated() > depth:
                     ranked += self._deeper(xapian, query, request, depth, end - depth, everything)
                 shown = ranked[request.start : end]
@@ -214,7 +215,7 @@ class XapianSnapshot:
             # Only the results shown are read in full.
             hits = [
                 (
-                    bm25f(request.query, row.candidate, stats, *self._k1_b()),
+                    bm25f(request.query, row.candidate, stats, *self._k1_b()) + row.boost,
                     _fields(row.document or self.db.get_document(row.docid)),
                 )
                 for row in shown
@@ -252,14 +253,25 @@ class XapianSnapshot:
             enquire.set_collapse_key(GROUP_SLOT)
         return enquire
 
-    def _reranked(self, xapian: Any, query: Node, mset: Any, stats: Any) -> list[Row]:
-        """The candidates of ``mset`` (the first rerank_depth matches) in BM25F order."""
+    def _reranked(
+        self, xapian: Any, query: Node, mset: Any, stats: Any, wanted: frozenset[str] = frozenset()
+    ) -> list[Row]:
+        """The candidates of ``mset`` (the first rerank_depth matches) in BM25F order, raised by
+        the query's roots in them as the embedded backend raises its best ROOT_DEPTH (search.roots;
+        from the normalised forms each candidate's rerank value holds)."""
         found = [self._candidate_by_key(mset, i) for i in range(mset.size())]
         self._mark_phrases(xapian, query, found)
-        scored = sorted(
-            ((-bm25f(query, row.candidate, stats, *self._k1_b()), row.ordinal, row) for row in found),
-            key=lambda item: (item[0], item[1]),
-        )
+        scores = [bm25f(query, row.candidate, stats, *self._k1_b()) for row in found]
+        if wanted and len(found) > 1:
+            # the same candidates as the embedded backend's: the best ROOT_DEPTH by BM25F
+            head = sorted(range(len(found)), key=lambda i: (-scores[i], found[i].ordinal))[: roots.ROOT_DEPTH]
+            fields = ("title_exact", "body_exact")
+            counted = [roots.counts(found[i].candidate.frequencies.get(f, {}) for f in fields) for i in head]
+            for i, boost in zip(head, roots.boosts(set(wanted), counted), strict=True):
+                found[i].boost = boost
+                scores[i] += boost
+        scored = sorted(((-score, row.ordinal, row) for score, row in zip(scores, found, strict=True)),
+                        key=lambda item: (item[0], item[1]))
         return [row for _negative, _ordinal, row in scored]
 
     def _deeper(
@@ -434,6 +446,7 @@ class Row:
     ordinal: int
     doc_id: str
     candidate: Candidate
+    boost: float = 0.0  # what the query's roots added to its score (search.roots)
 
 
 def _prefetch(mset: Any) -> None:

@@ -1,0 +1,126 @@
+"""Roots at a low weight: kin words rerank the best candidates of a search by relevance.
+
+The unit tests hold the pieces (roots, the two ways a backend counts them, the
+BM25 with the candidates' own statistics); the engine tests run on both
+backends, on real indexes, with the same articles.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from conftest import cli, xapian_shards
+from search import roots
+from search.analysis import exact_analyzer, normalise
+from search.backends.whoosh.store import build
+from search.engine import Engine
+from search.ingest import Document, LoadResult
+from search.query import Weights
+from search.settings import defaults
+
+
+@pytest.mark.parametrize(
+    ("words", "why"),
+    [
+        (("كاتب", "يكتبون", "المكتبات", "كتب", "الكتابة"), "writer, they write, the libraries, books, writing"),
+        (("المزارعين", "زراعة", "مزروعات"), "farmers, farming, crops"),
+        (("الانتخابات", "انتخب", "الناخبين"), "elections, he elected, the voters"),
+    ],
+)
+def test_kin_words_share_a_root(words: tuple[str, ...], why: str) -> None:
+    assert len({roots.root(normalise(w)) for w in words}) == 1, why
+
+
+@pytest.mark.parametrize(
+    ("written", "plain"),
+    [
+        ("الكِتَابَةُ عادةٌ يوميّة", "الكتابة عادة يومية"),  # diacritics
+        ("الكتـــابة عادة يومية", "الكتابة عادة يومية"),  # tatweel
+        ("إنتخب الناخبون", "انتخب الناخبون"),  # hamza forms
+        ("کتاب یومی", "كتاب يومي"),  # Persian kaf and yeh
+        ("الكتا\u200bبة عادة \u200fيومية", "الكتابة عادة يومية"),  # zero-width and bidi controls
+    ],
+)
+def test_the_counts_do_not_depend_on_spelling(written: str, plain: str) -> None:
+    assert roots.text_counts(written) == roots.text_counts(plain) != Counter()
+
+
+def test_both_ways_of_counting_agree() -> None:
+    """The embedded backend counts roots from a candidate's text, the Xapian backend from the
+    normalised forms its rerank value keeps: the same counts (stopwords and one-letter forms out)."""
+    title = "الكاتب التونسي يصدر روايته الثالثة"
+    body = "قال الكاتب إنّه كتب روايته في عامين، وإن الكتابة عنده و Python 3 عادة يومية منذ ٢٠١٨."
+    exact = exact_analyzer()
+    frequencies = [Counter(t.text for t in exact(text)) for text in (title, body)]
+    assert roots.text_counts(title, body) == roots.counts(frequencies)
+    assert "في" not in roots.text_counts(body) and roots.text_counts(body)["كتب"] >= 3
+
+
+def test_boosts_follow_the_rarer_roots_and_saturate() -> None:
+    wanted = roots.query_roots([normalise("يكتب"), normalise("رواية")])
+    kin = roots.text_counts("الكاتب الذي كتب رواية عن الحرب يواصل الكتابة")
+    once = roots.text_counts("صدرت رواية جديدة لكاتب عن الحرب")
+    neither = roots.text_counts("صدرت رواية عن الحرب")
+    boosts = roots.boosts(wanted, [kin, once, neither, neither])
+    assert boosts[0] > boosts[1] > boosts[2] == boosts[3] > 0
+    assert roots.boosts(set(), [kin, once]) == [0.0, 0.0]
+    assert roots.boosts(wanted, []) == []
+    many = roots.text_counts(" ".join(["يكتب الكاتب"] * 500) + " رواية")
+    ceiling = roots.ROOT_WEIGHT * (roots.K1 + 1) * len(wanted) * math.log(1 + 1.5 / 0.5)  # idf of 1 in 2
+    assert roots.boosts(wanted, [many, neither])[0] <= ceiling
+
+
+# -- the engine, on both backends ------------------------------------------------
+
+# A search for «يكتب رواية» (writes a novel): every article has the novel, one has a writer writing
+# it without the word يكتب; the short one ranks first on words alone, the writer's on roots.
+ARTICLES = [
+    Document("short", "", "صدرت رواية عن الحرب", source="وكالة"),
+    Document("writer", "", "الكاتب الذي كتب رواية عن الحرب يواصل الكتابة كل صباح في مكتبه", source="وكالة"),
+    *(Document(f"other-{i}", "", f"صدرت رواية عن الحرب في طبعة جديدة رقم {i} عند ناشر", source="وكالة")
+      for i in range(3)),
+]
+QUERY = "يكتب رواية"
+
+
+@pytest.fixture(params=["whoosh", "xapian"])
+def index(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """(backend, index root, config) of ARTICLES."""
+    root = tmp_path / "index"
+    if request.param == "whoosh":
+        build(root, LoadResult(documents=list(ARTICLES)), ["roots"])
+        yield defaults().replace(index=str(root))
+        return
+    source = tmp_path / "articles.jsonl"
+    source.write_text("\n".join(json.dumps(d.to_json(), ensure_ascii=False) for d in ARTICLES) + "\n", encoding="utf-8")
+    shards = xapian_shards(root, [source])
+    try:
+        yield defaults().replace(index=str(root), backend="xapian", shards=shards)
+    finally:
+        cli("shards", "stop", "--index", root)
+
+
+def test_roots_rerank_the_best_candidates(index) -> None:  # type: ignore[no-untyped-def]
+    plain = Engine(config=index, weights=Weights(roots=False)).search(QUERY, suggest=False)
+    rooted = Engine(config=index).search(QUERY, suggest=False)
+    assert plain.hits[0].id == "short", "on words alone, the shorter article first"
+    assert rooted.hits[0].id == "writer", "its kin words (الكاتب، كتب، الكتابة، مكتبه) lift it"
+    assert rooted.total == plain.total and {h.id for h in rooted.hits} == {h.id for h in plain.hits}
+    assert rooted.hits[0].score > plain.hits[0].score
+    # sorted by date, or with no word to take roots of, nothing is reranked
+    newest = Engine(config=index).search(QUERY, sort="newest", suggest=False)
+    unranked = Engine(config=index, weights=Weights(roots=False)).search(QUERY, sort="newest", suggest=False)
+    assert [h.id for h in newest.hits] == [h.id for h in unranked.hits]
+    excluded = Engine(config=index).search("رواية -يكتب", suggest=False)
+    assert excluded.hits[0].id == "short", "an excluded word's root lifts nothing"
+
+
+def test_a_very_long_candidate_is_read_no_further_than_the_bound() -> None:
+    head = ("الكاتب يكتب " * roots.TEXT_CHARS)[: roots.TEXT_CHARS]  # exactly what is read
+    found = roots.text_counts(head + " " + "المزارعين " * 100_000)
+    assert found["كتب"] > 0 and found["زرع"] == 0
