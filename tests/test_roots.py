@@ -124,3 +124,16 @@ def test_a_very_long_candidate_is_read_no_further_than_the_bound() -> None:
     head = ("الكاتب يكتب " * roots.TEXT_CHARS)[: roots.TEXT_CHARS]  # exactly what is read
     found = roots.text_counts(head + " " + "المزارعين " * 100_000)
     assert found["كتب"] > 0 and found["زرع"] == 0
+
+
+def test_the_stemmer_loads_without_the_rest_of_nltk() -> None:
+    """Its package's initialisation would import most of nltk and scipy.stats (81 MB a process)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from search import roots; print(roots.root('المكتبات'));"
+            "print('nltk.metrics' in sys.modules, 'scipy.stats' in sys.modules, 'nltk' in sys.modules);"
+            "import nltk; from nltk.stem.isri import ISRIStemmer;"
+            "print(ISRIStemmer().stem('يكتبون'), nltk.__version__ > '')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split("\n")[:3] == ["كتب", "False False False", "كتب True"]
