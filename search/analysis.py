@@ -15,6 +15,7 @@ The chain is made of small Whoosh pieces composed with ``|``:
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Iterator
 from functools import lru_cache
@@ -747,3 +748,94 @@ def terms(text: str, stem: bool = True) -> list[str]:
     """The terms of a text, as the index sees them."""
     analyzer = stem_analyzer() if stem else exact_analyzer()
     return [t.text for t in analyzer(text)]
+
+
+
+class WordTable(dict):  # type: ignore[type-arg]
+    """A written word -> what ``compute`` makes of it: filled on first sight and bounded like the
+    other tables (at most ``limit`` words, none longer than MAX_MEMO_CHARS kept), so that a text's
+    values come from one ``map`` over its words at C speed."""
+
+    def __init__(self, compute, limit: int = MAX_MEMO_WORDS) -> None:  # type: ignore[no-untyped-def]
+        super().__init__()
+        self.compute = compute
+        self.limit = limit
+
+    def __missing__(self, surface: str):  # type: ignore[no-untyped-def]
+        found = self.compute(surface)
+        if len(surface) <= MAX_MEMO_CHARS:
+            if len(self) >= self.limit:
+                self.clear()
+            self[surface] = found
+        return found
+
+
+def content_forms(surface: str) -> tuple[str, ...]:
+    """A written word's normalised forms that say something: the exact field's terms (stopwords
+    left out) without one-letter forms."""
+    return tuple(f for f in index_terms([surface], stem=False) if len(f) > 1)
+
+
+# --- Roots ---------------------------------------------------------------------
+# ISRI's root stemmer (NLTK, Apache-2.0): a third reduction of a word, coarser than the light
+# stem; only the ranking's roots rerank uses it (search/roots.py).
+
+_ROOT_LOCK = threading.Lock()
+_ROOT_STEMMER = None
+_ROOTS: dict[str, str] = {}
+MAX_ROOTS = 200_000  # the memo of roots, bounded
+
+
+def _isri():  # type: ignore[no-untyped-def]
+    global _ROOT_STEMMER
+    if _ROOT_STEMMER is None:
+        with _ROOT_LOCK:
+            if _ROOT_STEMMER is None:
+                _ROOT_STEMMER = _isri_module().ISRIStemmer()
+    return _ROOT_STEMMER
+
+
+def _isri_module():  # type: ignore[no-untyped-def]
+    """nltk.stem.isri, without nltk's package initialisation: that imports most of nltk and
+    scipy.stats (81 MB of memory and 0.85 s per process, measured) for a module that needs two
+    small ones (nltk.redos, nltk.stem.api: 1.3 MB, 9 ms). The package is stood in for while they
+    load, then left to a later ``import nltk`` to initialise as usual."""
+    import importlib
+    import importlib.util
+    import os
+    import sys
+    import types
+
+    if "nltk" in sys.modules:
+        return importlib.import_module("nltk.stem.isri")
+    spec = importlib.util.find_spec("nltk")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("nltk is not installed (pip install nltk): the roots rerank needs its ISRI stemmer")
+    base = list(spec.submodule_search_locations)[0]
+    standing_in = []
+    for name, path in (("nltk", base), ("nltk.stem", os.path.join(base, "stem"))):
+        package = types.ModuleType(name)
+        package.__path__ = [path]
+        sys.modules[name] = package
+        standing_in.append(name)
+    try:
+        return importlib.import_module("nltk.stem.isri")
+    finally:
+        for name in standing_in:
+            sys.modules.pop(name, None)
+
+
+def load_root_stemmer() -> None:
+    """Load the root stemmer now (a server does, before its first search)."""
+    _isri()
+
+
+def root(form: str) -> str:
+    """The root of a normalised word form (the form itself when ISRI finds none shorter)."""
+    found = _ROOTS.get(form)
+    if found is None:
+        found = _isri().stem(form) or form
+        if len(_ROOTS) >= MAX_ROOTS:
+            _ROOTS.clear()
+        _ROOTS[form] = found
+    return found

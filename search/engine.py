@@ -20,7 +20,7 @@ from datetime import time as dtime
 from pathlib import Path
 
 from search import __version__
-from search.analysis import CLITIC_LETTERS, light_stem, normalise, stopwords
+from search.analysis import CLITIC_LETTERS, light_stem, load_root_stemmer, normalise, stopwords
 from search.backends import open_backend
 from search.backends.base import Backend, PageRequest, Snapshot, Stored
 from search.cache import ByteLRU
@@ -31,7 +31,6 @@ from search.notices import Notice
 from search.query import MATCHES, Lexicon, ParsedQuery, QueryBuilder, Weights, facet_values
 from search.querytree import GROUP_FIELD, AllOf, Everything, Filter, Node, Nothing, Term, all_of, any_of
 from search.roots import query_roots
-from search.roots import warm as roots_warm
 from search.settings import MB, Config, defaults
 from search.spelling import MAX_WORD_CHARS, Speller
 from search.timeline import Bar, bars
@@ -374,7 +373,7 @@ class Engine:
             self.backend.warm()
             self._speller_for(self.backend.snapshot())
         if self.weights.roots:
-            roots_warm()
+            load_root_stemmer()
 
     def health(self) -> dict[str, object]:
         """What is being served; raises IndexProblem when there is no usable index."""

@@ -35,7 +35,7 @@ from itertools import chain
 
 import numpy as np
 
-from search.analysis import WORD_PATTERN, memoised_forms, stopwords
+from search.analysis import WORD_PATTERN, WordTable, content_forms, memoised_forms
 from search.errors import IndexProblem
 from search.ingest import Document
 
@@ -81,34 +81,16 @@ MAX_CANDIDATES = 20  # the documents after it in an LSH bucket a document is com
 MAX_GROUP = 500  # a group grows no further: copies of copies must not chain a whole template together
 KEY_PREFIX = "g"
 
-class _SurfaceHashes(dict):
-    """A written word -> the hashes of its normalised forms; filled on first sight, bounded."""
 
-    def __missing__(self, surface: str) -> tuple[int, ...]:
-        found = tuple(zlib.crc32(form.encode("utf-8")) for form in memoised_forms(surface))
-        if len(self) >= _MAX_SURFACES:
-            self.clear()
-        self[surface] = found
-        return found
+def _hashes(forms: tuple[str, ...]) -> tuple[int, ...]:
+    return tuple(zlib.crc32(form.encode("utf-8")) for form in forms)
 
 
-class _ContentHashes(dict):
-    """A written word -> the hashes of its normalised forms that are content words (no stopword,
-    no one-letter form); filled on first sight, bounded."""
-
-    def __missing__(self, surface: str) -> tuple[int, ...]:
-        stops = stopwords()
-        found = tuple(zlib.crc32(form.encode("utf-8")) for form in memoised_forms(surface)
-                      if len(form) > 1 and form not in stops)
-        if len(self) >= _MAX_SURFACES:
-            self.clear()
-        self[surface] = found
-        return found
-
-
-_MAX_SURFACES = 200_000
-_SURFACE_HASHES = _SurfaceHashes()
-_CONTENT_HASHES = _ContentHashes()
+_MAX_SURFACES = 200_000  # a reindex of ANT meets some 150,000 written words: none is looked up twice
+# A written word -> the hashes of its normalised forms (stopwords kept: word order counts)
+_SURFACE_HASHES = WordTable(lambda surface: _hashes(memoised_forms(surface)), _MAX_SURFACES)
+# A written word -> the hashes of its content forms (search.analysis.content_forms)
+_CONTENT_HASHES = WordTable(lambda surface: _hashes(content_forms(surface)), _MAX_SURFACES)
 # A quotation: between straight, curly or angle quotes, on one line, bounded (an unclosed quote
 # ends nothing).
 _QUOTATION = re.compile(r'"[^"\n]{1,2000}"|«[^»\n]{1,2000}»|“[^”\n]{1,2000}”')
@@ -121,6 +103,8 @@ def content_words(text: str) -> np.ndarray:
     written = WORD_PATTERN.findall(text[: _MAX_CONTENT_CHARS])[:MAX_SHINGLES]
     found = list(chain.from_iterable(map(_CONTENT_HASHES.__getitem__, written)))
     return np.unique(np.asarray(found, dtype=np.uint64))
+
+
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant: combines the words of a shingle
 
 

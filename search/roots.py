@@ -23,10 +23,11 @@ of roots lowers both known-item sets: the gain is the roots'.
 from __future__ import annotations
 
 import math
-import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from itertools import chain
+
+from search.analysis import MAX_ROOTS, WordTable, content_forms, root, written_words
 
 ROOT_WEIGHT = 3.0  # chosen on the three development sets together (results/features.md: 2-5 alike)
 ROOT_DEPTH = 10  # the candidates reranked: the first stage's best (deeper gains more and costs a read each)
@@ -35,66 +36,6 @@ MIN_LETTERS = 2  # a one-letter form has no root worth the name
 # What a candidate's text costs to read is bounded: its first TEXT_CHARS characters (a news article is
 # shorter: the longest of ANT's 31,525 has 21,200; the other backend counts the whole article).
 TEXT_CHARS = 50_000
-_MAX_FORMS = 200_000  # the memo of roots, bounded
-
-_lock = threading.Lock()
-_stemmer = None
-_roots: dict[str, str] = {}
-
-
-def _isri():  # type: ignore[no-untyped-def]
-    global _stemmer
-    if _stemmer is None:
-        with _lock:
-            if _stemmer is None:
-                _stemmer = _isri_module().ISRIStemmer()
-    return _stemmer
-
-
-def _isri_module():  # type: ignore[no-untyped-def]
-    """nltk.stem.isri (Apache-2.0), without nltk's package initialisation: that imports most of
-    nltk and scipy.stats (81 MB of memory and 0.85 s per process, measured) for a module that needs
-    two small ones (nltk.redos, nltk.stem.api: 1.3 MB, 9 ms). The package is stood in for while
-    they load, then left to a later ``import nltk`` to initialise as usual."""
-    import importlib
-    import importlib.util
-    import os
-    import sys
-    import types
-
-    if "nltk" in sys.modules:
-        return importlib.import_module("nltk.stem.isri")
-    spec = importlib.util.find_spec("nltk")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("nltk is not installed (pip install nltk): the roots rerank needs its ISRI stemmer")
-    base = list(spec.submodule_search_locations)[0]
-    standing_in = []
-    for name, path in (("nltk", base), ("nltk.stem", os.path.join(base, "stem"))):
-        package = types.ModuleType(name)
-        package.__path__ = [path]
-        sys.modules[name] = package
-        standing_in.append(name)
-    try:
-        return importlib.import_module("nltk.stem.isri")
-    finally:
-        for name in standing_in:
-            sys.modules.pop(name, None)
-
-
-def warm() -> None:
-    """Load the root stemmer now (a server does, before its first search)."""
-    _isri()
-
-
-def root(form: str) -> str:
-    """The root of a normalised word form (the form itself when ISRI finds none shorter)."""
-    found = _roots.get(form)
-    if found is None:
-        found = _isri().stem(form) or form
-        if len(_roots) >= _MAX_FORMS:
-            _roots.clear()
-        _roots[form] = found
-    return found
 
 
 def query_roots(forms: Iterable[str]) -> set[str]:
@@ -102,21 +43,12 @@ def query_roots(forms: Iterable[str]) -> set[str]:
     return {root(f) for f in forms if len(f) >= MIN_LETTERS}
 
 
-class _TokenRoots(dict):  # type: ignore[type-arg]
-    """A whitespace-separated token -> the roots of the normalised forms of its words (stopwords
-    and one-letter forms left out, as the exact fields keep them); filled on first sight, bounded."""
-
-    def __missing__(self, token: str) -> tuple[str, ...]:
-        from search.analysis import index_terms, written_words
-
-        found = tuple(root(f) for f in index_terms(written_words(token), stem=False) if len(f) >= MIN_LETTERS)
-        if len(self) >= _MAX_FORMS:
-            self.clear()
-        self[token] = found
-        return found
+def _roots_of_token(token: str) -> tuple[str, ...]:
+    """The roots of the content forms of a whitespace-separated token's words."""
+    return tuple(root(f) for f in chain.from_iterable(map(content_forms, written_words(token))))
 
 
-_TOKEN_ROOTS = _TokenRoots()
+_TOKEN_ROOTS = WordTable(_roots_of_token, MAX_ROOTS)  # a whitespace-separated token -> its roots
 
 
 def text_roots(*texts: str) -> list[str]:
