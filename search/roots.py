@@ -5,32 +5,48 @@ should rank it first); their root, كتب, ties them. After the first ranking, t
 best ROOT_DEPTH candidates of a search by relevance get ROOT_WEIGHT times a BM25
 score of the query's roots in them (k1 1.2, b 0.75), with the statistics of
 those candidates themselves (how many of them hold a root, their average
-length): no table is kept in the index, so every backend reranks the same
-candidates the same way from the words it already keeps for them (their
-normalised forms without stopwords, title and body).
+length): no table of roots is kept in the index, so every backend reranks the
+same candidates the same way from the words it keeps for them (their normalised
+forms without stopwords, title and body; roots are looked up at search time).
 
 Roots are NLTK's ISRI root stemmer (Apache-2.0), from the normalised form.
 Measured as a reranking of the engine's candidates (benchmarks/features.py,
-results/features.md), weight 3: the first 100 gain MRR@10 +4.1% on ANT
-known-item, +2.3% on JawharaFM known-item, +3.0% on ARCD; the first 20 +3.0%,
-+2.0%, +3.4%; the first 10, what ships, +2.1%, +1.3%, +2.4% (evaluate.py: +2.0%,
-+1.3%, +2.5%). Each candidate's text is read and its words looked up (about
-0.2 ms a candidate): 20 put a headline search's median past the 10 ms goal
-(results/speed.md). The same BM25 over light stems or unstemmed forms instead
-of roots lowers both known-item sets: the gain is the roots'.
+results/features.md), weight 3: the first 10 gain MRR@10 +2.1% on ANT
+known-item, +1.3% on JawharaFM known-item, +2.4% on ARCD; the first 20 +3.0%,
++2.0%, +3.4%; the first 30, what ships, +3.6%, +2.4%, +3.0% (evaluate.py: the
+same); 50 and 100 no more on average. The same BM25 over light stems or
+unstemmed forms instead of roots lowers both known-item sets: the gain is the
+roots'.
+
+So that reading a candidate's roots costs little, the embedded backend keeps
+each article's roots as a column written when the article is indexed
+(``forms_column``: the root id of each distinct normalised form with the form's
+frequency, from the forms the writer has just found for the exact fields, so
+indexing analyses nothing twice); a search compares its roots' ids with its
+candidates' in NumPy.
+A root's id is the CRC-32 of its UTF-8 bytes: no table to keep between builds
+and adds; two roots sharing an id (about one chance in 10^5 for a query root
+against a collection's roots) would count together in this low-weight score.
+An index written before the column reads the candidates' stored text instead
+(``text_roots``).
 """
 
 from __future__ import annotations
 
 import math
+import sys
+import zlib
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from itertools import chain
 
-from search.analysis import MAX_ROOTS, WordTable, content_forms, root, written_words
+import numpy as np
+
+from search.analysis import MAX_ROOTS, WordTable, content_forms, index_terms, root, written_words
 
 ROOT_WEIGHT = 3.0  # chosen on the three development sets together (results/features.md: 2-5 alike)
-ROOT_DEPTH = 10  # the candidates reranked: the first stage's best (deeper gains more and costs a read each)
+ROOT_DEPTH = 30  # the candidates reranked: the first stage's best (results/features.md: 30 to 100 alike)
 K1, B = 1.2, 0.75
 MIN_LETTERS = 2  # a one-letter form has no root worth the name
 # What a candidate's text costs to read is bounded: its first TEXT_CHARS characters (a news article is
@@ -58,6 +74,71 @@ def text_roots(*texts: str) -> list[str]:
     return list(chain.from_iterable(map(_TOKEN_ROOTS.__getitem__, tokens)))
 
 
+def root_id(found: str) -> int:
+    """A root's id in the roots column: the CRC-32 of its UTF-8 bytes."""
+    return zlib.crc32(found.encode("utf-8"))
+
+
+_NO_ROOT = bytes(4)  # the id of a form too short to have a root (no root's id: CRC-32 of "" is 0)
+
+
+def _form_id(form: str) -> bytes:
+    """A normalised form's root id as the column stores it (little-endian uint32)."""
+    return root_id(root(form)).to_bytes(4, "little") if len(form) >= MIN_LETTERS else _NO_ROOT
+
+
+_FORM_IDS = WordTable(_form_id, MAX_ROOTS)  # a normalised form -> its root id's bytes
+ID_TYPE = np.dtype("<u4")  # a root id, in the column
+COUNT_TYPE = np.dtype("<u2")  # a form's frequency, in the column
+MAX_FREQUENCY = 0xFFFF  # a form's frequency, as every counting path keeps it
+# What counting one candidate's forms costs the other backend, which looks each up, is bounded: the
+# roots of its first MAX_FORMS distinct forms (title's, then body's). ANT's 31,525 articles have at
+# most 1,762; past that, the embedded backend (which counts ids, whatever their number) differs.
+MAX_FORMS = 2_000
+
+
+def forms_column(forms: Iterable[str], frequencies: Iterable[int]) -> bytes:
+    """An article's roots column value from its distinct normalised forms (title's, then body's)
+    and their frequencies: each form's root id (little-endian uint32; 0 for a form too short to
+    have a root), then each form's frequency (little-endian uint16, at most MAX_FREQUENCY). The
+    index writer passes the forms it has just found for the exact fields."""
+    ids = b"".join(map(_FORM_IDS.__getitem__, forms))
+    frequencies = list(frequencies)
+    try:
+        counts = array("H", frequencies)
+    except OverflowError:  # a form past a uint16's count: kept at the bound
+        counts = array("H", (min(n, MAX_FREQUENCY) for n in frequencies))
+    if sys.byteorder == "big":
+        counts.byteswap()
+    return ids + counts.tobytes()
+
+
+def roots_column(title: str, body: str) -> bytes:
+    """An article's roots column value from its text (what ``forms_column`` makes of the exact
+    fields' forms, in the order they first occur)."""
+    fields = [Counter(index_terms(written_words(text), stem=False)) for text in (title, body)]
+    return forms_column(chain.from_iterable(fields), chain.from_iterable(f.values() for f in fields))
+
+
+def wanted_ids(wanted: Iterable[str]) -> dict[str, int]:
+    """The column ids of the wanted roots."""
+    return {r: root_id(r) for r in wanted}
+
+
+def column_counts(value: bytes, wanted: Mapping[str, int]) -> tuple[dict[str, int], int] | None:
+    """(frequency of each wanted root, how many roots) of an article's roots column value
+    (``wanted``: root -> id, see ``wanted_ids``), counted by NumPy; None when there is no value (a
+    document written without one, or with no words) or it is damaged: the caller reads the text."""
+    item = ID_TYPE.itemsize + COUNT_TYPE.itemsize
+    if not value or len(value) % item:
+        return None
+    n = len(value) // item
+    ids = np.frombuffer(value, dtype=ID_TYPE, count=n)
+    counts = np.frombuffer(value, dtype=COUNT_TYPE, offset=n * ID_TYPE.itemsize)
+    found = {r: int(counts[ids == i].sum()) for r, i in wanted.items()}
+    return {r: c for r, c in found.items() if c}, int(counts[ids != 0].sum())
+
+
 def text_counts(*texts: str) -> Counter[str]:
     """A candidate's root frequencies, from its texts (see ``text_roots``)."""
     return Counter(text_roots(*texts))
@@ -69,15 +150,19 @@ def wanted_counts(found: list[str], wanted: Iterable[str]) -> tuple[dict[str, in
     return {r: found.count(r) for r in wanted}, len(found)
 
 
-def counts(frequencies: Iterable[Mapping[str, int]]) -> Counter[str]:
-    """A candidate's root frequencies, from the frequencies of its normalised forms (one mapping
-    per field: title, body)."""
+def counts(frequencies: Iterable[Mapping[str, int]]) -> tuple[Counter[str], int]:
+    """(root frequencies, how many roots) of a candidate, from the frequencies of its normalised
+    forms (one mapping per field: title, body): the roots of the first MAX_FORMS forms, the length
+    of them all."""
     found: Counter[str] = Counter()
-    for field in frequencies:
-        for form, n in field.items():
-            if len(form) >= MIN_LETTERS:
+    length = 0
+    for at, (form, n) in enumerate(chain.from_iterable(field.items() for field in frequencies)):
+        if len(form) >= MIN_LETTERS:
+            n = min(n, MAX_FREQUENCY)
+            length += n
+            if at < MAX_FORMS:
                 found[root(form)] += n
-    return found
+    return found, length
 
 
 def boosts(wanted: set[str], candidates: list[Mapping[str, int]], lengths: list[int] | None = None) -> list[float]:

@@ -159,7 +159,8 @@ SETTINGS = Settings(
         "rerank_depth",
         100,
         "Candidates a Xapian search reranks with the engine's BM25F (the first stage ranks by Xapian's BM25; "
-        "each candidate is one round trip to its shard). 100 kept MRR@10 and 99% of top 10s of 300.",
+        "each candidate is one round trip to its shard). 100 kept MRR@10 and 99% of top 10s of 300. Under 30, "
+        "the roots rerank sees fewer candidates than the embedded backend's (search/roots.py ROOT_DEPTH).",
         10,
         100_000,
     ),

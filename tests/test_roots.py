@@ -17,7 +17,8 @@ import pytest
 from conftest import cli, xapian_shards
 from search import roots
 from search.analysis import exact_analyzer, normalise
-from search.backends.whoosh.store import build
+from search.backends.whoosh import store as whoosh_store
+from search.backends.whoosh.store import add, build
 from search.engine import Engine
 from search.ingest import Document, LoadResult
 from search.query import Weights
@@ -57,7 +58,8 @@ def test_both_ways_of_counting_agree() -> None:
     body = "قال الكاتب إنّه كتب روايته في عامين، وإن الكتابة عنده و Python 3 عادة يومية منذ ٢٠١٨."
     exact = exact_analyzer()
     frequencies = [Counter(t.text for t in exact(text)) for text in (title, body)]
-    assert roots.text_counts(title, body) == roots.counts(frequencies)
+    assert roots.text_counts(title, body) == roots.counts(frequencies)[0]
+    assert roots.counts(frequencies)[1] == len(roots.text_roots(title, body))
     assert "في" not in roots.text_counts(body) and roots.text_counts(body)["كتب"] >= 3
 
 
@@ -73,6 +75,58 @@ def test_boosts_follow_the_rarer_roots_and_saturate() -> None:
     many = roots.text_counts(" ".join(["يكتب الكاتب"] * 500) + " رواية")
     ceiling = roots.ROOT_WEIGHT * (roots.K1 + 1) * len(wanted) * math.log(1 + 1.5 / 0.5)  # idf of 1 in 2
     assert roots.boosts(wanted, [many, neither])[0] <= ceiling
+
+
+@pytest.mark.parametrize(
+    ("title", "body"),
+    [
+        ("الكاتب التونسي يصدر روايته", "قال الكاتب إنّه كتب روايته في عامين، وإن الكتابة عنده عادة يومية."),
+        ("الكِتَابَةُ عادةٌ", "الكتـــابة إنتخب الناخبون کتاب یومی الكتا\u200bبة \u200fيومية"),  # spellings
+        ("", "Python 3 و ٢٠١٨ كتب: «الكاتب» (المكتبات)، يكتبون!"),  # Latin, digits, punctuation
+        ("", ""),
+    ],
+)
+def test_the_column_holds_what_the_text_holds(title: str, body: str) -> None:
+    """The roots column written at indexing counts what reading the stored text counts."""
+    value = roots.roots_column(title, body)
+    wanted = roots.query_roots([normalise(w) for w in ("يكتب", "رواية", "انتخاب", "يوم", "غائب")])
+    found, length = roots.column_counts(value, roots.wanted_ids(wanted)) if value else ({}, 0)
+    expected, text_length = roots.wanted_counts(roots.text_roots(title, body), wanted)
+    assert length == text_length and found == {r: n for r, n in expected.items() if n}
+
+
+def test_the_column_value_bounds_and_edges() -> None:
+    wanted = roots.wanted_ids({roots.root("يكتب")})
+    assert roots.column_counts(b"", wanted) is None, "no value (an older writer, or no words): the text is read"
+    assert roots.forms_column([], []) == b""
+    # one-letter forms have no root; a frequency past a uint16 is kept at the bound on every path
+    value = roots.forms_column(["و", "يكتب", "الكاتب"], [3, 70_000, 2])
+    bounded = roots.MAX_FREQUENCY + 2
+    assert roots.column_counts(value, wanted) == ({roots.root("يكتب"): bounded}, bounded)
+    assert roots.counts([{"و": 3}, {"يكتب": 70_000, "الكاتب": 2}]) == (Counter({roots.root("يكتب"): bounded}), bounded)
+    assert roots.column_counts(value[:-3], wanted) is None, "a damaged value is no value: the text is read"
+    # the other backend looks up the roots of the first MAX_FORMS forms, and counts the length of all
+    many = {f"كلمة{i}": 1 for i in range(roots.MAX_FORMS)}
+    found, length = roots.counts([many, {"يكتب": 4}])
+    assert found[roots.root("يكتب")] == 0 and sum(found.values()) == roots.MAX_FORMS == length - 4
+
+
+def test_the_fast_root_stemmer_gives_nltks_roots() -> None:
+    """search.analysis's ISRI is NLTK's with sets and inlined steps: the same root for every word.
+    Words: the seed article's, and every ISRI prefix and suffix around patterns of kin words, with
+    diacritics, hamza forms and a doubled waw (ANT's 205,558 forms agreed when it was written)."""
+    from search.analysis import _isri, _isri_module
+
+    fast, nltk = _isri(), _isri_module().ISRIStemmer()
+    assert type(fast) is not type(nltk)
+    seed = (Path(__file__).parent.parent / "seeds").glob("*.txt")
+    words = {normalise(w) for path in seed for w in path.read_text(encoding="utf-8").split()}
+    stems = ["كتب", "كاتب", "مكتوب", "استكتب", "مكتبة", "تكاتب", "انكتب", "كتاب", "كتيب", "مكاتيب", "اكتتاب",
+             "افعوعل", "مستفعل", "تفاعيل", "ووصل", "أكرم", "إكرام", "آمال", "كَتَبَ", "ا", ""]
+    affixed = {p + w + f for w in stems for p in ["", *nltk.p3, *nltk.p2, *nltk.p1]
+               for f in ["", *nltk.s3, *nltk.s2, *nltk.s1]}
+    assert len(words) > 200 and len(affixed) > 9_000
+    assert [fast.stem(w) for w in sorted(words | affixed)] == [nltk.stem(w) for w in sorted(words | affixed)]
 
 
 # -- the engine, on both backends ------------------------------------------------
@@ -118,6 +172,52 @@ def test_roots_rerank_the_best_candidates(index) -> None:  # type: ignore[no-unt
     assert [h.id for h in newest.hits] == [h.id for h in unranked.hits]
     excluded = Engine(config=index).search("رواية -يكتب", suggest=False)
     assert excluded.hits[0].id == "short", "an excluded word's root lifts nothing"
+
+
+def _ranker_and_docnums(root: Path):  # type: ignore[no-untyped-def]
+    snapshot = Engine(config=defaults().replace(index=str(root))).backend.snapshot()
+    ids = {snapshot.searcher.stored_fields(d)["id"]: d for d in range(snapshot.doc_count())}
+    return snapshot, ids
+
+
+def test_whoosh_writes_the_roots_column_on_reindex_and_add(tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    build(root, LoadResult(documents=list(ARTICLES)), ["roots"])
+    added = Document("added", "الكاتب يكتب", "المكتبات تبيع كتب الكاتب", source="وكالة")
+    add(root, LoadResult(documents=[added]))
+    snapshot, docnums = _ranker_and_docnums(root)
+    assert snapshot.ranker.has_roots() and len(docnums) == len(ARTICLES) + 1
+    for doc in [*ARTICLES, added]:
+        assert snapshot.ranker.roots(docnums[doc.id]) == roots.roots_column(doc.title, doc.body) != b"", doc.id
+
+
+def test_an_index_without_the_column_reranks_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An index written before the roots column: its candidates' roots are read from their text."""
+    build(tmp_path / "new", LoadResult(documents=list(ARTICLES)), ["roots"])
+    schema = whoosh_store.make_schema
+
+    def old_schema():  # type: ignore[no-untyped-def]
+        made = schema()
+        made.remove("roots")
+        return made
+
+    monkeypatch.setattr(whoosh_store, "make_schema", old_schema)
+    build(tmp_path / "old", LoadResult(documents=list(ARTICLES)), ["roots"])
+    monkeypatch.undo()
+    # a schema with the column whose writer left it empty (a writer that does not know it)
+    monkeypatch.setattr(whoosh_store, "ROOTS", "not a field")
+    build(tmp_path / "unwritten", LoadResult(documents=list(ARTICLES)), ["roots"])
+    monkeypatch.undo()
+    assert not _ranker_and_docnums(tmp_path / "old")[0].ranker.has_roots()
+    unwritten = _ranker_and_docnums(tmp_path / "unwritten")[0].ranker
+    assert unwritten.has_roots() and unwritten.roots(0) == b""
+    for name in ("old", "new", "unwritten"):
+        add(tmp_path / name, LoadResult(documents=[Document("added", "", "رواية جديدة", source="وكالة")]))
+    old, new, empty = (Engine(config=defaults().replace(index=str(tmp_path / n))).search(QUERY, suggest=False)
+                       for n in ("old", "new", "unwritten"))
+    assert new.hits[0].id == "writer"
+    assert [(h.id, h.score) for h in old.hits] == [(h.id, h.score) for h in new.hits]
+    assert [(h.id, h.score) for h in empty.hits] == [(h.id, h.score) for h in new.hits]
 
 
 def test_a_very_long_candidate_is_read_no_further_than_the_bound() -> None:

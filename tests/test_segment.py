@@ -117,6 +117,7 @@ def contents(root: Path) -> dict[str, object]:
 
 def test_whooshs_own_block_encoding_gives_the_same_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(segment, "COMPRESS_FROM", 0)
+    monkeypatch.setattr(segment, "COMPRESS_LEVEL", 3)
     monkeypatch.setattr(segment, "DATA_PROTOCOL", 2)
     monkeypatch.setattr(segment, "ONE_POSITION_CACHE", 0)  # distinct value objects, as Whoosh makes
     docs = sample_docs()

@@ -102,18 +102,23 @@ class WhooshSnapshot:
 
     def _rerank_by_roots(self, ranked: Ranked, request: PageRequest) -> dict[int, Stored]:
         """Raise the scores of the best ROOT_DEPTH candidates (one per story group with collapse,
-        as the other backend ranks them) by the query's roots in them (search.roots). Scores only
-        rise, so the candidates stay ahead of every other match. Returns their stored fields, read
-        for their words: the page shows some of them."""
-        head = [docnum for _, docnum in self.ranker.top(ranked, roots.ROOT_DEPTH, collapse=request.collapse)]
+        as the other backend ranks them) by the query's roots in them (search.roots), read from
+        the roots column. Scores only rise, so the candidates stay ahead of every other match.
+        Returns the stored fields it read: an index written before the column has its candidates'
+        roots found in their stored text, and the page shows some of them."""
+        ranker = self.ranker
+        head = [docnum for _, docnum in ranker.top(ranked, roots.ROOT_DEPTH, collapse=request.collapse)]
         found, lengths, read = [], [], {}
+        wanted = roots.wanted_ids(request.roots) if ranker.has_roots() else None
         for docnum in head:
-            stored = read[docnum] = self.searcher.stored_fields(docnum)
-            counts, length = roots.wanted_counts(
-                roots.text_roots(str(stored.get("title") or ""), str(stored.get("body") or "")), request.roots
-            )
-            found.append(counts)
-            lengths.append(length)
+            counted = roots.column_counts(ranker.roots(docnum), wanted) if wanted is not None else None
+            if counted is None:  # no column value (an older index or writer) or a damaged one: the text
+                stored = read[docnum] = self.searcher.stored_fields(docnum)
+                counted = roots.wanted_counts(
+                    roots.text_roots(str(stored.get("title") or ""), str(stored.get("body") or "")), request.roots
+                )
+            found.append(counted[0])
+            lengths.append(counted[1])
         boost = np.asarray(roots.boosts(set(request.roots), found, lengths))
         if boost.any():
             scores = ranked.scores.copy()  # the ranker may share its arrays with its caches

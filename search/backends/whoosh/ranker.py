@@ -20,7 +20,7 @@ import itertools
 import math
 import threading
 import time
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,6 +28,7 @@ import numpy as np
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.searching import Searcher
 
+from search.backends.whoosh.schema import ROOTS
 from search.cache import ByteLRU
 from search.querytree import AllOf, AndMaybe, AndNot, AnyOf, Everything, Filter, Node, Nothing, Phrase, Term
 
@@ -77,6 +78,7 @@ class Ranker:
         self._lengths: dict[str, np.ndarray] = {}
         self._columns: dict[str, tuple[list[str], np.ndarray]] = {}
         self._groups: tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._roots: tuple[list[int], list[object]] | None = None
         self.live = np.ones(self.n, dtype=bool)
         self._deletions = self.reader.has_deletions()
         if self._deletions:
@@ -155,6 +157,30 @@ class Ranker:
         """The segments that hold a column for the field: a segment whose documents
         all lack the value (an undated collection) has none."""
         return [(sub, offset) for sub, offset in self.reader.leaf_readers() if sub.has_column(fieldname)]
+
+    def has_roots(self) -> bool:
+        """Whether the index keeps each document's roots column (search.roots): one written
+        before the column was added does not."""
+        return ROOTS in self.reader.schema
+
+    def roots(self, docnum: int) -> bytes:
+        """A document's roots column value (search.roots); empty without one. Safe to call
+        from any thread: the column readers slice the shared memory map."""
+        found = self._roots
+        if found is None:
+            with self._lock:
+                found = self._roots
+                if found is None:
+                    leaves = self.reader.leaf_readers()
+                    found = self._roots = (
+                        [offset for _, offset in leaves],
+                        [sub.column_reader(ROOTS, translate=False) if sub.has_column(ROOTS) else None
+                         for sub, _ in leaves],
+                    )
+        offsets, readers = found
+        leaf = bisect_right(offsets, docnum) - 1
+        reader = readers[leaf]
+        return b"" if reader is None else reader[docnum - offsets[leaf]]
 
     def dates(self) -> np.ndarray:
         """Each document's date as a sortable number; documents without one sort last."""

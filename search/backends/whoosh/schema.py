@@ -7,11 +7,19 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
+from whoosh.columns import VarBytesColumn
+from whoosh.fields import COLUMN, DATETIME, ID, STORED, TEXT, Schema
 
 from search.analysis import exact_analyzer, stem_analyzer
 from search.grouping import key_of
 from search.ingest import Document
+from search.roots import roots_column
+
+# A column of the root id of each of an article's distinct forms, with the form's frequency
+# (search.roots.forms_column), written by the index writers (not among to_fields' values): the
+# roots rerank reads it.
+ROOTS = "roots"
+ROOTS_FROM = ("title_exact", "body_exact")  # the fields whose normalised forms it counts
 
 
 def make_schema() -> Schema:
@@ -37,7 +45,13 @@ def make_schema() -> Schema:
         date=date,
         date_iso=STORED,
         group=ID(stored=True, sortable=True),  # the story group's key (search.grouping)
+        roots=COLUMN(VarBytesColumn()),  # see ROOTS
     )
+
+
+def roots_value(doc: Document) -> bytes:
+    """The ROOTS column's value of a document, for a writer that does not find it on its way."""
+    return roots_column(doc.title, doc.body)
 
 
 def to_fields(doc: Document) -> dict[str, object]:

@@ -31,7 +31,7 @@ from search import __version__, grouping
 from search.backends.base import BuildReport, prepare, stored_document
 from search.backends.generations import BUILD_PREFIX, GENERATION_PREFIX, META_FILE, read_meta
 from search.backends.whoosh.generations import open_index
-from search.backends.whoosh.schema import make_schema, to_fields
+from search.backends.whoosh.schema import ROOTS, ROOTS_FROM, make_schema, roots_value, to_fields
 from search.backends.whoosh.segment import FastSegmentWriter
 from search.backends.writing import (
     clean_abandoned,
@@ -108,6 +108,8 @@ def _write_docs(
     try:
         for doc in docs:
             fields = {k: v for k, v in to_fields(doc).items() if k in names}
+            if ROOTS in names:
+                fields[ROOTS] = roots_value(doc)
             writer.update_document(**fields)
             if progress:
                 progress(1)
@@ -158,7 +160,8 @@ def _write_range(
     segments = []
     counts: list[dict[str, int]] = []
     names = set(ix.schema.names())
-    writer = FastSegmentWriter(ix, counted_field=SPELLING_FIELD, _lk=False)
+    roots = {"roots_field": ROOTS, "roots_from": ROOTS_FROM} if ROOTS in names else {}
+    writer = FastSegmentWriter(ix, counted_field=SPELLING_FIELD, _lk=False, **roots)
     try:
         for i in range(start, stop):
             fields = to_fields(docs[i])
@@ -168,7 +171,7 @@ def _write_range(
             if writer.held_bytes > limit and i < stop - 1:
                 segments.append(writer._finalize_segment())
                 counts.append(writer.term_counts)
-                writer = FastSegmentWriter(ix, counted_field=SPELLING_FIELD, _lk=False)
+                writer = FastSegmentWriter(ix, counted_field=SPELLING_FIELD, _lk=False, **roots)
         if writer.docnum or not segments:
             segments.append(writer._finalize_segment())
             counts.append(writer.term_counts)

@@ -267,7 +267,8 @@ class XapianSnapshot:
             head = sorted(range(len(found)), key=lambda i: (-scores[i], found[i].ordinal))[: roots.ROOT_DEPTH]
             fields = ("title_exact", "body_exact")
             counted = [roots.counts(found[i].candidate.frequencies.get(f, {}) for f in fields) for i in head]
-            for i, boost in zip(head, roots.boosts(set(wanted), counted), strict=True):
+            boosts = roots.boosts(set(wanted), [c for c, _ in counted], [n for _, n in counted])
+            for i, boost in zip(head, boosts, strict=True):
                 found[i].boost = boost
                 scores[i] += boost
         scored = sorted(((-score, row.ordinal, row) for score, row in zip(scores, found, strict=True)),

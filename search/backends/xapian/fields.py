@@ -166,6 +166,13 @@ class Packed(Mapping[str, int]):
     def __len__(self) -> int:
         return self.text.count("\n") - 1 if self.text else 0
 
+    def items(self) -> Iterator[tuple[str, int]]:  # type: ignore[override]
+        """Every word with its frequency, in one pass (not one search per word)."""
+        for line in self.text.split("\n"):
+            if line:
+                word, _, n = line.partition("\t")
+                yield word, int(n)
+
 
 def read_rerank_value(value: bytes) -> tuple[int, str, dict[str, Packed], dict[str, int]]:
     """(ordinal, id, packed frequencies per field, lengths) from a RERANK_SLOT value."""
