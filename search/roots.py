@@ -5,9 +5,9 @@ should rank it first); their root, كتب, ties them. After the first ranking, t
 best ROOT_DEPTH candidates of a search by relevance get ROOT_WEIGHT times a BM25
 score of the query's roots in them (k1 1.2, b 0.75), with the statistics of
 those candidates themselves (how many of them hold a root, their average
-length): no table of roots is kept in the index, so every backend reranks the
-same candidates the same way from the words it keeps for them (their normalised
-forms without stopwords, title and body; roots are looked up at search time).
+length): the index keeps no statistics of roots, so every backend reranks the
+same candidates the same way from what it keeps of their words (their normalised
+forms without stopwords, title and body).
 
 Roots are NLTK's ISRI root stemmer (Apache-2.0), from the normalised form.
 Measured as a reranking of the engine's candidates (benchmarks/features.py,

@@ -13,7 +13,6 @@ from whoosh.fields import COLUMN, DATETIME, ID, STORED, TEXT, Schema
 from search.analysis import exact_analyzer, stem_analyzer
 from search.grouping import key_of
 from search.ingest import Document
-from search.roots import roots_column
 
 # A column of the root id of each of an article's distinct forms, with the form's frequency
 # (search.roots.forms_column), written by the index writers (not among to_fields' values): the
@@ -47,11 +46,6 @@ def make_schema() -> Schema:
         group=ID(stored=True, sortable=True),  # the story group's key (search.grouping)
         roots=COLUMN(VarBytesColumn()),  # see ROOTS
     )
-
-
-def roots_value(doc: Document) -> bytes:
-    """The ROOTS column's value of a document, for a writer that does not find it on its way."""
-    return roots_column(doc.title, doc.body)
 
 
 def to_fields(doc: Document) -> dict[str, object]:
