@@ -35,7 +35,7 @@ from itertools import chain
 
 import numpy as np
 
-from search.analysis import WORD_PATTERN, WordTable, content_forms, memoised_forms
+from search.analysis import WORD_PATTERN, WordTable, content_forms, forms_met, memoised_forms, widen_memo
 from search.errors import IndexProblem
 from search.ingest import Document
 
@@ -264,35 +264,46 @@ def _signatures(sets: Sequence[np.ndarray]) -> np.ndarray:
 _FORKED: Sequence[Document] = ()  # the documents, as forked processes see them
 
 
-def _fingerprint_range(start: int, stop: int) -> tuple[list[Fingerprint], np.ndarray]:
+_FORMS_WANTED = False  # whether the forked processes send back the normalised forms they met
+
+
+def _fingerprint_range(start: int, stop: int) -> tuple[list[Fingerprint], np.ndarray, list[str]]:
+    widen_memo()  # this process ends with its share: its tables keep every word it meets
     prints = [fingerprint(doc) for doc in _FORKED[start:stop]]
     for p in prints:
         p.doc = None  # not sent back: the parent has the documents
-    return prints, _signatures([p.shingles for p in prints])
+    forms = list(set(chain.from_iterable(forms_met()))) if _FORMS_WANTED else []
+    return prints, _signatures([p.shingles for p in prints]), forms
 
 
-def fingerprints(docs: Sequence[Document], procs: int = 1) -> tuple[list[Fingerprint], np.ndarray]:
+def fingerprints(
+    docs: Sequence[Document], procs: int = 1, forms: set[str] | None = None
+) -> tuple[list[Fingerprint], np.ndarray]:
     """Each document's fingerprint and MinHash signature; with ``procs`` > 1, in forked processes
-    (the documents reach them through fork; a process that dies is an error, never a hang)."""
+    (the documents reach them through fork; a process that dies is an error, never a hang), which
+    add to ``forms``, when given, the normalised forms of the words they met."""
     if procs < 2 or len(docs) < PARALLEL_FROM or "fork" not in mp.get_all_start_methods():
         prints = [fingerprint(doc) for doc in docs]
         return prints, _signatures([p.shingles for p in prints])
-    global _FORKED
+    global _FORKED, _FORMS_WANTED
     import datasketch  # noqa: F401 - imported once here (0.7 s), not in every forked process
 
     step = -(-len(docs) // procs)
-    _FORKED = docs
+    _FORKED, _FORMS_WANTED = docs, forms is not None
     try:
         with ProcessPoolExecutor(max_workers=procs, mp_context=mp.get_context("fork")) as pool:
             parts = list(pool.map(_fingerprint_range, range(0, len(docs), step), range(step, len(docs) + step, step)))
     except BrokenProcessPool:
         raise IndexProblem("a process grouping copies of articles died; nothing was changed") from None
     finally:
-        _FORKED = ()
-    prints = [p for part, _values in parts for p in part]
+        _FORKED, _FORMS_WANTED = (), False
+    prints = [p for part, _values, _forms in parts for p in part]
     for p, doc in zip(prints, docs, strict=True):
         p.doc = doc
-    return prints, np.concatenate([values for _part, values in parts])
+    if forms is not None:
+        for _part, _values, met in parts:
+            forms.update(met)
+    return prints, np.concatenate([values for _part, values, _forms in parts])
 
 
 def candidate_pairs(sets: Sequence[np.ndarray], signatures: np.ndarray | None = None) -> set[tuple[int, int]]:
@@ -338,9 +349,19 @@ def _founder_order(doc: Document) -> tuple[bool, str, str]:
     return (doc.date is None, doc.date.isoformat() if doc.date else "", doc.id)
 
 
-def group_documents(docs: Sequence[Document], procs: int = 1) -> Grouping:
-    """Each document's group key: copies share the key of their earliest member."""
-    prints, signatures = fingerprints(docs, procs)
+FormsMet = Callable[[set[str]], None]
+
+
+def group_documents(docs: Sequence[Document], procs: int = 1, meanwhile: FormsMet | None = None) -> Grouping:
+    """Each document's group key: copies share the key of their earliest member.
+
+    ``meanwhile``, when given, is called with the normalised forms the forked fingerprinting
+    processes met (when there were such processes) before the pairing, which takes one core:
+    the caller may start work of its own on the other."""
+    forms: set[str] | None = set() if meanwhile is not None else None
+    prints, signatures = fingerprints(docs, procs, forms)
+    if meanwhile is not None and forms:
+        meanwhile(forms)
     pairs = candidate_pairs([p.shingles for p in prints], signatures) | headline_pairs(prints)
     parent = list(range(len(docs)))
     size = [1] * len(docs)
@@ -384,9 +405,10 @@ def group_for(doc: Document, candidates: Iterable[tuple[Document, str]]) -> str:
     return key_of(doc.id)
 
 
-def assign(docs: Sequence[Document], procs: int = 1) -> Grouping:
-    """Group the documents of a reindex: each gets its group's key in ``doc.group``."""
-    found = group_documents(docs, procs)
+def assign(docs: Sequence[Document], procs: int = 1, meanwhile: FormsMet | None = None) -> Grouping:
+    """Group the documents of a reindex: each gets its group's key in ``doc.group``
+    (``meanwhile``: see ``group_documents``)."""
+    found = group_documents(docs, procs, meanwhile)
     for doc, key in zip(docs, found.keys, strict=True):
         doc.group = key
     return found

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from search.analysis import exact_analyzer, light_stem, normalise, stem_analyzer, stopwords, terms
+from search.analysis import (
+    exact_analyzer,
+    index_terms,
+    light_stem,
+    normalise,
+    stem_analyzer,
+    stopwords,
+    terms,
+    written_words,
+)
 
 # Each group: spellings a reader may type for the same word; all must give the same terms.
 SAME_TERMS = [
@@ -196,3 +205,33 @@ def test_the_fast_path_gives_the_tokens_of_the_full_one(stem: bool) -> None:
             fast = [(t.text, t.pos) for t in analyzer(text, positions=True, start_pos=5)]
             full = [(t.text, t.pos) for t in analyzer(text, positions=True, start_pos=5, keeporiginal=True)]
             assert fast == full
+
+
+def test_widen_memo_lets_every_table_keep_more_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A forked index writer widens the tables (search.analysis.widen_memo): past the usual bound a
+    table starts afresh; widened, it keeps every word, and the words' terms are the same."""
+    from search import analysis, roots
+
+    monkeypatch.setattr(analysis, "MAX_MEMO_WORDS", 50)
+    monkeypatch.setattr(analysis, "MAX_ROOTS", 50)
+    for table in analysis._WORD_TABLES:
+        monkeypatch.setattr(table, "limit", 50)
+    tables = (analysis._SURFACES, analysis._SURFACE_TERMS, analysis._KEPT[False], analysis._TERMS_OF_WORD[False, False])
+    letters = "بتثجحخدذرزسشصضطظعغفقكلمن"
+    words = [f"و{a}{b}ات" for a in letters for b in letters][:120]  # 120 distinct written words
+    before = [index_terms(written_words(w), stem=False) for w in words]
+    assert all(len(table) <= 50 for table in tables)  # the usual bound: each started afresh
+    analysis.widen_memo(500)
+    assert analysis.MAX_MEMO_WORDS == 500 and analysis.MAX_ROOTS == 500
+    assert roots._FORM_IDS in analysis._WORD_TABLES and roots._FORM_IDS.limit == 500
+    for table in tables:
+        table.clear()
+    after = [index_terms(written_words(w), stem=False) for w in words]
+    assert after == before
+    assert all(set(words) <= set(table) for table in tables[1:])  # every word kept
+    forms = [f for t in after for f in t]
+    roots._FORM_IDS.clear()
+    roots.forms_column(forms, [1] * len(forms))
+    assert len(set(forms)) > 100 and set(forms) <= set(roots._FORM_IDS)
+    analysis.widen_memo(10)  # never narrows
+    assert analysis.MAX_MEMO_WORDS == 500

@@ -237,3 +237,55 @@ def test_the_stemmer_loads_without_the_rest_of_nltk() -> None:
             "print(ISRIStemmer().stem('يكتبون'), nltk.__version__ > '')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split("\n")[:3] == ["كتب", "False False False", "كتب True"]
+
+
+def test_ids_looked_up_ahead_are_the_ids_the_writer_finds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """IdsAhead: a forked helper's ids land in the table as the writer would find them; a helper
+    that dies adds nothing; closing leaves the table as small as before."""
+    forms = {normalise(w) for w in ("الكاتب", "يكتبون", "المكتبات", "مدرسة", "و", "إستراتيجية", "ﻻعب", "x")}
+    expected = {f: roots._form_id(f) for f in forms}
+    roots._FORM_IDS.clear()
+    with roots.IdsAhead() as ahead:
+        ahead.start(forms)
+        assert ahead.collect() == len(forms)
+        assert {f: roots._FORM_IDS[f] for f in forms} == expected
+    assert len(roots._FORM_IDS) == 0  # closed: the parent's table is back to its usual size
+
+    def dies(forms: list[str], send: object) -> None:
+        raise SystemExit(3)
+
+    monkeypatch.setattr(roots, "_send_ids", dies)
+    with roots.IdsAhead() as ahead:
+        ahead.start(forms)
+        assert ahead.collect() == 0 and len(roots._FORM_IDS) == 0
+    with roots.IdsAhead() as ahead:  # a grouping that fails before collecting: the helper is stopped
+        ahead.start(forms)
+    assert ahead._helper is None
+
+
+def test_a_parallel_reindex_writes_the_same_roots_column(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forked writers (and forked fingerprinting, whose forms are looked up ahead) write each
+    article's column as one process does."""
+    from search import grouping
+    from search.backends.whoosh.generations import open_index
+
+    docs = [
+        Document(f"d{i}", f"{ARTICLES[i % len(ARTICLES)].title} {i}", f"{ARTICLES[i % len(ARTICLES)].body} رقم {i}")
+        for i in range(40)
+    ]
+    monkeypatch.setattr(whoosh_store, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(grouping, "PARALLEL_FROM", 10)
+    met: list[int] = []
+    start = roots.IdsAhead.start
+
+    def counted(self, forms):  # type: ignore[no-untyped-def]
+        met.append(len(forms))
+        return start(self, forms)
+
+    monkeypatch.setattr(roots.IdsAhead, "start", counted)
+    build(tmp_path / "parallel", LoadResult(documents=list(docs)), ["roots"], procs=2)
+    assert met and met[0] > 20  # the fingerprinting processes sent back the forms they met
+    snapshot, docnums = _ranker_and_docnums(tmp_path / "parallel")
+    assert len(open_index(tmp_path / "parallel")[0]._segments()) == 2  # one per forked writer
+    for doc in docs:
+        assert snapshot.ranker.roots(docnums[doc.id]) == roots.roots_column(doc.title, doc.body), doc.id

@@ -28,6 +28,7 @@ from whoosh.searching import Searcher
 from whoosh.writing import SegmentWriter
 
 from search import __version__, grouping
+from search.analysis import widen_memo
 from search.backends.base import BuildReport, prepare, stored_document
 from search.backends.generations import BUILD_PREFIX, GENERATION_PREFIX, META_FILE, read_meta
 from search.backends.whoosh.generations import open_index
@@ -46,7 +47,7 @@ from search.backends.writing import (
 )
 from search.errors import IndexProblem
 from search.ingest import Document, LoadResult
-from search.roots import roots_column
+from search.roots import IdsAhead, roots_column
 from search.settings import SETTINGS
 from search.spelling import VOCABULARY_FILE, write_vocabulary
 
@@ -271,6 +272,7 @@ def _segment_worker(
         with done.get_lock():  # type: ignore[attr-defined]
             done.value += n  # type: ignore[attr-defined]
 
+    widen_memo()  # this process ends with its share of the reindex
     try:
         written = _write_range(ix, docs, start, stop, memory_mb, counted)
         send.send(("ok", written))  # type: ignore[attr-defined]
@@ -302,35 +304,51 @@ def build(
     with writing(root), writer_lock(root, wait=wait):
         clean_abandoned(root)
         register_die_with_parent()  # the fingerprinting processes die with this one
-        found = grouping.assign(docs, procs)
+        with IdsAhead() as ahead:  # the roots column's ids, looked up while the grouping pairs copies
+            found = grouping.assign(docs, procs, meanwhile=ahead.start)
+            ahead.collect()
+            live = _write_generation(root, docs, sources, procs, progress, memory_mb, report)
         report.groups, report.grouped = found.groups, found.grouped
-        name = stamp()
-        building = root / (BUILD_PREFIX + name)
-        building.mkdir(parents=True)
-        try:
-            ix = whoosh_index.create_in(str(building), make_schema())
-            counts = _write_docs(ix, docs, procs, progress, memory_mb=memory_mb)
-            report.indexed = ix.doc_count()
-            _write_vocabulary(ix, building / VOCABULARY_FILE, counts)
-            meta = {
-                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "documents": report.indexed,
-                "sources": sources,
-                "version": __version__,
-            }
-            (building / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-            fsync_dir(building)
-            live = root / (GENERATION_PREFIX + name)
-            os.rename(building, live)
-            switch_current(root, live)
-        except BaseException:
-            shutil.rmtree(building, ignore_errors=True)
-            raise
         retire_old(root, live)
     report.generation = live.name
     report.size_bytes = folder_size(live)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _write_generation(
+    root: Path,
+    docs: list[Document],
+    sources: list[str],
+    procs: int,
+    progress: Callable[[int], None] | None,
+    memory_mb: float,
+    report: BuildReport,
+) -> Path:
+    """Write the documents as a new generation and make it the live one; return its folder."""
+    name = stamp()
+    building = root / (BUILD_PREFIX + name)
+    building.mkdir(parents=True)
+    try:
+        ix = whoosh_index.create_in(str(building), make_schema())
+        counts = _write_docs(ix, docs, procs, progress, memory_mb=memory_mb)
+        report.indexed = ix.doc_count()
+        _write_vocabulary(ix, building / VOCABULARY_FILE, counts)
+        meta = {
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "documents": report.indexed,
+            "sources": sources,
+            "version": __version__,
+        }
+        (building / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        fsync_dir(building)
+        live = root / (GENERATION_PREFIX + name)
+        os.rename(building, live)
+        switch_current(root, live)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    return live
 
 
 SPELLING_FIELD = "body_exact"

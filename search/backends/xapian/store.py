@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from search import __version__, grouping
+from search.analysis import widen_memo
 from search.backends.base import BuildReport, prepare, stored_document
 from search.backends.generations import BUILD_PREFIX, GENERATION_PREFIX, META_FILE, current_generation, read_meta
 from search.backends.writing import (
@@ -120,6 +121,7 @@ def to_xapian(xapian: Any, doc: Document, ordinal: int) -> tuple[Any, dict[str, 
 def _write_shard(folder: str, docs: list[tuple[int, Document]], generation: str, done: Any) -> None:
     """In a forked process: write one shard and commit it, with its statistics."""
     xapian = require()
+    widen_memo()  # this process ends with its shard
     db = xapian.WritableDatabase(folder, xapian.DB_CREATE_OR_OPEN)
     totals = dict.fromkeys(SCORED, 0)
     try:
