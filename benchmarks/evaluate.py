@@ -140,6 +140,32 @@ def changed_topics(shipped: str, without: str, qrels_path: Path) -> dict[str, ob
     }
 
 
+SYSTEMS = ("baheth", "Lucene ArabicAnalyzer", "SQLite FTS5", "Whoosh StandardAnalyzer")  # the engine and its peers
+
+
+def ceiling(rows: dict[str, dict[str, object]], qrels_path: Path) -> dict[str, object] | None:
+    """How far the systems' own evidence reaches: MRR@10 when each topic takes whichever ranking
+    (the engine's or a peer's) puts its first relevant article highest, against the goal of
+    1.10 x the best peer (issue #15). An upper bound for any choice or mix among them per topic."""
+    if not all(name in rows for name in SYSTEMS):
+        return None
+    relevant: dict[str, set[str]] = defaultdict(set)
+    for q in ir_measures.read_trec_qrels(str(qrels_path)):
+        if q.relevance > 0:
+            relevant[q.query_id].add(q.doc_id)
+    runs = {name: common.read_run(Path(rows[name]["run"])) for name in SYSTEMS}
+
+    def rr(name: str, topic: str) -> float:
+        docs = runs[name].get(topic, [])[:10]
+        return next((1.0 / i for i, d in enumerate(docs, start=1) if d in relevant[topic]), 0.0)
+
+    def best_of(names: tuple[str, ...]) -> float:
+        return round(sum(max(rr(n, q) for n in names) for q in relevant) / len(relevant), 4)
+
+    peers = max(rows[name]["metrics"]["MRR@10"] for name in SYSTEMS[1:])  # type: ignore[index]
+    return {"with_lucene": best_of(SYSTEMS[:2]), "all": best_of(SYSTEMS), "goal": round(1.10 * peers, 4)}
+
+
 # --- Our rows ----------------------------------------------------------------
 
 
@@ -333,6 +359,12 @@ def write_report(out: dict[str, object]) -> None:
                    "| without | topics changed | better | worse | MRR@10 change from the expansion |", "|---|---|---|---|---|"]
             for name, c in changed.items():
                 md.append(f"| {name} | {c['changed']} of {c['topics']} | {c['better']} | {c['worse']} | {c['mrr_delta']:+.4f} |")
+        top = data.get("ceiling")
+        if top:
+            md += ["", f"How far the four systems' evidence reaches: taking for each topic whichever ranking "
+                   f"(baheth's or a peer's) puts its first relevant article highest gives MRR@10 **{top['all']:.4f}** "
+                   f"(baheth's or Lucene's: {top['with_lucene']:.4f}); the goal, 1.10 x the best peer, is "
+                   f"{top['goal']:.4f}."]
         rob = data.get("robustness")
         if rob:
             md += ["", f"Orthographic robustness of `baheth` ({rob['queries']} topics): top-10 identical to the "
@@ -400,6 +432,7 @@ def evaluate_set(args: argparse.Namespace, which: str) -> dict[str, object]:
         for name in EXPANSION_ROWS
         if name in data["rows"] and "baheth" in data["rows"]
     }
+    data["ceiling"] = ceiling(data["rows"], coll.qrels)
     log.info("%s: orthographic robustness", coll.name)
     data["robustness"] = robustness(coll, args.robust_sample)
     log.info("  %s", data["robustness"]["all_variants_identical"])
