@@ -45,7 +45,16 @@ from typing import Any
 
 import numpy as np
 
-from search.analysis import MAX_ROOTS, WordTable, content_forms, index_terms, root, widen_memo, written_words
+from search.analysis import (
+    MAX_ROOTS,
+    WRITER_MEMO_WORDS,
+    WordTable,
+    content_forms,
+    index_terms,
+    root,
+    widen_memo,
+    written_words,
+)
 
 ROOT_WEIGHT = 3.0  # chosen on the three development sets together (results/features.md: 2-5 alike)
 ROOT_DEPTH = 30  # the candidates reranked: the first stage's best (results/features.md: 30 to 100 alike)
@@ -115,7 +124,7 @@ def forms_column(forms: Iterable[str], frequencies: Iterable[int]) -> bytes:
     return ids + counts.tobytes()
 
 
-AHEAD_SECONDS = 60.0  # the longest a reindex waits for the ids looked up ahead (ANT's: 1.3 s)
+AHEAD_SECONDS = 30.0  # the longest a reindex waits for the ids looked up ahead (ANT's 205,000 forms: 1.3 s)
 
 
 class IdsAhead:
@@ -134,20 +143,33 @@ class IdsAhead:
         self.added = 0  # ids put in this process's table
 
     def start(self, forms: set[str]) -> None:
-        """Look up the forms' ids in a forked helper (where processes are forked)."""
-        if self._helper is not None or "fork" not in mp.get_all_start_methods():
+        """Look up the forms' ids in a forked helper (where processes are forked). More forms than
+        a writer's table keeps are left to the writers: its first miss would empty the table."""
+        if self._helper is not None or "fork" not in mp.get_all_start_methods() or len(forms) > WRITER_MEMO_WORDS:
             return
         ctx = mp.get_context("fork")
-        self._forms = list(forms)  # the helper has the same list, through fork
-        self._receive, send = ctx.Pipe(duplex=False)
-        self._helper = ctx.Process(target=_send_ids, args=(self._forms, send), name="baheth-roots", daemon=True)
-        self._helper.start()
+        ordered = list(forms)  # the helper has the same list, through fork
+        receive = send = helper = None
+        try:
+            receive, send = ctx.Pipe(duplex=False)
+            helper = ctx.Process(target=_send_ids, args=(ordered, send), name="baheth-roots", daemon=True)
+            helper.start()
+        except OSError:  # no process or pipe to spare: the writers look the ids up themselves
+            for end in (receive, send):
+                if end is not None:
+                    end.close()
+            return
         send.close()
+        self._forms, self._helper, self._receive = ordered, helper, receive
 
-    def collect(self, timeout: float = AHEAD_SECONDS) -> int:
-        """Put the helper's ids in this process's table, for the processes forked after; how many."""
+    def collect(self, timeout: float | None = None) -> int:
+        """Put the helper's ids in this process's table, for the processes forked after; how many.
+        Waits at most ``timeout`` seconds (by default, what looking up that many forms takes with
+        ample margin, never more than AHEAD_SECONDS): a late helper is stopped and adds nothing."""
         if self._helper is None:
             return 0
+        if timeout is None:
+            timeout = min(AHEAD_SECONDS, 2.0 + 20e-6 * len(self._forms))
         found = b""
         try:
             if self._receive.poll(timeout):

@@ -289,3 +289,43 @@ def test_a_parallel_reindex_writes_the_same_roots_column(tmp_path: Path, monkeyp
     assert len(open_index(tmp_path / "parallel")[0]._segments()) == 2  # one per forked writer
     for doc in docs:
         assert snapshot.ranker.roots(docnums[doc.id]) == roots.roots_column(doc.title, doc.body), doc.id
+
+
+def test_ids_ahead_gives_way_when_it_cannot_help(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No process or pipe to spare, more forms than a writer's table keeps, a helper too slow: the
+    reindex goes on without the ids (nothing raised, nothing left open or running)."""
+    import multiprocessing.context as mp_context
+    import os
+
+    forms = {normalise(w) for w in ("الكاتب", "يكتبون", "المكتبات")}
+    roots._FORM_IDS.clear()
+
+    def no_fork(self):  # type: ignore[no-untyped-def]
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    open_fds = len(os.listdir("/proc/self/fd"))
+    with monkeypatch.context() as patched:
+        patched.setattr(mp_context.ForkProcess, "start", no_fork)
+        for _ in range(3):
+            with roots.IdsAhead() as ahead:
+                ahead.start(forms)
+                assert ahead.collect() == 0
+    assert len(os.listdir("/proc/self/fd")) == open_fds  # the pipes were closed
+    with monkeypatch.context() as patched:
+        patched.setattr(roots, "WRITER_MEMO_WORDS", 2)  # more forms than a writer keeps: no helper
+        with roots.IdsAhead() as ahead:
+            ahead.start(forms)
+            assert ahead._helper is None and ahead.collect() == 0
+
+    def slow(forms: list[str], send: object) -> None:
+        import time
+
+        time.sleep(30)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(roots, "_send_ids", slow)
+        with roots.IdsAhead() as ahead:
+            ahead.start(forms)
+            helper = ahead._helper
+            assert ahead.collect(timeout=0.2) == 0
+        assert not helper.is_alive() and len(roots._FORM_IDS) == 0
