@@ -7,6 +7,7 @@ printed as one plain line and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -227,7 +228,29 @@ def delete(ids: tuple[str, ...], index: Path | None, backend: str | None, wait: 
         raise click.ClickException("no document was deleted")
 
 
+class _OneLine(logging.Handler):
+    """A log record as one line on the standard error of the moment; a failure logged with its
+    traceback is left out: the command's own `Error:` line says what failed and what to do."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info:
+            return
+        try:
+            click.echo(f"{record.levelname.lower()}: {record.getMessage()}", err=True)
+        except Exception:  # noqa: BLE001 - logging must never fail the command
+            self.handleError(record)
+
+
+def _quiet_tracebacks() -> None:
+    """The engine logs a failure to read the index with its traceback (a server's log wants it);
+    on the command line the command's own one-line error says it."""
+    logger = logging.getLogger("search")
+    if not any(isinstance(h, _OneLine) for h in logger.handlers):
+        logger.addHandler(_OneLine(logging.WARNING))
+
+
 def _engine(config: Config) -> Engine:
+    _quiet_tracebacks()
     try:
         engine = Engine(config=config)
         engine.snapshot()
@@ -321,7 +344,7 @@ def batch(
         raise click.ClickException(f"cannot write {output}: the folder {output.parent} does not exist")
     engine = _engine(settings_for(index=index, backend=backend, shards=shards))
     try:
-        lines = run_topics(engine, parsed_topics, limit=limit, tag=tag)
+        lines = run_topics(engine, parsed_topics, limit=limit, tag=tag, warn=lambda m: click.echo(f"warning: {m}", err=True))
     except IndexProblem as exc:
         raise click.ClickException(str(exc)) from exc
     tmp = output.with_name(output.name + ".tmp")

@@ -259,6 +259,10 @@ class DocView:
     group: Group | None = None
 
 
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def shown(value: object) -> str:
     """A stored value as text that can be encoded and shown: a lone surrogate
     (from an index built before ingestion cleaned them) becomes U+FFFD."""
@@ -383,9 +387,10 @@ class Engine:
             health: dict[str, object] = {
                 "status": info.get("status", "ok"),
                 "documents": snapshot.doc_count(),
-                "built_at": info.get("built_at"),
-                "updated_at": info.get("updated_at"),
-                "generation": info.get("generation"),
+                # From the index's metadata file: a damaged one's values are no dates, so none.
+                "built_at": _text_or_none(info.get("built_at")),
+                "updated_at": _text_or_none(info.get("updated_at")),
+                "generation": _text_or_none(info.get("generation")),
                 "version": __version__,
                 "caches": {
                     **self.backend.cache_stats(),
@@ -428,10 +433,11 @@ class Engine:
                 "last": max(whole.days) if whole.days else None,
                 "sources": sources,
                 "more_sources": max(0, len(whole.facets.get("source", {})) - most),
-                "categories": [
+                "categories": [  # the ``most`` largest, like the sources
                     {"value": v, "label": category_label(v), "count": n}
-                    for v, n in whole.facets.get("category", {}).items()
+                    for v, n in list(whole.facets.get("category", {}).items())[:most]
                 ],
+                "more_categories": max(0, len(whole.facets.get("category", {})) - most),
             }
             self._overview = ((snapshot.key, most), found)  # one index state: a reindex makes a new key
             return found
@@ -555,7 +561,10 @@ class Engine:
                 roots=frozenset(query_roots(parsed.wanted_forms)) if self.weights.roots else frozenset(),
             )
         )
-        result.total, result.facets, result.undated = page.total, page.facets, page.undated
+        result.total, result.undated = page.total, page.undated
+        most = self.config.max_facet_values  # the most used values of each facet; a page stays small
+        result.facets = {name: dict(sorted(counts.items(), key=lambda vc: -vc[1])[:most])
+                         for name, counts in page.facets.items()}
         result.articles = page.articles
         result.timeline = bars(page.days)
         if page.days:

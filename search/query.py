@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from search.analysis import (
@@ -37,6 +37,7 @@ from search.analysis import (
     spelling_variants,
     stem_analyzer,
     strip_article,
+    written_words,
 )
 from search.labels import label_matches
 from search.notices import Notice
@@ -216,6 +217,33 @@ def tokenize_query(text: str) -> list[Clause]:
     return clauses
 
 
+MAX_ORIGIN_CHARS = 60  # what a marked word's title repeats of the query text it answers, at most
+
+
+def _origin(text: str) -> str:
+    """The query text a marked word answers, as its title shows it: bounded, whatever was typed."""
+    return text if len(text) <= MAX_ORIGIN_CHARS else text[: MAX_ORIGIN_CHARS - 1] + "…"
+
+
+def capped(clauses: list[Clause], most: int) -> tuple[list[Clause], bool]:
+    """The clauses holding the query's first ``most`` written words, and whether any were left
+    out: a clause may hold several words (joined by punctuation, or quoted), each of them a cost."""
+    kept: list[Clause] = []
+    left = most
+    for clause in clauses:
+        words = written_words(clause.text) if clause.kind != "prefix" else [clause.text]
+        if len(words) <= left:
+            kept.append(clause)
+            left -= max(1, len(words))
+            if left <= 0 and clause is not clauses[-1]:
+                return kept, True
+            continue
+        if left > 0 and clause.kind != "prefix":
+            kept.append(replace(clause, text=" ".join(words[:left]), or_next=False))
+        return kept, True
+    return kept, False
+
+
 class QueryBuilder:
     """Builds query trees against one state of an index (for prefixes and field values)."""
 
@@ -252,8 +280,13 @@ class QueryBuilder:
         ]
         parsed.highlight_terms.update(stems)
         parsed.highlight_terms.update(exacts)
+        written = written_words(text)
+        if len(written) > 1:  # words joined by punctuation: each term is credited to its own word
+            for word in written:
+                for term in (*(t.text for t in self._stem(word)), *(t.text for t in self._exact(word))):
+                    parsed.highlight_origins.setdefault(term, _origin(word))
         for term in (*stems, *exacts):
-            parsed.highlight_origins.setdefault(term, text)
+            parsed.highlight_origins.setdefault(term, _origin(text))
         return any_of(parts)
 
     def _phrase(self, text: str, field_name: str | None, parsed: ParsedQuery) -> Node | None:
@@ -272,7 +305,7 @@ class QueryBuilder:
         firsts = self._used_forms(fields, proclitic_forms(words[0]))
         lasts = self._used_forms(fields, possessive_forms(words[-1]))
         combos = [(first, last) for first in firsts for last in lasts][:MAX_PHRASE_FORMS]
-        parsed.highlight_origins.setdefault(f"\0phrase{len(parsed.highlight_phrases)}", f"«{text}»")
+        parsed.highlight_origins.setdefault(f"\0phrase{len(parsed.highlight_phrases)}", f"«{_origin(text)}»")
         parsed.highlight_phrases.append(
             (frozenset(f for f, _ in combos), *(frozenset({w}) for w in words[1:-1]), frozenset(l for _, l in combos))
         )
@@ -375,10 +408,10 @@ class QueryBuilder:
             parsed.notices.append(Notice("query_cut", {"limit": max_chars}))
         text = visible_query(text)
         clauses = tokenize_query(text)
-        max_clauses = self.config.max_query_terms
-        if len(clauses) > max_clauses:
-            clauses = clauses[:max_clauses]
-            parsed.notices.append(Notice("too_many_words", {"limit": max_clauses}))
+        max_words = self.config.max_query_terms
+        clauses, cut = capped(clauses, max_words)
+        if cut:
+            parsed.notices.append(Notice("too_many_words", {"limit": max_words}))
 
         optional: list[Node] = []
         required: list[Node] = []
@@ -536,7 +569,7 @@ def _credit(parsed: ParsedQuery, before: set[str], typed: str) -> None:
     """The terms an expansion added answer the word the reader typed (the article page's marks
     and the forms line name it, not the added spelling)."""
     for term in set(parsed.highlight_origins) - before:
-        parsed.highlight_origins[term] = typed
+        parsed.highlight_origins[term] = _origin(typed)
 
 
 def facet_values(lexicon: Lexicon, fieldname: str, text: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from search.engine import Engine
@@ -10,6 +11,7 @@ from search.engine import Engine
 def read_topics(path: Path) -> list[tuple[str, str]]:
     """Read ``qid<TAB>query`` lines; blank lines are skipped, anything else malformed is an error."""
     topics = []
+    seen: dict[str, int] = {}
     text = path.read_text(encoding="utf-8-sig", errors="replace")
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -19,6 +21,9 @@ def read_topics(path: Path) -> list[tuple[str, str]]:
             raise ValueError(f"{path} line {n}: expected `qid<TAB>query`, got {line[:60]!r}")
         if any(ch.isspace() for ch in qid.strip()):
             raise ValueError(f"{path} line {n}: a topic id must not contain white space, got {qid.strip()[:60]!r}")
+        if qid.strip() in seen:  # a run holds each topic once
+            raise ValueError(f"{path} line {n}: topic id {qid.strip()[:60]!r} again (first on line {seen[qid.strip()]})")
+        seen[qid.strip()] = n
         topics.append((qid.strip(), query.strip()))
     return topics
 
@@ -43,12 +48,21 @@ def run_column(doc_id: str) -> str:
 
 
 def run_topics(
-    engine: Engine, topics: list[tuple[str, str]], limit: int = 100, tag: str = "baheth", match: str = "auto"
+    engine: Engine,
+    topics: list[tuple[str, str]],
+    limit: int = 100,
+    tag: str = "baheth",
+    match: str = "auto",
+    warn: Callable[[str], None] | None = None,
 ) -> list[str]:
-    """Rank each topic exactly as the web search does and format TREC run lines."""
+    """Rank each topic exactly as the web search does and format TREC run lines; ``warn`` is told
+    of each topic whose search ran out of time (its ranking may be short or missing)."""
     lines = []
     for qid, query in topics:
         result = engine.search(query, per_page=limit, snippets=False, facets=False, suggest=False, match=match)
+        if result.timed_out and warn is not None:
+            warn(f"topic {qid}: the search ran out of time (search_time_limit); "
+                 f"{len(result.hits)} of its results written")
         for rank, hit in enumerate(result.hits, start=1):
             lines.append(f"{qid} Q0 {run_column(hit.id)} {rank} {hit.score:.6f} {tag}\n")
     return lines

@@ -228,8 +228,22 @@ SETTINGS = Settings(
         1,
         1_000_000,
     ),
+    Setting(
+        "export_time_limit",
+        120.0,
+        "Seconds one download (CSV or JSON Lines) may take; one that ends early says so in its last line.",
+        1.0,
+        3600.0,
+    ),
     Setting("max_query_chars", 2000, "Longer queries are cut to this many characters.", 1, 100_000),
-    Setting("max_query_terms", 64, "Query clauses beyond this number are ignored.", 1, 1024),
+    Setting("max_query_terms", 64, "Query words beyond this number are ignored (a notice says so).", 1, 1024),
+    Setting(
+        "max_facet_values",
+        50,
+        "The most values of a facet (sources, categories) a search lists, the most used first.",
+        20,
+        100_000,
+    ),
     Setting("max_prefix_terms", 50, "A `word*` prefix expands to at most this many words.", 1, 10_000),
     Setting(
         "search_time_limit",

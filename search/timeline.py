@@ -2,7 +2,8 @@
 
 A backend counts the matching articles per day (:attr:`search.backends.base.Page.days`);
 here those counts become bars. The span of the dates found picks the bar's width:
-days for up to a month, months for up to three years, years beyond. Every
+days for up to a month, months for up to three years, years beyond (decades,
+centuries or millennia past MAX_BARS years). Every
 period between the first and the last is a bar, empty ones too, so the shape
 is the shape of time; the undated articles are a bucket of their own
 (:attr:`search.engine.SearchResult.undated`).
@@ -16,7 +17,8 @@ from datetime import date, timedelta
 
 DAYS_UP_TO = 31  # a span of at most this many days is drawn day by day (a bar stays wide enough on a phone)
 MONTHS_UP_TO = 36  # of at most this many months, month by month; else year by year
-MAX_BARS = 200  # years beyond this many are grouped in decades (a timeline still fits a screen)
+MAX_BARS = 200  # the most bars: years beyond this many are grouped in decades, centuries or millennia
+WIDTHS = ((1, "year"), (10, "decade"), (100, "century"), (1000, "millennium"))
 
 
 @dataclass(frozen=True)
@@ -63,16 +65,21 @@ def bars(days: dict[str, int]) -> list[Bar]:
             out.append(Bar(date(year, month, 1), _month_end(year, month), per_month.get((year, month), 0), "month"))
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return out
-    width, unit = (1, "year") if last.year - first.year + 1 <= MAX_BARS else (10, "decade")
+    # The narrowest width that keeps the bars within MAX_BARS (years 1 to 9999: at most 10 millennia).
+    width, unit = next((w, u) for w, u in WIDTHS if _period(last.year, w) - _period(first.year, w) < MAX_BARS * w)
     per_period: dict[int, int] = {}
     for day, count in counted.items():
-        key = day.year - day.year % width
+        key = _period(day.year, width)
         per_period[key] = per_period.get(key, 0) + count
-    start = first.year - first.year % width
-    return [
-        Bar(date(year, 1, 1), date(min(year + width - 1, 9999), 12, 31), per_period.get(year, 0), unit)
-        for year in range(start, last.year + 1, width)
+    return [  # a period's first year is never 0 (there is no such date): the first decade is 1-9
+        Bar(date(max(year, 1), 1, 1), date(min(year + width - 1, 9999), 12, 31), per_period.get(year, 0), unit)
+        for year in range(_period(first.year, width), last.year + 1, width)
     ]
+
+
+def _period(year: int, width: int) -> int:
+    """The first year of the period of ``width`` years holding ``year`` (1990s: 1990; 2000s: 2000)."""
+    return year - year % width
 
 
 def presets(today: date) -> list[tuple[str, date, date]]:

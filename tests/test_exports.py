@@ -69,3 +69,37 @@ def test_a_line_separator_inside_a_title_stays_inside_its_record(tmp_path) -> No
     assert sorted(r["id"] for r in records) == ["d0", "d1", "d2"] and "\u2028" in records[0]["title"]
     rows = list(csv.DictReader(io.StringIO(client.get("/export.csv?q=" + urllib.parse.quote("الانتخابات")).get_data().decode("utf-8-sig"), newline="")))
     assert len(rows) == 3
+
+
+@pytest.mark.parametrize("kind", ["csv", "jsonl"])
+def test_a_download_cut_short_says_so_in_its_last_line(small_index, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """A page of results out of time (search_time_limit 0: every search is) ends the download with
+    a line saying how many rows it holds and why, never a silently short or empty file."""
+    client = create_app({"INDEX": str(small_index), "TESTING": True, "search_time_limit": 0.0}).test_client()
+    response = client.get(f"/export.{kind}?q=" + urllib.parse.quote("وزير"))
+    assert response.status_code == 200
+    text = response.get_data().decode("utf-8-sig")
+    if kind == "jsonl":
+        last = json.loads(text.splitlines()[-1])
+        assert list(last) == ["#incomplete"] and "search_time_limit" in last["#incomplete"]
+    else:
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        assert rows[-1]["id"] == "#incomplete" and "search_time_limit" in rows[-1]["title"]
+
+
+def test_a_download_has_a_time_limit_of_its_own(small_index, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """export_time_limit bounds a whole download (each page re-ranks the search): past it, the
+    download ends with its note. The clock is moved on by a day after the first page."""
+    from webapp import exports
+
+    client = create_app({"INDEX": str(small_index), "TESTING": True, "max_per_page": 1, "per_page": 1}).test_client()
+    real = exports._clock
+    calls = {"n": 0}
+
+    def later() -> float:
+        calls["n"] += 1
+        return real() + (86_400 if calls["n"] > 2 else 0)
+
+    monkeypatch.setattr(exports, "_clock", later)
+    lines = client.get("/export.jsonl?q=" + urllib.parse.quote("وزير")).get_data(as_text=True).splitlines()
+    assert len(lines) == 2 and "export_time_limit" in json.loads(lines[-1])["#incomplete"]

@@ -447,3 +447,91 @@ def test_every_id_a_loader_accepts_has_a_working_link(tmp_path: Path) -> None:
         assert api.status_code == 200, link
         opened.add(api.get_json()["id"])
     assert opened == set(ids)
+
+
+# Whoosh leaves a file it failed to read to the garbage collector, which closes it (and warns).
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_every_command_on_a_damaged_segment_is_one_line(built_for_damage: Path, tmp_path: Path) -> None:
+    """A segment file cut in half: search, batch, add and delete each print one `Error:` line (no
+    traceback, no bare `Aborted!`) and exit 1, as the README says; run as a user runs them."""
+    root = tmp_path / "ix"
+    shutil.copytree(built_for_damage, root)
+    gen = current_generation(root)
+    assert gen is not None
+    segment = max(gen.glob("*.seg"), key=lambda p: p.stat().st_size)
+    DAMAGES["truncated"](segment)
+    topics = tmp_path / "topics.tsv"
+    topics.write_text("q1\tوزارة\n", encoding="utf-8")
+    added = tmp_path / "added.jsonl"
+    added.write_text(json.dumps({"id": "new", "title": "وزارة", "body": "خبر عن وزارة الصحة"}, ensure_ascii=False) + "\n")
+    for args in (["search", "وزارة"], ["batch", topics, "--output", tmp_path / "run.txt"], ["add", added], ["delete", "d-1"]):
+        done = cli(*args, "--index", root)
+        assert done.returncode == 1, (args, done.stderr)
+        assert "Traceback" not in done.stderr and "Aborted!" not in done.stderr, (args, done.stderr)
+        assert done.stderr.strip().splitlines()[-1].startswith("Error:"), (args, done.stderr)
+        assert "rebuild it" in done.stderr, (args, done.stderr)
+
+
+def test_duplicate_ids_in_one_input_are_each_named(tmp_path: Path) -> None:
+    """Two records with one id: the last is indexed, and the first is named in a warning line (where
+    it was read and where the one kept was), not only counted."""
+    source = tmp_path / "dups.jsonl"
+    lines = [{"id": "dup-1", "title": f"عنوان {n}", "body": f"نص الخبر رقم {n}"} for n in range(3)]
+    lines.append({"id": "other", "title": "عنوان آخر", "body": "نص آخر"})
+    source.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    done = cli("reindex", source, "--index", tmp_path / "ix")
+    assert done.returncode == 0, done.stderr
+    named = [line for line in (done.stdout + done.stderr).splitlines() if "duplicate id" in line]
+    assert len(named) == 2 and all("'dup-1'" in line and "dups.jsonl" in line for line in named), named
+    engine = Engine(config=defaults().replace(index=str(tmp_path / "ix")))
+    assert [h.title for h in engine.search("عنوان", per_page=10).hits if h.id == "dup-1"] == ["عنوان 2"]
+
+
+def test_batch_refuses_a_topic_id_twice_and_names_topics_out_of_time(tmp_path: Path, small_index: Path) -> None:
+    twice = tmp_path / "twice.tsv"
+    twice.write_text("q1\tوزير\nq2\tلبنان\nq1\tمصر\n", encoding="utf-8")
+    done = cli("batch", twice, "--output", tmp_path / "run.txt", "--index", small_index)
+    assert done.returncode == 1 and "line 3" in done.stderr and "'q1' again (first on line 1)" in done.stderr
+    topics = tmp_path / "topics.tsv"
+    topics.write_text("q1\tوزير\nq2\tلبنان\n", encoding="utf-8")
+    slow = cli("batch", topics, "--output", tmp_path / "run.txt", "--index", small_index,
+               env={**os.environ, "BAHETH_SEARCH_TIME_LIMIT": "0"})
+    assert slow.returncode == 0, slow.stderr
+    assert "warning: topic q1: the search ran out of time" in slow.stderr and "topic q2" in slow.stderr
+
+
+def test_metadata_values_of_the_wrong_type_are_no_dates(tmp_path: Path) -> None:
+    """A metadata file whose dates are numbers: /about and /api/health answer (dates null), never 500."""
+    root = tmp_path / "ix"
+    build(root, docs_result([article(i) for i in range(3)]), ["t"])
+    gen = current_generation(root)
+    assert gen is not None
+    meta = json.loads((gen / "baheth.json").read_text(encoding="utf-8"))
+    meta.update(built_at=5, updated_at=["x"], generation={"a": 1})
+    (gen / "baheth.json").write_text(json.dumps(meta), encoding="utf-8")
+    client = app_client(root)
+    assert client.get("/about").status_code == 200
+    health = client.get("/api/health").get_json()
+    assert health["built_at"] is None and health["updated_at"] is None
+
+
+def test_facets_list_the_most_used_values_up_to_a_setting(tmp_path: Path) -> None:
+    """5,000 sources must not make a 700 KB answer: max_facet_values bounds each facet (most used
+    first), and /about lists the 200 largest categories and counts the rest."""
+    docs = [article(i, source=f"مصدر {i}", category=f"تصنيف {i}") for i in range(60)]
+    docs += [article(100 + i, source="مصدر 0", category="تصنيف 0") for i in range(5)]
+    root = tmp_path / "ix"
+    build(root, docs_result(docs), ["t"])
+    client = app_client(root, max_facet_values=20)
+    data = client.get("/api/search?source=" + "مصدر 0" + "&q=").get_json()
+    word = max(WORDS, key=lambda w: sum(w in d.body.split() for d in docs))  # in most of the articles
+    listed = client.get("/api/search?q=" + word + "&per_page=1").get_json()["facets"]
+    assert 0 < len(listed["source"]) <= 20 and 0 < len(listed["category"]) <= 20
+    counts = [row["count"] for row in listed["source"]]
+    assert counts == sorted(counts, reverse=True)
+    assert data["total"] == 6
+    about = client.get("/api/health").get_json()["collection"]
+    assert about["more_categories"] == 0 and len(about["categories"]) == 60
+    engine = Engine(config=defaults().replace(index=str(root)))
+    few = engine.overview(most=10)
+    assert len(few["categories"]) == 10 and few["more_categories"] == 50

@@ -108,3 +108,39 @@ def test_a_prefix_repeated_in_one_query_is_expanded_once_and_reads_are_bounded()
     parsed = QueryBuilder(lexicon, config=config).parse(" ".join(["انتر*"] * 20))
     assert len(lexicon.read) == once and lexicon.frequencies == frequencies
     assert parsed.query is not None
+
+
+# Words a query holds however they are joined: by spaces, by punctuation inside one clause, in quotes.
+MANY_WORDS = [
+    " ".join(f"وزير{chr(0x0628 + i % 20)}{chr(0x0628 + i // 20 % 20)}" for i in range(300)),
+    ",".join(f"وزير{chr(0x0628 + i % 20)}{chr(0x0628 + i // 20 % 20)}" for i in range(300)),
+    "،".join(f"وزير{chr(0x0628 + i % 20)}{chr(0x0628 + i // 20 % 20)}" for i in range(300)),
+    '"' + " ".join(f"وزير{chr(0x0628 + i % 20)}{chr(0x0628 + i // 20 % 20)}" for i in range(300)) + '" لبنان',
+]
+
+
+@pytest.mark.parametrize("typed", MANY_WORDS, ids=["spaces", "commas", "arabic-commas", "phrase"])
+def test_the_words_searched_are_bounded_however_they_are_joined(typed: str) -> None:
+    """max_query_terms bounds the words a search looks up, not the clauses: a query of 300 words
+    joined by punctuation (one clause) searched them all."""
+    from search.query import QueryBuilder
+    from search.settings import defaults
+
+    config = defaults().replace(max_query_terms=10)
+    parsed = QueryBuilder(_CountingLexicon([]), config=config).parse(typed)
+    assert any(n.code == "too_many_words" for n in parsed.notices)
+    assert 0 < len(parsed.wanted_forms) <= 10
+
+
+def test_a_marked_words_origin_is_its_own_word_and_bounded() -> None:
+    """The article page titles each marked word with the query word it answers: the word itself
+    when words are joined by punctuation, never the whole clause; a long phrase is cut."""
+    from search.query import MAX_ORIGIN_CHARS, QueryBuilder
+    from search.settings import defaults
+
+    builder = QueryBuilder(_CountingLexicon([]), config=defaults())
+    parsed = builder.parse("الانتخابات,البلدية,تونس")
+    assert parsed.highlight_origins["انتخاب"] == "الانتخابات" and parsed.highlight_origins["تونس"] == "تونس"
+    long_phrase = '"' + " ".join(["كلمة"] + [f"خبر{chr(0x0628 + i % 20)}" for i in range(200)]) + '" لبنان'
+    parsed = builder.parse(long_phrase)
+    assert parsed.highlight_origins and all(len(o) <= MAX_ORIGIN_CHARS + 2 for o in parsed.highlight_origins.values())

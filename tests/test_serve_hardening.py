@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from conftest import cli
 from search.settings import resolve
 from webapp import create_app
 from webapp.serve import ServeError, addresses, make_server, shutdown
@@ -283,3 +284,11 @@ def test_a_taken_port_is_a_serve_error_with_a_plain_message(app: Any) -> None:
         config = resolve({"host": "127.0.0.1", "port": port}, environ={})
         with pytest.raises(ServeError, match=rf"^cannot listen on 127\.0\.0\.1:{port}: address already in use$"):
             make_server(app, config)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_host_that_is_no_address_is_one_line(small_index: Path, workers: str) -> None:
+    """`--host 256.1.1.1` (no address, no name): one `Error:` line and exit 1, whichever server starts."""
+    done = cli("serve", "--host", "256.1.1.1", "--port", "0", "--workers", workers, "--index", small_index, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("Error: cannot listen on 256.1.1.1"), done.stderr

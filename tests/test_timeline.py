@@ -87,3 +87,50 @@ def test_presets_end_today_and_last_year_is_whole() -> None:
     assert found["week"] == (date(2026, 11, 24), today)
     assert found["month"][1] == today and (today - found["month"][0]).days == 29
     assert found["last_year"] == (date(2025, 1, 1), date(2025, 12, 31))
+
+
+@pytest.mark.parametrize(
+    ("days", "unit"),
+    [
+        ({"0001-01-01": 1, "2018-05-02": 3}, "century"),  # a placeholder date beside real ones
+        ({"0009-06-30": 1, "0150-01-01": 2}, "year"),  # the first years: no year 0
+        ({"0005-01-01": 1, "1900-01-01": 1}, "decade"),  # the first decade starts in year 1
+        ({"9999-12-31": 1, "2018-01-01": 2}, "century"),
+        ({"0001-01-01": 1, "9999-12-31": 1}, "century"),  # the widest span there is
+    ],
+)
+def test_any_span_of_dates_gives_bounded_bars(days: dict[str, int], unit: str) -> None:
+    """Dates in years 1-9 or near 9999 (placeholders, typing errors) never fail the timeline, and
+    however long the span, the bars stay within MAX_BARS."""
+    from search.timeline import MAX_BARS
+
+    found = bars(days)
+    assert sum(b.count for b in found) == sum(days.values())
+    assert len(found) <= MAX_BARS and {b.unit for b in found} == {unit}
+    assert found[0].start <= min(date.fromisoformat(d) for d in days) and found[-1].end >= max(map(date.fromisoformat, days))
+    assert all(a.end < b.start for a, b in zip(found, found[1:]))
+
+
+def test_an_article_of_year_nine_is_searched_like_any_other(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A real index holding a date of year 9 beside 2018's and 9999's: the page, the API and the
+    feed answer, with every dated article in the timeline."""
+    import urllib.parse
+    from datetime import datetime
+
+    from search.backends.whoosh.store import build
+    from search.ingest import Document, LoadResult
+    from webapp import create_app
+
+    docs = [
+        Document("ancient", "خبر قديم جدا", "اكتشاف أثري فرعوني نادر في الأقصر", date=datetime(9, 6, 30), source="BBC"),
+        Document("recent", "اكتشاف فرعوني", "اكتشاف فرعوني جديد في الأقصر", date=datetime(2018, 5, 2), source="BBC"),
+        Document("far", "اكتشاف فرعوني", "اكتشاف فرعوني في المستقبل", date=datetime(9999, 12, 31), source="BBC"),
+    ]
+    build(tmp_path, LoadResult(documents=docs), ["t"])
+    client = create_app({"INDEX": str(tmp_path), "TESTING": True}).test_client()
+    q = urllib.parse.quote("فرعوني")
+    data = client.get(f"/api/search?q={q}").get_json()
+    assert data["total"] == 3 and data["histogram"][0]["from"] == "0001-01-01"  # the first century: 1-99
+    assert sum(b["count"] for b in data["histogram"]) == 3
+    for url in (f"/?q={q}", f"/feed.atom?q={q}", "/api/search?source=BBC", "/about"):
+        assert client.get(url).status_code == 200, url

@@ -3,7 +3,9 @@
 Streamed page by page (``max_per_page`` results at a time) in the search's own
 order, up to the ``export_max_rows`` setting; the response says the cap and the
 total in its headers (X-Export-Limit, X-Total-Count) and the page says it beside
-the link. CSV starts with a byte-order mark so that spreadsheet software reads
+the link. A download takes at most ``export_time_limit`` seconds; one that ends
+early (that limit, or a page of results cut by ``search_time_limit``) ends with
+a row or line saying how many rows it holds and why. CSV starts with a byte-order mark so that spreadsheet software reads
 the Arabic as UTF-8.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +33,10 @@ def export_limit() -> int:
     return settings(current_app).export_max_rows
 
 COLUMNS = ("id", "date", "source", "category", "title", "url", "snippet")
+# A download that ends early (a page out of time, the download's own time limit) ends with a row
+# (CSV: this in the id column, the reason in the title's) or a line ({this: the reason}) saying so.
+INCOMPLETE = "#incomplete"
+_clock = time.monotonic  # what a download's time limit is measured by (a test moves it on)
 # Valid inside a JSON string, but a line break to many line readers: escaped, one record per line.
 LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
 
@@ -46,23 +53,43 @@ def _row(hit: Hit) -> dict[str, Any]:
     }
 
 
-def _hits(args: SearchArgs, limit: int) -> Iterator[Hit]:
-    """The search's results in order, page after page, at most ``limit`` of them."""
-    per_page = settings(current_app).max_per_page
-    search_engine = engine(current_app)
-    sent = 0
-    page = 1
-    while sent < limit:
-        result = search_engine.search(
-            args.q, page=page, per_page=per_page, sort=args.sort, filters=args.filters,
-            respell=args.respell, match=args.match, facets=False, suggest=False,
-        )
-        for hit in result.hits[: limit - sent]:
-            yield hit
-            sent += 1
-        if page >= result.pages or not result.hits:
-            return
-        page += 1
+class Export:
+    """The rows of one download, page after page, and why it ended early if it did."""
+
+    def __init__(self, args: SearchArgs, limit: int) -> None:
+        self.args, self.limit = args, limit
+        self.sent = 0
+        self.stopped = ""  # why the download holds fewer rows than it should: said in its last line
+
+    def hits(self) -> Iterator[Hit]:
+        """The search's results in order, at most ``limit`` of them. A page that ran out of time
+        (results or snippets cut), or the download's own time limit, ends it, and ``stopped`` says so."""
+        config = settings(current_app)
+        search_engine = engine(current_app)
+        deadline = _clock() + config.export_time_limit
+        page = 1
+        while self.sent < self.limit:
+            if _clock() > deadline:
+                self.stopped = f"the download took longer than {config.export_time_limit:g} s (export_time_limit)"
+                return
+            result = search_engine.search(
+                self.args.q, page=page, per_page=config.max_per_page, sort=self.args.sort,
+                filters=self.args.filters, respell=self.args.respell, match=self.args.match,
+                facets=False, suggest=False,
+            )
+            if result.timed_out:
+                self.stopped = (f"a page of results took longer than {config.search_time_limit:g} s "
+                                "(search_time_limit)")
+                return
+            for hit in result.hits[: self.limit - self.sent]:
+                yield hit
+                self.sent += 1
+            if page >= result.pages or not result.hits:
+                return
+            page += 1
+
+    def note(self, total: int) -> str:
+        return f"incomplete: {self.sent} of {min(total, self.limit)} rows; {self.stopped}"
 
 
 def _prepare() -> tuple[SearchArgs, int, int]:
@@ -95,12 +122,15 @@ def export_csv() -> ResponseReturnValue:
         writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
         out.write("\ufeff")
         writer.writeheader()
-        for hit in _hits(args, limit):
+        export = Export(args, limit)
+        for hit in export.hits():
             writer.writerow(_row(hit))
             if out.tell() > 64 * 1024:
                 yield out.getvalue()
                 out.seek(0)
                 out.truncate()
+        if export.stopped:  # never a silently short file: a last row says so
+            writer.writerow({"id": INCOMPLETE, "title": export.note(total)})
         yield out.getvalue()
 
     return Response(stream_with_context(rows()), mimetype="text/csv", headers=_headers(total, limit, "baheth.csv"))
@@ -111,8 +141,11 @@ def export_jsonl() -> ResponseReturnValue:
     args, total, limit = _prepare()
 
     def lines() -> Iterator[str]:
-        for hit in _hits(args, limit):
+        export = Export(args, limit)
+        for hit in export.hits():
             yield json.dumps(_row(hit), ensure_ascii=False).translate(LINE_BREAKS) + "\n"
+        if export.stopped:  # never a silently short file: a last line says so
+            yield json.dumps({INCOMPLETE: export.note(total)}, ensure_ascii=False) + "\n"
 
     return Response(
         stream_with_context(lines()), mimetype="application/x-ndjson", headers=_headers(total, limit, "baheth.jsonl")

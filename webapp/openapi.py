@@ -62,7 +62,7 @@ HIT = {
 
 FACET = {
     "type": "array",
-    "description": "the values of the matching articles, most used first",
+    "description": "the values of the matching articles, most used first (at most max_facet_values)",
     "items": {
         "type": "object",
         "required": ["value", "label", "count", "selected"],
@@ -108,8 +108,8 @@ SEARCH_RESULT = {
         "histogram": {
             "type": "array",
             "description": "the results by period, oldest first, every period between the first and the last "
-            "(empty ones too): days for a span of up to 31 days, months up to 36 months, else years (decades "
-            "beyond 200 years); the undated ones are `undated`. Send from/to of a bar to narrow to it. Empty "
+            "(empty ones too): days for a span of up to 31 days, months up to 36 months, else years (decades, "
+            "centuries or millennia beyond 200 years); the undated ones are `undated`. Send from/to of a bar to narrow to it. Empty "
             "when facets are not counted or no result has a date.",
             "items": {
                 "type": "object",
@@ -119,7 +119,7 @@ SEARCH_RESULT = {
                     "from": {"type": "string", "format": "date"},
                     "to": {"type": "string", "format": "date"},
                     "count": {"type": "integer", "minimum": 0},
-                    "unit": {"enum": ["day", "month", "year", "decade"]},
+                    "unit": {"enum": ["day", "month", "year", "decade", "century", "millennium"]},
                 },
             },
         },
@@ -262,14 +262,17 @@ HEALTH = {
         "collection": {
             "type": "object",
             "description": "the collection at a glance (as on /about): sources with their counts and the first "
-            "and last day they cover (the 200 largest; more_sources counts the rest), categories, undated",
-            "required": ["documents", "undated", "first", "last", "sources", "more_sources", "categories"],
+            "and last day they cover (the 200 largest; more_sources counts the rest), categories (the 200 largest; "
+            "more_categories counts the rest), undated",
+            "required": ["documents", "undated", "first", "last", "sources", "more_sources", "categories",
+                         "more_categories"],
             "properties": {
                 "documents": {"type": "integer", "minimum": 0},
                 "undated": {"type": "integer", "minimum": 0},
                 "first": {"type": ["string", "null"], "format": "date"},
                 "last": {"type": ["string", "null"], "format": "date"},
                 "more_sources": {"type": "integer", "minimum": 0},
+                "more_categories": {"type": "integer", "minimum": 0},
                 "sources": {
                     "type": "array",
                     "items": {

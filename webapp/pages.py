@@ -35,6 +35,8 @@ def arabic_date(value: str | None) -> str:
     """2018-02-20T01:44:01+00:00 -> ٢٠ فبراير ٢٠١٨."""
     if not value:
         return ""
+    if not isinstance(value, str):  # a damaged metadata file: not a date, shown as it is
+        return str(value)
     try:
         day = datetime.fromisoformat(value)
     except ValueError:
@@ -48,7 +50,7 @@ def arabic_moment(value: str | None) -> str:
     text = arabic_date(value)
     try:
         moment = datetime.fromisoformat(value or "")
-    except ValueError:
+    except (TypeError, ValueError):
         return text
     if (moment.hour, moment.minute) == (0, 0):
         return text

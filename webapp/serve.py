@@ -128,6 +128,9 @@ def make_server(app: Flask, config: Config, sockets: list[socket.socket] | None 
         _close(socket_map)
         reason = (exc.strerror or str(exc)).lower()
         raise ServeError(f"cannot listen on {_address(config.host, config.port)}: {reason}") from exc
+    except ValueError as exc:  # waitress: a host that is no address and resolves to none
+        _close(socket_map)
+        raise ServeError(f"cannot listen on {_address(config.host, config.port)}: {exc}") from exc
     for listener in _listeners(socket_map):
         listener.channel_class = Channel
     _advertise(app, server)
@@ -182,6 +185,8 @@ def _listen(config: Config) -> socket.socket:
     except OSError as exc:
         reason = (exc.strerror or str(exc)).lower()
         raise ServeError(f"cannot listen on {_address(config.host, config.port)}: {reason}") from exc
+    except (ValueError, UnicodeError) as exc:  # a host name that cannot be encoded or looked up
+        raise ServeError(f"cannot listen on {_address(config.host, config.port)}: {exc}") from exc
     listening.setblocking(False)
     return listening
 

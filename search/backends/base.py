@@ -159,12 +159,16 @@ class BuildReport:
 
 
 def _dedupe(load: LoadResult, report: BuildReport) -> list[Document]:
-    """Keep the last document of each id; count the replaced ones."""
+    """Keep the last document of each id; count the replaced ones, and name each with a warning
+    (where it was read, and where the one that replaces it was): none is lost unsaid."""
     by_id: dict[str, Document] = {}
     for doc in load.documents:
-        if doc.id in by_id:
+        earlier = by_id.pop(doc.id, None)  # popped: the order is that of the latest occurrence
+        if earlier is not None:
             report.replaced += 1
-            del by_id[doc.id]  # keep the order of the latest occurrence
+            report.warnings.append(
+                Problem(earlier.origin or "(input)", "duplicate id", f"{doc.id!r} again at {doc.origin or '(input)'}, which is kept")
+            )
         by_id[doc.id] = doc
     return list(by_id.values())
 

@@ -12,10 +12,13 @@ import ctypes
 import errno
 import fcntl
 import os
+import pickle
 import shutil
 import signal
+import struct
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -138,6 +141,10 @@ def register_die_with_parent() -> None:
         _registered = True
 
 
+# What reading a damaged index file raises (a file cut short, bytes overwritten).
+DAMAGED = (EOFError, struct.error, zlib.error, pickle.UnpicklingError)
+
+
 @contextmanager
 def writing(root: Path) -> Iterator[None]:
     """A filesystem error while writing (read-only folder, disk full, another owner) is a
@@ -150,6 +157,12 @@ def writing(root: Path) -> Iterator[None]:
         raise IndexProblem(
             f"cannot write the index at {root}: {what}{where}; the live index is unchanged",
             public="the search index could not be written",
+        ) from exc
+    except DAMAGED as exc:  # a truncated or overwritten file of the live index, read by add or delete
+        raise IndexProblem(
+            f"the index at {root} could not be read ({type(exc).__name__}: {exc}); it may be damaged: "
+            "rebuild it with `baheth reindex`",
+            public="the search index could not be read; it may be damaged and needs to be rebuilt",
         ) from exc
 
 
