@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -138,7 +139,7 @@ def main(ctx: click.Context) -> None:
 @index_option
 @backend_option
 @shard_count_option
-@_option("procs", "--procs", type=click.IntRange(1, 16))
+@_option("procs", "--procs", type=click.IntRange(int(SETTINGS["procs"].low), int(SETTINGS["procs"].high)))
 @memory_option
 @wait_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -197,6 +198,9 @@ def add(
     if missing:
         raise click.ClickException(f"no such file or folder: {', '.join(missing)}; the index was not changed")
     loaded = load_sources([str(p) for p in sources], limits(config))
+    if not loaded.read:  # as reindex: sources with no document are a mistake worth an exit code
+        what = "hold no readable files" if not loaded.files else f"hold no documents ({loaded.files} file(s) read)"
+        raise click.ClickException(f"nothing to add: the sources {what}; the index was not changed")
     progress = Progress(len(loaded.documents), "adding")
     try:
         report = open_writer(config).add(loaded, progress=progress, wait=wait)
@@ -300,21 +304,30 @@ def search(
     color = sys.stdout.isatty()
     for rank, hit in enumerate(result.hits, start=1):
         title = _terminal_marks(hit.title_html, color)
-        click.echo(f"\n{rank}. {title}  [{hit.id}]")
+        click.echo(f"\n{rank}. {title}  [{_plain(hit.id)}]")
         meta = " · ".join(x for x in (hit.source, hit.category, (hit.date or "")[:10], f"{hit.score:.2f}") if x)
-        click.echo(f"   {meta}")
+        click.echo(f"   {_plain(meta)}")
         click.echo(f"   {_terminal_marks(hit.snippet, color)}")
         if hit.group and hit.group.size > 1:
             also = ", ".join(dict.fromkeys(m.source or m.id for m in hit.group.members if m.id != hit.id))
-            click.echo(f"   also published: {also} ({hit.group.size - 1} copies, story group {hit.group.id})")
+            click.echo(f"   also published: {_plain(also)} ({hit.group.size - 1} copies, story group {hit.group.id})")
 
 
 def _terminal_marks(html_text: str, color: bool) -> str:
-    """Show <mark> as bold colour on a terminal, as [[…]] elsewhere; unescape the rest."""
+    """Show <mark> as bold colour on a terminal, as [[…]] elsewhere; unescape the rest, whose
+    control characters are shown as U+FFFD (a stored title must not drive the terminal)."""
     import html as html_module
 
     on, off = ("\x1b[1;33m", "\x1b[0m") if color else ("[[", "]]")
-    return html_module.unescape(html_text.replace("<mark>", on).replace("</mark>", off))
+    pieces = html_text.replace("</mark>", "<mark>").split("<mark>")
+    return "".join(_plain(html_module.unescape(p)) + (on if n % 2 == 0 else off) * (n < len(pieces) - 1)
+                   for n, p in enumerate(pieces))
+
+
+def _plain(text: str) -> str:
+    """Stored text for a terminal: control characters (escape sequences, bells, carriage returns)
+    as U+FFFD."""
+    return "".join("\ufffd" if unicodedata.category(ch) == "Cc" and ch != "\t" else ch for ch in text)
 
 
 @main.command()

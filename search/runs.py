@@ -12,7 +12,12 @@ def read_topics(path: Path) -> list[tuple[str, str]]:
     """Read ``qid<TAB>query`` lines; blank lines are skipped, anything else malformed is an error."""
     topics = []
     seen: dict[str, int] = {}
-    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:  # UTF-16, a legacy code page: every query would be mangled
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ValueError(f"{path} line {line}: not UTF-8 (byte {exc.start}); save the topics as UTF-8") from None
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue

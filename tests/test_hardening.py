@@ -535,3 +535,45 @@ def test_facets_list_the_most_used_values_up_to_a_setting(tmp_path: Path) -> Non
     engine = Engine(config=defaults().replace(index=str(root)))
     few = engine.overview(most=10)
     assert len(few["categories"]) == 10 and few["more_categories"] == 50
+
+
+@pytest.mark.parametrize("query_string", ["q=%ED%A0%80", "q=%D9", "source=%FF%FE", "q=%D9%84&to=%C0"])
+def test_percent_encoding_that_is_not_utf8_is_a_400_naming_the_parameter(small_index: Path, query_string: str) -> None:
+    """Werkzeug keeps bytes that are not UTF-8 as the literal text ("%D9"), which was then searched."""
+    client = app_client(small_index)
+    name = query_string.split("&")[-1].split("=")[0] if "C0" in query_string else query_string.split("=")[0]
+    for path in ("/api/search", "/", "/feed.atom", "/export.csv"):
+        response = client.get(f"{path}?{query_string}")
+        assert response.status_code == 400, (path, response.status_code)
+    body = client.get(f"/api/search?{query_string}").get_json()
+    assert body["error"]["code"] == f"invalid_{name}" and "UTF-8" in body["error"]["message"]
+    assert client.get("/api/search?q=%D9%84%D8%A8%D9%86%D8%A7%D9%86").status_code == 200  # UTF-8: fine
+
+
+def test_stored_text_cannot_drive_the_terminal(tmp_path: Path) -> None:
+    """A stored title with an escape sequence (one that retitles a terminal) is printed with its
+    control characters as U+FFFD by `baheth search`."""
+    source = tmp_path / "evil.jsonl"
+    record = {"id": "evil", "title": "خبر \x1b]0;pwned\x07 عاجل", "body": "نص الخبر العاجل \x1b[31m", "source": "BBC\x07"}
+    source.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert cli("reindex", source, "--index", tmp_path / "ix").returncode == 0
+    done = cli("search", "عاجل", "--index", tmp_path / "ix")
+    assert done.returncode == 0 and "خبر" in done.stdout
+    assert "\x1b" not in done.stdout and "\x07" not in done.stdout and "\ufffd" in done.stdout
+
+
+def test_add_of_nothing_is_an_error_like_reindex(tmp_path: Path, small_index: Path) -> None:
+    root = tmp_path / "ix"
+    shutil.copytree(small_index, root)
+    (tmp_path / "empty").mkdir()
+    done = cli("add", tmp_path / "empty", "--index", root)
+    assert done.returncode == 1 and "nothing to add" in done.stderr
+    assert cli("reindex", "--procs", "32", "--index", tmp_path / "procs", SEEDS).returncode == 0  # the setting's range
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "cp1256"])
+def test_topics_that_are_not_utf8_are_refused_with_where(tmp_path: Path, small_index: Path, encoding: str) -> None:
+    topics = tmp_path / "topics.tsv"
+    topics.write_bytes("q1\tوزير\nq2\tلبنان\n".encode(encoding))
+    done = cli("batch", topics, "--output", tmp_path / "run.txt", "--index", small_index)
+    assert done.returncode == 1 and "not UTF-8" in done.stderr and "line 1" in done.stderr, done.stderr

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 
 from search.engine import Engine
 from search.settings import SETTINGS, Config, resolve
@@ -37,7 +37,7 @@ def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
     search_engine.warm_in_background = not app.testing
     app.extensions["baheth"] = search_engine
 
-    from webapp import api, errors, exports, feeds, pages, security
+    from webapp import api, errors, exports, feeds, pages, params, security
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
@@ -45,6 +45,11 @@ def create_app(config: Mapping[str, Any] | Config | None = None) -> Flask:
     app.register_blueprint(exports.bp)
     errors.register(app)
     security.register(app)
+
+    @app.before_request
+    def _utf8_query() -> None:
+        params.check_query_encoding(request.query_string)
+
     return app
 
 

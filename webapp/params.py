@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import urllib.parse
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -223,3 +224,21 @@ def parse_search_args(args: MultiDict, per_page_default: int, max_per_page: int)
         sort=sort,
         filters=filters,
     )
+
+
+def check_query_encoding(query_string: bytes) -> None:
+    """Refuse a query string whose percent-encoded bytes are not UTF-8 (``q=%D9``, a lone
+    surrogate's ``%ED%A0%80``): the server would read them as the literal text "%D9" and search it."""
+    for pair in query_string.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        for part in (name, value):
+            try:
+                urllib.parse.unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+            except UnicodeDecodeError:
+                shown_name = urllib.parse.unquote(name.decode("latin-1"), errors="replace")[:40] or "parameter"
+                label = re.sub(r"[^a-z_]", "", shown_name.lower()) or "parameter"
+                raise BadParameter(
+                    label,
+                    f"{shown_name}: percent-encoded bytes that are not UTF-8; encode the text as UTF-8",
+                    "قيمة {name} ليست نصا بترميز UTF-8",
+                ) from None
