@@ -227,19 +227,27 @@ def _origin(text: str) -> str:
 
 def capped(clauses: list[Clause], most: int) -> tuple[list[Clause], bool]:
     """The clauses holding the query's first ``most`` written words, and whether any were left
-    out: a clause may hold several words (joined by punctuation, or quoted), each of them a cost."""
+    out: a clause may hold several words (joined by punctuation, or quoted), each of them a cost.
+
+    Only a plain word clause (words to find, joined by punctuation) is cut partway, to its first
+    words; a phrase keeps at least two of its words or goes; an exclusion, a field's clause or a
+    source or category filter is kept whole or left out whole: cutting those would change what
+    they select (``-"وزارة الدفاع"`` is not ``-وزارة``)."""
     kept: list[Clause] = []
     left = most
     for clause in clauses:
-        words = written_words(clause.text) if clause.kind != "prefix" else [clause.text]
-        if len(words) <= left:
+        filters = clause.field in ("source", "category")
+        words = [clause.text] if clause.kind == "prefix" or filters else written_words(clause.text)
+        cost = max(1, len(words))
+        if cost <= left:
             kept.append(clause)
-            left -= max(1, len(words))
-            if left <= 0 and clause is not clauses[-1]:
-                return kept, True
+            left -= cost
             continue
-        if left > 0 and clause.kind != "prefix":
-            kept.append(replace(clause, text=" ".join(words[:left]), or_next=False))
+        if left > 0 and not clause.negated and clause.field is None:
+            if clause.kind == "word":
+                kept.append(replace(clause, text=" ".join(words[:left]), or_next=False))
+            elif clause.kind == "phrase" and left >= 2:
+                kept.append(replace(clause, text=" ".join(words[:left]), or_next=False))
         return kept, True
     return kept, False
 
@@ -357,7 +365,7 @@ class QueryBuilder:
         kept = set(words)
         parsed.highlight_terms.update(words)
         for word in words:
-            parsed.highlight_origins.setdefault(word, text + "*")
+            parsed.highlight_origins.setdefault(word, _origin(text + "*"))
         boost = {f: b for f, _kind, b in self._fields(field_name)}
         return AnyOf(tuple(Term(f, w, boost[f]) for (f, w) in found if w in kept and f in boost))
 

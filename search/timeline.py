@@ -3,7 +3,7 @@
 A backend counts the matching articles per day (:attr:`search.backends.base.Page.days`);
 here those counts become bars. The span of the dates found picks the bar's width:
 days for up to a month, months for up to three years, years beyond (decades,
-centuries or millennia past MAX_BARS years). Every
+or centuries, past MAX_BARS years). Every
 period between the first and the last is a bar, empty ones too, so the shape
 is the shape of time; the undated articles are a bucket of their own
 (:attr:`search.engine.SearchResult.undated`).
@@ -17,8 +17,8 @@ from datetime import date, timedelta
 
 DAYS_UP_TO = 31  # a span of at most this many days is drawn day by day (a bar stays wide enough on a phone)
 MONTHS_UP_TO = 36  # of at most this many months, month by month; else year by year
-MAX_BARS = 200  # the most bars: years beyond this many are grouped in decades, centuries or millennia
-WIDTHS = ((1, "year"), (10, "decade"), (100, "century"), (1000, "millennium"))
+MAX_BARS = 200  # the most bars: years beyond this many are grouped in decades, or centuries
+WIDTHS = ((1, "year"), (10, "decade"), (100, "century"))  # years 1 to 9999: at most 100 centuries
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def bars(days: dict[str, int]) -> list[Bar]:
             out.append(Bar(date(year, month, 1), _month_end(year, month), per_month.get((year, month), 0), "month"))
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return out
-    # The narrowest width that keeps the bars within MAX_BARS (years 1 to 9999: at most 10 millennia).
+    # The narrowest width that keeps the bars within MAX_BARS.
     width, unit = next((w, u) for w, u in WIDTHS if _period(last.year, w) - _period(first.year, w) < MAX_BARS * w)
     per_period: dict[int, int] = {}
     for day, count in counted.items():

@@ -10,6 +10,7 @@ import gc
 import json
 import os
 import random
+import re
 import shutil
 import time
 from datetime import UTC, datetime
@@ -483,6 +484,9 @@ def test_duplicate_ids_in_one_input_are_each_named(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     named = [line for line in (done.stdout + done.stderr).splitlines() if "duplicate id" in line]
     assert len(named) == 2 and all("'dup-1'" in line and "dups.jsonl" in line for line in named), named
+    # each names the record kept in its place: the third (line 3), never the second, itself replaced
+    assert all(line.split("'dup-1'")[1].count("line 3") == 1 for line in named), named
+    assert {re.search(r"line (\d+): duplicate id", line).group(1) for line in named} == {"1", "2"}, named  # type: ignore[union-attr]
     engine = Engine(config=defaults().replace(index=str(tmp_path / "ix")))
     assert [h.title for h in engine.search("عنوان", per_page=10).hits if h.id == "dup-1"] == ["عنوان 2"]
 
@@ -548,6 +552,10 @@ def test_percent_encoding_that_is_not_utf8_is_a_400_naming_the_parameter(small_i
     body = client.get(f"/api/search?{query_string}").get_json()
     assert body["error"]["code"] == f"invalid_{name}" and "UTF-8" in body["error"]["message"]
     assert client.get("/api/search?q=%D9%84%D8%A8%D9%86%D8%A7%D9%86").status_code == 200  # UTF-8: fine
+    # parameters no route reads may carry any bytes (a tracking parameter in Latin-1)
+    for fine in ("/?q=%D9%84&utm_source=caf%E9", "/api/search?q%FF=1&q=x", "/api/health?x=%FF", "/api/search?q=100%"):
+        assert client.get(fine).status_code == 200, fine
+    assert client.get("/api/health?q=%FF").status_code == 400  # declared in the OpenAPI document
 
 
 def test_stored_text_cannot_drive_the_terminal(tmp_path: Path) -> None:

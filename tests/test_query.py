@@ -144,3 +144,46 @@ def test_a_marked_words_origin_is_its_own_word_and_bounded() -> None:
     long_phrase = '"' + " ".join(["كلمة"] + [f"خبر{chr(0x0628 + i % 20)}" for i in range(200)]) + '" لبنان'
     parsed = builder.parse(long_phrase)
     assert parsed.highlight_origins and all(len(o) <= MAX_ORIGIN_CHARS + 2 for o in parsed.highlight_origins.values())
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept_whole"),
+    [
+        ('وزير لبنان source:"BBC Arabic"', 'source:"BBC Arabic"'),  # a filter: whole or not at all
+        ('وزير -"وزارة الدفاع"', None),  # an exclusion never narrowed to one of its words
+        ("وزير -كوفيد,تونس", None),
+        ("فيروس title:كوفيد,تونس", None),  # a field's clause: whole or not at all
+    ],
+)
+def test_the_word_cap_never_changes_what_a_clause_selects(typed: str, kept_whole: str | None) -> None:
+    """At the word cap, only a plain clause of words is cut partway; a filter, an exclusion, a
+    field's clause is kept whole or left out whole, with the notice."""
+    from search.query import capped
+
+    clauses = tokenize_query(typed)
+    kept, cut = capped(clauses, 3 if kept_whole else 2)
+    originals = {(c.kind, c.field, c.negated): c.text for c in clauses}
+    for clause in kept:
+        if clause.field is not None or clause.negated:
+            assert clause.text == originals[(clause.kind, clause.field, clause.negated)], clause
+    if kept_whole:
+        assert not cut and len(kept) == len(clauses)  # a source counts as one word
+    else:
+        assert cut and all(c.field is None and not c.negated for c in kept)
+
+
+def test_a_phrase_at_the_cap_keeps_two_words_or_goes() -> None:
+    from search.query import capped
+
+    kept, cut = capped(tokenize_query('فيروس "انتشار فيروس كوفيد"'), 3)
+    assert cut and kept[-1].kind == "phrase" and kept[-1].text == "انتشار فيروس"
+    kept, cut = capped(tokenize_query('فيروس "انتشار فيروس كوفيد"'), 2)
+    assert cut and [c.kind for c in kept] == ["word"]
+
+
+def test_a_prefix_origin_is_bounded_too() -> None:
+    from search.query import MAX_ORIGIN_CHARS, QueryBuilder
+    from search.settings import defaults
+
+    parsed = QueryBuilder(_CountingLexicon(["تونس"]), config=defaults()).parse("تون" + "ـ" * 1900 + "*")
+    assert parsed.highlight_origins and all(len(o) <= MAX_ORIGIN_CHARS for o in parsed.highlight_origins.values())

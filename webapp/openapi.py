@@ -109,7 +109,7 @@ SEARCH_RESULT = {
             "type": "array",
             "description": "the results by period, oldest first, every period between the first and the last "
             "(empty ones too): days for a span of up to 31 days, months up to 36 months, else years (decades, "
-            "centuries or millennia beyond 200 years); the undated ones are `undated`. Send from/to of a bar to narrow to it. Empty "
+            "or centuries, beyond 200 years); the undated ones are `undated`. Send from/to of a bar to narrow to it. Empty "
             "when facets are not counted or no result has a date.",
             "items": {
                 "type": "object",
@@ -119,7 +119,7 @@ SEARCH_RESULT = {
                     "from": {"type": "string", "format": "date"},
                     "to": {"type": "string", "format": "date"},
                     "count": {"type": "integer", "minimum": 0},
-                    "unit": {"enum": ["day", "month", "year", "decade", "century", "millennium"]},
+                    "unit": {"enum": ["day", "month", "year", "decade", "century"]},
                 },
             },
         },
@@ -442,6 +442,7 @@ def openapi_document(public_url: str = "") -> dict[str, Any]:
                     "responses": {
                         "200": _json("#/components/schemas/Document", "the article"),
                         "304": NOT_MODIFIED,
+                        "400": ERROR_RESPONSE,
                         "404": _json("#/components/schemas/Error", "no such id"),
                         "503": _json("#/components/schemas/Error", "no usable index"),
                     },
@@ -453,6 +454,7 @@ def openapi_document(public_url: str = "") -> dict[str, Any]:
                     "summary": "What is being served",
                     "responses": {
                         "200": _json("#/components/schemas/Health", "serving"),
+                        "400": ERROR_RESPONSE,
                         "503": _json("#/components/schemas/Health", "no usable index"),
                     },
                 }

@@ -226,19 +226,31 @@ def parse_search_args(args: MultiDict, per_page_default: int, max_per_page: int)
     )
 
 
+# The parameters a route reads: only their values must be UTF-8 (a link may carry others, such as
+# a tracking parameter in another encoding, which no route reads).
+READ_PARAMETERS = frozenset({
+    "q", "sort", "match", "page", "per_page", "from", "to", "source", "category", "undated", "respell",
+    "collapse", "group",
+})
+
+
 def check_query_encoding(query_string: bytes) -> None:
-    """Refuse a query string whose percent-encoded bytes are not UTF-8 (``q=%D9``, a lone
-    surrogate's ``%ED%A0%80``): the server would read them as the literal text "%D9" and search it."""
+    """Refuse a parameter a route reads whose percent-encoded bytes are not UTF-8 (``q=%D9``, a
+    lone surrogate's ``%ED%A0%80``): the server would read them as the literal text "%D9" and
+    search it. The error names the parameter (code ``invalid_<name>``)."""
     for pair in query_string.split(b"&"):
-        name, _, value = pair.partition(b"=")
-        for part in (name, value):
-            try:
-                urllib.parse.unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
-            except UnicodeDecodeError:
-                shown_name = urllib.parse.unquote(name.decode("latin-1"), errors="replace")[:40] or "parameter"
-                label = re.sub(r"[^a-z_]", "", shown_name.lower()) or "parameter"
-                raise BadParameter(
-                    label,
-                    f"{shown_name}: percent-encoded bytes that are not UTF-8; encode the text as UTF-8",
-                    "قيمة {name} ليست نصا بترميز UTF-8",
-                ) from None
+        raw_name, _, value = pair.partition(b"=")
+        try:
+            name = urllib.parse.unquote_to_bytes(raw_name.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            continue  # no parameter any route reads
+        if name not in READ_PARAMETERS:
+            continue
+        try:
+            urllib.parse.unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadParameter(
+                name,
+                f"{name}: percent-encoded bytes that are not UTF-8; encode the text as UTF-8",
+                "قيمة {name} ليست نصا بترميز UTF-8",
+            ) from None

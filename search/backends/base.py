@@ -160,16 +160,18 @@ class BuildReport:
 
 def _dedupe(load: LoadResult, report: BuildReport) -> list[Document]:
     """Keep the last document of each id; count the replaced ones, and name each with a warning
-    (where it was read, and where the one that replaces it was): none is lost unsaid."""
+    (where it was read, and where the record kept in its place was): none is lost unsaid."""
     by_id: dict[str, Document] = {}
+    replaced: list[Document] = []
     for doc in load.documents:
         earlier = by_id.pop(doc.id, None)  # popped: the order is that of the latest occurrence
         if earlier is not None:
-            report.replaced += 1
-            report.warnings.append(
-                Problem(earlier.origin or "(input)", "duplicate id", f"{doc.id!r} again at {doc.origin or '(input)'}, which is kept")
-            )
+            replaced.append(earlier)
         by_id[doc.id] = doc
+    report.replaced += len(replaced)
+    for doc in replaced:
+        kept = by_id[doc.id].origin or "(input)"
+        report.warnings.append(Problem(doc.origin or "(input)", "duplicate id", f"{doc.id!r}: the record at {kept} is kept"))
     return list(by_id.values())
 
 
