@@ -585,3 +585,12 @@ def test_topics_that_are_not_utf8_are_refused_with_where(tmp_path: Path, small_i
     topics.write_bytes("q1\tوزير\nq2\tلبنان\n".encode(encoding))
     done = cli("batch", topics, "--output", tmp_path / "run.txt", "--index", small_index)
     assert done.returncode == 1 and "not UTF-8" in done.stderr and "line 1" in done.stderr, done.stderr
+
+
+def test_an_id_of_only_white_space_is_a_warning(tmp_path: Path) -> None:
+    source = tmp_path / "blank.jsonl"
+    records = [{"id": "   ", "title": "عنوان", "body": "نص الخبر"}, {"title": "بلا معرف", "body": "نص آخر"}]
+    source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
+    loaded = load_sources([str(source)])
+    assert len(loaded.documents) == 2
+    assert [(w.reason, w.where.rsplit(" ", 1)[-1]) for w in loaded.warnings] == [("blank id", "1")]  # no id at all: no warning

@@ -91,7 +91,7 @@ HOSTILE_RECORDS = [
     ('{"id": "a/../b", "body": "نص"}', ("problem", "invalid id"), []),
     ('{"id": "a/./b", "body": "نص"}', ("problem", "invalid id"), []),
     ('{"id": "///", "body": "نص"}', ("problem", "invalid id"), []),
-    ('{"id": "   ", "body": "نص"}', ("doc", None), []),  # a blank id is no id: the content names it
+    ('{"id": "   ", "body": "نص"}', ("doc", None), ["blank id"]),  # a blank id is no id: the content names it, and a warning says so
     ('{"id": "/2019/x/", "body": "نص"}', ("doc", "2019/x"), ["id changed to be usable in a URL"]),
     ('{"id": " 2019/x ", "body": "نص"}', ("doc", "2019/x"), []),
     ("[1, 2", ("problem", "not valid JSON"), []),

@@ -586,6 +586,9 @@ def _json_doc(obj: object, pos: str, sink: Sink) -> None:
     if not body and not title:
         sink.problem(pos, "empty body", "no non-empty body, text or content field")
         return
+    raw_id = obj["id"] if "id" in obj else obj.get("docno")
+    if not doc_id and isinstance(raw_id, str) and raw_id:  # an id of only white space: said, not guessed silently
+        sink.warn(pos, "blank id", "the id holds only white space; the document is named by its content")
     doc = Document(
         # Without an id, the content names the document, so a re-import keeps its id.
         id=doc_id or _stable_id(title, body),
