@@ -243,11 +243,9 @@ def capped(clauses: list[Clause], most: int) -> tuple[list[Clause], bool]:
             kept.append(clause)
             left -= cost
             continue
-        if left > 0 and not clause.negated and clause.field is None:
-            if clause.kind == "word":
-                kept.append(replace(clause, text=" ".join(words[:left]), or_next=False))
-            elif clause.kind == "phrase" and left >= 2:
-                kept.append(replace(clause, text=" ".join(words[:left]), or_next=False))
+        plain = left > 0 and not clause.negated and clause.field is None
+        if plain and (clause.kind == "word" or (clause.kind == "phrase" and left >= 2)):
+            kept.append(replace(clause, text=" ".join(words[:left]), or_next=False))
         return kept, True
     return kept, False
 

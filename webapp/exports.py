@@ -5,7 +5,8 @@ order, up to the ``export_max_rows`` setting; the response says the cap and the
 total in its headers (X-Export-Limit, X-Total-Count) and the page says it beside
 the link. A download takes at most ``export_time_limit`` seconds; one that ends
 early (that limit, or a page of results cut by ``search_time_limit``) ends with
-a row or line saying how many rows it holds and why. CSV starts with a byte-order mark so that spreadsheet software reads
+a row or line saying how many rows it holds and why. CSV starts with a
+byte-order mark so that spreadsheet software reads
 the Arabic as UTF-8.
 """
 
