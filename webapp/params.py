@@ -17,6 +17,7 @@ from search.query import MATCHES
 
 # How the page names each parameter in an Arabic error message.
 NAMES_AR = {
+    "q": "نص البحث",
     "page": "رقم الصفحة",
     "per_page": "عدد النتائج في الصفحة",
     "sort": "الترتيب",
