@@ -16,6 +16,7 @@ import hashlib
 
 import math
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -94,15 +95,21 @@ class Setting:
             if word in FALSE_WORDS:
                 return False
             raise SettingError(f"{source}={raw[:40]!r}: must be {self.allowed()}")
-        try:
-            number = float(raw)
-        except ValueError:
-            raise SettingError(f"{source}={raw[:40]!r}: must be {self.allowed()}") from None
+        written = raw.translate(_ARABIC_DIGITS)
+        if not _NUMBER.fullmatch(written):
+            raise SettingError(f"{source}={raw[:40]!r}: must be {self.allowed()}")
+        number = float(written)
         if self.kind is int:
             if not number.is_integer():
                 raise SettingError(f"{source}={raw[:40]!r}: must be {self.allowed()}")
             return int(number)
         return number
+
+
+# A number as an operator writes it: ASCII or Arabic-Indic digits (read as ASCII), a sign, a point and an
+# exponent. Not what else Python's float() takes: «5_0», other scripts' digits, «inf», «nan».
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 
 
 def _num(x: float) -> str:

@@ -24,7 +24,7 @@ from search.backends.generations import CURRENT_FILE, current_generation
 from search.backends.whoosh.store import build, delete
 from search.engine import Engine, Filters
 from search.errors import IndexProblem, NothingToIndex
-from search.ingest import Document, LoadResult, load_sources
+from search.ingest import Document, LoadResult, load_sources, load_text
 from search.settings import SETTINGS, SettingError, defaults, resolve
 from search.spelling import Speller
 from webapp import create_app
@@ -291,6 +291,9 @@ def test_build_refuses_no_documents(tmp_path: Path) -> None:
         ({"BAHETH_SEARCH_TIME_LIMIT": "nan"}, "BAHETH_SEARCH_TIME_LIMIT"),
         ({"BAHETH_MAX_QUERY_CHARS": "1.5"}, "BAHETH_MAX_QUERY_CHARS"),
         ({"BAHETH_PER_PAGE": "500", "BAHETH_MAX_PER_PAGE": "100"}, "max_per_page"),
+        ({"BAHETH_PER_PAGE": "1_0"}, "BAHETH_PER_PAGE"),  # Python's float() reads 10
+        ({"BAHETH_PER_PAGE": "\u0967\u0966"}, "BAHETH_PER_PAGE"),  # Devanagari digits: float() reads 10
+        ({"BAHETH_SEARCH_TIME_LIMIT": "infinity"}, "BAHETH_SEARCH_TIME_LIMIT"),
     ],
 )
 def test_a_bad_setting_is_one_line_before_anything_starts(tmp_path: Path, env: dict[str, str], named: str) -> None:
@@ -302,6 +305,14 @@ def test_a_bad_setting_is_one_line_before_anything_starts(tmp_path: Path, env: d
     assert not (tmp_path / "ix").exists()  # nothing started
     with pytest.raises(SettingError, match=named):
         resolve(environ=env)
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [("20", 20), (" 20 ", 20), ("٢٠", 20), ("۲۰", 20), ("2e1", 20), ("+20", 20), ("20.0", 20)],
+)
+def test_a_whole_number_setting_reads_ascii_and_arabic_indic_digits(written: str, read: int) -> None:
+    assert resolve(environ={"BAHETH_PER_PAGE": written})["per_page"] == read
 
 
 def test_create_app_validates_its_config(small_index: Path) -> None:
@@ -594,3 +605,15 @@ def test_an_id_of_only_white_space_is_a_warning(tmp_path: Path) -> None:
     loaded = load_sources([str(source)])
     assert len(loaded.documents) == 2
     assert [(w.reason, w.where.rsplit(" ", 1)[-1]) for w in loaded.warnings] == [("blank id", "1")]  # no id at all: no warning
+
+
+@pytest.mark.parametrize("control", ["\u202e", "\u202b", "\u2067", "\u200f", "\u061c"])
+def test_an_id_with_a_bidi_control_is_refused_and_named(control: str) -> None:
+    """An override inside an id makes it show as another id: refused, with the character named."""
+    text = "\n".join(json.dumps({"id": doc_id, "title": "عنوان", "body": "نص الخبر"})
+                     for doc_id in (f"news-{control}cba", "news-عربي-1"))
+    result = load_text(text, "input.jsonl")
+    assert [d.id for d in result.documents] == ["news-عربي-1"]
+    assert len(result.problems) == 1
+    problem = str(result.problems[0])
+    assert "invalid id" in problem and f"U+{ord(control):04X}" in problem and "input.jsonl" in problem, problem

@@ -133,6 +133,9 @@ class LoadResult:
 UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
 REPLACEMENT = "\ufffd"  # what such a character becomes
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0 and C1 control characters: refused in ids
+# Bidi controls (embeddings, overrides, isolates, the directional marks): refused in ids, where they
+# would make one id show as another (an override turns «abc» on screen into what reads «cba»).
+BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 TEXT_FIELDS = ("title", "body", "url", "source", "category", "author")
 
 
@@ -157,6 +160,10 @@ class Sink:
             return
         if UNSTORABLE.search(doc.id) or CONTROL.search(doc.id):
             self.problem(where, "invalid id", "ids must be valid text without control characters")
+            return
+        if BIDI.search(doc.id):
+            found = ", ".join(sorted({f"U+{ord(c):04X}" for c in BIDI.findall(doc.id)}))
+            self.problem(where, "invalid id", f"ids must not hold bidi controls ({found}): they change how an id shows")
             return
         doc_id = doc.id
         while doc_id != (stripped := doc_id.strip().strip("/")):
