@@ -224,6 +224,46 @@ def jawhara_known_item() -> Collection:
     )
 
 
+NEWS_QUESTIONS = HERE / "data" / "news-questions.tsv"
+NEWS_QUESTION_DOCS = 10_000
+
+
+def news_questions() -> Collection:
+    """Questions a reader asks of the news, each answered by one ANT article (benchmarks/data/news-questions.tsv).
+
+    Built from the corpus, not from any test collection: the 320 articles (of ANT's 10,000 whose
+    sha1(id) sort first: the collection, indexed with titles) with a headline of 3 words or more and
+    a body of 120 or more, in sha1("news-questions:" + id) order. Four annotators each read a
+    quarter and wrote one question per article from a written guideline (data/news-questions-guideline.md):
+    specific to the article, in their own words (no headline, no run of more than three words of
+    the text), beginning with a question word. The article and its republished twins (same
+    normalised headline or body) are relevant."""
+    docs = ant_subset(NEWS_QUESTION_DOCS)
+    by_title: dict[str, list[str]] = {}
+    by_body: dict[str, list[str]] = {}
+    for d in docs:
+        by_title.setdefault(_same_story_key(d.title), []).append(d.id)
+        by_body.setdefault(_same_story_key(d.body), []).append(d.id)
+    article = {d.id: d for d in docs}
+    topics, qrels = [], []
+    for line in NEWS_QUESTIONS.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        qid, doc_id, question = line.split("\t")
+        d = article[doc_id]
+        topics.append((qid, question))
+        relevant = dict.fromkeys([d.id, *by_title[_same_story_key(d.title)], *by_body[_same_story_key(d.body)]])
+        qrels += [f"{qid} 0 {doc_id} 1\n" for doc_id in relevant]
+    topic_path = write_topics(topics, WORK / "sets" / "news-questions.tsv")
+    qrel_path = WORK / "sets" / "news-questions.qrels"
+    qrel_path.write_text("".join(qrels), encoding="utf-8")
+    return Collection(
+        "news-questions", docs, topic_path, qrel_path,
+        f"{len(docs):,} ANT articles (with titles); {len(topics)} questions written from one article each, "
+        f"in the annotators' own words; the article and its republished twins ({len(qrels) - len(topics)}) relevant",
+    )
+
+
 def ant_subset(n: int) -> list[Document]:
     """A fixed subset of ANT: the n articles whose sha1(id) sort first."""
     docs = ant_documents()

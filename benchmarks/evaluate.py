@@ -1,6 +1,6 @@
 """Retrieval quality: the engine, its ablations and the peer engines, on the development sets.
 
-    python benchmarks/evaluate.py [--skip-peers] [--sets ki,jki,arcd] [--arcd-distractors N|all]
+    python benchmarks/evaluate.py [--skip-peers] [--sets ki,jki,arcd,nq] [--arcd-distractors N|all]
 
 Writes results/quality.md, results/quality.json and results/quality.png. Every
 row runs in the same process on the same documents and topics; the engine's
@@ -411,6 +411,8 @@ def evaluate_set(args: argparse.Namespace, which: str) -> dict[str, object]:
         coll = common.known_item()
     elif which == "jki":
         coll = common.jawhara_known_item()
+    elif which == "nq":
+        coll = common.news_questions()
     else:
         coll = common.arcd(None if args.arcd_distractors == "all" else int(args.arcd_distractors))
     titles = which not in ("ki", "jki")
@@ -441,8 +443,9 @@ def evaluate_set(args: argparse.Namespace, which: str) -> dict[str, object]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sets", default="ki,jki,arcd",
-                    help="comma-separated: ki (ANT known-item), jki (JawharaFM known-item), arcd (ARCD-train)")
+    ap.add_argument("--sets", default="ki,jki,arcd,nq",
+                    help="comma-separated: ki (ANT known-item), jki (JawharaFM known-item), arcd (ARCD-train), "
+                    "nq (news questions)")
     ap.add_argument("--skip-peers", action="store_true")
     ap.add_argument("--arcd-distractors", default=str(common.ARCD_DISTRACTORS), help="ANT articles added, or 'all'")
     ap.add_argument("--robust-sample", type=int, default=None, help="topics per set for the robustness check (default all)")

@@ -1,6 +1,6 @@
 """Evidence beyond bag-of-words, tried before it is built: proximity, coverage and feedback over the top 100.
 
-    python benchmarks/features.py [--sets ki,jki,arcd]
+    python benchmarks/features.py [--sets ki,jki,arcd,nq]
 
 Each candidate feature is measured as a re-ranking of what the shipped engine
 returns (its top 100 per topic, from the cached index of ``evaluate.py``):
@@ -40,7 +40,7 @@ from search.engine import Engine
 from search.query import Weights
 
 BASE = "engine without the roots rerank"
-SETS = {"ki": common.known_item, "jki": common.jawhara_known_item, "arcd": common.arcd}
+SETS = {"ki": common.known_item, "jki": common.jawhara_known_item, "arcd": common.arcd, "nq": common.news_questions}
 WEIGHTS = (0.0, 0.5, 1.0, 2.0)
 
 
@@ -234,7 +234,7 @@ def _reduced_bm25(label, reduce, weights, coll, topics, base, relevant) -> dict[
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sets", default="ki,jki,arcd")
+    ap.add_argument("--sets", default="ki,jki,arcd,nq")
     args = ap.parse_args()
     common.setup_logging()
     parts = [measure(s) for s in args.sets.split(",") if s]

@@ -1,6 +1,6 @@
 """Quality parity of the two backends: embedded Whoosh and Xapian shards served by xapian-tcpsrv.
 
-    python benchmarks/parity.py [--sets ki,jki,arcd] [--shards 2] [--depths 300,1000]
+    python benchmarks/parity.py [--sets ki,jki,arcd,nq] [--shards 2] [--depths 300,1000]
 
 Writes results/parity.md and results/parity.json. For each development set the
 same documents are indexed by both backends, every topic is ranked through
@@ -180,7 +180,7 @@ def explain(q: str, text: str, whoosh: list[str], xapian: list[str], candidates:
 
 
 def parity_set(which: str, shards: int, depths: list[int]) -> dict[str, object]:
-    coll = {"ki": common.known_item, "jki": common.jawhara_known_item, "arcd": common.arcd}[which]()
+    coll = {"ki": common.known_item, "jki": common.jawhara_known_item, "arcd": common.arcd, "nq": common.news_questions}[which]()
     topics = common.read_tsv_topics(coll.topics)
     texts = dict(topics)
     qids = [q for q, _ in topics]
@@ -288,7 +288,7 @@ def write_report(out: dict[str, object]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sets", default="ki,jki,arcd",
+    ap.add_argument("--sets", default="ki,jki,arcd,nq",
                     help="comma-separated: ki (ANT known-item), jki (JawharaFM known-item), arcd (ARCD-train)")
     ap.add_argument("--shards", type=int, default=2, help="Xapian shards")
     ap.add_argument("--depths", default="100,300", help="Xapian rerank depths, one row each (100 is the default)")
