@@ -116,10 +116,10 @@ def test_a_wire_report_reworded_by_another_outlet_is_a_copy(
     first = grouping.fingerprint(WIRE["agency-1"])
     second = grouping.fingerprint(_moved(WIRE[b], source=source, later=later))
     assert grouping.similar(first, second) is same and grouping.similar(second, first) is same, why
-    # what the rule stands on: the copy model (shingles, leads, headlines) alone does not make the
-    # reworded copy a copy, and the words alone would make the report around the quotations one
+    # what the rule stands on: the shingles alone do not make the reworded copy a copy, and the words
+    # alone would make the report around the quotations one
     if b == "agency-2":
-        assert grouping.copy_probability(first, second) < grouping.COPY_THRESHOLD
+        assert grouping._jaccard(first.shingles, second.shingles) < grouping.LEAD_JACCARD
     else:
         assert grouping._jaccard(first.words(), second.words()) >= grouping.WIRE_WORDS
         assert grouping._jaccard(first.narration(), second.narration()) < grouping.WIRE_NARRATION
@@ -332,30 +332,3 @@ def test_the_api_and_the_page_show_groups(tmp_path: Path) -> None:
     assert listed.count('<li class="hit">') == 3 and "نسخ الخبر نفسه" in listed
     doc = client.get("/doc/copy-2").get_data(as_text=True)
     assert "نسخ أخرى من هذا الخبر" in doc and "/doc/wire-1" in doc and "النسخة الأولى" in doc
-
-
-LONG_TITLE = "فيديو يوثق لحظة انهيار مبنى سكني من خمسة طوابق في حي المنشية وسط المدينة بعد أمطار غزيرة ليلة أمس"
-
-
-@pytest.mark.parametrize("body", ["", "شاهد", "شاهد الفيديو", "شاهد الفيديو كاملا", "شاهد الفيديو كاملا هنا"])
-@pytest.mark.parametrize("later", [None, timedelta(days=3)], ids=["undated", "three-days-later"])
-def test_an_exact_republication_with_a_body_shorter_than_a_shingle_is_a_copy(body: str, later: timedelta | None) -> None:
-    """A video post (a long headline, a body of a few words) republished as it was: a copy, dated or not.
-    A body under five words has a lead of words, not shingles; it has nothing of a lead to miss."""
-    first = Document("video-1", LONG_TITLE, body, source="Jawhara FM", date=None if later is None else copies.DAY)
-    again = Document("video-2", LONG_TITLE, body, source="Jawhara FM", date=None if later is None else copies.DAY + later)
-    a, b = grouping.fingerprint(first), grouping.fingerprint(again)
-    assert grouping.similar(a, b) and grouping.similar(b, a)
-    found = grouping.group_documents([first, again])
-    assert found.keys[0] == found.keys[1]
-
-
-def test_the_copy_model_weighs_a_pair_the_same_either_way() -> None:
-    docs = [*copies.documents(), *copies.wire_reports()]
-    prints = [grouping.fingerprint(d) for d in docs]
-    for a in prints:
-        for b in prints:
-            assert np.array_equal(grouping.pair_features(a, b), grouping.pair_features(b, a))
-            assert grouping.copy_probability(a, b) == grouping.copy_probability(b, a)
-    assert len(grouping.COPY_WEIGHTS) == len(grouping.COPY_FEATURES) == len(grouping.pair_features(prints[0], prints[1]))
-    assert 0.5 <= grouping.COPY_THRESHOLD < 1
