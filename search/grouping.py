@@ -144,6 +144,7 @@ class Fingerprint:
     day: int | None  # the date's day number (proleptic ordinal), or None when undated
     headline: tuple[int, ...] | None = None  # the headline's normalised words, when it has HEADLINE_WORDS or more
     source: str = ""  # the outlet
+    lead_words: int = LEAD_WORDS  # the words the lead holds: fewer than SHINGLE_WORDS make it words, not shingles
     doc: Document | None = field(default=None, repr=False, compare=False)  # what ``words`` and ``narration`` read
     _words: np.ndarray | None = field(default=None, repr=False, compare=False)
     _narration: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -176,7 +177,8 @@ def fingerprint(doc: Document) -> Fingerprint:
             day = None
     title = words(doc.title)
     headline = tuple(title) if len(title) >= HEADLINE_WORDS else None
-    return Fingerprint(_shingles(title + body), _shingles(body[:LEAD_WORDS]), day, headline, doc.source, doc)
+    return Fingerprint(_shingles(title + body), _shingles(body[:LEAD_WORDS]), day, headline, doc.source,
+                       min(len(body), LEAD_WORDS), doc)
 
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> int:
@@ -201,8 +203,10 @@ def similar(a: Fingerprint, b: Fingerprint) -> bool:
 
 
 def _leads_found(a: Fingerprint, b: Fingerprint) -> bool:
-    """Is each article's lead found in the other (NEW_LEAD of its shingles)?"""
-    return all(len(x.lead) == 0 or _overlap(x.lead, y.shingles) >= NEW_LEAD * len(x.lead) for x, y in ((a, b), (b, a)))
+    """Is each article's lead found in the other (NEW_LEAD of its shingles)? A body shorter than one
+    shingle has no lead to miss (its lead holds words, not shingles)."""
+    return all(x.lead_words < SHINGLE_WORDS or len(x.lead) == 0 or _overlap(x.lead, y.shingles) >= NEW_LEAD * len(x.lead)
+               for x, y in ((a, b), (b, a)))
 
 
 def an_update(a: Fingerprint, b: Fingerprint) -> bool:
