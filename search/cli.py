@@ -95,11 +95,11 @@ def print_report(report: BuildReport, verb: str, as_json: bool = False, max_line
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
         return
     for problem in report.problems[:max_lines]:
-        click.echo(f"skipped: {problem}", err=True)
+        click.echo(f"skipped: {_escaped(str(problem))}", err=True)
     if len(report.problems) > max_lines:
         click.echo(f"skipped: … and {len(report.problems) - max_lines} more (use --json for all)", err=True)
     for warning in report.warnings[:max_lines]:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {_escaped(str(warning))}", err=True)
     if len(report.warnings) > max_lines:
         click.echo(f"warning: … and {len(report.warnings) - max_lines} more", err=True)
     skipped = sum(report.skipped.values())
@@ -139,7 +139,7 @@ def main(ctx: click.Context) -> None:
 @index_option
 @backend_option
 @shard_count_option
-@_option("procs", "--procs", type=click.IntRange(int(SETTINGS["procs"].low), int(SETTINGS["procs"].high)))
+@_option("procs", "--procs")
 @memory_option
 @wait_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -148,8 +148,8 @@ def reindex(
     index: Path | None,
     backend: str | None,
     shard_count: str | None,
-    procs: int | None,
-    memory_mb: int | None,
+    procs: str | None,
+    memory_mb: str | None,
     wait: bool,
     as_json: bool,
 ) -> None:
@@ -170,7 +170,7 @@ def reindex(
     except NothingToIndex as exc:
         progress.close()
         for problem in loaded.problems[:50]:
-            click.echo(f"skipped: {problem}", err=True)
+            click.echo(f"skipped: {_escaped(str(problem))}", err=True)
         raise click.ClickException(str(exc)) from None
     except IndexProblem as exc:
         raise click.ClickException(str(exc)) from exc
@@ -226,7 +226,7 @@ def delete(ids: tuple[str, ...], index: Path | None, backend: str | None, wait: 
     except IndexProblem as exc:
         raise click.ClickException(str(exc)) from exc
     for doc_id in report.not_found:
-        click.echo(f"not found: {doc_id}", err=True)
+        click.echo(f"not found: {_escaped(doc_id)}", err=True)
     print_report(report, "delete", as_json)
     if report.deleted == 0:
         raise click.ClickException("no document was deleted")
@@ -324,6 +324,14 @@ def _terminal_marks(html_text: str, color: bool) -> str:
                    for n, p in enumerate(pieces))
 
 
+def _escaped(text: str) -> str:
+    """A message naming what a user gave (a path, an id) for a terminal: control characters and
+    invisible format characters (bidi controls, zero-width marks) written as \\uXXXX, so that a
+    name cannot reorder or hide the line it is printed in."""
+    return "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch != "\t" else ch
+                   for ch in text)
+
+
 def _plain(text: str) -> str:
     """Stored text for a terminal: control characters (escape sequences, bells, carriage returns)
     as U+FFFD."""
@@ -357,7 +365,7 @@ def batch(
         raise click.ClickException(f"cannot write {output}: the folder {output.parent} does not exist")
     engine = _engine(settings_for(index=index, backend=backend, shards=shards))
     try:
-        lines = run_topics(engine, parsed_topics, limit=limit, tag=tag, warn=lambda m: click.echo(f"warning: {m}", err=True))
+        lines = run_topics(engine, parsed_topics, limit=limit, tag=tag, warn=lambda m: click.echo(f"warning: {_escaped(m)}", err=True))
     except IndexProblem as exc:
         raise click.ClickException(str(exc)) from exc
     tmp = output.with_name(output.name + ".tmp")

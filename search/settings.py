@@ -12,6 +12,7 @@ what it allows, before anything starts.
 
 from __future__ import annotations
 
+import decimal
 import hashlib
 
 import math
@@ -60,31 +61,39 @@ class Setting:
         return what
 
     def check(self, value: Any, source: str | None = None) -> Any:
-        """Convert ``value`` (text from the environment, or a Python value) and check its range."""
+        """Convert ``value`` (text from the environment, or a Python value) and check its range.
+        An error names the setting and shows the value as it was given (at most 40 characters)."""
         source = source or self.name
+        given = value
+        try:
+            return self._check(value, source)
+        except (_Refused, OverflowError, ValueError, decimal.InvalidOperation):  # OverflowError: 10**400
+            raise SettingError(f"{source}={_shown(given)}: must be {self.allowed()}") from None
+
+    def _check(self, value: Any, source: str) -> Any:
         if isinstance(value, str) and self.kind is not str:
             value = self._parse(value.strip(), source)
         if self.kind is bool:
             if not isinstance(value, bool):
-                raise SettingError(f"{source}={value!r}: must be {self.allowed()}")
+                raise _Refused
             return value
         if self.kind in (int, float):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise SettingError(f"{source}={value!r}: must be {self.allowed()}")
+                raise _Refused
             if self.kind is int and (isinstance(value, float) and not value.is_integer()):
-                raise SettingError(f"{source}={value!r}: must be {self.allowed()}")
+                raise _Refused
             value = self.kind(value)
             if (isinstance(value, float) and not math.isfinite(value)) or (
                 (self.low is not None and value < self.low) or (self.high is not None and value > self.high)
             ):
-                raise SettingError(f"{source}={value!r}: must be {self.allowed()}")
-            return value
+                raise _Refused
+            return value + 0 if isinstance(value, float) else value  # -0.0 is 0.0
         if not isinstance(value, str):
             value = str(value)
         if any(ch in value for ch in "\x00\r\n"):
             raise SettingError(f"{source}: must be one line of text")
         if self.choices and value not in self.choices:
-            raise SettingError(f"{source}={value[:40]!r}: must be {self.allowed()}")
+            raise _Refused
         return value
 
     def _parse(self, raw: str, source: str) -> Any:
@@ -94,22 +103,36 @@ class Setting:
                 return True
             if word in FALSE_WORDS:
                 return False
-            raise SettingError(f"{source}={raw[:40]!r}: must be {self.allowed()}")
+            raise _Refused
         written = raw.translate(_ARABIC_DIGITS)
         if not _NUMBER.fullmatch(written):
-            raise SettingError(f"{source}={raw[:40]!r}: must be {self.allowed()}")
-        number = float(written)
+            raise _Refused
+        number = decimal.Decimal(written)  # exact: «2.9999999999999999» is not the whole number 3
+        if number and number.adjusted() > 30:  # beyond any setting's range: not worth a huge int
+            raise _Refused
         if self.kind is int:
-            if not number.is_integer():
-                raise SettingError(f"{source}={raw[:40]!r}: must be {self.allowed()}")
+            if number != number.to_integral_value():
+                raise _Refused
             return int(number)
-        return number
+        return float(number)
+
+
+class _Refused(Exception):
+    """A value outside what a setting takes (``Setting.check`` says which and why)."""
+
+
+def _shown(value: Any) -> str:
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, int) and text.bit_length() > 200:  # Python refuses to write out an int of 4,300 digits
+        return "<a whole number too long to show>"
+    shown = repr(text)
+    return shown if len(shown) <= 40 else shown[:39] + "…"
 
 
 # A number as an operator writes it: ASCII or Arabic-Indic digits (read as ASCII), a sign, a point and an
 # exponent. Not what else Python's float() takes: «5_0», other scripts' digits, «inf», «nan».
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+_ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٫", "01234567890123456789.")  # and the Arabic decimal separator
 
 
 def _num(x: float) -> str:

@@ -607,9 +607,12 @@ def test_an_id_of_only_white_space_is_a_warning(tmp_path: Path) -> None:
     assert [(w.reason, w.where.rsplit(" ", 1)[-1]) for w in loaded.warnings] == [("blank id", "1")]  # no id at all: no warning
 
 
-@pytest.mark.parametrize("control", ["\u202e", "\u202b", "\u2067", "\u200f", "\u061c"])
-def test_an_id_with_a_bidi_control_is_refused_and_named(control: str) -> None:
-    """An override inside an id makes it show as another id: refused, with the character named."""
+@pytest.mark.parametrize(
+    "control", ["\u202e", "\u202b", "\u2067", "\u200f", "\u061c", "\u200b", "\u2060", "\ufeff", "\u00ad", "\u2028"]
+)
+def test_an_id_with_an_invisible_character_is_refused_and_named(control: str) -> None:
+    """A bidi override, a zero-width space, a soft hyphen inside an id make it show as another id:
+    refused, with the character named."""
     text = "\n".join(json.dumps({"id": doc_id, "title": "عنوان", "body": "نص الخبر"})
                      for doc_id in (f"news-{control}cba", "news-عربي-1"))
     result = load_text(text, "input.jsonl")
@@ -617,3 +620,30 @@ def test_an_id_with_a_bidi_control_is_refused_and_named(control: str) -> None:
     assert len(result.problems) == 1
     problem = str(result.problems[0])
     assert "invalid id" in problem and f"U+{ord(control):04X}" in problem and "input.jsonl" in problem, problem
+
+
+def test_an_id_written_with_zwnj_loads() -> None:
+    """Persian and Urdu words are written with ZWNJ (می‌خواهم): such an id is text, not a trick."""
+    result = load_text(json.dumps({"id": "خبر-می\u200cخواهم", "title": "عنوان", "body": "نص الخبر"}), "input.jsonl")
+    assert [d.id for d in result.documents] == ["خبر-می\u200cخواهم"] and not result.problems
+
+
+@pytest.mark.parametrize("written", ["1_0", "\u0967", "\uff11", "2.5"])
+def test_procs_on_the_command_line_is_read_like_every_setting(tmp_path: Path, written: str) -> None:
+    result = cli("reindex", str(SEEDS), "--index", tmp_path / "ix", "--procs", written, timeout=60)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0 and len(lines) == 1 and "procs" in lines[0] and "Usage" not in result.stderr, result.stderr
+    assert not (tmp_path / "ix").exists()
+
+
+def test_a_refused_name_is_printed_escaped_not_reordering_the_line(tmp_path: Path, small_index: Path) -> None:
+    """A file named with a bidi override: its problem line shows the character as \\u202e."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "news-\u202eabc.txt").write_text("عنوان\nنص الخبر", encoding="utf-8")
+    index = tmp_path / "ix"
+    shutil.copytree(small_index, index)
+    result = cli("add", str(folder), "--index", index, timeout=60)
+    assert "\u202e" not in result.stderr and "\\u202e" in result.stderr and "invalid id" in result.stderr, result.stderr
+    gone = cli("delete", "x\u202eabc", "--index", index, timeout=60)
+    assert "\u202e" not in gone.stderr and "not found: x\\u202eabc" in gone.stderr, gone.stderr

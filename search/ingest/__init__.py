@@ -29,6 +29,7 @@ import json
 import math
 import os
 import re
+import unicodedata
 import stat
 import tarfile
 import zipfile
@@ -133,9 +134,17 @@ class LoadResult:
 UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
 REPLACEMENT = "\ufffd"  # what such a character becomes
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0 and C1 control characters: refused in ids
-# Bidi controls (embeddings, overrides, isolates, the directional marks): refused in ids, where they
-# would make one id show as another (an override turns «abc» on screen into what reads «cba»).
-BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Invisible characters: refused in ids, where they would make one id show as another: bidi controls
+# (an override turns «abc» on screen into what reads «cba»), zero-width spaces and joiners, the byte
+# order mark, soft hyphens, line and paragraph separators (Unicode's format characters, Cf, and Zl,
+# Zp). Not ZWNJ and ZWJ, which Persian and Urdu words are written with.
+WRITTEN_JOINERS = "\u200c\u200d"
+
+
+def invisible_characters(text: str) -> list[str]:
+    """The invisible characters an id may not hold, as U+XXXX, each once."""
+    return sorted({f"U+{ord(ch):04X}" for ch in text
+                   if unicodedata.category(ch) in ("Cf", "Zl", "Zp") and ch not in WRITTEN_JOINERS})
 TEXT_FIELDS = ("title", "body", "url", "source", "category", "author")
 
 
@@ -161,9 +170,9 @@ class Sink:
         if UNSTORABLE.search(doc.id) or CONTROL.search(doc.id):
             self.problem(where, "invalid id", "ids must be valid text without control characters")
             return
-        if BIDI.search(doc.id):
-            found = ", ".join(sorted({f"U+{ord(c):04X}" for c in BIDI.findall(doc.id)}))
-            self.problem(where, "invalid id", f"ids must not hold bidi controls ({found}): they change how an id shows")
+        if found := invisible_characters(doc.id):
+            self.problem(where, "invalid id", f"ids must not hold invisible characters ({', '.join(found)}): "
+                         "they make one id show as another")
             return
         doc_id = doc.id
         while doc_id != (stripped := doc_id.strip().strip("/")):
