@@ -77,6 +77,7 @@ PERSIAN_LETTERS = {
 }
 ARABIC_INDIC_DIGITS = "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"  # ٠-٩
 PERSIAN_DIGITS = "\u06f0\u06f1\u06f2\u06f3\u06f4\u06f5\u06f6\u06f7\u06f8\u06f9"  # ۰-۹
+ARABIC_DECIMAL_SEPARATOR = "\u066b"  # ٫, as in ٢٫٥
 # Presentation forms: contextual glyphs and ligatures (lam-alef ﻻ among them).
 PRESENTATION_FORMS = [(0xFB50, 0xFDFF), (0xFE70, 0xFEFF)]
 

@@ -22,6 +22,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from search.analysis import ARABIC_DECIMAL_SEPARATOR, ascii_digits
+
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
@@ -104,7 +106,7 @@ class Setting:
             if word in FALSE_WORDS:
                 return False
             raise _Refused
-        written = raw.translate(_ARABIC_DIGITS)
+        written = ascii_digits(raw).replace(ARABIC_DECIMAL_SEPARATOR, ".")
         if not _NUMBER.fullmatch(written):
             raise _Refused
         number = decimal.Decimal(written)  # exact: «2.9999999999999999» is not the whole number 3
@@ -132,7 +134,6 @@ def _shown(value: Any) -> str:
 # A number as an operator writes it: ASCII or Arabic-Indic digits (read as ASCII), a sign, a point and an
 # exponent. Not what else Python's float() takes: «5_0», other scripts' digits, «inf», «nan».
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٫", "01234567890123456789.")  # and the Arabic decimal separator
 
 
 def _num(x: float) -> str:
