@@ -180,7 +180,8 @@ def explain(q: str, text: str, whoosh: list[str], xapian: list[str], candidates:
 
 
 def parity_set(which: str, shards: int, depths: list[int]) -> dict[str, object]:
-    coll = {"ki": common.known_item, "jki": common.jawhara_known_item, "arcd": common.arcd, "nq": common.news_questions}[which]()
+    coll = {"ki": common.known_item, "jki": common.jawhara_known_item, "arcd": common.arcd,
+            "nq": common.news_questions}[which]()
     topics = common.read_tsv_topics(coll.topics)
     texts = dict(topics)
     qids = [q for q, _ in topics]

@@ -365,7 +365,8 @@ def batch(
         raise click.ClickException(f"cannot write {output}: the folder {output.parent} does not exist")
     engine = _engine(settings_for(index=index, backend=backend, shards=shards))
     try:
-        lines = run_topics(engine, parsed_topics, limit=limit, tag=tag, warn=lambda m: click.echo(f"warning: {_escaped(m)}", err=True))
+        lines = run_topics(engine, parsed_topics, limit=limit, tag=tag,
+                           warn=lambda m: click.echo(f"warning: {_escaped(m)}", err=True))
     except IndexProblem as exc:
         raise click.ClickException(str(exc)) from exc
     tmp = output.with_name(output.name + ".tmp")

@@ -205,8 +205,8 @@ def similar(a: Fingerprint, b: Fingerprint) -> bool:
 def _leads_found(a: Fingerprint, b: Fingerprint) -> bool:
     """Is each article's lead found in the other (NEW_LEAD of its shingles)? A body shorter than one
     shingle has no lead to miss (its lead holds words, not shingles)."""
-    return all(x.lead_words < SHINGLE_WORDS or len(x.lead) == 0 or _overlap(x.lead, y.shingles) >= NEW_LEAD * len(x.lead)
-               for x, y in ((a, b), (b, a)))
+    return all(x.lead_words < SHINGLE_WORDS or len(x.lead) == 0
+               or _overlap(x.lead, y.shingles) >= NEW_LEAD * len(x.lead) for x, y in ((a, b), (b, a)))
 
 
 def an_update(a: Fingerprint, b: Fingerprint) -> bool:

@@ -339,11 +339,14 @@ LONG_TITLE = "فيديو يوثق لحظة انهيار مبنى سكني من �
 
 @pytest.mark.parametrize("body", ["", "شاهد", "شاهد الفيديو", "شاهد الفيديو كاملا", "شاهد الفيديو كاملا هنا"])
 @pytest.mark.parametrize("later", [None, timedelta(days=3)], ids=["undated", "three-days-later"])
-def test_an_exact_republication_with_a_body_shorter_than_a_shingle_is_a_copy(body: str, later: timedelta | None) -> None:
+def test_an_exact_republication_with_a_body_shorter_than_a_shingle_is_a_copy(
+    body: str, later: timedelta | None
+) -> None:
     """A video post (a long headline, a body of a few words) republished as it was: a copy, dated or not.
     A body under five words has a lead of words, not shingles; it has nothing of a lead to miss."""
-    first = Document("video-1", LONG_TITLE, body, source="Jawhara FM", date=None if later is None else copies.DAY)
-    again = Document("video-2", LONG_TITLE, body, source="Jawhara FM", date=None if later is None else copies.DAY + later)
+    day = None if later is None else copies.DAY
+    first = Document("video-1", LONG_TITLE, body, source="Jawhara FM", date=day)
+    again = Document("video-2", LONG_TITLE, body, source="Jawhara FM", date=None if day is None else day + later)
     a, b = grouping.fingerprint(first), grouping.fingerprint(again)
     assert grouping.similar(a, b) and grouping.similar(b, a)
     found = grouping.group_documents([first, again])

@@ -632,7 +632,8 @@ def test_an_id_written_with_zwnj_loads() -> None:
 def test_procs_on_the_command_line_is_read_like_every_setting(tmp_path: Path, written: str) -> None:
     result = cli("reindex", str(SEEDS), "--index", tmp_path / "ix", "--procs", written, timeout=60)
     lines = result.stderr.strip().splitlines()
-    assert result.returncode != 0 and len(lines) == 1 and "procs" in lines[0] and "Usage" not in result.stderr, result.stderr
+    assert result.returncode != 0 and len(lines) == 1, result.stderr
+    assert "procs" in lines[0] and "Usage" not in result.stderr, result.stderr
     assert not (tmp_path / "ix").exists()
 
 

@@ -29,9 +29,9 @@ import json
 import math
 import os
 import re
-import unicodedata
 import stat
 import tarfile
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
