@@ -25,6 +25,25 @@ from search.ingest import LoadLimits, load_sources
 from search.settings import MB, SETTINGS, Config, SettingError, resolve
 
 
+def _escaped(text: str) -> str:
+    """A message naming what a user gave (a path, an id) for a terminal: control characters and
+    invisible format characters (bidi controls, zero-width marks) written as \\uXXXX (\\UXXXXXXXX
+    past U+FFFF), so that a name cannot reorder or hide the line it is printed in. ZWNJ and ZWJ, which
+    Persian words are written with, stay."""
+    return "".join(
+        (f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch not in "\t\u200c\u200d" else ch
+        for ch in text
+    )
+
+
+class CliError(click.ClickException):
+    """A command's error line (click prints «Error: …»), with what the user named escaped (``_escaped``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("\n".join(_escaped(line) for line in message.split("\n")))
+
+
 def _option(name: str, *flags: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A click option whose help comes from the settings table; its value is checked by the table too."""
     setting = SETTINGS[name]
@@ -56,7 +75,7 @@ def settings_for(**options: Any) -> Config:
     try:
         return base.replace(**{name: value for name, value in options.items() if value is not None})
     except SettingError as exc:
-        raise click.ClickException(f"bad setting: {exc}") from None
+        raise CliError(f"bad setting: {exc}") from None
 
 
 def limits(config: Config) -> LoadLimits:
@@ -131,7 +150,7 @@ def main(ctx: click.Context) -> None:
     try:
         ctx.obj = resolve()  # every setting, read and validated once, before anything starts
     except SettingError as exc:
-        raise click.ClickException(f"bad setting: {exc}") from None
+        raise CliError(f"bad setting: {exc}") from None
 
 
 @main.command()
@@ -161,8 +180,8 @@ def reindex(
     paths = [str(p) for p in sources] or ["seeds"]
     missing = [p for p in paths if not os.path.lexists(p)]
     if missing:
-        raise click.ClickException(f"no such file or folder: {', '.join(missing)}; the live index was not changed")
-    click.echo(f"reading {', '.join(paths)} …", err=True)
+        raise CliError(f"no such file or folder: {', '.join(missing)}; the live index was not changed")
+    click.echo(_escaped(f"reading {', '.join(paths)} …"), err=True)
     loaded = load_sources(paths, limits(config))
     progress = Progress(len(loaded.documents), "indexing")
     try:
@@ -171,12 +190,12 @@ def reindex(
         progress.close()
         for problem in loaded.problems[:50]:
             click.echo(f"skipped: {_escaped(str(problem))}", err=True)
-        raise click.ClickException(str(exc)) from None
+        raise CliError(str(exc)) from None
     except IndexProblem as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise CliError(str(exc)) from exc
     except KeyboardInterrupt:
         progress.close()
-        raise click.ClickException("interrupted: the previous index is still live") from None
+        raise CliError("interrupted: the previous index is still live") from None
     finally:
         progress.close()
     print_report(report, "reindex", as_json)
@@ -196,21 +215,21 @@ def add(
     config = settings_for(index=index, backend=backend, memory_mb=memory_mb)
     missing = [str(p) for p in sources if not os.path.lexists(p)]
     if missing:
-        raise click.ClickException(f"no such file or folder: {', '.join(missing)}; the index was not changed")
+        raise CliError(f"no such file or folder: {', '.join(missing)}; the index was not changed")
     loaded = load_sources([str(p) for p in sources], limits(config))
     if not loaded.read:  # as reindex: sources with no document are a mistake worth an exit code
         what = "hold no readable files" if not loaded.files else f"hold no documents ({loaded.files} file(s) read)"
-        raise click.ClickException(f"nothing to add: the sources {what}; the index was not changed")
+        raise CliError(f"nothing to add: the sources {what}; the index was not changed")
     progress = Progress(len(loaded.documents), "adding")
     try:
         report = open_writer(config).add(loaded, progress=progress, wait=wait)
     except IndexProblem as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise CliError(str(exc)) from exc
     finally:
         progress.close()
     print_report(report, "add", as_json)
     if report.read and report.indexed == 0:
-        raise click.ClickException("nothing could be added")
+        raise CliError("nothing could be added")
 
 
 @main.command()
@@ -224,12 +243,12 @@ def delete(ids: tuple[str, ...], index: Path | None, backend: str | None, wait: 
     try:
         report = open_writer(settings_for(index=index, backend=backend)).delete(list(ids), wait=wait)
     except IndexProblem as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise CliError(str(exc)) from exc
     for doc_id in report.not_found:
         click.echo(f"not found: {_escaped(doc_id)}", err=True)
     print_report(report, "delete", as_json)
     if report.deleted == 0:
-        raise click.ClickException("no document was deleted")
+        raise CliError("no document was deleted")
 
 
 class _OneLine(logging.Handler):
@@ -259,7 +278,7 @@ def _engine(config: Config) -> Engine:
         engine = Engine(config=config)
         engine.snapshot()
     except IndexProblem as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise CliError(str(exc)) from exc
     return engine
 
 
@@ -290,7 +309,7 @@ def search(
     try:
         result = engine.search(query, per_page=limit, facets=as_json, collapse=collapse)
     except IndexProblem as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise CliError(str(exc)) from exc
     if as_json:
         from search.api import result_json
 
@@ -324,14 +343,6 @@ def _terminal_marks(html_text: str, color: bool) -> str:
                    for n, p in enumerate(pieces))
 
 
-def _escaped(text: str) -> str:
-    """A message naming what a user gave (a path, an id) for a terminal: control characters and
-    invisible format characters (bidi controls, zero-width marks) written as \\uXXXX, so that a
-    name cannot reorder or hide the line it is printed in."""
-    return "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch != "\t" else ch
-                   for ch in text)
-
-
 def _plain(text: str) -> str:
     """Stored text for a terminal: control characters (escape sequences, bells, carriage returns)
     as U+FFFD."""
@@ -360,23 +371,23 @@ def batch(
         check_tag(tag)
         parsed_topics = read_topics(topics)
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise CliError(str(exc)) from exc
     if not output.parent.is_dir():
-        raise click.ClickException(f"cannot write {output}: the folder {output.parent} does not exist")
+        raise CliError(f"cannot write {output}: the folder {output.parent} does not exist")
     engine = _engine(settings_for(index=index, backend=backend, shards=shards))
     try:
         lines = run_topics(engine, parsed_topics, limit=limit, tag=tag,
                            warn=lambda m: click.echo(f"warning: {_escaped(m)}", err=True))
     except IndexProblem as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise CliError(str(exc)) from exc
     tmp = output.with_name(output.name + ".tmp")
     try:
         tmp.write_text("".join(lines), encoding="utf-8")
         os.replace(tmp, output)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
-    click.echo(f"batch: {len(parsed_topics)} topics, {len(lines)} lines written to {output}", err=True)
+        raise CliError(f"cannot write {output}: {exc.strerror or exc}") from None
+    click.echo(_escaped(f"batch: {len(parsed_topics)} topics, {len(lines)} lines written to {output}"), err=True)
 
 
 @main.command()
@@ -425,14 +436,14 @@ def serve(
     try:
         app = create_app(config)
     except SettingError as exc:
-        raise click.ClickException(f"bad setting: {exc}") from None
+        raise CliError(f"bad setting: {exc}") from None
     except IndexProblem as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"index: {config.index}", err=True)
+        raise CliError(str(exc)) from None
+    click.echo(_escaped(f"index: {config.index}"), err=True)
     try:
         run_server(app, config)
     except ServeError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CliError(str(exc)) from None
 
 
 @main.group()
@@ -454,7 +465,7 @@ def shards_start(index: Path | None) -> None:
         for address in servers.start(Path(config.index)):
             click.echo(address)
     except IndexProblem as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise CliError(str(exc)) from exc
 
 
 @shards.command("stop")

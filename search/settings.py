@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import decimal
 import hashlib
-
 import math
 import os
 import re
@@ -69,6 +68,8 @@ class Setting:
         given = value
         try:
             return self._check(value, source)
+        except SettingError:  # a reason of its own ("must be one line of text")
+            raise
         except (_Refused, OverflowError, ValueError, decimal.InvalidOperation):  # OverflowError: 10**400
             raise SettingError(f"{source}={_shown(given)}: must be {self.allowed()}") from None
 
@@ -127,7 +128,10 @@ def _shown(value: Any) -> str:
     text = value.strip() if isinstance(value, str) else value
     if isinstance(text, int) and text.bit_length() > 200:  # Python refuses to write out an int of 4,300 digits
         return "<a whole number too long to show>"
-    shown = repr(text)
+    try:
+        shown = repr(text)
+    except Exception:  # noqa: BLE001 - a container of such an int, an object whose repr fails: not a traceback
+        return f"<a {type(text).__name__}>"
     return shown if len(shown) <= 40 else shown[:39] + "…"
 
 

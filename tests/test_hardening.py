@@ -608,7 +608,9 @@ def test_an_id_of_only_white_space_is_a_warning(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "control", ["\u202e", "\u202b", "\u2067", "\u200f", "\u061c", "\u200b", "\u2060", "\ufeff", "\u00ad", "\u2028"]
+    "control",
+    ["\u202e", "\u202b", "\u2067", "\u200f", "\u061c", "\u200b", "\u2060", "\ufeff", "\u00ad", "\u2028",
+     "\ufe0f", "\u034f", "\u3164"],
 )
 def test_an_id_with_an_invisible_character_is_refused_and_named(control: str) -> None:
     """A bidi override, a zero-width space, a soft hyphen inside an id make it show as another id:
@@ -622,10 +624,12 @@ def test_an_id_with_an_invisible_character_is_refused_and_named(control: str) ->
     assert "invalid id" in problem and f"U+{ord(control):04X}" in problem and "input.jsonl" in problem, problem
 
 
-def test_an_id_written_with_zwnj_loads() -> None:
-    """Persian and Urdu words are written with ZWNJ (می‌خواهم): such an id is text, not a trick."""
-    result = load_text(json.dumps({"id": "خبر-می\u200cخواهم", "title": "عنوان", "body": "نص الخبر"}), "input.jsonl")
-    assert [d.id for d in result.documents] == ["خبر-می\u200cخواهم"] and not result.problems
+@pytest.mark.parametrize("doc_id", ["خبر-می\u200cخواهم", "آية-\u06dd٢٥٥", "سنة-\u0601١٤٤٠"])
+def test_an_id_written_with_zwnj_or_a_visible_arabic_sign_loads(doc_id: str) -> None:
+    """Persian and Urdu words are written with ZWNJ (می‌خواهم); the end of ayah ۝ and the Arabic number
+    signs are format characters that show: such ids are text, not a trick."""
+    result = load_text(json.dumps({"id": doc_id, "title": "عنوان", "body": "نص الخبر"}), "input.jsonl")
+    assert [d.id for d in result.documents] == [doc_id] and not result.problems
 
 
 @pytest.mark.parametrize("written", ["1_0", "\u0967", "\uff11", "2.5"])
@@ -648,3 +652,16 @@ def test_a_refused_name_is_printed_escaped_not_reordering_the_line(tmp_path: Pat
     assert "\u202e" not in result.stderr and "\\u202e" in result.stderr and "invalid id" in result.stderr, result.stderr
     gone = cli("delete", "x\u202eabc", "--index", index, timeout=60)
     assert "\u202e" not in gone.stderr and "not found: x\\u202eabc" in gone.stderr, gone.stderr
+    missing = cli("add", str(tmp_path / "nope\u202ecba"), "--index", index, timeout=60)
+    assert missing.returncode != 0, missing.stderr
+    assert "\u202e" not in missing.stderr and "nope\\u202ecba" in missing.stderr, missing.stderr
+
+
+def test_a_text_setting_of_two_lines_says_so() -> None:
+    with pytest.raises(SettingError, match="BAHETH_INDEX: must be one line of text"):
+        resolve(environ={"BAHETH_INDEX": "a\nb"})
+
+
+def test_a_setting_whose_value_cannot_be_shown_is_still_one_line(small_index: Path) -> None:
+    with pytest.raises(SettingError, match="per_page"):
+        create_app({"INDEX": str(small_index), "per_page": [10**5000]})

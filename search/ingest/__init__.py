@@ -31,7 +31,6 @@ import os
 import re
 import stat
 import tarfile
-import unicodedata
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -134,17 +133,23 @@ class LoadResult:
 UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
 REPLACEMENT = "\ufffd"  # what such a character becomes
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0 and C1 control characters: refused in ids
-# Invisible characters: refused in ids, where they would make one id show as another: bidi controls
-# (an override turns «abc» on screen into what reads «cba»), zero-width spaces and joiners, the byte
-# order mark, soft hyphens, line and paragraph separators (Unicode's format characters, Cf, and Zl,
-# Zp). Not ZWNJ and ZWJ, which Persian and Urdu words are written with.
-WRITTEN_JOINERS = "\u200c\u200d"
+# Invisible characters: refused in ids, where they would make one id show as another: Unicode's
+# default-ignorable code points (bidi controls, an override turning «abc» on screen into what reads
+# «cba»; zero-width spaces, the byte order mark, soft hyphens, variation selectors, fillers) and line
+# and paragraph separators. Not ZWNJ and ZWJ, which Persian and Urdu words are written with, nor the
+# Arabic number signs and the end of ayah (۝), which are format characters that show.
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b\u200e\u200f\u2028-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
 
 
 def invisible_characters(text: str) -> list[str]:
     """The invisible characters an id may not hold, as U+XXXX, each once."""
-    return sorted({f"U+{ord(ch):04X}" for ch in text
-                   if unicodedata.category(ch) in ("Cf", "Zl", "Zp") and ch not in WRITTEN_JOINERS})
+    return sorted({f"U+{ord(ch):04X}" for ch in _INVISIBLE.findall(text)})
+
+
 TEXT_FIELDS = ("title", "body", "url", "source", "category", "author")
 
 
