@@ -665,3 +665,15 @@ def test_a_text_setting_of_two_lines_says_so() -> None:
 def test_a_setting_whose_value_cannot_be_shown_is_still_one_line(small_index: Path) -> None:
     with pytest.raises(SettingError, match="per_page"):
         create_app({"INDEX": str(small_index), "per_page": [10**5000]})
+
+
+def test_a_folder_named_in_another_encoding_can_be_indexed(tmp_path: Path) -> None:
+    """A folder whose name is not UTF-8 (Latin-1 «é» is the byte 0xE9): indexed, and the index's
+    metadata keeps its name with U+FFFD where the byte was (it crashed writing the metadata)."""
+    folder = os.fsdecode(bytes(tmp_path) + b"/caf\xe9")
+    os.mkdir(folder)
+    Path(folder, "a.txt").write_text("عنوان\nنص الخبر", encoding="utf-8")
+    result = cli("reindex", folder, "--index", tmp_path / "ix", timeout=60)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    meta = json.loads(next((tmp_path / "ix").glob("gen-*/baheth.json")).read_text(encoding="utf-8"))
+    assert meta["sources"] == [os.fsdecode(bytes(tmp_path)) + "/caf\ufffd"]

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Protocol
 
 from search.errors import NothingToIndex
-from search.ingest import Document, LoadResult, Problem
+from search.ingest import REPLACEMENT, UNSTORABLE, Document, LoadResult, Problem
 from search.notices import Notice
 from search.querytree import Node
 
@@ -211,6 +211,13 @@ def stored_document(stored: Stored) -> Document:
         date=date,
         group=str(stored.get("group") or ""),
     )
+
+
+def storable_sources(sources: list[str]) -> list[str]:
+    """The sources an index was built from, as its metadata keeps them: a path that is not UTF-8
+    (a folder named in Latin-1, read as lone surrogates) cannot be written as UTF-8; those
+    characters become U+FFFD."""
+    return [UNSTORABLE.sub(REPLACEMENT, source) for source in sources]
 
 
 def prepare(load: LoadResult, report: BuildReport, required: bool = False) -> list[Document]:

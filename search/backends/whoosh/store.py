@@ -29,7 +29,7 @@ from whoosh.writing import SegmentWriter
 
 from search import __version__, grouping
 from search.analysis import widen_memo
-from search.backends.base import BuildReport, prepare, stored_document
+from search.backends.base import BuildReport, prepare, storable_sources, stored_document
 from search.backends.generations import BUILD_PREFIX, GENERATION_PREFIX, META_FILE, read_meta
 from search.backends.whoosh.generations import open_index
 from search.backends.whoosh.schema import ROOTS, ROOTS_FROM, make_schema, to_fields
@@ -337,7 +337,7 @@ def _write_generation(
         meta = {
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "documents": report.indexed,
-            "sources": sources,
+            "sources": storable_sources(sources),
             "version": __version__,
         }
         (building / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")

@@ -31,7 +31,7 @@ from typing import Any
 
 from search import __version__, grouping
 from search.analysis import widen_memo
-from search.backends.base import BuildReport, prepare, stored_document
+from search.backends.base import BuildReport, prepare, storable_sources, stored_document
 from search.backends.generations import BUILD_PREFIX, GENERATION_PREFIX, META_FILE, current_generation, read_meta
 from search.backends.writing import (
     clean_abandoned,
@@ -255,7 +255,7 @@ def build(
             meta = {
                 "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "documents": report.indexed,
-                "sources": sources,
+                "sources": storable_sources(sources),
                 "version": __version__,
                 "backend": "xapian",
                 "shards": shards,
