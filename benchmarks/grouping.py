@@ -39,7 +39,7 @@ words overlap by 0.3 or more, spread over five bands of that overlap, whether
 LSH proposes them or not. Four more annotators (4-7) judged them from the
 same texts and the same guideline, which spelt out one case the first left
 implicit: a wire report republished by two outlets, lightly reworded, is
-"same". Nothing was chosen on it.
+"same". The wire rule was not chosen on it; the new-lead rule (below) was.
 
 A third sample (data/grouping-pairs-third.jsonl, pairs 536-758) was drawn as
 the second (``sample(**THIRD, exclude=...)``, both earlier samples' pairs left
