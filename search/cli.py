@@ -22,7 +22,7 @@ from search.backends.base import BuildReport
 from search.engine import Engine
 from search.errors import IndexProblem, NothingToIndex
 from search.ingest import LoadLimits, load_sources
-from search.settings import MB, SETTINGS, Config, SettingError, resolve
+from search.settings import MB, SETTINGS, Config, Setting, SettingError, resolve
 
 
 def _escaped(text: str) -> str:
@@ -42,6 +42,22 @@ class CliError(click.ClickException):
 
     def __init__(self, message: str) -> None:
         super().__init__("\n".join(_escaped(line) for line in message.split("\n")))
+
+
+class WholeNumber(click.ParamType):
+    """A whole number from low to high, read as settings are (``Setting.check``): ASCII or Arabic-Indic
+    digits; not «1_0» or other scripts' digits, which Python's int() (click's IntRange) takes."""
+
+    name = "integer"
+
+    def __init__(self, option: str, low: int, high: int) -> None:
+        self.setting = Setting(option, low, "", low, high)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        try:
+            return int(self.setting.check(value))
+        except SettingError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 def _option(name: str, *flags: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -284,7 +300,7 @@ def _engine(config: Config) -> Engine:
 
 @main.command()
 @click.argument("query")
-@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="How many results.")
+@click.option("--limit", default=10, show_default=True, type=WholeNumber("limit", 1, 1000), help="How many results.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (the API's shape).")
 @click.option(
     "--collapse/--no-collapse", default=True, show_default=True, help="One result per story group (a report's copies)."
@@ -352,7 +368,7 @@ def _plain(text: str) -> str:
 @main.command()
 @click.argument("topics", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The TREC run to write.")
-@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000), help="Results per topic.")
+@click.option("--limit", default=100, show_default=True, type=WholeNumber("limit", 1, 1000), help="Results per topic.")
 @click.option("--tag", default="baheth", show_default=True, help="The run's tag (last column; no spaces).")
 @index_option
 @backend_option

@@ -677,3 +677,13 @@ def test_a_folder_named_in_another_encoding_can_be_indexed(tmp_path: Path) -> No
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     meta = json.loads(next((tmp_path / "ix").glob("gen-*/baheth.json")).read_text(encoding="utf-8"))
     assert meta["sources"] == [os.fsdecode(bytes(tmp_path)) + "/caf\ufffd"]
+
+
+@pytest.mark.parametrize(
+    ("written", "accepted"), [("٥", True), ("5", True), ("1_0", False), ("\u0967", False), ("0", False)]
+)
+def test_search_limit_is_read_like_a_setting(small_index: Path, written: str, accepted: bool) -> None:
+    result = cli("search", "الانترنت", "--index", small_index, "--limit", written, timeout=60)
+    assert (result.returncode == 0) is accepted, result.stderr
+    if not accepted:
+        assert "--limit" in result.stderr and "Traceback" not in result.stderr, result.stderr
