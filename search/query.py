@@ -482,13 +482,13 @@ class QueryBuilder:
             return parsed
         wants_all = match == "all" or (match == "auto" and len(optional) + len(required) <= AUTO_ALL_MAX_WORDS)
         if wants_all and optional and len(optional) + len(required) >= 2:
-            loose = AndMaybe(all_of(required), any_of(optional)) if required else any_of(optional)
+            loose = _required_and_any(required, optional)
             parsed.loose = AndNot(loose, any_of(excluded)) if excluded else loose
             required, optional = required + optional, []
             parsed.match = "all"
         positive: Node
         if required and optional:
-            positive = AndMaybe(all_of(required), any_of(optional))
+            positive = _required_and_any(required, optional)
         elif required:
             positive = all_of(required)
             parsed.filters_only = all(is_facet(q) for q in required)
@@ -569,6 +569,15 @@ class QueryBuilder:
             required.append(built)
         else:
             optional.append(built)
+
+
+def _required_and_any(required: list[Node], optional: list[Node]) -> Node:
+    """What must match and what may: a word typed beside a field-qualified word («title:…») is
+    optional, it ranks. Beside filters only (source:, category:), at least one of the words must
+    match: «لبنان category:sport» is the sport articles about Lebanon, not every sport article."""
+    if all(is_facet(node) for node in required):
+        return all_of([*required, any_of(optional)])
+    return AndMaybe(all_of(required), any_of(optional))
 
 
 def _credit(parsed: ParsedQuery, before: set[str], typed: str) -> None:

@@ -93,6 +93,22 @@ def test_or_and_fields(engine: Engine) -> None:
     assert set(ids(engine, 'source:"اصداء الخليج"')) == {SEED_ID, JSON2_ID}
 
 
+@pytest.mark.parametrize("match", ["auto", "any", "all"])
+@pytest.mark.parametrize("sort", ["relevance", "newest"])
+def test_a_filter_typed_beside_words_keeps_the_words(engine: Engine, match: str, sort: str) -> None:
+    # source:/category: are filters: the words beside them must still match (at least one of them),
+    # whatever the match mode and sort. Ranked «any», they once returned every article of the filter.
+    bbc = set(ids(engine, "مصدر:bbc"))
+    assert len(bbc) >= 3
+    for query in ("وزارة source:bbc", "source:BBC وزارة", "وزارة مصدر:bbc", "وزارة كلمةغيرموجودةابدا source:bbc"):
+        found = set(ids(engine, query, match=match, sort=sort))
+        assert found == {"FX-culture-5"}, (query, found)
+    everything = set(ids(engine, "وزارة OR الحسابات", match=match, sort=sort))
+    assert set(ids(engine, "وزارة OR الحسابات source:bbc", match=match, sort=sort)) == everything & bbc
+    assert ids(engine, "كلمةغيرموجودةابدا source:bbc", match=match, sort=sort) == []
+    assert ids(engine, "كلمةغيرموجودةابدا category:technology", match=match, sort=sort) == []
+
+
 def test_prefix(engine: Engine) -> None:
     assert SEED_ID in ids(engine, "الانترن*")
 
