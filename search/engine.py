@@ -566,7 +566,7 @@ class Engine:
         most = self.config.max_facet_values  # the most used values of each facet; a page stays small
         result.facets = {name: dict(islice(counts.items(), most)) for name, counts in page.facets.items()}
         result.articles = page.articles
-        result.timeline = bars(page.days)
+        result.timeline = bars(page.days, filters.date_from, filters.date_to)
         if page.days:
             result.first_day, result.last_day = min(page.days), max(page.days)
         result.notices.extend(page.notices)

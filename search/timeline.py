@@ -36,8 +36,17 @@ def _month_end(year: int, month: int) -> date:
     return date(year, month, monthrange(year, month)[1])
 
 
-def bars(days: dict[str, int]) -> list[Bar]:
-    """Bars from ``{"YYYY-MM-DD": count}``; values that are not days are left out."""
+def bars(days: dict[str, int], low: date | None = None, high: date | None = None) -> list[Bar]:
+    """Bars from ``{"YYYY-MM-DD": count}``; values that are not days are left out. With the date
+    filter's ``low`` and ``high`` (inclusive), a bar's period is cut to them: a bar's link filters to
+    its period, so the month of a range that ends on the 15th must not widen it to the 30th."""
+    return [
+        Bar(max(bar.start, low) if low else bar.start, min(bar.end, high) if high else bar.end, bar.count, bar.unit)
+        for bar in _bars(days)
+    ]
+
+
+def _bars(days: dict[str, int]) -> list[Bar]:
     counted: dict[date, int] = {}
     for text, count in days.items():
         try:

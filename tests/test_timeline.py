@@ -134,3 +134,34 @@ def test_an_article_of_year_nine_is_searched_like_any_other(tmp_path) -> None:  
     assert sum(b["count"] for b in data["histogram"]) == 3
     for url in (f"/?q={q}", f"/feed.atom?q={q}", "/api/search?source=BBC", "/about"):
         assert client.get(url).status_code == 200, url
+
+
+def test_each_bar_selects_what_it_counts_and_a_day_ends_at_its_midnight(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A bar's link is its period cut to the range searched; following it finds its count. A day
+    ends before the next midnight, where a date-only article of the next day is."""
+    from datetime import datetime
+
+    from search.backends.whoosh.store import build
+    from search.ingest import Document, LoadResult
+    from webapp import create_app
+
+    when = [datetime(2018, 3, 10, 8), datetime(2018, 4, 1), datetime(2018, 4, 14, 23, 59, 59),
+            datetime(2018, 4, 15), datetime(2018, 4, 20, 9), datetime(2018, 5, 2, 12), datetime(2018, 5, 3)]
+    docs = [Document(f"d{n}", "اجتماع الحكومة", "اجتمعت الحكومة اليوم", date=moment) for n, moment in enumerate(when)]
+    build(tmp_path, LoadResult(documents=docs), ["t"])
+    client = create_app({"INDEX": str(tmp_path), "TESTING": True}).test_client()
+
+    def found(**query: str) -> list[str]:
+        return sorted(r["id"] for r in client.get("/api/search", query_string={"q": "الحكومة", "per_page": 50, **query})
+                      .get_json()["results"])
+
+    assert found(**{"from": "2018-05-02", "to": "2018-05-02"}) == ["d5"]
+    assert found(**{"from": "2018-05-03", "to": "2018-05-03"}) == ["d6"]
+    assert found(**{"from": "2018-04-14", "to": "2018-04-14"}) == ["d2"]
+    assert found(**{"to": "2018-04-14"}) == ["d0", "d1", "d2"]
+    for chosen in ({}, {"from": "2018-03-01", "to": "2018-04-15"}, {"from": "2018-04-14", "to": "2018-05-02"}):
+        bars = client.get("/api/search", query_string={"q": "الحكومة", **chosen}).get_json()["histogram"]
+        assert bars
+        for bar in bars:
+            assert chosen.get("from", bar["from"]) <= bar["from"] <= bar["to"] <= chosen.get("to", bar["to"])
+            assert len(found(**{"from": bar["from"], "to": bar["to"]})) == bar["count"], (chosen, bar)

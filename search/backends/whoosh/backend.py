@@ -16,7 +16,7 @@ import logging
 import threading
 import weakref
 from collections.abc import Hashable, Iterator
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,14 @@ from search.settings import MB
 from search.spelling import VOCABULARY_FILE, read_vocabulary
 
 log = logging.getLogger(__name__)
+
+
+def _just_after(moment: datetime) -> float:
+    """The microsecond after ``moment`` as the dates column holds it; past the last one, infinity."""
+    try:
+        return float(datetime_to_long(moment + timedelta(microseconds=1)))
+    except OverflowError:
+        return float(np.inf)
 
 
 class WhooshSnapshot:
@@ -78,8 +86,11 @@ class WhooshSnapshot:
         if request.date_from or request.date_to:
             dates = ranker.dates()[ranked.ids]
             low = float(datetime_to_long(request.date_from)) if request.date_from else -np.inf
-            high = float(datetime_to_long(request.date_to)) if request.date_to else np.inf
-            ranked.keep((dates >= low) & (dates <= high))
+            # The dates are microseconds in float64, exact to 8 µs around now: the last microsecond
+            # of a day (date_to) rounds up to the next midnight, where a date-only article of the
+            # next day is. Below the microsecond after date_to instead, which is exact.
+            high = _just_after(request.date_to) if request.date_to else np.inf
+            ranked.keep((dates >= low) & (dates < high))
         if request.undated:
             ranked.keep(np.isneginf(ranker.dates()[ranked.ids]))
         page = Page(total=len(ranked.ids), hits=[], timed_out=ranked.timed_out)
