@@ -103,3 +103,23 @@ def test_a_download_has_a_time_limit_of_its_own(small_index, monkeypatch: pytest
     monkeypatch.setattr(exports, "_clock", later)
     lines = client.get("/export.jsonl?q=" + urllib.parse.quote("وزير")).get_data(as_text=True).splitlines()
     assert len(lines) == 2 and "export_time_limit" in json.loads(lines[-1])["#incomplete"]
+
+
+def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from search.backends.whoosh.store import build
+    from search.ingest import Document, LoadResult
+
+    titles = ['=HYPERLINK("http://example.com","اضغط") الحكومة', "+1 الحكومة", "-2+3 الحكومة", "@SUM(1) الحكومة",
+              "\tالحكومة", "الحكومة = الشعب"]
+    docs = [Document(f"d{n}", title, "خبر عن الحكومة", source="=cmd|' /C calc'!A0") for n, title in enumerate(titles)]
+    build(tmp_path, LoadResult(documents=docs), ["t"])
+    client = create_app({"INDEX": str(tmp_path), "TESTING": True}).test_client()
+    raw = client.get("/export.csv?q=" + urllib.parse.quote("الحكومة")).get_data().decode("utf-8-sig")
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(raw, newline=""))}
+    assert len(rows) == len(titles)
+    for n, title in enumerate(titles):
+        cell = rows[f"d{n}"]["title"]
+        assert cell == (title if n == len(titles) - 1 else "'" + title), cell  # shown as written, never run
+        assert rows[f"d{n}"]["source"] == "'=cmd|' /C calc'!A0"
+    lines = client.get("/export.jsonl?q=" + urllib.parse.quote("الحكومة")).get_data(as_text=True).splitlines()
+    assert sorted(json.loads(line)["title"] for line in lines) == sorted(titles)  # JSON keeps the values as they are

@@ -334,6 +334,40 @@ def test_the_api_and_the_page_show_groups(tmp_path: Path) -> None:
     assert "نسخ أخرى من هذا الخبر" in doc and "/doc/wire-1" in doc and "النسخة الأولى" in doc
 
 
+def test_exports_feeds_and_the_page_follow_the_groups_of_the_search(tmp_path: Path) -> None:
+    """The downloads reproduce the search as the page shows it: collapsed, one row per story,
+    unless collapse=0; a story's «كل النسخ» page offers downloads and a feed that work."""
+    import csv
+    import io
+    import xml.etree.ElementTree as ET
+
+    from webapp import create_app
+
+    build(tmp_path, LoadResult(documents=copies.documents()), ["copies"])
+    client = create_app({"INDEX": str(tmp_path), "TESTING": True}).test_client()
+    for collapse in ("1", "0"):
+        shown = client.get("/api/search", query_string={"q": QUERY, "collapse": collapse, "per_page": 100}).get_json()
+        response = client.get("/export.csv", query_string={"q": QUERY, "collapse": collapse})
+        rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+        assert [r["id"] for r in rows] == [r["id"] for r in shown["results"]]
+        assert int(response.headers["X-Total-Count"]) == shown["total"] == len(rows)
+        lines = client.get("/export.jsonl", query_string={"q": QUERY, "collapse": collapse}).get_data(as_text=True)
+        assert [json.loads(line)["id"] for line in lines.splitlines()] == [r["id"] for r in shown["results"]]
+    collapsed = client.get("/api/search", query_string={"q": QUERY}).get_json()
+    assert collapsed["total"] < collapsed["articles"]  # the query does meet a story group
+    group = next(r["group"]["id"] for r in collapsed["results"] if r["id"] in STORY)
+    for path in ("/export.csv", "/export.jsonl", "/feed.atom"):
+        response = client.get(path, query_string={"group": group, "sort": "oldest"})
+        assert response.status_code == 200 and "wire-1" in response.get_data(as_text=True), path
+    feed = ET.fromstring(client.get("/feed.atom", query_string={"group": group}).get_data())
+    assert len(feed.findall("{http://www.w3.org/2005/Atom}entry")) == 3
+    listed = client.get("/", query_string={"group": group, "sort": "oldest"}).get_data(as_text=True)
+    form = listed.split('class="filters"', 1)[1].split("</form>", 1)[0]
+    assert f'name="group" value="{group}"' in form  # «تطبيق» keeps the story it lists
+    every = client.get("/", query_string={"q": QUERY, "collapse": "0"}).get_data(as_text=True)
+    assert 'name="collapse" value="0"' in every.split('class="filters"', 1)[1].split("</form>", 1)[0]
+
+
 LONG_TITLE = "فيديو يوثق لحظة انهيار مبنى سكني من خمسة طوابق في حي المنشية وسط المدينة بعد أمطار غزيرة ليلة أمس"
 
 

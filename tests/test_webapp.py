@@ -477,3 +477,92 @@ def test_oldest_first_in_the_api_and_on_the_page(client) -> None:  # type: ignor
     assert '<option value="oldest" selected>الأقدم</option>' in page and "sort=oldest" in page  # kept in the page links
     wrong = client.get("/api/search?q=x&sort=earliest")
     assert wrong.status_code == 400 and "oldest" in wrong.get_json()["error"]["message"]
+
+
+def test_every_link_to_a_search_keeps_its_per_page(client) -> None:  # type: ignore[no-untyped-def]
+    """Paging with per_page=1 shows each result once: next, prev, the pager, the feed's own link."""
+    import urllib.parse
+
+    q = "وزارة OR الحسابات OR المنتخب"
+    every = [r["id"] for r in client.get("/api/search", query_string={"q": q, "per_page": 100}).get_json()["results"]]
+    assert len(every) >= 3
+    seen, url = [], "/api/search?" + urllib.parse.urlencode({"q": q, "per_page": 1})
+    while url:
+        body = client.get(url).get_json()
+        seen += [r["id"] for r in body["results"]]
+        url = body["next"]
+        assert url is None or "per_page=1" in url
+    assert seen == every
+    last = client.get("/api/search", query_string={"q": q, "per_page": 1, "page": 2}).get_json()
+    assert "per_page=1" in last["prev"]
+    page = client.get("/", query_string={"q": q, "per_page": 1, "page": 2}).get_data(as_text=True)
+    pager = page.split('class="pages"', 1)[1].split("</nav>", 1)[0]
+    assert pager.count("per_page=1") == pager.count("href=") >= 3
+    form = page.split('class="filters"', 1)[1].split("</form>", 1)[0]
+    assert 'name="per_page" value="1"' in form
+    feed = client.get("/feed.atom", query_string={"q": q, "per_page": 1}).get_data(as_text=True)
+    assert "per_page=1" in feed.split('rel="self"', 1)[1].split("/>", 1)[0]
+
+
+def test_the_pager_never_links_a_page_that_answers_400_or_nothing(client) -> None:  # type: ignore[no-untyped-def]
+    from webapp.params import MAX_PAGE
+
+    q = "وزارة OR الحسابات OR المنتخب"
+    total = client.get("/api/search", query_string={"q": q, "per_page": 1}).get_json()["total"]
+    past = client.get("/", query_string={"q": q, "per_page": 1, "page": total + 5}).get_data(as_text=True)
+    prev = past.split('rel="prev" href="', 1)[1].split('"', 1)[0]
+    assert f"page={total}" in prev.replace("&amp;", "&")  # the last page with results, not the empty one before
+    for href in past.split('class="pages"', 1)[1].split("</nav>", 1)[0].split('href="')[1:]:
+        target = href.split('"', 1)[0].replace("&amp;", "&")
+        assert client.get(target).status_code == 200
+        number = int(target.split("page=")[1].split("&")[0])
+        assert 1 <= number <= min(total, MAX_PAGE)
+
+
+def test_a_date_range_alone_is_searched_on_the_page_as_in_the_api(client) -> None:  # type: ignore[no-untyped-def]
+    query = {"from": "2018-01-01", "to": "2018-12-31"}
+    api = client.get("/api/search", query_string=query).get_json()
+    assert api["total"] >= 1
+    page = client.get("/", query_string=query).get_data(as_text=True)
+    assert page.count('<li class="hit">') == min(api["total"], 10) and 'value="2018-01-01"' in page
+    for path in ("/feed.atom", "/export.csv", "/export.jsonl"):
+        response = client.get(path, query_string=query)
+        assert response.status_code == 200, path
+        response.get_data()
+
+
+@pytest.mark.parametrize("name", ["q", "page", "per_page", "sort", "match", "from", "to", "collapse", "respell"])
+def test_a_parameter_sent_twice_is_refused_by_name(client, name: str) -> None:  # type: ignore[no-untyped-def]
+    values = {"q": ["لبنان", "مصر"], "page": ["1", "abc"], "per_page": ["5", "0"], "sort": ["newest", "oldest"],
+              "match": ["all", "any"], "from": ["2018-01-01", "2018-02-01"], "to": ["2018-01-01", "2018-02-01"],
+              "collapse": ["1", "0"], "respell": ["1", "0"]}[name]
+    query = [("q", "وزارة")] * (name != "q") + [(name, v) for v in values]
+    for path in ("/api/search", "/export.csv", "/feed.atom", "/"):
+        response = client.get(path, query_string=query)
+        assert response.status_code == 400, path
+        if path == "/api/search":
+            assert response.get_json()["error"]["code"] == f"invalid_{name}"
+
+
+def test_conditional_requests_compare_weakly_and_never_invent_an_article(client) -> None:  # type: ignore[no-untyped-def]
+    first = client.get("/api/search", query_string={"q": "وزارة"})
+    tag = first.headers["ETag"]
+    weak = client.get("/api/search", query_string={"q": "وزارة"}, headers={"If-None-Match": "W/" + tag})
+    assert weak.status_code == 304
+    assert client.get("/api/doc/no-such-article", headers={"If-None-Match": "*"}).status_code == 404
+    spec = client.get("/api/openapi.json")
+    assert spec.headers["ETag"] and "no-cache" in spec.headers["Cache-Control"]
+    assert client.get("/api/openapi.json", headers={"If-None-Match": spec.headers["ETag"]}).status_code == 304
+    assert client.get("/api/health").headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("most", [5, 300])
+def test_the_openapi_document_states_the_server_s_own_per_page_limit(small_index, most: int) -> None:  # type: ignore[no-untyped-def]
+    from webapp import create_app
+
+    client = create_app({"INDEX": str(small_index), "TESTING": True, "max_per_page": most, "per_page": 5}).test_client()
+    spec = client.get("/api/openapi.json").get_json()
+    per_page = next(p for p in spec["paths"]["/api/search"]["get"]["parameters"] if p["name"] == "per_page")
+    assert most in [branch.get("maximum") for branch in per_page["schema"].get("anyOf", [per_page["schema"]])]
+    assert client.get("/api/search", query_string={"q": "وزارة", "per_page": most}).status_code == 200
+    assert client.get("/api/search", query_string={"q": "وزارة", "per_page": most + 1}).status_code == 400

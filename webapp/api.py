@@ -15,7 +15,7 @@ from search import __version__
 from search.errors import IndexProblem
 from webapp import engine, settings
 from webapp.openapi import openapi_document
-from webapp.params import MAX_PAGE, parse_search_args
+from webapp.params import last_page, parse_search_args
 from webapp.security import public_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -53,8 +53,12 @@ def _etag() -> str:
     return hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def _cached(tag: str) -> Response | None:
-    if tag in request.if_none_match:
+def _cached(tag: str, exists: bool = True) -> Response | None:
+    """304 when the client holds this answer. If-None-Match compares weakly (RFC 9110 13.1.2): a
+    proxy that compressed the answer sends the tag back as W/"…". «*» matches only an answer that
+    ``exists`` (an article that is not there is 404, never 304)."""
+    wanted = request.if_none_match
+    if (wanted.star_tag and exists) or (not wanted.star_tag and wanted.contains_weak(tag)):
         response = Response(status=304)
         response.set_etag(tag)
         response.headers["Cache-Control"] = CACHE_CONTROL
@@ -79,7 +83,7 @@ def search() -> ResponseReturnValue:
         return cached
     result = args.run(engine(current_app))
     body = result_json(result, args.filters)
-    last = min(result.pages, MAX_PAGE)
+    last = last_page(result.pages)
     body["next"] = url_for("api.search", **args.as_params(page=result.page + 1)) if result.page < last else None
     body["prev"] = url_for("api.search", **args.as_params(page=min(result.page - 1, last))) if result.page > 1 else None
     return _fresh(body, tag)
@@ -88,10 +92,13 @@ def search() -> ResponseReturnValue:
 @bp.get("/doc/<path:doc_id>")
 def document(doc_id: str) -> ResponseReturnValue:
     tag = _etag()
-    cached = _cached(tag)
+    cached = None if request.if_none_match.star_tag else _cached(tag)
     if cached is not None:
         return cached
     doc = engine(current_app).document(doc_id, request.args.get("q", ""))
+    cached = _cached(tag, exists=doc is not None) if request.if_none_match.star_tag else None
+    if cached is not None:
+        return cached
     if doc is None:
         body = error_json("not_found", f"no document with id {doc_id!r}", f"لا توجد مقالة بالمعرّف {doc_id}")
         return _fresh(body, tag, 404)
@@ -122,13 +129,17 @@ def cross_origin(response: Response) -> Response:
 
 @bp.get("/health")
 def health() -> ResponseReturnValue:
+    """The server's state now (its memory changes from one request to the next): never cached."""
     try:
-        return jsonify({**engine(current_app).health(), "worker": worker()})
+        response = jsonify({**engine(current_app).health(), "worker": worker()})
     except IndexProblem as exc:
         from search import __version__
 
         body = {"status": "unavailable", "documents": 0, "built_at": None, "version": __version__, "error": exc.public}
-        return jsonify(body), 503
+        response = jsonify(body)
+        response.status_code = 503
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def worker() -> dict[str, object]:
@@ -148,4 +159,10 @@ def worker() -> dict[str, object]:
 
 @bp.get("/openapi.json")
 def openapi() -> ResponseReturnValue:
-    return jsonify(openapi_document(public_url()))
+    """The document depends on the version and the settings only: its tag says so."""
+    seed = f"{__version__}|{settings(current_app).fingerprint()}|{public_url()}"
+    tag = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    cached = _cached(tag)
+    if cached is not None:
+        return cached
+    return _fresh(openapi_document(public_url(), settings(current_app).max_per_page), tag)

@@ -7,7 +7,10 @@ the link. A download takes at most ``export_time_limit`` seconds; one that ends
 early (that limit, or a page of results cut by ``search_time_limit``) ends with
 a row or line saying how many rows it holds and why. CSV starts with a
 byte-order mark so that spreadsheet software reads
-the Arabic as UTF-8.
+the Arabic as UTF-8. A CSV cell that a spreadsheet would take for a formula
+(it starts with = + - @, a tab or a carriage return) starts with an apostrophe.
+Both follow the search's ``collapse``: one row per story group by default, like
+the page; ``collapse=0`` gives every article.
 """
 
 from __future__ import annotations
@@ -54,6 +57,17 @@ def _row(hit: Hit) -> dict[str, Any]:
     }
 
 
+# A spreadsheet takes a cell that starts with one of these for a formula («=HYPERLINK(…)» in a
+# title would run when the file is opened). In the CSV such a cell starts with an apostrophe,
+# which spreadsheets read as "text" and do not show (OWASP's advice on CSV injection); the JSON
+# Lines export, read by programs, keeps every value as it is.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_row(hit: Hit) -> dict[str, Any]:
+    return {k: "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v for k, v in _row(hit).items()}
+
+
 class Export:
     """The rows of one download, page after page, and why it ended early if it did."""
 
@@ -76,7 +90,7 @@ class Export:
             result = search_engine.search(
                 self.args.q, page=page, per_page=config.max_per_page, sort=self.args.sort,
                 filters=self.args.filters, respell=self.args.respell, match=self.args.match,
-                facets=False, suggest=False,
+                facets=False, suggest=False, collapse=self.args.collapse,
             )
             if result.timed_out:
                 self.stopped = (f"a page of results took longer than {config.search_time_limit:g} s "
@@ -96,11 +110,12 @@ class Export:
 def _prepare() -> tuple[SearchArgs, int, int]:
     config = settings(current_app)
     args = parse_search_args(request.args, config.per_page, config.max_per_page)
-    if not (args.q.strip() or args.filters.source or args.filters.category):
-        raise BadParameter("q", "an export needs q, a source or a category", "التنزيل يحتاج إلى {name} أو مصدر أو تصنيف")
+    if not args.asks():
+        raise BadParameter("q", "an export needs q or a filter (source, category, from/to, undated, group)",
+                           "التنزيل يحتاج إلى {name} أو مرشّح (مصدر، تصنيف، تاريخ، مجموعة)")
     total = engine(current_app).search(
         args.q, per_page=1, sort=args.sort, filters=args.filters, respell=args.respell, match=args.match,
-        snippets=False, facets=False, suggest=False,
+        snippets=False, facets=False, suggest=False, collapse=args.collapse,
     ).total
     return args, total, config.export_max_rows
 
@@ -125,7 +140,7 @@ def export_csv() -> ResponseReturnValue:
         writer.writeheader()
         export = Export(args, limit)
         for hit in export.hits():
-            writer.writerow(_row(hit))
+            writer.writerow(_csv_row(hit))
             if out.tell() > 64 * 1024:
                 yield out.getvalue()
                 out.seek(0)

@@ -61,8 +61,9 @@ def _stamp(value: str | None, fallback: datetime) -> str:
 @bp.get("/feed.atom")
 def feed() -> ResponseReturnValue:
     args = parse_search_args(request.args, settings(current_app).per_page, settings(current_app).max_per_page)
-    if not (args.q.strip() or args.filters.source or args.filters.category):
-        raise BadParameter("q", "a feed needs q, a source or a category", "الخلاصة تحتاج إلى {name} أو مصدر أو تصنيف")
+    if not args.asks():
+        raise BadParameter("q", "a feed needs q or a filter (source, category, from/to, undated, group)",
+                           "الخلاصة تحتاج إلى {name} أو مرشّح (مصدر، تصنيف، تاريخ، مجموعة)")
     args.sort, args.page = "newest", 1
     result = args.run(engine(current_app))
     updated = datetime.now(UTC).replace(microsecond=0)

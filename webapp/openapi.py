@@ -6,7 +6,7 @@ from typing import Any
 
 from search import __version__
 from search.notices import MESSAGES as NOTICE_MESSAGES
-from webapp.params import MAX_VALUE_CHARS, MAX_VALUES
+from webapp.params import MAX_PAGE, MAX_VALUE_CHARS, MAX_VALUES
 
 NULLABLE_STRING = {"type": ["string", "null"]}
 
@@ -360,8 +360,9 @@ NOT_MODIFIED = {"description": "the index has not changed since the ETag sent in
 ERROR_RESPONSE = _json("#/components/schemas/Error", "invalid parameters")
 
 
-def openapi_document(public_url: str = "") -> dict[str, Any]:
-    """The document; its one server is ``public_url`` (the setting), else "/" (this host, whatever it is)."""
+def openapi_document(public_url: str = "", max_per_page: int = 100) -> dict[str, Any]:
+    """The document; its one server is ``public_url`` (the setting), else "/" (this host, whatever it is).
+    ``max_per_page``: the server's setting, the most results a page may ask for."""
     return {
         "openapi": "3.1.0",
         "info": {
@@ -381,8 +382,10 @@ def openapi_document(public_url: str = "") -> dict[str, Any]:
                     "summary": "Search articles with the query language",
                     "parameters": [
                         _param("q", {"type": "string"}, "the query (see the README's query language)", "الانترنت"),
-                        _param("page", _or_empty({"type": "integer", "minimum": 1, "maximum": 1000}), "page number"),
-                        _param("per_page", _or_empty({"type": "integer", "minimum": 1, "maximum": 100}), "per page"),
+                        _param("page", _or_empty({"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
+                               "page number"),
+                        _param("per_page", _or_empty({"type": "integer", "minimum": 1, "maximum": max_per_page}),
+                               "per page (at most the server's max_per_page setting)"),
                         _param("sort", _or_empty({"enum": ["relevance", "newest", "oldest"]}), "order"),
                         _param(
                             "match",

@@ -16,7 +16,7 @@ from search.labels import category_label
 from search.timeline import presets
 from webapp import engine, settings
 from webapp.arabic import ARTICLES, HIDDEN_COPIES, OTHER_COPIES, counted, digits, number, result_range
-from webapp.params import BadParameter, SearchArgs, parse_search_args
+from webapp.params import BadParameter, SearchArgs, last_page, parse_search_args
 from webapp.security import public_url
 
 bp = Blueprint("pages", __name__)
@@ -61,6 +61,9 @@ def arabic_moment(value: str | None) -> str:
 def copies_text(n: int, hidden: bool = False) -> str:
     """«نسخة أخرى»، «نسختان أخريان»، «٣ نسخ أخرى» (or, hidden, «٣ نسخ مكرّرة»)."""
     return counted(n, HIDDEN_COPIES if hidden else OTHER_COPIES, _style())
+
+
+bp.app_template_global("last_page")(last_page)
 
 
 @bp.app_template_global("same_day")
@@ -153,7 +156,7 @@ def index() -> ResponseReturnValue:
         args = parse_search_args(request.args, settings(current_app).per_page, settings(current_app).max_per_page)
     except BadParameter as exc:
         error = Markup(exc.html_ar())
-    if args is not None and (q.strip() or args.filters.source or args.filters.category or args.filters.group):
+    if args is not None and args.asks():
         try:
             result = args.run(engine(current_app))
         except IndexProblem as exc:

@@ -67,6 +67,7 @@ class SearchArgs:
     respell: bool = True  # false: the words as typed, never the respelling's results
     match: str = "auto"  # all | any | auto (all for a few words, any for a pasted headline)
     collapse: bool = True  # one result per story group
+    per_page_sent: bool = False  # per_page was in the request: every link to this search keeps it
 
     def run(self, engine: Engine) -> SearchResult:
         """This search, on the engine (the page and the API ask the same way)."""
@@ -80,6 +81,11 @@ class SearchArgs:
             match=self.match,
             collapse=self.collapse,
         )
+
+    def asks(self) -> bool:
+        """Whether this asks for anything: words, or a filter alone (a source, a category, dates,
+        «undated», a story group). The page, the API, the feed and the exports agree on it."""
+        return bool(self.q.strip() or self.filters.active)
 
     def as_params(self, **changes: Any) -> dict[str, Any]:
         """Query-string parameters reproducing this search, with changes (for links)."""
@@ -102,6 +108,8 @@ class SearchArgs:
             params["collapse"] = "0"
         if self.page != 1:
             params["page"] = self.page
+        if self.per_page_sent:
+            params["per_page"] = self.per_page
         if not self.respell:
             params["respell"] = "0"
         if self.match != "auto":
@@ -191,11 +199,19 @@ def _values(args: MultiDict, name: str) -> list[str]:
     return [shown(v).strip() for v in sent if v.strip()]
 
 
+# Parameters that take one value (source and category take several).
+SINGLE_VALUED = ("q", "page", "per_page", "sort", "match", "from", "to", "undated", "respell", "collapse", "group")
+
+
 def parse_search_args(args: MultiDict, per_page_default: int, max_per_page: int) -> SearchArgs:
     """Validate the query string; raises BadParameter naming the parameter at fault.
 
     Text that cannot be encoded (a lone surrogate) is read with U+FFFD in its place, so
     every link, entity tag and page built from it can be written."""
+    for name in SINGLE_VALUED:
+        sent = len(args.getlist(name))
+        if sent > 1:  # which one was meant? Never one chosen silently
+            raise BadParameter(name, f"{name} was sent {sent} times; send it once", "{name} مكرّر: أرسله مرة واحدة")
     q = shown(args.get("q", ""))
     sort = args.get("sort", "") or "relevance"
     if sort not in SORTS:
@@ -224,7 +240,13 @@ def parse_search_args(args: MultiDict, per_page_default: int, max_per_page: int)
         per_page=_int(args, "per_page", per_page_default, 1, max_per_page),
         sort=sort,
         filters=filters,
+        per_page_sent=bool(args.get("per_page", "")),
     )
+
+
+def last_page(pages: int) -> int:
+    """The last page a link may lead to: the results' last, within MAX_PAGE, and at least 1."""
+    return max(1, min(pages, MAX_PAGE))
 
 
 # The parameters a route reads: only their values must be UTF-8 (a link may carry others, such as
