@@ -566,3 +566,51 @@ def test_loader_memory_is_bounded_by_the_documents_not_the_file(tmp_path: Path) 
 def test_fixture_files_still_load() -> None:
     result = load_sources([FIXTURES])
     assert len(result.documents) == 8 and result.read == 11  # README.md is not an article
+
+
+# --- SGML: every <DOC> record is read or reported ----------------------------
+
+LOST_RECORDS = (
+    "<DOC>\n<DOCNO>L-1</DOCNO>\n<TEXT>النص الأول عن الاقتصاد</TEXT>\n</DOC>\n"
+    '<DOC id="2">\n<DOCNO>L-2</DOCNO>\n<TEXT>النص الثاني عن الاقتصاد</TEXT>\n</DOC>\n'
+    "<DOC >\n<DOCNO>L-3</DOCNO>\n<TEXT>النص الثالث عن الاقتصاد</TEXT>\n</doc>\n"
+    "<DOCNO>L-4</DOCNO>\n<TEXT>النص الرابع بلا فتح</TEXT>\n</DOC>\n"
+    "سطر شارد بين الكتل\n"
+    "<DOC>\n<DOCNO>L-5</DOCNO>\n<TEXT>النص الخامس</TEXT>\n</DOC>\n\n   \n"
+)
+
+
+@pytest.mark.parametrize(
+    ("data", "ids", "problems"),
+    [
+        (LOST_RECORDS, ["L-1", "L-2", "L-3", "L-5"],
+         [("after doc 3", "a </DOC> that no <DOC> opened"), ("after doc 3", "text outside any <DOC> block")]),
+        ('<DOC lang="ar">\n<DOCNO>A-1</DOCNO>\n<TEXT>نص</TEXT>\n</DOC>\n', ["A-1"], []),  # detected as SGML too
+        ("<DOC>\n<DOCNO>M-1</DOCNO>\n<TEXT>النص الأول</TEXT>\n<DOCNO>M-2</DOCNO>\n<TITLE>عنوان ثان</TITLE>\n"
+         "<TEXT>النص الثاني</TEXT>\n</DOC>\n<DOC><DOCNO>M-3</DOCNO><TEXT>نص</TEXT></DOC>\n",
+         ["M-3"], [("doc 1", "more than one DOCNO in one <DOC> block")]),
+        ("\n \n<DOC><DOCNO>P-1</DOCNO><TEXT>نص</TEXT></DOC>\n\n", ["P-1"], []),  # blank lines are not text
+    ],
+    ids=["lost", "attributes", "merged", "blank"],
+)
+def test_no_sgml_record_is_dropped_silently(tmp_path: Path, data: str, ids: list[str], problems: list) -> None:
+    path = tmp_path / "f.sgml"
+    path.write_text(data, encoding="utf-8")
+    for result in (load_sources([path]), read_bytes_source(data.encode(), "f.sgml"), load_text(data, "f.sgml")):
+        assert [d.id for d in result.documents] == ids
+        found = [(p.where.split("f.sgml", 1)[1].strip(), p.reason) for p in result.problems]
+        assert len(found) == len(problems), found
+        for (where, reason), (want_where, want_reason) in zip(found, problems, strict=True):
+            assert where == want_where and reason.startswith(want_reason), found
+
+
+def test_sgml_tags_cut_by_chunk_boundaries_are_still_found(tmp_path: Path) -> None:
+    """Openers with attributes fall across the 1 MiB pieces a file is read in."""
+    docs = [f'<DOC id="{n}" {"x" * (n % 97)}="y">\n<DOCNO>c{n}</DOCNO>\n<TEXT>{"نص " * (n % 300)}</TEXT>\n</DOC>\n'
+            for n in range(6000)]
+    path = tmp_path / "big.sgml"
+    path.write_text("".join(docs), encoding="utf-8")
+    assert path.stat().st_size > 3 * 1024 * 1024
+    result = load_sources([path])
+    assert len(result.documents) == 6000 - sum(1 for n in range(6000) if n % 300 == 0)  # an empty body is a problem
+    assert {p.reason for p in result.problems} == {"empty body"}

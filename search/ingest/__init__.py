@@ -376,11 +376,23 @@ def _utf8_checked(chunks: Iterable[bytes], faults: list[str]) -> Iterator[bytes]
 
 # --- Splitting a stream into records, in one pass and bounded memory ----------
 
-DOC_TAG = {str: re.compile(r"<(/?)DOC>", re.I), bytes: re.compile(rb"<(/?)DOC>", re.I)}
+# <DOC>, </DOC>, and an opener with attributes or spaces (<DOC id="2">, <DOC >); never <DOCNO>.
+DOC_TAG = {str: re.compile(r"<(/?)DOC(?:\s[^<>]{0,200})?>", re.I),
+           bytes: re.compile(rb"<(/?)DOC(?:\s[^<>]{0,200})?>", re.I)}
 SGML_TAG = re.compile(r"<(/?)([A-Za-z]+)>")
-SGML_START = {str: re.compile(r"\s*<DOC>", re.I), bytes: re.compile(rb"\s*<DOC>", re.I)}
+SGML_START = {str: re.compile(r"\s*<DOC[\s>]", re.I), bytes: re.compile(rb"\s*<DOC[\s>]", re.I)}
 NEWLINE = {str: "\n", bytes: b"\n"}
 LEADING_SPACE = re.compile(r"\s*")
+STRAY_SHOWN = 60  # characters of text found outside the <DOC> blocks quoted in its report
+
+
+@dataclass
+class Stray:
+    """Text outside every <DOC> block (a record whose <DOC> is missing, a stray line): reported,
+    never silently dropped. ``closer``: it ended at a </DOC> that no <DOC> opened."""
+
+    text: str
+    closer: bool = False
 
 
 def _last_marked(chunks: Iterable[AnyStr]) -> Iterator[tuple[AnyStr, bool]]:
@@ -394,29 +406,51 @@ def _last_marked(chunks: Iterable[AnyStr]) -> Iterator[tuple[AnyStr, bool]]:
     yield previous, True
 
 
-def _doc_blocks(chunks: Iterable[AnyStr], limit: int) -> Iterator[AnyStr | int]:
+def _shown_text(piece: str | bytes) -> str:
+    return piece.decode("utf-8", "replace") if isinstance(piece, bytes) else piece
+
+
+def _doc_blocks(chunks: Iterable[AnyStr], limit: int) -> Iterator[AnyStr | int | Stray]:
     """The contents of the ``<DOC>`` blocks in a stream; a block over limit is given as its size.
 
-    A block ends at ``</DOC>``, at the next ``<DOC>`` or at the end; text between
-    blocks is ignored. Only the current block is kept in memory.
+    A block ends at ``</DOC>``, at the next ``<DOC>`` or at the end. Text between blocks that is
+    not blank is given as a ``Stray`` (its first words), in its place. Only the current block is
+    kept in memory.
     """
     inside, pieces, size = False, [], 0
+    outside = ""  # the start of the text seen since the last block ended (bounded)
     carry = None
+
+    def seen_outside(piece: AnyStr) -> None:
+        nonlocal outside
+        if len(outside) < STRAY_SHOWN:
+            outside += " " + " ".join(_shown_text(piece[: STRAY_SHOWN * 4]).split())
+
+    def stray(piece: AnyStr, closer: bool) -> Iterator[Stray]:
+        nonlocal outside
+        seen_outside(piece)
+        if closer or outside.strip():
+            yield Stray(outside.strip()[:STRAY_SHOWN], closer)
+        outside = ""
+
     for chunk, final in _last_marked(chunks):
         data = carry + chunk if carry else chunk
         empty = data[:0]
-        safe = len(data) if final else len(data) - len("</DOC>")  # a tag may be cut at the chunk's end
+        safe = len(data) if final else len(data) - 210  # a tag may be cut at the chunk's end
         pos = 0
         for match in DOC_TAG[type(data)].finditer(data):
             if match.start() > safe:
                 break
+            closer = bool(match.group(1))
             if inside:
                 piece = data[pos : match.start()]
                 size += len(piece)
                 yield size if size > limit else empty.join([*pieces, piece])
                 pieces, size = [], 0
+            else:
+                yield from stray(data[pos : match.start()], closer)
             pos = match.end()
-            inside = not match.group(1)  # an opener starts a block, a closer ends one
+            inside = not closer  # an opener starts a block, a closer ends one
         end = len(data) if final else max(pos, safe + 1)
         if inside:
             piece = data[pos:end]
@@ -425,9 +459,13 @@ def _doc_blocks(chunks: Iterable[AnyStr], limit: int) -> Iterator[AnyStr | int]:
                 pieces.clear()
             elif piece:
                 pieces.append(piece)
+        elif pos < end:
+            seen_outside(data[pos:end])
         carry = data[end:]
     if inside:
         yield size if size > limit else empty.join(pieces)
+    elif outside.strip():
+        yield Stray(outside.strip()[:STRAY_SHOWN])
 
 
 def _lines(chunks: Iterable[AnyStr], limit: int, first: int = 1) -> Iterator[tuple[int, AnyStr | int]]:
@@ -462,6 +500,7 @@ def _too_large(where: str, size: int, sink: Sink) -> None:
 # --- Format detection and parsers -------------------------------------------
 
 SGML_FIELDS = ("DOCNO", "URL", "SRC", "CAT", "TITLE", "TIME", "AUTHOR", "ABSTRACT", "TEXT")
+DOCNO_TAG = re.compile(r"<DOCNO>([^<]{0,400})", re.I)
 COMMENT_COUNT_LINE = re.compile(r"^\s*تعليقات\s*[:：]\s*[\d٠-٩]+\s*$")  # "تعليقات : 0"
 BODY_KEYS = ("body", "text", "content")
 # How JSON documents begin: an object with a quoted key (or empty), an array of arrays or objects
@@ -514,6 +553,11 @@ def _abstract_and_text(abstract: str, text: str) -> str:
 
 
 def _sgml_doc(block: str, pos: str, sink: Sink) -> None:
+    numbers = DOCNO_TAG.findall(block)
+    if len(numbers) > 1:  # two records run together (a </DOC><DOC> missing): neither is guessed at
+        shown = ", ".join(" ".join(html.unescape(x).split())[:40] for x in numbers[:3])
+        sink.problem(pos, "more than one DOCNO in one <DOC> block (is a </DOC><DOC> missing?)", shown)
+        return
     fields = _sgml_fields(block)
     body = _abstract_and_text(fields["ABSTRACT"], fields["TEXT"])
     if not fields["DOCNO"]:
@@ -538,8 +582,19 @@ def _sgml_doc(block: str, pos: str, sink: Sink) -> None:
     sink.doc(doc)
 
 
-def _sgml_docs(blocks: Iterable[str | bytes | int], where: str, sink: Sink, decoder: _Decoder | None) -> None:
-    for n, block in enumerate(blocks, start=1):
+def _sgml_docs(
+    blocks: Iterable[str | bytes | int | Stray], where: str, sink: Sink, decoder: _Decoder | None
+) -> None:
+    n = 0
+    for block in blocks:
+        if isinstance(block, Stray):
+            at = f"{where} after doc {n}" if n else f"{where} before doc 1"
+            if block.closer:
+                sink.problem(at, "a </DOC> that no <DOC> opened: the record before it is not read", repr(block.text))
+            else:
+                sink.problem(at, "text outside any <DOC> block, not read", repr(block.text))
+            continue
+        n += 1
         pos = f"{where} doc {n}"
         if isinstance(block, int):
             _too_large(pos, block, sink)
