@@ -18,7 +18,9 @@ checked on the exact shingle sets. Groups are the connected copies.
 A group's key is derived from its earliest article's id (then the smallest
 id), so a rebuild gives the same keys; an article added later joins the group
 of the copy it is found to be (``group_for``) and takes its key, which never
-changes while the group grows.
+changes while the group grows. An article added under the id of an earlier
+group's founder (re-added, or added after the founder was deleted) that is no
+copy of it takes another key: that group is not its own.
 """
 
 from __future__ import annotations
@@ -422,12 +424,12 @@ def group_documents(docs: Sequence[Document], procs: int = 1, meanwhile: FormsMe
 
 def group_for(doc: Document, candidates: Iterable[tuple[Document, str]]) -> str:
     """The key of the group a new article joins: that of the first candidate (an
-    article already indexed, with its key) it is a copy of; else a group of its own."""
+    article already indexed, with its key) it is a copy of; else "" (a group of its own)."""
     mine = fingerprint(doc)
     for other, key in candidates:
         if key and similar(mine, fingerprint(other)):
             return key
-    return key_of(doc.id)
+    return ""
 
 
 def assign(docs: Sequence[Document], procs: int = 1, meanwhile: FormsMet | None = None) -> Grouping:
@@ -440,13 +442,26 @@ def assign(docs: Sequence[Document], procs: int = 1, meanwhile: FormsMet | None 
 
 
 Candidates = Callable[[Document], Iterable[tuple[Document, str]]]
+Holders = Callable[[str], Iterable[str]]  # a group key -> ids of indexed articles in that group (a few)
 TRIED_MEMBERS = 3  # the members of a new group looked up in the index
+FRESH_KEYS = 1000  # other keys tried for a new group whose founder's key an indexed group holds
 
 
-def assign_added(docs: Sequence[Document], candidates: Candidates) -> int:
+def _unused_key(key: str, founder: str, holders: Holders, adding: set[str]) -> str:
+    """``key`` unless indexed articles outside this add hold it: an article re-added (or added
+    after its deletion) under the id of an earlier group's founder is not a copy of that group."""
+    for n in range(FRESH_KEYS):
+        candidate = key if n == 0 else key_of(f"{founder}\x1f{n}")
+        if all(held in adding for held in holders(candidate)):
+            return candidate
+    raise IndexProblem(f"no free story-group key for {founder!r} after {FRESH_KEYS} tries")
+
+
+def assign_added(docs: Sequence[Document], candidates: Candidates, holders: Holders | None = None) -> int:
     """Group the documents of an add: first among themselves, then each new group joins
     the group of an indexed article one of its first members is a copy of
-    (``candidates`` names the indexed articles most like a document, with their keys).
+    (``candidates`` names the indexed articles most like a document, with their keys); a group
+    that joins none takes a key no indexed group holds (``holders``: the ids holding a key).
     Returns how many of the documents are in a group of two or more."""
     if not docs:
         return 0
@@ -459,9 +474,11 @@ def assign_added(docs: Sequence[Document], candidates: Candidates) -> int:
         joined = ""
         for i in indexes[:TRIED_MEMBERS]:
             joined = group_for(docs[i], ((other, k) for other, k in candidates(docs[i]) if other.id != docs[i].id))
-            if joined != key_of(docs[i].id):
+            if joined:
                 break
-            joined = ""
+        if not joined and holders is not None:
+            founder = next(docs[i].id for i in indexes if key_of(docs[i].id) == key)
+            key = _unused_key(key, founder, holders, {doc.id for doc in docs})
         for i in indexes:
             docs[i].group = joined or key
         if joined or len(indexes) > 1:

@@ -301,6 +301,36 @@ def test_add_and_delete_keep_groups_current(grouped) -> None:  # type: ignore[no
     assert hit.group.id == key and hit.group.size == 3
 
 
+FOOTBALL = Document(
+    "wire-1", "مباراة كرة القدم",
+    "فاز المنتخب الوطني لكرة القدم على نظيره في مباراة ودية أقيمت مساء أمس في الملعب الأولمبي بحضور آلاف "
+    "المشجعين الذين ملأوا المدرجات وهتفوا طويلا للاعبين بعد صافرة النهاية.",
+    date=copies.DAY + timedelta(days=400),
+)
+
+
+@pytest.mark.parametrize("deleted_first", [False, True], ids=["replaced", "deleted-then-added"])
+def test_an_article_under_a_founder_s_id_is_no_copy_of_its_group(grouped, deleted_first: bool) -> None:  # type: ignore[no-untyped-def]
+    """The story's group keeps the key of its first article's id. Another article under that id,
+    re-added or added after the first was deleted, is not one of its copies."""
+    engine, added, deleted = grouped
+    key = grouping.key_of("wire-1")
+    if deleted_first:
+        deleted(["wire-1"])
+        _wait_for(engine, lambda: engine.search("", filters=Filters(group=key), suggest=False).total == 2)
+    added([FOOTBALL])
+    _wait_for(engine, lambda: engine.document("wire-1") is not None and engine.document("wire-1").title == FOOTBALL.title)
+    doc = engine.document("wire-1")
+    assert doc is not None and doc.group is not None
+    assert doc.group.id != key and doc.group.size == 1
+    assert {h.id for h in engine.search("", filters=Filters(group=key), suggest=False).hits} == STORY - {"wire-1"}
+    again = copies.documents()[0]  # the first article itself, added back: a copy of its group again
+    assert again.id == "wire-1"
+    added([again])
+    _wait_for(engine, lambda: engine.document("wire-1").title == again.title)
+    assert engine.document("wire-1").group.id == key
+
+
 def test_an_added_reworded_wire_copy_joins_its_report(grouped) -> None:  # type: ignore[no-untyped-def]
     engine, added, _deleted = grouped
     first, reworded, around = copies.wire_reports()

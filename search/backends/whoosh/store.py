@@ -395,7 +395,7 @@ def add(
         with ix.searcher() as searcher:
             report.replaced += sum(1 for doc in docs if searcher.document_number(id=doc.id) is not None)
             if "group" in ix.schema.names():
-                report.grouped = grouping.assign_added(docs, _candidates(searcher))
+                report.grouped = grouping.assign_added(docs, _candidates(searcher), _holders(searcher))
         _write_docs(ix, docs, 1, progress, update=True, memory_mb=memory_mb)
         report.indexed = len(docs)
         _touch_meta(gen, ix)
@@ -421,6 +421,15 @@ def _candidates(searcher: Searcher) -> grouping.Candidates:
             yield stored_document(stored), str(stored.get("group") or "")
 
     return find
+
+
+def _holders(searcher: Searcher) -> grouping.Holders:
+    """The ids of (a few) indexed articles in a story group."""
+
+    def held(key: str) -> list[str]:
+        return [str(hit.fields().get("id")) for hit in searcher.search(Q.Term("group", key), limit=CANDIDATES)]
+
+    return held
 
 
 def delete(root: Path, ids: list[str], wait: bool = False) -> BuildReport:

@@ -352,6 +352,20 @@ def _candidates(xapian: Any, dbs: list[Any]) -> grouping.Candidates:
     return find
 
 
+def _holders(xapian: Any, dbs: list[Any]) -> grouping.Holders:
+    """The ids of (a few) indexed articles in a story group, over every shard."""
+    db = xapian.Database()
+    for shard in dbs:
+        db.add_database(shard)
+
+    def held(key: str) -> list[str]:
+        enquire = xapian.Enquire(db)
+        enquire.set_query(xapian.Query(term(PREFIX["group"], key)))
+        return [str(json.loads(m.document.get_data()).get("id")) for m in enquire.get_mset(0, CANDIDATES)]
+
+    return held
+
+
 def add(root: Path, load: LoadResult, progress: Callable[[int], None] | None = None, wait: bool = False) -> BuildReport:
     """Add documents to their shards; a document whose id exists replaces it."""
     started = time.perf_counter()
@@ -359,7 +373,7 @@ def add(root: Path, load: LoadResult, progress: Callable[[int], None] | None = N
     docs = prepare(load, report)
 
     def apply(xapian: Any, dbs: list[Any]) -> None:
-        report.grouped = grouping.assign_added(docs, _candidates(xapian, dbs))
+        report.grouped = grouping.assign_added(docs, _candidates(xapian, dbs), _holders(xapian, dbs))
         for n, doc in enumerate(docs):
             db = dbs[shard_of(doc.id, len(dbs))]
             old = _existing(db, doc.id)
