@@ -353,7 +353,7 @@ class Engine:
             yield
         except IndexProblem:
             raise
-        except (MemoryError, RecursionError, KeyboardInterrupt):
+        except (RecursionError, KeyboardInterrupt):
             raise
         except Exception as exc:  # noqa: BLE001 - a damaged index fails in many ways; all mean the same
             log.exception("reading the index at %s failed", self.root)

@@ -71,8 +71,12 @@ def write_vocabulary(counts: Mapping[str, int], doc_count: int, path: Path) -> i
     )
     # Replace the file in one rename: a server may be reading it (after `baheth add`).
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text("".join(f"{w}\t{counts[w]}\n" for w in words), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text("".join(f"{w}\t{counts[w]}\n" for w in words), encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:  # disk full: the old vocabulary stays, and no half-written file beside it
+        tmp.unlink(missing_ok=True)
+        raise
     return len(words)
 
 

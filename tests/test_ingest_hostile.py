@@ -589,7 +589,7 @@ LOST_RECORDS = (
         ("<DOC>\n<DOCNO>M-1</DOCNO>\n<TEXT>النص الأول</TEXT>\n<DOCNO>M-2</DOCNO>\n<TITLE>عنوان ثان</TITLE>\n"
          "<TEXT>النص الثاني</TEXT>\n</DOC>\n<DOC><DOCNO>M-3</DOCNO><TEXT>نص</TEXT></DOC>\n",
          ["M-3"], [("doc 1", "more than one DOCNO in one <DOC> block")]),
-        ("\n \n<DOC><DOCNO>P-1</DOCNO><TEXT>نص</TEXT></DOC>\n\n", ["P-1"], []),  # blank lines are not text
+        ("\n \n<DOC><DOCNO>P-1</DOCNO><TEXT>نص</TEXT></DOC>\n</DOC>\n", ["P-1"], []),  # blank, a doubled closer
     ],
     ids=["lost", "attributes", "merged", "blank"],
 )

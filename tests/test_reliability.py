@@ -168,6 +168,53 @@ def test_damaged_index_is_reported_everywhere(fresh_index: Path) -> None:
     assert cli("search", "مسؤولون", "--index", fresh_index).returncode == 0
 
 
+@pytest.mark.parametrize("damage", ["text-field", "length-field"])
+def test_a_segment_overwritten_inside_is_a_message_in_every_command(fresh_index: Path, tmp_path: Path, damage: str) -> None:
+    """Bytes overwritten inside a segment's stored fields (not its table of contents): add, delete
+    and search each say the index could not be read, in one line, never a traceback."""
+    gen = fresh_index / (fresh_index / CURRENT_FILE).read_text().strip()
+    [segment] = list(gen.glob("*.seg"))[:1]
+    data = bytearray(segment.read_bytes())
+    at = int.from_bytes(data[:8], "big")
+    junk = b"\x80\x05\x8c\x02\xff\xfe." if damage == "text-field" else b"\x80\x05\x8e" + (2**60).to_bytes(8, "little")
+    data[at : at + len(junk)] = junk
+    segment.write_bytes(bytes(data))
+    added = tmp_path / "added.jsonl"
+    added.write_text(json.dumps({"id": "new-1", "title": "خبر جديد", "body": "نص خبر جديد عن مصر"}, ensure_ascii=False))
+    for args in (("add", added), ("delete", "FX-intl-2"), ("search", "مصر"), ("search", "مصر", "--json")):
+        result = cli(*args, "--index", fresh_index)
+        assert "Traceback" not in result.stderr, (args, result.stderr[-800:])
+        if result.returncode:
+            assert result.returncode == 1 and "reindex" in result.stderr, (args, result.stderr)
+
+
+def test_a_failure_after_an_add_is_committed_does_not_say_the_index_is_unchanged(
+    fresh_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Disk full while the spelling vocabulary is rewritten after an add: the added article is in,
+    and the message says so; the old vocabulary stays, with no half-written file beside it."""
+    from search.backends.whoosh import store
+    from search.errors import IndexProblem
+    from search.ingest import Document, LoadResult
+
+    gen = fresh_index / (fresh_index / CURRENT_FILE).read_text().strip()
+    real_replace = os.replace
+
+    def full(src, dst):  # type: ignore[no-untyped-def]
+        if "vocabulary" in str(dst):
+            raise OSError(28, "No space left on device", str(src))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(IndexProblem) as raised:
+        store.add(fresh_index, LoadResult(documents=[Document("new-1", "خبر جديد", "نص خبر جديد عن الفضاء")]))
+    message = str(raised.value)
+    assert "was written" in message and "searches see it" in message and "unchanged" not in message
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert Engine(fresh_index).document("new-1") is not None
+    assert not [p.name for p in gen.iterdir() if p.name.startswith(".vocabulary")], "no half-written vocabulary"
+
+
 # -- bad input ------------------------------------------------------------------------
 
 

@@ -141,8 +141,10 @@ def register_die_with_parent() -> None:
         _registered = True
 
 
-# What reading a damaged index file raises (a file cut short, bytes overwritten).
-DAMAGED = (EOFError, struct.error, zlib.error, pickle.UnpicklingError)
+# What reading a damaged index file raises (a file cut short, bytes overwritten): a length field
+# overwritten asks for exabytes (MemoryError), a string field for bytes that are not text.
+DAMAGED = (EOFError, struct.error, zlib.error, pickle.UnpicklingError, UnicodeDecodeError, IndexError, MemoryError,
+           OverflowError)
 
 
 @contextmanager
@@ -164,6 +166,35 @@ def writing(root: Path) -> Iterator[None]:
             "rebuild it with `baheth reindex`",
             public="the search index could not be read; it may be damaged and needs to be rebuilt",
         ) from exc
+
+
+@contextmanager
+def after_commit(root: Path) -> Iterator[None]:
+    """What follows a committed add or delete (the spelling vocabulary, the metadata): a filesystem
+    error there is reported as such. The change is in and searches see it; only those files lag."""
+    try:
+        yield
+    except OSError as exc:
+        what = exc.strerror or str(exc)
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        raise IndexProblem(
+            f"the change was written to the index at {root} and searches see it, but its spelling "
+            f"vocabulary and metadata could not be updated: {what}{where}; they are updated by the next "
+            "add, delete or reindex",
+            public="the search index was changed, but its metadata could not be updated",
+        ) from exc
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Replace a small file in one rename: a reader sees the old text or the new, never half; a
+    failed write leaves the old file and no temporary one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def fsync_dir(path: Path) -> None:

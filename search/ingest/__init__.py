@@ -384,6 +384,8 @@ SGML_START = {str: re.compile(r"\s*<DOC[\s>]", re.I), bytes: re.compile(rb"\s*<D
 NEWLINE = {str: "\n", bytes: b"\n"}
 LEADING_SPACE = re.compile(r"\s*")
 STRAY_SHOWN = 60  # characters of text found outside the <DOC> blocks quoted in its report
+_WORDY = re.compile(r"\w")  # what makes text outside the blocks worth a report: a letter or a digit (not
+# blank lines, not the U+FFFD of a few undecodable bytes after the last block)
 
 
 @dataclass
@@ -429,7 +431,7 @@ def _doc_blocks(chunks: Iterable[AnyStr], limit: int) -> Iterator[AnyStr | int |
     def stray(piece: AnyStr, closer: bool) -> Iterator[Stray]:
         nonlocal outside
         seen_outside(piece)
-        if closer or outside.strip():
+        if _WORDY.search(outside):  # a doubled </DOC> with nothing between loses nothing
             yield Stray(outside.strip()[:STRAY_SHOWN], closer)
         outside = ""
 
@@ -464,7 +466,7 @@ def _doc_blocks(chunks: Iterable[AnyStr], limit: int) -> Iterator[AnyStr | int |
         carry = data[end:]
     if inside:
         yield size if size > limit else empty.join(pieces)
-    elif outside.strip():
+    elif _WORDY.search(outside):
         yield Stray(outside.strip()[:STRAY_SHOWN])
 
 

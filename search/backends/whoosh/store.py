@@ -35,6 +35,7 @@ from search.backends.whoosh.generations import open_index
 from search.backends.whoosh.schema import ROOTS, ROOTS_FROM, make_schema, to_fields
 from search.backends.whoosh.segment import FastSegmentWriter
 from search.backends.writing import (
+    after_commit,
     clean_abandoned,
     folder_size,
     fsync_dir,
@@ -42,6 +43,7 @@ from search.backends.writing import (
     retire_old,
     stamp,
     switch_current,
+    write_text_atomically,
     writer_lock,
     writing,
 )
@@ -376,7 +378,7 @@ def _touch_meta(gen: Path, ix: Index) -> None:
     meta = read_meta(gen)
     meta["documents"] = ix.doc_count()
     meta["updated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    (gen / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    write_text_atomically(gen / META_FILE, json.dumps(meta, ensure_ascii=False))
 
 
 def add(
@@ -398,7 +400,8 @@ def add(
                 report.grouped = grouping.assign_added(docs, _candidates(searcher), _holders(searcher))
         _write_docs(ix, docs, 1, progress, update=True, memory_mb=memory_mb)
         report.indexed = len(docs)
-        _touch_meta(gen, ix)
+        with after_commit(root):
+            _touch_meta(gen, ix)
     report.generation = gen.name
     report.size_bytes = folder_size(gen)
     report.seconds = time.perf_counter() - started
@@ -449,7 +452,8 @@ def delete(root: Path, ids: list[str], wait: bool = False) -> BuildReport:
             writer.cancel()
             raise
         writer.commit()
-        _touch_meta(gen, ix)
+        with after_commit(root):
+            _touch_meta(gen, ix)
     report.generation = gen.name
     report.size_bytes = folder_size(gen)
     report.seconds = time.perf_counter() - started

@@ -34,6 +34,7 @@ from search.analysis import widen_memo
 from search.backends.base import BuildReport, prepare, storable_sources, stored_document
 from search.backends.generations import BUILD_PREFIX, GENERATION_PREFIX, META_FILE, current_generation, read_meta
 from search.backends.writing import (
+    after_commit,
     clean_abandoned,
     folder_size,
     fsync_dir,
@@ -41,6 +42,7 @@ from search.backends.writing import (
     retire_old,
     stamp,
     switch_current,
+    write_text_atomically,
     writer_lock,
     writing,
 )
@@ -304,11 +306,12 @@ def _change(root: Path, report: BuildReport, apply: Callable[[Any, list[Any]], N
     finally:
         for db in dbs:
             db.close()
-    vocabulary = _vocabulary(xapian, folders, gen / VOCABULARY_FILE)
-    _publish(xapian, folders[0], vocabulary)
-    meta = read_meta(gen)
-    meta["updated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    (gen / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    with after_commit(root):
+        vocabulary = _vocabulary(xapian, folders, gen / VOCABULARY_FILE)
+        _publish(xapian, folders[0], vocabulary)
+        meta = read_meta(gen)
+        meta["updated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        write_text_atomically(gen / META_FILE, json.dumps(meta, ensure_ascii=False))
     report.generation = gen.name
     report.size_bytes = folder_size(gen)
 
