@@ -18,14 +18,19 @@ def read_topics(path: Path) -> list[tuple[str, str]]:
     except UnicodeDecodeError as exc:  # UTF-16, a legacy code page: every query would be mangled
         line = raw[: exc.start].count(b"\n") + 1
         raise ValueError(f"{path} line {line}: not UTF-8 (byte {exc.start}); save the topics as UTF-8") from None
-    for n, line in enumerate(text.splitlines(), start=1):
+    # Lines end at \n (and \r\n) only, as the loaders read them: str.splitlines() also splits at
+    # U+2028, U+0085 or a form feed inside a query.
+    for n, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         qid, sep, query = line.partition("\t")
         if not sep or not qid.strip():
             raise ValueError(f"{path} line {n}: expected `qid<TAB>query`, got {line[:60]!r}")
-        if any(ch.isspace() for ch in qid.strip()):
-            raise ValueError(f"{path} line {n}: a topic id must not contain white space, got {qid.strip()[:60]!r}")
+        if any(ch.isspace() or not ch.isprintable() for ch in qid.strip()):
+            raise ValueError(
+                f"{path} line {n}: a topic id must be printable, without white space, got {qid.strip()[:60]!r}"
+            )
         if qid.strip() in seen:  # a run holds each topic once
             raise ValueError(f"{path} line {n}: topic id {qid.strip()[:60]!r} again (first on line {seen[qid.strip()]})")
         seen[qid.strip()] = n

@@ -162,7 +162,7 @@ class Settings:
         rows = ["| setting | environment | default | allowed | meaning |", "|---|---|---|---|---|"]
         for s in self:
             default = f"`{s.default}`" if s.default != "" else "(empty)"
-            rows.append(f"| {s.name} | `{s.env}` | {default} | {s.allowed()} | {s.help.replace('|', '/')} |")
+            rows.append(f"| {s.name} | `{s.env}` | {default} | {s.allowed()} | {s.help.replace('|', chr(92) + '|')} |")
         return "\n".join(rows)
 
 

@@ -25,15 +25,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from search.backends.generations import BUILD_PREFIX, CURRENT_FILE, GENERATION_PREFIX, LOCK_FILE
-from search.errors import IndexBusy, IndexProblem
+from search.errors import IndexBusy, IndexMissing, IndexProblem
 
 KEEP_GENERATIONS = 2
 RETIRE_AFTER = 60.0  # seconds a replaced generation stays readable
 
 
 @contextmanager
-def writer_lock(root: Path, wait: bool = False) -> Iterator[None]:
-    """Hold the index's writer lock; refuse (or wait) when another writer has it."""
+def writer_lock(root: Path, wait: bool = False, existing: str = "") -> Iterator[None]:
+    """Hold the index's writer lock; refuse (or wait) when another writer has it. With ``existing``
+    (add, delete: how to build one), there must be an index at ``root`` already: a mistyped
+    path is refused before anything is created there."""
+    if existing and not (root / CURRENT_FILE).exists():
+        raise IndexMissing(f"no index at {root}: build one with {existing}")
     root.mkdir(parents=True, exist_ok=True)
     key = str(root.resolve())
     with _HELD_LOCK:

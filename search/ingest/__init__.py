@@ -578,9 +578,13 @@ def _sgml_doc(block: str, pos: str, sink: Sink) -> None:
         author=fields["AUTHOR"],
         origin=pos,
     )
-    _set_date(doc, fields["TIME"], pos, sink)
+    quiet = Sink(sink.limits)
+    _set_date(doc, fields["TIME"], pos, quiet)
     if doc.date is None:
         doc.date = date_in_id(doc.id)  # the field is missing or unreadable: the id still dates it
+    for warning in quiet.result.warnings:  # the field's warning, saying what the article is dated by
+        reason = warning.reason if doc.date is None else "bad date, dated by its DOCNO"
+        sink.warn(warning.where, reason, warning.detail)
     sink.doc(doc)
 
 

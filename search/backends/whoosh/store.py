@@ -392,7 +392,7 @@ def add(
     started = time.perf_counter()
     report = BuildReport()
     docs = prepare(load, report)
-    with writing(root), writer_lock(root, wait=wait):
+    with writing(root), writer_lock(root, wait=wait, existing="`baheth reindex`"):
         ix, gen = open_index(root)
         with ix.searcher() as searcher:
             report.replaced += sum(1 for doc in docs if searcher.document_number(id=doc.id) is not None)
@@ -439,11 +439,11 @@ def delete(root: Path, ids: list[str], wait: bool = False) -> BuildReport:
     """Delete documents by id from the live index."""
     started = time.perf_counter()
     report = BuildReport()
-    with writing(root), writer_lock(root, wait=wait):
+    with writing(root), writer_lock(root, wait=wait, existing="`baheth reindex`"):
         ix, gen = open_index(root)
         writer = ix.writer()
         try:
-            for doc_id in ids:
+            for doc_id in dict.fromkeys(ids):  # an id named twice is deleted once, counted once
                 if writer.delete_by_term("id", doc_id):
                     report.deleted += 1
                 else:

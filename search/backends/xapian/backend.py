@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Hashable, Iterator
@@ -63,6 +64,10 @@ MAX_GROUP_READ = 1000  # the members of one story group read to order them (a gr
 Address = tuple[str, int]
 
 
+# A host name, an IPv4 address, or an IPv6 address in brackets.
+HOST_NAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9._-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\]", re.ASCII)
+
+
 def parse_shards(text: str) -> list[list[Address]]:
     """``host:port,host:port|host:port`` -> one list of replicas per shard."""
     shards = []
@@ -72,6 +77,9 @@ def parse_shards(text: str) -> list[list[Address]]:
             host, sep, port = spec.strip().rpartition(":")
             if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
                 raise ValueError(f"a shard server is host:port, not {spec.strip()[:60]!r}")
+            if not HOST_NAME.fullmatch(host):  # «a:7001/b:7001» is no host: replicas are joined by |
+                raise ValueError(f"a shard server's host is a name or an address, not {host[:60]!r} "
+                                 "(replicas of a shard are written host:port|host:port)")
             replicas.append((host.strip("[]"), int(port)))
         shards.append(replicas)
     if not shards:

@@ -390,7 +390,7 @@ def add(root: Path, load: LoadResult, progress: Callable[[int], None] | None = N
                 progress(1)
         report.indexed = len(docs)
 
-    with writing(root), writer_lock(root, wait=wait):
+    with writing(root), writer_lock(root, wait=wait, existing="`baheth reindex --backend xapian`"):
         _change(root, report, apply)
     report.seconds = time.perf_counter() - started
     return report
@@ -402,7 +402,7 @@ def delete(root: Path, ids: list[str], wait: bool = False) -> BuildReport:
     report = BuildReport()
 
     def apply(xapian: Any, dbs: list[Any]) -> None:
-        for doc_id in ids:
+        for doc_id in dict.fromkeys(ids):  # an id named twice is deleted once, counted once
             db = dbs[shard_of(doc_id, len(dbs))]
             old = _existing(db, doc_id)
             if old is None:
@@ -412,7 +412,7 @@ def delete(root: Path, ids: list[str], wait: bool = False) -> BuildReport:
             db.delete_document(term(ID_PREFIX, doc_id))
             report.deleted += 1
 
-    with writing(root), writer_lock(root, wait=wait):
+    with writing(root), writer_lock(root, wait=wait, existing="`baheth reindex --backend xapian`"):
         _change(root, report, apply)
     report.seconds = time.perf_counter() - started
     return report
