@@ -31,6 +31,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "«{text}*» تطابق كلمات كثيرة، فبُحث عن أكثر {limit} كلمة منها شيوعًا",
         "«{text}*» matches many words; only the {limit} most frequent were searched",
     ),
+    "prefix_no_match": (
+        "لا كلمة في الأرشيف تبدأ بـ«{text}»",
+        "no word in the archive begins with «{text}»",
+    ),
     "unknown_source": ("لا يوجد مصدر باسم «{text}»", "no source called «{text}»"),
     "unknown_category": ("لا يوجد تصنيف باسم «{text}»", "no category called «{text}»"),
     "also_searched": ("شمل البحث أيضًا: {text}", "the search also included: {text}"),

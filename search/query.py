@@ -351,6 +351,7 @@ class QueryBuilder:
         if found is None:
             found = parsed.expansions[tuple(fields)] = self._expand(fields, cap)
         if not found:
+            parsed.notices.append(Notice("prefix_no_match", {"text": text}))
             return None
         # The cap counts distinct words; each is searched in every field that holds it.
         totals: dict[str, int] = {}
@@ -477,7 +478,7 @@ class QueryBuilder:
             if excluded:
                 parsed.query = AndNot(Everything(), any_of(excluded))
                 parsed.filters_only = True
-            elif text.strip():
+            elif text.strip() and not any(n.code == "prefix_no_match" for n in parsed.notices):
                 parsed.notices.append(Notice("no_searchable_words"))
             return parsed
         wants_all = match == "all" or (match == "auto" and len(optional) + len(required) <= AUTO_ALL_MAX_WORDS)

@@ -257,3 +257,24 @@ def test_the_lead_is_the_first_forty_words_of_the_body(body: str, lead: str) -> 
 
     assert LEAD_WORDS == 40
     assert Document(id="x", body=body).lead == lead
+
+
+def test_id_less_copies_from_two_outlets_are_two_articles(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """One wire report without ids, carried by two outlets: two articles, each keeping its id when
+    imported again; the same text with no source, url or date still has one id."""
+    from search.ingest import load_sources
+
+    report = {"title": "عاصفة تضرب الساحل", "body": "ضربت عاصفة قوية الساحل الشرقي صباح اليوم"}
+    lines = [
+        dict(report, source="outletA", url="http://a.example/1", date="2018-03-12T09:00:00Z"),
+        dict(report, source="outletB", url="http://b.example/9", date="2018-03-12T11:00:00Z"),
+    ]
+    path = tmp_path / "two.jsonl"
+    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), encoding="utf-8")
+    first, again = load_sources([path]), load_sources([path])
+    ids = [d.id for d in first.documents]
+    assert len(set(ids)) == 2 and ids == [d.id for d in again.documents] and not first.problems
+    bare = tmp_path / "bare.jsonl"
+    bare.write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
+    assert [d.id for d in load_sources([bare]).documents] == [d.id for d in load_sources([bare]).documents]
+    assert load_sources([bare]).documents[0].id not in ids

@@ -302,3 +302,11 @@ def test_a_hit_in_json_carries_every_field_but_its_page_html() -> None:
         expected["score"] = round(hit.score, 4)
         assert hit.to_json() == expected
     assert {f.name for f in fields(Hit)} - {"title_html"} == set(hit.to_json())
+
+
+def test_a_prefix_no_word_begins_with_says_so(engine: Engine) -> None:
+    alone = engine.search("زززز*")
+    codes = [n.code for n in alone.notices]
+    assert alone.total == 0 and "prefix_no_match" in codes and "no_searchable_words" not in codes
+    beside = engine.search("زززز* لبنان")
+    assert "FX-intl-2" in [h.id for h in beside.hits] and "prefix_no_match" in [n.code for n in beside.notices]

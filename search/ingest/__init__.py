@@ -672,8 +672,7 @@ def _json_doc(obj: object, pos: str, sink: Sink) -> None:
     if not doc_id and isinstance(raw_id, str) and raw_id:  # an id of only white space: said, not guessed silently
         sink.warn(pos, "blank id", "the id holds only white space; the document is named by its content")
     doc = Document(
-        # Without an id, the content names the document, so a re-import keeps its id.
-        id=doc_id or _stable_id(title, body),
+        id=doc_id,
         title=title,
         body=body,
         url=_json_text(obj, "url", pos, sink),
@@ -683,6 +682,13 @@ def _json_doc(obj: object, pos: str, sink: Sink) -> None:
         origin=pos,
     )
     _set_date(doc, obj.get("date"), pos, sink)
+    if not doc.id:
+        # Without an id, the content names the document, so a re-import keeps its id; with where
+        # and when it was published, so that one wire report carried by two outlets is two
+        # articles (copies, for the story groups), not one replacing the other.
+        published = doc.date.isoformat() if doc.date else ""
+        extra = (doc.source, doc.url, published)
+        doc.id = _stable_id(title, body, *extra) if any(extra) else _stable_id(title, body)
     sink.doc(doc)
 
 
