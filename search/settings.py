@@ -17,6 +17,7 @@ import hashlib
 import math
 import os
 import re
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -138,6 +139,15 @@ def _shown(value: Any) -> str:
 # A number as an operator writes it: ASCII or Arabic-Indic digits (read as ASCII), a sign, a point and an
 # exponent. Not what else Python's float() takes: «5_0», other scripts' digits, «inf», «nan».
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _web_address(text: str) -> bool:
+    try:
+        parts = urllib.parse.urlsplit(text)
+    except ValueError:  # «http://[x»
+        return False
+    return (parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.query and not parts.fragment
+            and not any(ch.isspace() or not ch.isprintable() for ch in text))
 
 
 def _num(x: float) -> str:
@@ -385,6 +395,10 @@ def resolve(explicit: Mapping[str, Any] | None = None, environ: Mapping[str, str
                 values[setting.name] = setting.default
         except SettingError as exc:
             errors.append(str(exc))
+    public = values.get("public_url", "")
+    if public and not _web_address(public):  # it goes into every permalink, feed and OpenSearch link
+        errors.append(f"public_url={_shown(public)}: must be an http:// or https:// address such as "
+                      f"https://search.example.org, without spaces, query or fragment [{SETTINGS['public_url'].env}]")
     if not errors and values["per_page"] > values["max_per_page"]:
         errors.append(
             f"per_page ({values['per_page']}) must not be larger than max_per_page ({values['max_per_page']}) "

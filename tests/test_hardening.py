@@ -687,3 +687,29 @@ def test_search_limit_is_read_like_a_setting(small_index: Path, written: str, ac
     assert (result.returncode == 0) is accepted, result.stderr
     if not accepted:
         assert "--limit" in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    "url", ["notaurl", "javascript:alert(1)", "ftp://example.org", "https://", "https://a b.example", "http://x/?q=1",
+            "https://example.org/#top", "http://[x"],
+)
+def test_public_url_must_be_a_web_address(url: str) -> None:
+    from search.settings import SettingError, resolve
+
+    with pytest.raises(SettingError, match="public_url"):
+        resolve({"public_url": url}, environ={})
+    assert resolve({"public_url": "https://search.example.org/baheth/"}, environ={}).public_url
+
+
+def test_trec_paragraph_tags_are_line_breaks_not_text(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from search.ingest import load_sources
+
+    source = tmp_path / "p.sgml"
+    source.write_text("<DOC>\n<DOCNO>P-1</DOCNO>\n<TITLE>عنوان</TITLE>\n<TEXT>\n<P>الفقرة الأولى</P>\n<p>الفقرة الثانية\n"
+                      "</TEXT>\n</DOC>\n", encoding="utf-8")
+    [doc] = load_sources([source]).documents
+    assert "<P>" not in doc.body.upper() and doc.body.split() == ["الفقرة", "الأولى", "الفقرة", "الثانية"]
+    unclosed = tmp_path / "u.sgml"  # an unclosed <TEXT> runs to the next field's tag, not to its first <P>
+    unclosed.write_text("<DOC><DOCNO>P-2</DOCNO><TEXT><P>أولى</P><P>ثانية</P><TITLE>عنوان</TITLE></DOC>", encoding="utf-8")
+    [doc] = load_sources([unclosed]).documents
+    assert doc.body.split() == ["أولى", "ثانية"] and doc.title == "عنوان"

@@ -503,6 +503,7 @@ def _too_large(where: str, size: int, sink: Sink) -> None:
 
 SGML_FIELDS = ("DOCNO", "URL", "SRC", "CAT", "TITLE", "TIME", "AUTHOR", "ABSTRACT", "TEXT")
 DOCNO_TAG = re.compile(r"<DOCNO>([^<]{0,400})", re.I)
+PARAGRAPH_TAG = re.compile(r"</?P>", re.I)  # TREC's paragraphs inside <TEXT>: line breaks, not text
 COMMENT_COUNT_LINE = re.compile(r"^\s*تعليقات\s*[:：]\s*[\d٠-٩]+\s*$")  # "تعليقات : 0"
 BODY_KEYS = ("body", "text", "content")
 # How JSON documents begin: an object with a quoted key (or empty), an array of arrays or objects
@@ -528,6 +529,8 @@ def _sgml_fields(block: str) -> dict[str, str]:
     waiting: list[str] = []  # opened fields whose next opening tag is not yet seen
     for match in SGML_TAG.finditer(block):
         name = match.group(2).upper()
+        if name == "P":  # a paragraph inside a field: neither opens nor ends one
+            continue
         if match.group(1):
             if name in starts and name not in closes:
                 closes[name] = match.start()
@@ -541,7 +544,7 @@ def _sgml_fields(block: str) -> dict[str, str]:
     fields = dict.fromkeys(SGML_FIELDS, "")
     for name, start in starts.items():
         end = closes.get(name, next_open.get(name, len(block)))
-        fields[name] = html.unescape(block[start:end]).strip()
+        fields[name] = html.unescape(PARAGRAPH_TAG.sub("\n", block[start:end])).strip()
     return fields
 
 
