@@ -94,7 +94,8 @@ class Filters:
         return all_of(parts) if parts else None
 
     def date_bounds(self) -> tuple[datetime | None, datetime | None]:
-        """The date range as naive UTC datetimes, inclusive (the whole of each day)."""
+        """The date range as naive datetimes, inclusive (the whole of each day), compared with each
+        article's date as it was published (search.backends.base.local_time)."""
         low = datetime.combine(self.date_from, dtime.min) if self.date_from else None
         high = datetime.combine(self.date_to, dtime.max) if self.date_to else None
         return low, high

@@ -165,3 +165,50 @@ def test_each_bar_selects_what_it_counts_and_a_day_ends_at_its_midnight(tmp_path
         for bar in bars:
             assert chosen.get("from", bar["from"]) <= bar["from"] <= bar["to"] <= chosen.get("to", bar["to"])
             assert len(found(**{"from": bar["from"], "to": bar["to"]})) == bar["count"], (chosen, bar)
+
+
+@pytest.mark.parametrize("backend", ["whoosh", "xapian"])
+def test_an_article_is_on_the_day_it_is_shown_on_whatever_its_zone(tmp_path, backend: str) -> None:  # type: ignore[no-untyped-def]
+    """Published 20 February at 23:30 in New York (04:30 UTC the 21st) and at 01:00 in Riyadh (22:00
+    UTC the 19th): both are shown on the 20th, so the date filter, the timeline and the CLI put them
+    there too. The order by date goes by the time shown."""
+    import json
+
+    from conftest import cli, xapian_shards
+    from search.engine import Engine, Filters
+    from search.settings import defaults
+
+    records = [
+        {"id": "tz1", "title": "منتصف الليل", "body": "خبر عن الانتخابات البلدية", "date": "2018-02-20T23:30:00-05:00"},
+        {"id": "tz2", "title": "خبر", "body": "خبر عن الانتخابات البلدية", "date": "Tue, 20 Feb 2018 01:00:00 +0300"},
+        {"id": "tz3", "title": "خبر آخر", "body": "خبر آخر عن الانتخابات البلدية", "date": "2018-02-21T00:30:00+01:00"},
+        {"id": "tz4", "title": "بلا تاريخ", "body": "خبر بلا تاريخ عن الانتخابات البلدية"},
+        {"id": "tz5", "title": "آخر لحظة", "body": "خبر عن الانتخابات البلدية", "date": "2018-02-19T23:59:59.999999Z"},
+    ]
+    source = tmp_path / "tz.jsonl"
+    source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    root = tmp_path / "ix"
+    if backend == "whoosh":
+        assert cli("reindex", source, "--index", root).returncode == 0
+        engine = Engine(root)
+    else:
+        shards = xapian_shards(root, [source])
+        engine = Engine(config=defaults().replace(index=str(root), backend="xapian", shards=shards))
+    try:
+        from datetime import date
+
+        day = engine.search("الانتخابات", filters=Filters(date_from=date(2018, 2, 20), date_to=date(2018, 2, 20)))
+        assert sorted(h.id for h in day.hits) == ["tz1", "tz2"]
+        assert all(h.date and h.date.startswith("2018-02-20") for h in day.hits)  # the day shown
+        every = engine.search("الانتخابات")
+        assert [(b.start.isoformat(), b.count) for b in every.timeline] == [
+            ("2018-02-19", 1), ("2018-02-20", 2), ("2018-02-21", 1)]
+        newest = engine.search("الانتخابات", sort="newest")
+        assert [h.id for h in newest.hits] == ["tz3", "tz1", "tz2", "tz5", "tz4"]  # undated last
+        last = engine.search("الانتخابات", filters=Filters(date_from=date(2018, 2, 19), date_to=date(2018, 2, 19)))
+        assert [h.id for h in last.hits] == ["tz5"]  # its last microsecond is still the 19th
+        before = engine.search("الانتخابات", filters=Filters(date_to=date(2018, 2, 20)))
+        assert sorted(h.id for h in before.hits) == ["tz1", "tz2", "tz5"] and before.undated == 0  # no undated one
+    finally:
+        if backend == "xapian":
+            cli("shards", "stop", "--index", root)

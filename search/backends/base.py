@@ -20,6 +20,16 @@ from search.ingest import REPLACEMENT, UNSTORABLE, Document, LoadResult, Problem
 from search.notices import Notice
 from search.querytree import Node
 
+
+def local_time(moment: datetime) -> datetime:
+    """A date as it was published, without its zone: «2018-02-20T23:30-05:00» is 20 February 23:30,
+    the day every page shows. The date filter, the timeline's days and the date order all go by it,
+    so that an article is on the day it is shown on (an index built before this went by UTC).
+    To the millisecond: Whoosh keeps microseconds since year 1 in a float64, exact to 8 µs today, and
+    23:59:59.999999 would round to the next midnight, the next day."""
+    return moment.replace(tzinfo=None, microsecond=moment.microsecond // 1000 * 1000)
+
+
 Stored = dict[str, object]  # a document's stored fields: id, title, body, url, source, category, author, date_iso
 
 

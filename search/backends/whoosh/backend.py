@@ -90,7 +90,7 @@ class WhooshSnapshot:
             # of a day (date_to) rounds up to the next midnight, where a date-only article of the
             # next day is. Below the microsecond after date_to instead, which is exact.
             high = _just_after(request.date_to) if request.date_to else np.inf
-            ranked.keep((dates >= low) & (dates < high))
+            ranked.keep(np.isfinite(dates) & (dates >= low) & (dates < high))  # an undated article is in no range
         if request.undated:
             ranked.keep(np.isneginf(ranker.dates()[ranked.ids]))
         page = Page(total=len(ranked.ids), hits=[], timed_out=ranked.timed_out)

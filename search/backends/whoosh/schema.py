@@ -5,12 +5,11 @@ The logical fields of :mod:`search.querytree` are the schema's field names.
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import COLUMN, DATETIME, ID, STORED, TEXT, Schema
 
 from search.analysis import exact_analyzer, stem_analyzer
+from search.backends.base import local_time
 from search.grouping import key_of
 from search.ingest import Document
 
@@ -65,7 +64,9 @@ def to_fields(doc: Document) -> dict[str, object]:
     }
     if doc.date is not None:
         try:
-            fields["date"] = doc.date.astimezone(UTC).replace(tzinfo=None)
+            # The date and time as the article was published, in its own zone: the day shown is the
+            # day the date filter, the timeline and the date order go by (search.timeline).
+            fields["date"] = local_time(doc.date)
         except (OverflowError, ValueError):  # the loader reports such dates; never abort a build on one
             fields["date_iso"] = ""
     return fields

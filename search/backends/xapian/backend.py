@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from search import roots
-from search.backends.base import Page, PageRequest, Stored
+from search.backends.base import Page, PageRequest, Stored, local_time
 from search.backends.xapian import require
 from search.backends.xapian.fields import (
     DATE_SLOT,
@@ -64,8 +64,8 @@ MAX_GROUP_READ = 1000  # the members of one story group read to order them (a gr
 Address = tuple[str, int]
 
 
-# A host name, an IPv4 address, or an IPv6 address in brackets.
-HOST_NAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9._-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\]", re.ASCII)
+# A host name or an IPv4 address (Xapian's remote client resolves no IPv6 address: «[::1]» fails).
+HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,252}", re.ASCII)
 
 
 def parse_shards(text: str) -> list[list[Address]]:
@@ -78,9 +78,9 @@ def parse_shards(text: str) -> list[list[Address]]:
             if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
                 raise ValueError(f"a shard server is host:port, not {spec.strip()[:60]!r}")
             if not HOST_NAME.fullmatch(host):  # «a:7001/b:7001» is no host: replicas are joined by |
-                raise ValueError(f"a shard server's host is a name or an address, not {host[:60]!r} "
+                raise ValueError(f"a shard server's host is a name or an IPv4 address, not {host[:60]!r} "
                                  "(replicas of a shard are written host:port|host:port)")
-            replicas.append((host.strip("[]"), int(port)))
+            replicas.append((host, int(port)))
         shards.append(replicas)
     if not shards:
         raise ValueError("no shard server given")
@@ -484,10 +484,10 @@ def _candidate_of(document: Any, docid: int) -> Row:
 
 
 def _instant(stored: Stored) -> float:
+    """The stored date as the date order goes by it: the time as published (search.backends.base.local_time)."""
     text = stored.get("date_iso")
     try:
-        moment = datetime.fromisoformat(str(text))
-        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+        return local_time(datetime.fromisoformat(str(text))).replace(tzinfo=UTC).timestamp()
     except (TypeError, ValueError, OverflowError, OSError):
         return 0.0
 

@@ -18,6 +18,7 @@ from datetime import UTC
 from typing import Any
 
 from search.analysis import exact_analyzer, stem_analyzer
+from search.backends.base import local_time
 from search.grouping import key_of
 from search.ingest import Document
 
@@ -63,21 +64,23 @@ def term(prefix: str, text: str) -> bytes:
 
 
 def day_value(doc: Document) -> bytes | None:
-    """The UTC day of the document's date, as the timeline counts it."""
+    """The day of the document's date as it was published (in its own zone): the day shown, which
+    the timeline counts."""
     if doc.date is None:
         return None
     try:
-        return doc.date.astimezone(UTC).date().isoformat().encode("ascii")
+        return local_time(doc.date).date().isoformat().encode("ascii")
     except (OverflowError, ValueError):
         return None
 
 
 def date_value(doc: Document) -> float | None:
-    """Seconds since 1970 (UTC), or None."""
+    """The date and time as published, in seconds since 1970 read as if that time were UTC (what
+    the date filter and the date order compare), or None."""
     if doc.date is None:
         return None
     try:
-        return doc.date.astimezone(UTC).timestamp()
+        return local_time(doc.date).replace(tzinfo=UTC).timestamp()
     except (OverflowError, ValueError, OSError):
         return None
 
