@@ -447,12 +447,13 @@ TRIED_MEMBERS = 3  # the members of a new group looked up in the index
 FRESH_KEYS = 1000  # other keys tried for a new group whose founder's key an indexed group holds
 
 
-def _unused_key(key: str, founder: str, holders: Holders, adding: set[str]) -> str:
-    """``key`` unless indexed articles outside this add hold it: an article re-added (or added
-    after its deletion) under the id of an earlier group's founder is not a copy of that group."""
+def _unused_key(key: str, founder: str, holders: Holders, adding: set[str], taken: set[str]) -> str:
+    """``key`` unless an indexed group holds it: indexed articles outside this add, or articles of
+    this add that join it (``taken``). An article re-added (or added after its deletion) under the
+    id of an earlier group's founder is not a copy of that group."""
     for n in range(FRESH_KEYS):
         candidate = key if n == 0 else key_of(f"{founder}\x1f{n}")
-        if all(held in adding for held in holders(candidate)):
+        if candidate not in taken and all(held in adding for held in holders(candidate)):
             return candidate
     raise IndexProblem(f"no free story-group key for {founder!r} after {FRESH_KEYS} tries")
 
@@ -469,18 +470,25 @@ def assign_added(docs: Sequence[Document], candidates: Candidates, holders: Hold
     members: dict[str, list[int]] = {}
     for i, key in enumerate(found.keys):
         members.setdefault(key, []).append(i)
+    joined: dict[str, str] = {}  # a new group's key -> the indexed group it joins
+    for key, indexes in members.items():
+        for i in indexes[:TRIED_MEMBERS]:
+            found_key = group_for(docs[i], ((other, k) for other, k in candidates(docs[i]) if other.id != docs[i].id))
+            if found_key:
+                joined[key] = found_key
+                break
+    taken = set(joined.values())  # indexed groups that new articles join: held, whoever else leaves them
+    adding = {doc.id for doc in docs}
     grouped = 0
     for key, indexes in members.items():
-        joined = ""
-        for i in indexes[:TRIED_MEMBERS]:
-            joined = group_for(docs[i], ((other, k) for other, k in candidates(docs[i]) if other.id != docs[i].id))
-            if joined:
-                break
-        if not joined and holders is not None:
-            founder = next(docs[i].id for i in indexes if key_of(docs[i].id) == key)
-            key = _unused_key(key, founder, holders, {doc.id for doc in docs})
+        final = joined.get(key, "")
+        if not final:
+            final = key
+            if holders is not None:
+                founder = next(docs[i].id for i in indexes if key_of(docs[i].id) == key)
+                final = _unused_key(key, founder, holders, adding, taken)
         for i in indexes:
-            docs[i].group = joined or key
-        if joined or len(indexes) > 1:
+            docs[i].group = final
+        if key in joined or len(indexes) > 1:
             grouped += len(indexes)
     return grouped

@@ -436,6 +436,9 @@ class QueryBuilder:
         short = len([c for c in clauses if not c.negated]) <= AUTO_ALL_MAX_WORDS
         months = self._months(clauses) if self.weights.months and short else {}
         skipped: set[int] = set()
+        # Words typed to be found (not excluded, not a filter), and how many of them are searched.
+        typed_words = sum(1 for c in clauses if not c.negated and c.field not in ("source", "category"))
+        searched_words = 0
         for index, clause in enumerate(clauses):
             if index in skipped:
                 continue
@@ -454,6 +457,8 @@ class QueryBuilder:
                     loose = self._word(clause.text, clause.field, parsed)
                     if loose is not None and loose != built:
                         built = AnyOf((built, loose))
+            if built is not None and not clause.negated and clause.field not in ("source", "category"):
+                searched_words += 1
             if built is None:
                 if pending_or and not clause.or_next:
                     self._place(any_of(pending_or), clause, required, optional)
@@ -474,6 +479,12 @@ class QueryBuilder:
         if pending_or:
             optional.append(any_of(pending_or))
 
+        if typed_words and not searched_words and (optional or required):
+            # Beside filters, words typed that search nothing (no word begins with a prefix, only
+            # common words) find nothing, as they do alone: not every article of the filter.
+            if not any(n.code == "prefix_no_match" for n in parsed.notices):
+                parsed.notices.append(Notice("no_searchable_words"))
+            return parsed
         if not optional and not required:
             if excluded:
                 parsed.query = AndNot(Everything(), any_of(excluded))

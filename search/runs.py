@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 from search.engine import Engine
+
+LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def read_topics(path: Path) -> list[tuple[str, str]]:
@@ -18,10 +21,9 @@ def read_topics(path: Path) -> list[tuple[str, str]]:
     except UnicodeDecodeError as exc:  # UTF-16, a legacy code page: every query would be mangled
         line = raw[: exc.start].count(b"\n") + 1
         raise ValueError(f"{path} line {line}: not UTF-8 (byte {exc.start}); save the topics as UTF-8") from None
-    # Lines end at \n (and \r\n) only, as the loaders read them: str.splitlines() also splits at
-    # U+2028, U+0085 or a form feed inside a query.
-    for n, line in enumerate(text.split("\n"), start=1):
-        line = line.removesuffix("\r")
+    # Lines end at \n, \r\n or a lone \r (old Mac files): str.splitlines() also splits at U+2028,
+    # U+0085 or a form feed inside a query.
+    for n, line in enumerate(LINE_END.split(text), start=1):
         if not line.strip():
             continue
         qid, sep, query = line.partition("\t")

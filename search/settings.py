@@ -144,9 +144,10 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?
 def _web_address(text: str) -> bool:
     try:
         parts = urllib.parse.urlsplit(text)
+        parts.port  # noqa: B018 - raises on «:99999» or «:abc»
     except ValueError:  # «http://[x»
         return False
-    return (parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.query and not parts.fragment
+    return (parts.scheme in ("http", "https") and bool(parts.hostname) and "?" not in text and "#" not in text
             and not any(ch.isspace() or not ch.isprintable() for ch in text))
 
 

@@ -309,16 +309,18 @@ FOOTBALL = Document(
 )
 
 
-@pytest.mark.parametrize("deleted_first", [False, True], ids=["replaced", "deleted-then-added"])
-def test_an_article_under_a_founder_s_id_is_no_copy_of_its_group(grouped, deleted_first: bool) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("how", ["replaced", "deleted-then-added", "replaced-beside-its-copies"])
+def test_an_article_under_a_founder_s_id_is_no_copy_of_its_group(grouped, how: str) -> None:  # type: ignore[no-untyped-def]
     """The story's group keeps the key of its first article's id. Another article under that id,
-    re-added or added after the first was deleted, is not one of its copies."""
+    re-added or added after the first was deleted, is not one of its copies; nor when one of the
+    story's copies is added again beside it, in the same add."""
     engine, added, deleted = grouped
     key = grouping.key_of("wire-1")
-    if deleted_first:
+    if how == "deleted-then-added":
         deleted(["wire-1"])
         _wait_for(engine, lambda: engine.search("", filters=Filters(group=key), suggest=False).total == 2)
-    added([FOOTBALL])
+    story = [d for d in copies.documents() if d.id in STORY - {"wire-1"}]  # every other holder of the key
+    added([FOOTBALL, *story] if how == "replaced-beside-its-copies" else [FOOTBALL])
     _wait_for(engine, lambda: engine.document("wire-1") is not None and engine.document("wire-1").title == FOOTBALL.title)
     doc = engine.document("wire-1")
     assert doc is not None and doc.group is not None

@@ -691,7 +691,7 @@ def test_search_limit_is_read_like_a_setting(small_index: Path, written: str, ac
 
 @pytest.mark.parametrize(
     "url", ["notaurl", "javascript:alert(1)", "ftp://example.org", "https://", "https://a b.example", "http://x/?q=1",
-            "https://example.org/#top", "http://[x"],
+            "https://example.org/#top", "http://[x", "http://x:99999", "http://x:abc/", "http://host/p?", "http://host#"],
 )
 def test_public_url_must_be_a_web_address(url: str) -> None:
     from search.settings import SettingError, resolve

@@ -614,3 +614,17 @@ def test_sgml_tags_cut_by_chunk_boundaries_are_still_found(tmp_path: Path) -> No
     result = load_sources([path])
     assert len(result.documents) == 6000 - sum(1 for n in range(6000) if n % 300 == 0)  # an empty body is a problem
     assert {p.reason for p in result.problems} == {"empty body"}
+
+
+@pytest.mark.parametrize("preamble", ["ملف أخبار\n", "<!-- TREC -->\n", "title line\n\n"])
+def test_lines_before_the_first_sgml_block_are_reported_and_every_block_read(tmp_path: Path, preamble: str) -> None:
+    data = (preamble + "<DOC>\n<DOCNO>H-1</DOCNO>\n<TITLE>عنوان أول</TITLE>\n<TEXT>نص أول <DOCNO> مقتبس</TEXT>"
+            "\n</DOC>\n"
+            '<DOC>\n<DOCNO>H-2</DOCNO>\n<TEXT><P ID="1">فقرة</P><BR>سطر<br/>آخر</TEXT>\n</DOC>\n')
+    path = tmp_path / "header.txt"
+    path.write_text(data, encoding="utf-8")
+    for result in (load_sources([path]), read_bytes_source(data.encode(), "header.txt"), load_text(data, "header.txt")):
+        assert [d.id for d in result.documents] == ["H-1", "H-2"]
+        assert [(p.where.split("header.txt", 1)[1].strip(), p.reason) for p in result.problems] == (
+            [("before doc 1", "text outside any <DOC> block, not read")] if any(c.isalnum() for c in preamble) else [])
+        assert result.documents[1].body.split() == ["فقرة", "سطر", "آخر"]

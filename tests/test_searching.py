@@ -310,3 +310,15 @@ def test_a_prefix_no_word_begins_with_says_so(engine: Engine) -> None:
     assert alone.total == 0 and "prefix_no_match" in codes and "no_searchable_words" not in codes
     beside = engine.search("زززز* لبنان")
     assert "FX-intl-2" in [h.id for h in beside.hits] and "prefix_no_match" in [n.code for n in beside.notices]
+
+
+@pytest.mark.parametrize("words", ["زززز*", "title:زززز*", "في", "title:في", "من في"])
+def test_words_beside_a_filter_that_search_nothing_find_nothing(engine: Engine, words: str) -> None:
+    """As alone: typed words that search nothing (no word begins with the prefix, only common words)
+    find nothing beside a filter too, and say why; never every article of the filter."""
+    for query in (f"{words} source:bbc", f"category:technology {words}"):
+        result = engine.search(query)
+        codes = [n.code for n in result.notices]
+        assert result.total == 0, (query, [h.id for h in result.hits])
+        assert {"prefix_no_match", "no_searchable_words"} & set(codes), (query, codes)
+    assert engine.search("-لبنان source:bbc").total == len(ids(engine, "مصدر:bbc"))  # only excluded words: the filter

@@ -381,6 +381,16 @@ DOC_TAG = {str: re.compile(r"<(/?)DOC(?:\s[^<>]{0,200})?>", re.I),
            bytes: re.compile(rb"<(/?)DOC(?:\s[^<>]{0,200})?>", re.I)}
 SGML_TAG = re.compile(r"<(/?)([A-Za-z]+)>")
 SGML_START = {str: re.compile(r"\s*<DOC[\s>]", re.I), bytes: re.compile(rb"\s*<DOC[\s>]", re.I)}
+# Or a file whose first lines are something else (a title line, a comment) before its first block:
+# a line that opens a <DOC> with a <DOCNO> after it. The lines before are reported, not read as an article.
+SGML_LATER = {str: re.compile(r"^[ \t]*<DOC[\s>]", re.I | re.M), bytes: re.compile(rb"^[ \t]*<DOC[\s>]", re.I | re.M)}
+SGML_NUMBER = {str: re.compile(r"<DOCNO>", re.I), bytes: re.compile(rb"<DOCNO>", re.I)}
+
+
+def _sgml_later(head: AnyStr) -> bool:
+    """A <DOC> line somewhere in the head, and a <DOCNO> after it (two linear searches)."""
+    opener = SGML_LATER[type(head)].search(head)
+    return opener is not None and SGML_NUMBER[type(head)].search(head, opener.end()) is not None
 NEWLINE = {str: "\n", bytes: b"\n"}
 LEADING_SPACE = re.compile(r"\s*")
 STRAY_SHOWN = 60  # characters of text found outside the <DOC> blocks quoted in its report
@@ -502,8 +512,9 @@ def _too_large(where: str, size: int, sink: Sink) -> None:
 # --- Format detection and parsers -------------------------------------------
 
 SGML_FIELDS = ("DOCNO", "URL", "SRC", "CAT", "TITLE", "TIME", "AUTHOR", "ABSTRACT", "TEXT")
-DOCNO_TAG = re.compile(r"<DOCNO>([^<]{0,400})", re.I)
-PARAGRAPH_TAG = re.compile(r"</?P>", re.I)  # TREC's paragraphs inside <TEXT>: line breaks, not text
+DOCNO_TAG = re.compile(r"<DOCNO>([^<]{0,400})</DOCNO>", re.I)  # a whole one: «<DOCNO>» quoted in a text is not
+# TREC's paragraphs and line breaks inside <TEXT> (with or without attributes): line breaks, not text
+PARAGRAPH_TAG = re.compile(r"</?P(?:\s[^<>]{0,200})?>|<BR\s*/?>", re.I)
 COMMENT_COUNT_LINE = re.compile(r"^\s*تعليقات\s*[:：]\s*[\d٠-٩]+\s*$")  # "تعليقات : 0"
 BODY_KEYS = ("body", "text", "content")
 # How JSON documents begin: an object with a quoted key (or empty), an array of arrays or objects
@@ -809,7 +820,7 @@ def parse_text(text: str, where: str, sink: Sink, doc_id: str = "") -> None:
     """Choose the format from the content and parse it; a plain-text article is named doc_id."""
     start = LEADING_SPACE.match(text).end()  # type: ignore[union-attr]
     head = text[start : start + 2000]
-    if SGML_START[str].match(head):
+    if SGML_START[str].match(head) or _sgml_later(head):
         parse_sgml(text, where, sink)
     elif head.startswith(("[", "{")) and _is_json(text):
         parse_json(text, where, sink)
@@ -853,7 +864,7 @@ def _read_stream(read: Callable[[int], bytes], size: int | None, where: str, doc
     chunks = _utf8_checked(itertools.chain([head], iter(lambda: read(CHUNK_BYTES), b"")), faults)
     decoder = _Decoder(where, sink)
     streamed = False
-    if not utf16 and SGML_START[bytes].match(head):
+    if not utf16 and (SGML_START[bytes].match(head) or _sgml_later(head)):
         _sgml_docs(_doc_blocks(chunks, limit), where, sink, decoder)
         streamed = True
     elif not utf16 and head.lstrip().startswith(b"{"):
