@@ -222,7 +222,8 @@ def run_peer(row: Row, coll: Collection) -> dict[str, object]:
         return found
     run_path = WORK / "runs" / coll.name / f"{slug(row.name)}-{cache.stem}.run"
     run_path.parent.mkdir(parents=True, exist_ok=True)
-    stats = peers.RUNNERS[row.peer](coll.jsonl(), coll.topics, run_path, WORK / "peers", limit=100)
+    # A folder per collection: with --jobs 2, two sets' peers of one kind are built at once.
+    stats = peers.RUNNERS[row.peer](coll.jsonl(), coll.topics, run_path, WORK / "peers" / coll.name, limit=100)
     result = {"run": str(run_path), "peer_stats": stats}
     cache.write_text(json.dumps(result))
     return result
