@@ -566,3 +566,15 @@ def test_the_openapi_document_states_the_server_s_own_per_page_limit(small_index
     assert most in [branch.get("maximum") for branch in per_page["schema"].get("anyOf", [per_page["schema"]])]
     assert client.get("/api/search", query_string={"q": "وزارة", "per_page": most}).status_code == 200
     assert client.get("/api/search", query_string={"q": "وزارة", "per_page": most + 1}).status_code == 400
+
+
+def test_an_article_page_refuses_q_sent_twice_and_the_form_shows_undated(client) -> None:  # type: ignore[no-untyped-def]
+    from conftest import SEED_ID
+
+    for path in (f"/doc/{SEED_ID}", f"/api/doc/{SEED_ID}"):
+        assert client.get(path, query_string=[("q", "الانترنت"), ("q", "مصر")]).status_code == 400, path
+        assert client.get(path, query_string={"q": "الانترنت"}).status_code == 200, path
+    page = client.get("/", query_string={"q": "وزارة", "undated": "1"}).get_data(as_text=True)
+    form = page.split('class="filters"', 1)[1].split("</form>", 1)[0]
+    assert 'type="checkbox" name="undated" value="1" checked' in form  # visible: the reader can uncheck it
+    assert 'type="hidden" name="undated"' not in form

@@ -15,7 +15,7 @@ from search import __version__
 from search.errors import IndexProblem
 from webapp import engine, settings
 from webapp.openapi import openapi_document
-from webapp.params import last_page, parse_search_args
+from webapp.params import last_page, parse_search_args, single_query
 from webapp.security import public_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -91,11 +91,12 @@ def search() -> ResponseReturnValue:
 
 @bp.get("/doc/<path:doc_id>")
 def document(doc_id: str) -> ResponseReturnValue:
+    q = single_query(request.args)
     tag = _etag()
     cached = None if request.if_none_match.star_tag else _cached(tag)
     if cached is not None:
         return cached
-    doc = engine(current_app).document(doc_id, request.args.get("q", ""))
+    doc = engine(current_app).document(doc_id, q)
     cached = _cached(tag, exists=doc is not None) if request.if_none_match.star_tag else None
     if cached is not None:
         return cached

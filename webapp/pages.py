@@ -16,7 +16,7 @@ from search.labels import category_label
 from search.timeline import presets
 from webapp import engine, settings
 from webapp.arabic import ARTICLES, HIDDEN_COPIES, OTHER_COPIES, counted, digits, number, result_range
-from webapp.params import BadParameter, SearchArgs, last_page, parse_search_args
+from webapp.params import BadParameter, SearchArgs, last_page, parse_search_args, single_query
 from webapp.security import public_url
 
 bp = Blueprint("pages", __name__)
@@ -176,7 +176,7 @@ def index() -> ResponseReturnValue:
 
 @bp.get("/doc/<path:doc_id>")
 def document(doc_id: str) -> ResponseReturnValue:
-    q = request.args.get("q", "")
+    q = single_query(request.args)
     doc = engine(current_app).document(doc_id, q)
     if doc is None:
         abort(404, description=f"لا توجد مقالة بالمعرّف {doc_id}")

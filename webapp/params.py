@@ -203,6 +203,14 @@ def _values(args: MultiDict, name: str) -> list[str]:
 SINGLE_VALUED = ("q", "page", "per_page", "sort", "match", "from", "to", "undated", "respell", "collapse", "group")
 
 
+def single_query(args: MultiDict) -> str:
+    """The ``q`` of a route that reads nothing else of a search (an article's page marks it)."""
+    sent = len(args.getlist("q"))
+    if sent > 1:
+        raise BadParameter("q", f"q was sent {sent} times; send it once", "{name} مكرّر: أرسله مرة واحدة")
+    return args.get("q", "")
+
+
 def parse_search_args(args: MultiDict, per_page_default: int, max_per_page: int) -> SearchArgs:
     """Validate the query string; raises BadParameter naming the parameter at fault.
 
