@@ -203,11 +203,16 @@ def _values(args: MultiDict, name: str) -> list[str]:
 SINGLE_VALUED = ("q", "page", "per_page", "sort", "match", "from", "to", "undated", "respell", "collapse", "group")
 
 
+def _sent_once(args: MultiDict, name: str) -> None:
+    """A parameter that takes one value, sent twice: which one was meant? Never one chosen silently."""
+    sent = len(args.getlist(name))
+    if sent > 1:
+        raise BadParameter(name, f"{name} was sent {sent} times; send it once", "{name} مكرّر: أرسله مرة واحدة")
+
+
 def single_query(args: MultiDict) -> str:
     """The ``q`` of a route that reads nothing else of a search (an article's page marks it)."""
-    sent = len(args.getlist("q"))
-    if sent > 1:
-        raise BadParameter("q", f"q was sent {sent} times; send it once", "{name} مكرّر: أرسله مرة واحدة")
+    _sent_once(args, "q")
     return args.get("q", "")
 
 
@@ -217,9 +222,7 @@ def parse_search_args(args: MultiDict, per_page_default: int, max_per_page: int)
     Text that cannot be encoded (a lone surrogate) is read with U+FFFD in its place, so
     every link, entity tag and page built from it can be written."""
     for name in SINGLE_VALUED:
-        sent = len(args.getlist(name))
-        if sent > 1:  # which one was meant? Never one chosen silently
-            raise BadParameter(name, f"{name} was sent {sent} times; send it once", "{name} مكرّر: أرسله مرة واحدة")
+        _sent_once(args, name)
     q = shown(args.get("q", ""))
     sort = args.get("sort", "") or "relevance"
     if sort not in SORTS:

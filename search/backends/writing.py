@@ -151,6 +151,12 @@ DAMAGED = (EOFError, struct.error, zlib.error, pickle.UnpicklingError, UnicodeDe
            OverflowError)
 
 
+def _failure(exc: OSError) -> str:
+    """A filesystem error in words: what happened, and to which file."""
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    return f"{exc.strerror or exc}{where}"
+
+
 @contextmanager
 def writing(root: Path) -> Iterator[None]:
     """A filesystem error while writing (read-only folder, disk full, another owner) is a
@@ -158,10 +164,8 @@ def writing(root: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        what = exc.strerror or str(exc)
-        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         raise IndexProblem(
-            f"cannot write the index at {root}: {what}{where}; the live index is unchanged",
+            f"cannot write the index at {root}: {_failure(exc)}; the live index is unchanged",
             public="the search index could not be written",
         ) from exc
     except DAMAGED as exc:  # a truncated or overwritten file of the live index, read by add or delete
@@ -179,11 +183,9 @@ def after_commit(root: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        what = exc.strerror or str(exc)
-        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         raise IndexProblem(
             f"the change was written to the index at {root} and searches see it, but its spelling "
-            f"vocabulary and metadata could not be updated: {what}{where}; they are updated by the next "
+            f"vocabulary and metadata could not be updated: {_failure(exc)}; they are updated by the next "
             "add, delete or reindex",
             public="the search index was changed, but its metadata could not be updated",
         ) from exc

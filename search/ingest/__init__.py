@@ -35,7 +35,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -592,13 +592,14 @@ def _sgml_doc(block: str, pos: str, sink: Sink) -> None:
         author=fields["AUTHOR"],
         origin=pos,
     )
-    quiet = Sink(sink.limits)
-    _set_date(doc, fields["TIME"], pos, quiet)
+    warned = len(sink.result.warnings)
+    _set_date(doc, fields["TIME"], pos, sink)
     if doc.date is None:
         doc.date = date_in_id(doc.id)  # the field is missing or unreadable: the id still dates it
-    for warning in quiet.result.warnings:  # the field's warning, saying what the article is dated by
-        reason = warning.reason if doc.date is None else "bad date, dated by its DOCNO"
-        sink.warn(warning.where, reason, warning.detail)
+        if doc.date is not None:  # the field's warning says what the article is dated by
+            sink.result.warnings[warned:] = [
+                replace(w, reason="bad date, dated by its DOCNO") for w in sink.result.warnings[warned:]
+            ]
     sink.doc(doc)
 
 
