@@ -92,6 +92,55 @@ def test_an_update_under_one_headline_is_a_copy(
     assert ((0, 1) in grouping.headline_pairs([a, b])) is (later <= timedelta(days=1) and title == HEADLINE)
 
 
+# A report cut to its first paragraph and republished the same day under a like headline: it shares too
+# few shingles with the whole for the Jaccard rules, and LSH does not propose it.
+WHOLE = FIRST + " " + UPDATED[len(UPDATE_LEAD):] + " " + OTHER_STORY
+
+
+NEW_STORY = OTHER_STORY + " " + UPDATED[len(UPDATE_LEAD):] + " " + UPDATE_LEAD  # a new lead over the old paragraph
+
+
+@pytest.mark.parametrize(
+    ("title", "later", "body", "same", "why"),
+    [
+        ("قرقنة: إنقاذ ثلاثين مهاجرا", timedelta(hours=5), None, True, "its first paragraph, the same day"),
+        ("قرقنة: إنقاذ ثلاثين مهاجرا", timedelta(days=1), None, False, "the next day: another publication"),
+        (LEAD_ONLY := "الحرس البحري يواصل البحث عن المفقودين", timedelta(hours=5), None, False,
+         "another headline: a reused lead"),
+        ("قرقنة: إنقاذ ثلاثين مهاجرا", timedelta(hours=5), NEW_STORY, False,
+         "a new story written over the paragraph: its lead is not in the shorter"),
+    ],
+    ids=["same-day", "next-day", "other-headline", "new-lead-over-it"],
+)
+def test_a_shortened_copy_under_a_like_headline_is_a_copy(
+    title: str, later: timedelta, body: str | None, same: bool, why: str
+) -> None:
+    whole = Document("whole-1", "إنقاذ ثلاثين مهاجرا قبالة قرقنة وانتشال جثتين", WHOLE, source="Jawhara FM",
+                     date=copies.DAY.replace(hour=8))
+    cut = Document("cut-2", title, UPDATE_LEAD, source="Jawhara FM", date=whole.date + later)
+    if body is not None:  # the longer article is another story written over the cut one's paragraph
+        whole = Document("whole-1", whole.title, body, source=whole.source, date=whole.date)
+    a, b = grouping.fingerprint(whole), grouping.fingerprint(cut)
+    assert grouping._jaccard(a.shingles, b.shingles) < grouping.LEAD_JACCARD, "no Jaccard rule sees it"
+    shorter = min(len(a.shingles), len(b.shingles))
+    assert grouping._overlap(a.shingles, b.shingles) >= grouping.SHORT_CONTAINED * shorter, "the shorter is in"
+    assert grouping.similar(a, b) is same and grouping.similar(b, a) is same, why
+    assert ((0, 1) in grouping.near_headline_pairs([a, b])) is (later < timedelta(days=1) and title != LEAD_ONLY)
+    found = grouping.group_documents([whole, cut, *copies.documents()])
+    assert (found.keys[0] == found.keys[1]) is same, why
+
+
+def test_near_headline_candidates_do_not_follow_a_word_on_every_headline_of_a_day() -> None:
+    """A word on more than MAX_HEADLINE_POSTINGS of one day's headlines pairs none of them by itself;
+    a word they share beside it still does."""
+    many = grouping.MAX_HEADLINE_POSTINGS + 1
+    day = [grouping.fingerprint(Document(f"n-{i}", f"تونس {i}", UPDATE_LEAD, date=copies.DAY)) for i in range(many)]
+    day += [grouping.fingerprint(Document(i, "تونس قرقنة", UPDATE_LEAD, date=copies.DAY)) for i in ("x", "y")]
+    assert grouping._jaccard(day[0].title_words, day[1].title_words) >= grouping.SHORT_HEADLINE, "one word in three"
+    assert grouping.near_headline_pairs(day) == {(many, many + 1)}
+    assert len(grouping.near_headline_pairs(day[:3])) == 3, "a day of three articles follows the word"
+
+
 WIRE = {doc.id: doc for doc in copies.wire_reports()}
 
 
