@@ -657,7 +657,8 @@ class Engine:
             fixed = None
             if len(form) <= MAX_WORD_CHARS and form not in stops and form.isalpha():
                 fixed = _respelling(form, speller, snapshot.doc_frequency("body_exact", form))
-            out.append(fixed or word)
+            # Shown as the articles write it (مؤتمر, not the search form مءتمر); it searches the same.
+            out.append(speller.written(fixed) if fixed else word)
             changed = changed or fixed is not None
         return " ".join(out) if changed else None
 

@@ -9,6 +9,10 @@ idea): a typed word finds every word at one edit, and most at two (a wrong
 letter, a swapped pair), by looking up its own deletions, kept as hashes in
 compact arrays. Candidates are
 ranked by edit distance, then by how many documents use them.
+
+The vocabulary's words are search forms (ؤ/ئ -> ء, ة -> ه, ى -> ي, أ/إ/آ -> ا),
+which no article writes: beside each, the vocabulary keeps the form the articles
+write most often (مءتمر -> مؤتمر), and a suggestion is shown in it.
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ from __future__ import annotations
 import bisect
 import logging
 import os
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
+
+from search.analysis import normalise, written_form, written_words
 
 MIN_DOCS = 3
 SMALL_COLLECTION = 1000
@@ -32,6 +39,7 @@ MAX_VOCABULARY_BYTES = 64 * 1024 * 1024  # a larger vocabulary file is damaged, 
 # its count; then per letter (one deletion each) a 64-bit hash and a word number.
 BYTES_PER_WORD = 90
 BYTES_PER_DELETION = 12
+BYTES_PER_SPELLING = 110  # a word's written form: its str object and its dictionary entry
 LOAD_CHUNK = 4096  # words whose deletions are made at once while loading
 
 
@@ -57,13 +65,65 @@ def edit_distance(a: str, b: str) -> int:
 VOCABULARY_FILE = "vocabulary.tsv"
 
 
-def write_vocabulary(counts: Mapping[str, int], doc_count: int, path: Path) -> int:
-    """Write ``word<TAB>documents`` for the words used often enough to suggest.
+def count_spellings(texts: Iterable[str]) -> dict[str, str]:
+    """Each search form of the texts' words -> the written form most documents use, where
+    the two differ (مءتمر -> مؤتمر, الحكومه -> الحكومة); marks and tatweel left out.
+
+    Counting is by document and over distinct written words (C-level set and Counter
+    updates), and each distinct written word is folded once: a small part of a reindex.
+    """
+    documents: Counter[str] = Counter()
+    for text in texts:
+        documents.update(set(written_words(text)))
+    best: dict[str, tuple[int, str]] = {}
+    for surface, n in documents.items():
+        if len(surface) > 2 * MAX_WORD_CHARS:
+            continue
+        written = written_form(surface)
+        form = normalise(written)
+        if not MIN_LENGTH <= len(form) <= MAX_WORD_CHARS or not form.isalpha():
+            continue  # never in the vocabulary (and a ligature folding to two words is no one spelling)
+        found = best.get(form)
+        # The most used; among equals, the first in code point order, so every build picks the same.
+        if found is None or n > found[0] or (n == found[0] and written < found[1]):
+            best[form] = (n, written)
+    return {form: written for form, (_n, written) in best.items() if written != form}
+
+
+def read_spellings(text: str | None) -> dict[str, str]:
+    """The written forms a vocabulary's text keeps (its third column); none in an older one."""
+    found: dict[str, str] = {}
+    for line in (text or "")[:MAX_VOCABULARY_BYTES].splitlines():
+        word, _, rest = line.partition("\t")
+        _n, _, written = rest.partition("\t")
+        if written and _spells(word, written):
+            found[word] = written
+    return found
+
+
+def spellings_after_change(previous: str | None, texts: Iterable[str]) -> dict[str, str]:
+    """The written forms for a vocabulary after ``baheth add`` or ``delete``: those the previous
+    vocabulary kept (counted over the whole collection), and for words it had none, the most used
+    in the added texts. An older vocabulary without them gets them for the added texts' words only."""
+    return {**count_spellings(texts), **read_spellings(previous)}
+
+
+def _spells(word: str, written: str) -> bool:
+    """Whether ``written`` is a way of writing the search form ``word`` (a damaged line is not)."""
+    return len(written) <= 2 * MAX_WORD_CHARS and "\t" not in written and normalise(written) == word
+
+
+def write_vocabulary(
+    counts: Mapping[str, int], doc_count: int, path: Path, spellings: Mapping[str, str] | None = None
+) -> int:
+    """Write ``word<TAB>documents[<TAB>written form]`` for the words used often enough to suggest.
 
     ``counts`` is each word of the exact body field with the number of
-    documents using it. Called when an index is built or changed (reading the
+    documents using it; ``spellings`` each word's most used written form, where it
+    differs (:func:`count_spellings`). Called when an index is built or changed (reading the
     term list takes seconds), so that a search never has to read it.
     """
+    spellings = spellings or {}
     # In a small collection every word counts; in a large one, rare words are mostly typos.
     min_docs = MIN_DOCS if doc_count >= SMALL_COLLECTION else 1
     words = sorted(
@@ -72,7 +132,8 @@ def write_vocabulary(counts: Mapping[str, int], doc_count: int, path: Path) -> i
     # Replace the file in one rename: a server may be reading it (after `baheth add`).
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     try:
-        tmp.write_text("".join(f"{w}\t{counts[w]}\n" for w in words), encoding="utf-8")
+        lines = (f"{w}\t{counts[w]}\t{spellings[w]}\n" if w in spellings else f"{w}\t{counts[w]}\n" for w in words)
+        tmp.write_text("".join(lines), encoding="utf-8")
         os.replace(tmp, path)
     except BaseException:  # disk full: the old vocabulary stays, and no half-written file beside it
         tmp.unlink(missing_ok=True)
@@ -102,19 +163,25 @@ class Speller:
     ``max_bytes`` bounds the whole: beyond it, the least used words are left out.
     """
 
-    def __init__(self, frequency: Mapping[str, int], max_bytes: int = 0) -> None:
+    def __init__(
+        self, frequency: Mapping[str, int], max_bytes: int = 0, spellings: Mapping[str, str] | None = None
+    ) -> None:
+        spellings = spellings or {}
         words = [w for w in frequency if MIN_LENGTH <= len(w) <= MAX_WORD_CHARS]
         if max_bytes:
             words.sort(key=lambda w: (-frequency[w], w))
             budget, kept = max_bytes, 0
             for word in words:
                 budget -= BYTES_PER_WORD + len(word) * (2 + BYTES_PER_DELETION)
+                if word in spellings:
+                    budget -= BYTES_PER_SPELLING + 2 * len(spellings[word])
                 if budget < 0:
                     break
                 kept += 1
             words = words[:kept]
         words.sort()
         self._words = words
+        self._spellings = {w: spellings[w] for w in words if w in spellings}
         self._counts = np.fromiter((frequency[w] for w in words), dtype=np.int64, count=len(words))
         self._most_used = int(self._counts.max()) if len(words) else 0
         # In chunks, so that loading never holds every deletion as a Python string at once.
@@ -137,6 +204,7 @@ class Speller:
     def nbytes(self) -> int:
         """Memory held, estimated: the arrays plus the word strings and their list."""
         strings = sum(BYTES_PER_WORD + len(w) * 2 for w in self._words)  # the counts are in BYTES_PER_WORD
+        strings += sum(BYTES_PER_SPELLING + 2 * len(w) for w in self._spellings.values())
         return self._keys.nbytes + self._owners.nbytes + strings
 
     def __len__(self) -> int:
@@ -149,13 +217,17 @@ class Speller:
 
     @classmethod
     def from_text(cls, text: str, max_bytes: int = 0) -> Speller:
-        """``word<TAB>documents`` lines; malformed or overlong lines are skipped."""
+        """``word<TAB>documents[<TAB>written form]`` lines; malformed or overlong lines are skipped."""
         frequency: dict[str, int] = {}
+        spellings: dict[str, str] = {}
         for line in text[:MAX_VOCABULARY_BYTES].splitlines():
-            word, _, n = line.partition("\t")
+            word, _, rest = line.partition("\t")
+            n, _, written = rest.partition("\t")
             if n.isdecimal() and len(n) < 12 and MIN_LENGTH <= len(word) <= MAX_WORD_CHARS:
                 frequency[word] = int(n)
-        return cls(frequency, max_bytes)
+                if written and _spells(word, written):
+                    spellings[word] = written
+        return cls(frequency, max_bytes, spellings)
 
     def _number(self, word: str) -> int:
         at = bisect.bisect_left(self._words, word)
@@ -163,6 +235,11 @@ class Speller:
 
     def known(self, word: str) -> bool:
         return self._number(word) >= 0
+
+    def written(self, word: str) -> str:
+        """How the articles most often write the vocabulary word ``word`` (مءتمر -> مؤتمر); ``word``
+        itself when the vocabulary does not say (one written before it kept written forms)."""
+        return self._spellings.get(word, word)
 
     def count(self, word: str) -> int:
         """How many documents use ``word`` (0 when it is not in the vocabulary)."""

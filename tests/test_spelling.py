@@ -162,10 +162,72 @@ def test_respelling_rules(typed: str, used: int, expected: str | None) -> None:
 
 def test_no_results_shows_the_respellings_results_and_says_so(client) -> None:  # type: ignore[no-untyped-def]
     data = client.get("/api/search?q=الانترنبت").get_json()
-    assert data["respelled_from"] == "الانترنبت" and data["query"] == "الانترنت" and data["total"] > 0
+    assert data["respelled_from"] == "الانترنبت" and data["query"] == "الإنترنت" and data["total"] > 0
     page = client.get("/?q=الانترنبت").get_data(as_text=True)
     assert "عرض نتائج" in page and "بدلاً من" in page and "respell=0" in page
     as_typed = client.get("/api/search?q=الانترنبت&respell=0").get_json()
-    assert as_typed["respelled_from"] is None and as_typed["total"] == 0 and as_typed["suggestion"] == "الانترنت"
+    assert as_typed["respelled_from"] is None and as_typed["total"] == 0 and as_typed["suggestion"] == "الإنترنت"
     bad = client.get("/api/search?q=x&respell=maybe")
     assert bad.status_code == 400 and "respell" in bad.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("texts", "expected"),
+    [
+        # The search form of each word -> the written form most articles use.
+        (["عقد مؤتمر صحفي", "المؤتمر", "مؤتمر دولي", "مءتمر"], {"مءتمر": "مؤتمر", "المءتمر": "المؤتمر"}),
+        (["الحكومة", "الحكومة", "الحكومه"], {"الحكومه": "الحكومة"}),
+        (["قالت إسرائيل", "اسرائيل"], {"اسراءيل": "إسرائيل"}),  # one each: the first in code point order
+        (["مُسؤوليّة"], {"مسءوليه": "مسؤولية"}),  # marks are not spelling
+        (["مصر تونس"], {}),  # written as searched: nothing to keep
+    ],
+)
+def test_count_spellings(texts: list[str], expected: dict[str, str]) -> None:
+    from search.spelling import count_spellings
+
+    assert count_spellings(texts) == expected
+
+
+def test_vocabulary_keeps_written_forms_and_reads_older_ones(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from search.spelling import read_spellings, write_vocabulary
+
+    path = tmp_path / "vocabulary.tsv"
+    write_vocabulary({"مءتمر": 5, "مصر": 9}, 5, path, {"مءتمر": "مؤتمر"})
+    assert path.read_text(encoding="utf-8") == "مءتمر\t5\tمؤتمر\nمصر\t9\n"
+    speller = Speller.from_text(path.read_text(encoding="utf-8"))
+    assert speller.suggest("موتمر") == "مءتمر" and speller.written("مءتمر") == "مؤتمر"
+    assert speller.written("مصر") == "مصر"
+    older = Speller.from_text("مءتمر\t5\nمصر\t9\n")  # a vocabulary written before it kept written forms
+    assert older.suggest("موتمر") == "مءتمر" and older.written("مءتمر") == "مءتمر"
+    # A damaged third column (not a way of writing the word) is never shown.
+    assert Speller.from_text("مءتمر\t5\tقنبلة\n").written("مءتمر") == "مءتمر"
+    assert read_spellings("مءتمر\t5\tقنبلة\nمصر\t9\n") == {}
+
+
+def test_suggestion_is_written_as_the_articles_write_it(client) -> None:  # type: ignore[no-untyped-def]
+    """Not the search form (مءتمر, with ؤ folded to ء): the spelling of the articles, on both backends."""
+    data = client.get("/api/search?q=موتمر").get_json()
+    assert data["suggestion"] == "مؤتمر" and data["respelled_from"] == "موتمر" and data["total"] > 0
+    page = client.get("/?q=موتمر").get_data(as_text=True)
+    assert "<strong>مؤتمر</strong>" in page and "مءتمر" not in page
+    as_typed = client.get("/?q=موتمر&respell=0").get_data(as_text=True)
+    assert "هل تقصد" in as_typed and "<bdi>مؤتمر</bdi>" in as_typed and "مءتمر" not in as_typed
+    # The suggestion searches what the respelling searched.
+    assert client.get("/api/search?q=مؤتمر").get_json()["total"] == data["total"]
+
+
+def test_added_articles_bring_their_written_forms(fresh_index) -> None:  # type: ignore[no-untyped-def]
+    """`baheth add` keeps the written forms the index had and adds those of new words."""
+    import json
+
+    from search.engine import Engine
+    from tests.conftest import cli
+
+    body = "افتتح مستشفى جديد في المدينة، وقال مدير المستشفى إن مستشفى الأطفال"
+    record = {"id": "SPELL-1", "title": "مستشفى", "body": body}
+    source = fresh_index.parent / "spell.jsonl"
+    source.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert cli("add", source, "--index", fresh_index).returncode == 0
+    engine = Engine(fresh_index)
+    assert engine.search("مستشفا", respell=False).suggestion == "مستشفى"
+    assert engine.search("موتمر", respell=False).suggestion == "مؤتمر"

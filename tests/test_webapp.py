@@ -66,7 +66,7 @@ def test_paging_and_sort(client) -> None:
 def test_empty_state_and_suggestion(client) -> None:
     page = client.get("/?q=الانترنيت&respell=0").get_data(as_text=True)  # as typed: nothing
     assert "لا توجد نتائج" in page
-    assert "هل تقصد" in page and "الانترنت" in page
+    assert "هل تقصد" in page and "الإنترنت" in page  # as the articles write it
     page = client.get("/?q=الانترنيت").get_data(as_text=True)  # by default: the respelling's results
     assert "لا توجد نتائج" not in page and "عرض نتائج" in page and "<mark>" in page
 

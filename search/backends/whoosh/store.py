@@ -51,7 +51,13 @@ from search.errors import IndexProblem
 from search.ingest import Document, LoadResult
 from search.roots import IdsAhead, roots_column
 from search.settings import SETTINGS
-from search.spelling import VOCABULARY_FILE, write_vocabulary
+from search.spelling import (
+    VOCABULARY_FILE,
+    count_spellings,
+    read_vocabulary,
+    spellings_after_change,
+    write_vocabulary,
+)
 
 
 class _Writer(SegmentWriter):
@@ -335,7 +341,7 @@ def _write_generation(
         ix = whoosh_index.create_in(str(building), make_schema())
         counts = _write_docs(ix, docs, procs, progress, memory_mb=memory_mb)
         report.indexed = ix.doc_count()
-        _write_vocabulary(ix, building / VOCABULARY_FILE, counts)
+        _write_vocabulary(ix, building / VOCABULARY_FILE, count_spellings(doc.body for doc in docs), counts)
         meta = {
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "documents": report.indexed,
@@ -356,11 +362,14 @@ def _write_generation(
 SPELLING_FIELD = "body_exact"
 
 
-def _write_vocabulary(ix: Index, path: Path, counts: dict[str, int] | None = None) -> None:
+def _write_vocabulary(
+    ix: Index, path: Path, spellings: dict[str, str], counts: dict[str, int] | None = None
+) -> None:
     """The spelling vocabulary: each word of the exact body field and its document count
-    (``counts``, as the writers of a new index saw them, or read from the index)."""
+    (``counts``, as the writers of a new index saw them, or read from the index), with its
+    most used written form (``spellings``)."""
     if counts is not None:
-        write_vocabulary(counts, ix.doc_count(), path)
+        write_vocabulary(counts, ix.doc_count(), path, spellings)
         return
     counts = {}
     fieldname = SPELLING_FIELD
@@ -369,12 +378,13 @@ def _write_vocabulary(ix: Index, path: Path, counts: dict[str, int] | None = Non
             for term, info in subreader.iter_field(fieldname):
                 word = term.decode("utf-8") if isinstance(term, bytes) else term
                 counts[word] = counts.get(word, 0) + info.doc_frequency()
-        write_vocabulary(counts, reader.doc_count(), path)
+        write_vocabulary(counts, reader.doc_count(), path, spellings)
 
 
-def _touch_meta(gen: Path, ix: Index) -> None:
+def _touch_meta(gen: Path, ix: Index, added: list[Document] | None = None) -> None:
     """After add or delete: the document count, and the spelling vocabulary of the changed index."""
-    _write_vocabulary(ix, gen / VOCABULARY_FILE)
+    path = gen / VOCABULARY_FILE
+    _write_vocabulary(ix, path, spellings_after_change(read_vocabulary(path), (doc.body for doc in added or ())))
     meta = read_meta(gen)
     meta["documents"] = ix.doc_count()
     meta["updated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -401,7 +411,7 @@ def add(
         _write_docs(ix, docs, 1, progress, update=True, memory_mb=memory_mb)
         report.indexed = len(docs)
         with after_commit(root):
-            _touch_meta(gen, ix)
+            _touch_meta(gen, ix, docs)
     report.generation = gen.name
     report.size_bytes = folder_size(gen)
     report.seconds = time.perf_counter() - started

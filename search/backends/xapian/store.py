@@ -72,7 +72,13 @@ from search.backends.xapian.fields import (
 )
 from search.errors import IndexMissing, IndexProblem
 from search.ingest import Document, LoadResult
-from search.spelling import VOCABULARY_FILE, write_vocabulary
+from search.spelling import (
+    VOCABULARY_FILE,
+    count_spellings,
+    read_vocabulary,
+    spellings_after_change,
+    write_vocabulary,
+)
 
 SHARD_PREFIX = "shard-"
 STUB_SUFFIX = ".stub"
@@ -188,8 +194,9 @@ def _shard_process(folder: str, docs: list[tuple[int, Document]], generation: st
     os._exit(0)
 
 
-def _vocabulary(xapian: Any, folders: list[Path], path: Path) -> str:
-    """Write the spelling vocabulary of the exact body field (all shards) and return its text."""
+def _vocabulary(xapian: Any, folders: list[Path], path: Path, spellings: dict[str, str]) -> str:
+    """Write the spelling vocabulary of the exact body field (all shards), with each word's most
+    used written form (``spellings``), and return its text."""
     counts: dict[str, int] = {}
     prefix = PREFIX["body_exact"]
     documents = 0
@@ -200,7 +207,7 @@ def _vocabulary(xapian: Any, folders: list[Path], path: Path) -> str:
             word = item.term.decode("utf-8", "replace")[len(prefix) :]
             counts[word] = counts.get(word, 0) + item.termfreq
         db.close()
-    write_vocabulary(counts, documents, path)
+    write_vocabulary(counts, documents, path, spellings)
     return path.read_text(encoding="utf-8")
 
 
@@ -251,7 +258,8 @@ def build(
         try:
             _write_shards(building, docs, shards, live.name, progress)
             folders = [building / f"{SHARD_PREFIX}{k}" for k in range(shards)]
-            vocabulary = _vocabulary(xapian, folders, building / VOCABULARY_FILE)
+            spellings = count_spellings(doc.body for doc in docs)
+            vocabulary = _vocabulary(xapian, folders, building / VOCABULARY_FILE, spellings)
             _publish(xapian, folders[0], vocabulary)
             report.indexed = len(docs)
             meta = {
@@ -294,8 +302,11 @@ def _live_shards(root: Path) -> tuple[Path, list[Path]]:
     return gen, folders
 
 
-def _change(root: Path, report: BuildReport, apply: Callable[[Any, list[Any]], None]) -> None:
-    """Open every shard of the live generation for writing, apply, then commit each and refresh the vocabulary."""
+def _change(
+    root: Path, report: BuildReport, apply: Callable[[Any, list[Any]], None], added: list[Document] | None = None
+) -> None:
+    """Open every shard of the live generation for writing, apply, then commit each and refresh the vocabulary
+    (its written forms: the previous ones, and the ``added`` documents' for new words)."""
     xapian = require()
     gen, folders = _live_shards(root)
     dbs = [xapian.WritableDatabase(str(folder), xapian.DB_OPEN) for folder in folders]
@@ -307,7 +318,9 @@ def _change(root: Path, report: BuildReport, apply: Callable[[Any, list[Any]], N
         for db in dbs:
             db.close()
     with after_commit(root):
-        vocabulary = _vocabulary(xapian, folders, gen / VOCABULARY_FILE)
+        path = gen / VOCABULARY_FILE
+        spellings = spellings_after_change(read_vocabulary(path), (doc.body for doc in added or ()))
+        vocabulary = _vocabulary(xapian, folders, path, spellings)
         _publish(xapian, folders[0], vocabulary)
         meta = read_meta(gen)
         meta["updated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -391,7 +404,7 @@ def add(root: Path, load: LoadResult, progress: Callable[[int], None] | None = N
         report.indexed = len(docs)
 
     with writing(root), writer_lock(root, wait=wait, existing="`baheth reindex --backend xapian`"):
-        _change(root, report, apply)
+        _change(root, report, apply, docs)
     report.seconds = time.perf_counter() - started
     return report
 
