@@ -466,11 +466,13 @@ class Engine:
         respell: bool = True,
         match: str = "auto",
         collapse: bool = False,
+        seconds: float | None = None,
     ) -> SearchResult:
         """Run a query in the user's language and return one page of results.
 
-        The time limit covers the whole search: ranking, snippets and the
-        suggestion. Past it, what is left is skipped and a notice says so.
+        The time limit (``seconds``, else the search_time_limit setting) covers the whole
+        search: ranking, snippets and the suggestion. Past it, what is left is skipped and a
+        notice says so.
         With ``respell`` (and ``suggest``), a query with (almost) no results
         whose respelling has more returns the respelling's results, saying so
         in ``respelled_from``. ``match`` (auto, all, any): see QueryBuilder.parse;
@@ -480,7 +482,8 @@ class Engine:
         one group (``filters.group``) lists all its members.
         """
         started = time.perf_counter()
-        deadline = time.monotonic() + self.config.search_time_limit
+        seconds = self.config.search_time_limit if seconds is None else seconds
+        deadline = time.monotonic() + seconds
         per_page = per_page or self.config.per_page
         if sort not in SORTS:
             raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
@@ -522,7 +525,8 @@ class Engine:
                 result.suggestion = self._suggest(snapshot, parsed)
         if respell and result.suggestion and result.total < RESPELL_BELOW:
             instead = self.search(
-                result.suggestion, page, per_page, sort, filters, snippets, facets, False, False, match, collapse
+                result.suggestion, page, per_page, sort, filters, snippets, facets,
+                suggest=False, respell=False, match=match, collapse=collapse, seconds=seconds,
             )
             if instead.total > result.total:
                 instead.respelled_from, instead.notices = text, result.notices + instead.notices

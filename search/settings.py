@@ -275,6 +275,14 @@ SETTINGS = Settings(
         1_000_000,
     ),
     Setting(
+        "export_page_rows",
+        1000,
+        "Results a download (CSV or JSON Lines) reads per pass over the index: each pass ranks the whole search "
+        "again, so fewer, larger passes cost less; each holds this many articles in memory.",
+        1,
+        100_000,
+    ),
+    Setting(
         "export_time_limit",
         120.0,
         "Seconds one download (CSV or JSON Lines) may take; one that ends early says so in its last line.",

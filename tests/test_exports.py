@@ -72,27 +72,13 @@ def test_a_line_separator_inside_a_title_stays_inside_its_record(tmp_path) -> No
 
 
 @pytest.mark.parametrize("kind", ["csv", "jsonl"])
-def test_a_download_cut_short_says_so_in_its_last_line(small_index, kind: str) -> None:  # type: ignore[no-untyped-def]
-    """A page of results out of time (search_time_limit 0: every search is) ends the download with
-    a line saying how many rows it holds and why, never a silently short or empty file."""
-    client = create_app({"INDEX": str(small_index), "TESTING": True, "search_time_limit": 0.0}).test_client()
-    response = client.get(f"/export.{kind}?q=" + urllib.parse.quote("وزير"))
-    assert response.status_code == 200
-    text = response.get_data().decode("utf-8-sig")
-    if kind == "jsonl":
-        last = json.loads(text.splitlines()[-1])
-        assert list(last) == ["#incomplete"] and "search_time_limit" in last["#incomplete"]
-    else:
-        rows = list(csv.DictReader(io.StringIO(text, newline="")))
-        assert rows[-1]["id"] == "#incomplete" and "search_time_limit" in rows[-1]["title"]
-
-
-def test_a_download_has_a_time_limit_of_its_own(small_index, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    """export_time_limit bounds a whole download (each page re-ranks the search): past it, the
-    download ends with its note. The clock is moved on by a day after the first page."""
+def test_a_download_cut_short_says_so_in_its_last_line(small_index, monkeypatch, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """export_time_limit bounds a whole download, its passes over the index included: past it, the
+    download ends with a line saying how many rows it holds and why, never a silently short file.
+    The clock is moved on by a day once the first pass (one row) is read."""
     from webapp import exports
 
-    client = create_app({"INDEX": str(small_index), "TESTING": True, "max_per_page": 1, "per_page": 1}).test_client()
+    client = create_app({"INDEX": str(small_index), "TESTING": True, "export_page_rows": 1}).test_client()
     real = exports._clock
     calls = {"n": 0}
 
@@ -101,8 +87,72 @@ def test_a_download_has_a_time_limit_of_its_own(small_index, monkeypatch: pytest
         return real() + (86_400 if calls["n"] > 2 else 0)
 
     monkeypatch.setattr(exports, "_clock", later)
+    response = client.get(f"/export.{kind}?q=" + urllib.parse.quote("وزير"))
+    assert response.status_code == 200 and response.headers["X-Total-Count"] == "2"
+    text = response.get_data().decode("utf-8-sig")
+    if kind == "jsonl":
+        lines = text.splitlines()
+        last = json.loads(lines[-1])
+        assert len(lines) == 2 and list(last) == ["#incomplete"]
+        assert last["#incomplete"].startswith("incomplete: 1 of 2 rows") and "export_time_limit" in last["#incomplete"]
+    else:
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        assert len(rows) == 2 and rows[-1]["id"] == "#incomplete" and "export_time_limit" in rows[-1]["title"]
+
+
+def test_the_search_time_limit_of_a_page_does_not_cut_a_download(small_index) -> None:  # type: ignore[no-untyped-def]
+    """A download has its own time limit (export_time_limit): the page's search_time_limit, meant
+    for a reader waiting for ten results, does not empty it."""
+    client = create_app({"INDEX": str(small_index), "TESTING": True, "search_time_limit": 0.0}).test_client()
     lines = client.get("/export.jsonl?q=" + urllib.parse.quote("وزير")).get_data(as_text=True).splitlines()
-    assert len(lines) == 2 and "export_time_limit" in json.loads(lines[-1])["#incomplete"]
+    assert len(lines) == 2 and all("#incomplete" not in json.loads(line) for line in lines)
+
+
+def test_a_download_ranks_the_search_once_per_pass(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Each pass ranks the whole search again: a download of up to export_page_rows rows is one
+    ranking (it used to be one per max_per_page rows, and one more for the count)."""
+    from search.backends.whoosh.store import build
+    from search.engine import Engine
+    from search.ingest import Document, LoadResult
+
+    towns = ["القاهرة", "تونس", "بيروت", "عمان", "الرباط", "الجزائر", "بغداد"]
+    docs = [Document(f"d{n}", f"الانتخابات البلدية في {town}", f"جرت الانتخابات البلدية في {town} أمس")
+            for n, town in enumerate(towns)]
+    build(tmp_path, LoadResult(documents=docs), ["t"])
+    passes = []
+    real = Engine._run
+
+    def counted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        passes.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Engine, "_run", counted)
+    q = urllib.parse.quote("الانتخابات") + "&collapse=0"
+    client = create_app({"INDEX": str(tmp_path), "TESTING": True, "max_per_page": 1, "per_page": 1}).test_client()
+    lines = client.get(f"/export.jsonl?q={q}").get_data(as_text=True).splitlines()
+    assert len(lines) == len(towns) and len(passes) == 1
+    paged = create_app({"INDEX": str(tmp_path), "TESTING": True, "export_page_rows": 2}).test_client()
+    passes.clear()
+    lines = paged.get(f"/export.jsonl?q={q}").get_data(as_text=True).splitlines()
+    assert len(lines) == len(towns) and len(passes) == 4  # 2 + 2 + 2 + 1
+    expected = [r["id"] for r in paged.get(f"/api/search?q={q}&per_page=100").get_json()["results"]]
+    assert [json.loads(line)["id"] for line in lines] == expected
+
+
+@pytest.mark.parametrize("respell", ["", "&respell=0"])
+def test_a_download_holds_what_the_page_counts_the_respelling_too(client, respell: str) -> None:  # type: ignore[no-untyped-def]
+    """موتمر is in no article: the page, the API and the feed show the results of مؤتمر, and so
+    does a download (not an empty file beside «٢ نتيجة»); with respell=0, none anywhere."""
+    q = urllib.parse.quote("موتمر") + respell
+    data = client.get(f"/api/search?q={q}&per_page=100").get_json()
+    assert (data["respelled_from"] == "موتمر" and data["total"] > 0) if not respell else data["total"] == 0
+    csv_response = client.get(f"/export.csv?q={q}")
+    rows = list(csv.DictReader(io.StringIO(csv_response.get_data().decode("utf-8-sig"), newline="")))
+    lines = client.get(f"/export.jsonl?q={q}").get_data(as_text=True).splitlines()
+    ids = [r["id"] for r in data["results"]]
+    assert [r["id"] for r in rows] == ids == [json.loads(line)["id"] for line in lines]
+    assert int(csv_response.headers["X-Total-Count"]) == data["total"]
+    assert f"({data['total']} في الأرشيف)" in client.get(f"/feed.atom?q={q}").get_data(as_text=True)
 
 
 def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text(tmp_path) -> None:  # type: ignore[no-untyped-def]

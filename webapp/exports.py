@@ -1,16 +1,17 @@
 """Every match of a search, not one page: /export.csv and /export.jsonl.
 
-Streamed page by page (``max_per_page`` results at a time) in the search's own
-order, up to the ``export_max_rows`` setting; the response says the cap and the
-total in its headers (X-Export-Limit, X-Total-Count) and the page says it beside
-the link. A download takes at most ``export_time_limit`` seconds; one that ends
-early (that limit, or a page of results cut by ``search_time_limit``) ends with
+The same results the page counts, in the search's own order: the respelling's
+results when the page shows them (not with ``respell=0``), one row per story
+group by default like the page (``collapse=0``: every article). Read in passes
+of ``export_page_rows`` results, each one ranking of the search (a download of
+up to that many rows costs one search), and streamed, up to the ``export_max_rows``
+setting; the response says the cap and the total in its headers (X-Export-Limit,
+X-Total-Count) and the page says it beside the link. A download takes at most
+``export_time_limit`` seconds, its passes included; one that ends early ends with
 a row or line saying how many rows it holds and why. CSV starts with a
 byte-order mark so that spreadsheet software reads
 the Arabic as UTF-8. A CSV cell that a spreadsheet would take for a formula
 (it starts with = + - @, a tab or a carriage return) starts with an apostrophe.
-Both follow the search's ``collapse``: one row per story group by default, like
-the page; ``collapse=0`` gives every article.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
-from search.engine import Hit
+from search.engine import Hit, SearchResult
 from webapp import engine, settings
 from webapp.params import BadParameter, SearchArgs, parse_search_args
 
@@ -37,7 +38,7 @@ def export_limit() -> int:
     return settings(current_app).export_max_rows
 
 COLUMNS = ("id", "date", "source", "category", "title", "url", "snippet")
-# A download that ends early (a page out of time, the download's own time limit) ends with a row
+# A download that ends early (past its time limit) ends with a row
 # (CSV: this in the id column, the reason in the title's) or a line ({this: the reason}) saying so.
 INCOMPLETE = "#incomplete"
 _clock = time.monotonic  # what a download's time limit is measured by (a test moves it on)
@@ -69,76 +70,79 @@ def _csv_row(hit: Hit) -> dict[str, Any]:
 
 
 class Export:
-    """The rows of one download, page after page, and why it ended early if it did."""
+    """The rows of one download, pass after pass, and why it ended early if it did."""
 
     def __init__(self, args: SearchArgs, limit: int) -> None:
+        config = settings(current_app)
         self.args, self.limit = args, limit
+        self.rows = min(config.export_page_rows, limit)  # never more snippets than rows sent
+        self.seconds = config.export_time_limit
+        self.deadline = _clock() + self.seconds
         self.sent = 0
         self.stopped = ""  # why the download holds fewer rows than it should: said in its last line
+        # The first pass, as the page searches (its respelling included): it gives the total.
+        self.first = self._pass(args.q, 1, respell=args.respell)
+        # The words every later pass searches: the respelling's, when the first pass showed its results.
+        self.text = self.first.query if self.first.respelled_from is not None else args.q
+
+    def _pass(self, text: str, page: int, respell: bool) -> SearchResult:
+        """One ranking of the search, for ``export_page_rows`` results, within the download's time left."""
+        return engine(current_app).search(
+            text, page=page, per_page=self.rows, sort=self.args.sort, filters=self.args.filters,
+            respell=respell, suggest=respell, match=self.args.match, facets=False, collapse=self.args.collapse,
+            seconds=max(0.0, self.deadline - _clock()),
+        )
 
     def hits(self) -> Iterator[Hit]:
-        """The search's results in order, at most ``limit`` of them. A page that ran out of time
-        (results or snippets cut), or the download's own time limit, ends it, and ``stopped`` says so."""
-        config = settings(current_app)
-        search_engine = engine(current_app)
-        deadline = _clock() + config.export_time_limit
-        page = 1
-        while self.sent < self.limit:
-            if _clock() > deadline:
-                self.stopped = f"the download took longer than {config.export_time_limit:g} s (export_time_limit)"
-                return
-            result = search_engine.search(
-                self.args.q, page=page, per_page=config.max_per_page, sort=self.args.sort,
-                filters=self.args.filters, respell=self.args.respell, match=self.args.match,
-                facets=False, suggest=False, collapse=self.args.collapse,
-            )
+        """The search's results in order, at most ``limit`` of them. Past the download's time limit
+        (a pass cut short, or none left for the next), it ends, and ``stopped`` says so."""
+        result, page = self.first, 1
+        while True:
             if result.timed_out:
-                self.stopped = (f"a page of results took longer than {config.search_time_limit:g} s "
-                                "(search_time_limit)")
+                self.stopped = f"the download took longer than {self.seconds:g} s (export_time_limit)"
                 return
             for hit in result.hits[: self.limit - self.sent]:
                 yield hit
                 self.sent += 1
-            if page >= result.pages or not result.hits:
+            if self.sent >= self.limit or page >= result.pages or not result.hits:
+                return
+            if _clock() > self.deadline:
+                self.stopped = f"the download took longer than {self.seconds:g} s (export_time_limit)"
                 return
             page += 1
+            result = self._pass(self.text, page, respell=False)
 
-    def note(self, total: int) -> str:
-        return f"incomplete: {self.sent} of {min(total, self.limit)} rows; {self.stopped}"
+    def note(self) -> str:
+        return f"incomplete: {self.sent} of {min(self.first.total, self.limit)} rows; {self.stopped}"
 
 
-def _prepare() -> tuple[SearchArgs, int, int]:
+def _prepare() -> Export:
     config = settings(current_app)
     args = parse_search_args(request.args, config.per_page, config.max_per_page)
     if not args.asks():
         raise BadParameter("q", "an export needs q or a filter (source, category, from/to, undated, group)",
                            "التنزيل يحتاج إلى {name} أو مرشّح (مصدر، تصنيف، تاريخ، مجموعة)")
-    total = engine(current_app).search(
-        args.q, per_page=1, sort=args.sort, filters=args.filters, respell=args.respell, match=args.match,
-        snippets=False, facets=False, suggest=False, collapse=args.collapse,
-    ).total
-    return args, total, config.export_max_rows
+    return Export(args, config.export_max_rows)
 
 
-def _headers(total: int, limit: int, name: str) -> dict[str, str]:
+def _headers(export: Export, name: str) -> dict[str, str]:
     return {
         "Content-Disposition": f'attachment; filename="{name}"',
-        "X-Total-Count": str(total),
-        "X-Export-Limit": str(limit),
+        "X-Total-Count": str(export.first.total),
+        "X-Export-Limit": str(export.limit),
         "Cache-Control": "no-store",
     }
 
 
 @bp.get("/export.csv")
 def export_csv() -> ResponseReturnValue:
-    args, total, limit = _prepare()
+    export = _prepare()
 
     def rows() -> Iterator[str]:
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
         out.write("\ufeff")
         writer.writeheader()
-        export = Export(args, limit)
         for hit in export.hits():
             writer.writerow(_csv_row(hit))
             if out.tell() > 64 * 1024:
@@ -146,23 +150,22 @@ def export_csv() -> ResponseReturnValue:
                 out.seek(0)
                 out.truncate()
         if export.stopped:  # never a silently short file: a last row says so
-            writer.writerow({"id": INCOMPLETE, "title": export.note(total)})
+            writer.writerow({"id": INCOMPLETE, "title": export.note()})
         yield out.getvalue()
 
-    return Response(stream_with_context(rows()), mimetype="text/csv", headers=_headers(total, limit, "baheth.csv"))
+    return Response(stream_with_context(rows()), mimetype="text/csv", headers=_headers(export, "baheth.csv"))
 
 
 @bp.get("/export.jsonl")
 def export_jsonl() -> ResponseReturnValue:
-    args, total, limit = _prepare()
+    export = _prepare()
 
     def lines() -> Iterator[str]:
-        export = Export(args, limit)
         for hit in export.hits():
             yield json.dumps(_row(hit), ensure_ascii=False).translate(LINE_BREAKS) + "\n"
         if export.stopped:  # never a silently short file: a last line says so
-            yield json.dumps({INCOMPLETE: export.note(total)}, ensure_ascii=False) + "\n"
+            yield json.dumps({INCOMPLETE: export.note()}, ensure_ascii=False) + "\n"
 
     return Response(
-        stream_with_context(lines()), mimetype="application/x-ndjson", headers=_headers(total, limit, "baheth.jsonl")
+        stream_with_context(lines()), mimetype="application/x-ndjson", headers=_headers(export, "baheth.jsonl")
     )
