@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 from pathlib import Path
 
 import jsonschema
@@ -578,3 +579,33 @@ def test_an_article_page_refuses_q_sent_twice_and_the_form_shows_undated(client)
     form = page.split('class="filters"', 1)[1].split("</form>", 1)[0]
     assert 'type="checkbox" name="undated" value="1" checked' in form  # visible: the reader can uncheck it
     assert 'type="hidden" name="undated"' not in form
+
+
+@pytest.mark.parametrize(
+    ("written", "ascii"),
+    [
+        ("per_page=٢", "per_page=2"),  # Arabic-Indic digits, as the page writes its numbers
+        ("per_page=۲", "per_page=2"),  # Persian digits
+        ("page=٢&per_page=١", "page=2&per_page=1"),
+        ("from=٢٠١٨-٠١-٠١&to=٢٠٢٠-١٢-٣١", "from=2018-01-01&to=2020-12-31"),
+        ("from=۲۰۱۸-۰۱-۰۱", "from=2018-01-01"),
+    ],
+)
+def test_numbers_and_dates_in_arabic_digits_are_read(  # type: ignore[no-untyped-def]
+    client, written: str, ascii: str
+) -> None:
+    """As settings and queries read them: «٢٠» is twenty, not an error, on every route."""
+    q = "q=" + urllib.parse.quote("وزارة OR الحسابات OR المنتخب OR الانترنت") + "&"
+    data = client.get(f"/api/search?{q}{written}").get_json()
+    expected = client.get(f"/api/search?{q}{ascii}").get_json()
+    assert "error" not in data and {k: data[k] for k in ("total", "page", "per_page")} == {
+        k: expected[k] for k in ("total", "page", "per_page")
+    }
+    assert [r["id"] for r in data["results"]] == [r["id"] for r in expected["results"]]
+    for route in ("/", "/feed.atom", "/export.csv"):
+        assert client.get(f"{route}?{q}{written}").status_code == 200, route
+
+
+def test_a_bad_number_in_arabic_digits_is_still_named(client) -> None:  # type: ignore[no-untyped-def]
+    error = client.get("/api/search?q=x&per_page=" + urllib.parse.quote("٥٠٠")).get_json()["error"]
+    assert error["code"] == "invalid_per_page" and "500" in error["message"]

@@ -11,6 +11,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from search.analysis import ascii_digits
 from search.engine import SORTS, Engine, Filters, SearchResult, shown
 from search.query import MATCHES
 
@@ -142,7 +143,7 @@ def _int(args: MultiDict, name: str, default: int, low: int, high: int) -> int:
     raw = args.get(name, "")
     if raw == "":
         return default
-    whole = WHOLE_NUMBER.fullmatch(raw)
+    whole = WHOLE_NUMBER.fullmatch(ascii_digits(raw))  # ٢٠ and ۲۰ are 20, as in settings and queries
     if not whole:  # exactly what the OpenAPI document calls an integer: no sign, blank, "1e3" or "3_0"
         raise BadParameter(
             name, f"{name} must be a whole number, not {raw[:20]!r}", "{name} عدد صحيح، لا «{got}»", raw[:20]
@@ -161,9 +162,10 @@ def _date(args: MultiDict, name: str) -> date | None:
     if not raw:
         return None
     try:
-        if not ISO_DATE.fullmatch(raw):  # fromisoformat alone also takes "20180101" and "2018-W01"
+        written = ascii_digits(raw)  # ٢٠١٨-٠٣-٠١ is 2018-03-01
+        if not ISO_DATE.fullmatch(written):  # fromisoformat alone also takes "20180101" and "2018-W01"
             raise ValueError(raw)
-        return date.fromisoformat(raw)
+        return date.fromisoformat(written)
     except ValueError:
         raise BadParameter(
             name, f"{name} must be a date as YYYY-MM-DD, not {raw[:20]!r}", "{name} تاريخ بالصيغة YYYY-MM-DD، لا «{got}»", raw[:20]
