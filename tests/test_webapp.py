@@ -609,3 +609,19 @@ def test_numbers_and_dates_in_arabic_digits_are_read(  # type: ignore[no-untyped
 def test_a_bad_number_in_arabic_digits_is_still_named(client) -> None:  # type: ignore[no-untyped-def]
     error = client.get("/api/search?q=x&per_page=" + urllib.parse.quote("٥٠٠")).get_json()["error"]
     assert error["code"] == "invalid_per_page" and "500" in error["message"]
+
+
+@pytest.mark.parametrize("route", ["/", "/feed.atom", "/export.csv"])
+@pytest.mark.parametrize("bad", ["per_page=500", "page=0", "from=2018-13-01", "sort=earliest", "group=g1"])
+def test_a_400_page_keeps_the_readers_words(client, route: str, bad: str) -> None:  # type: ignore[no-untyped-def]
+    """The error says what is wrong; the search box keeps ترامب, and a link searches it again
+    without the bad parameter."""
+    response = client.get(f"{route}?q={urllib.parse.quote('ترامب')}&source=BBC&{bad}")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert re.search(r'<input type="search" name="q" value="ترامب"', page), page
+    name = bad.split("=")[0]
+    retry = re.search(r'<a href="([^"]*)">البحث نفسه بدون', page)
+    assert retry is not None
+    assert client.get(retry[1].replace("&amp;", "&")).status_code == 200
+    assert f"{name}=" not in retry[1] and "source=BBC" in retry[1]

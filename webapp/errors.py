@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request, url_for
 from markupsafe import Markup
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from search.api import error_json
+from search.engine import shown
 from search.errors import IndexProblem
-from webapp.params import BadParameter
+from webapp.params import NAMES_AR, READ_PARAMETERS, BadParameter
 
 MESSAGES_AR = {
     400: "طلب غير صالح",
@@ -40,21 +41,37 @@ def _arabic(text: str) -> bool:
     return any("\u0600" <= ch <= "\u06ff" for ch in text)
 
 
-def _respond(status: int, code: str, message: str, message_ar: str | None = None, html_ar: str | None = None):  # type: ignore[no-untyped-def]
-    """JSON under /api (code, English and Arabic messages); an Arabic page elsewhere."""
+def _respond(  # type: ignore[no-untyped-def]
+    status: int, code: str, message: str, message_ar: str | None = None, html_ar: str | None = None, bad: str = ""
+):
+    """JSON under /api (code, English and Arabic messages); an Arabic page elsewhere, which keeps
+    the reader's words in the search box and, for a ``bad`` parameter, links to the same search
+    without it."""
     if message_ar is None:
         message_ar = message if _arabic(message) else DETAILS_AR.get(status, MESSAGES_AR.get(status, "خطأ"))
     if _wants_json():
         return jsonify(error_json(code, message, message_ar)), status
     title = MESSAGES_AR.get(status, "خطأ")
     detail = Markup(html_ar) if html_ar is not None else message_ar
-    return render_template("error.html", status=status, title=title, message=detail, code=code), status
+    q = shown(request.args.get("q", ""))
+    return render_template(
+        "error.html", status=status, title=title, message=detail, code=code, q=q, retry=retry_without(bad)
+    ), status
+
+
+def retry_without(bad: str) -> tuple[str, str] | None:
+    """A link to the page of the same search without the ``bad`` parameter, and the parameter's
+    Arabic name; None when there are no words to search again or the words are what is bad."""
+    if not bad or bad == "q" or bad not in request.args or not request.args.get("q", "").strip():
+        return None
+    kept = {name: request.args.getlist(name) for name in READ_PARAMETERS if name != bad and name in request.args}
+    return url_for("pages.index", **kept), NAMES_AR.get(bad, bad)
 
 
 def register(app: Flask) -> None:
     @app.errorhandler(BadParameter)
     def bad_parameter(exc: BadParameter) -> ResponseReturnValue:
-        return _respond(400, exc.code, exc.message, exc.message_ar, exc.html_ar())
+        return _respond(400, exc.code, exc.message, exc.message_ar, exc.html_ar(), bad=exc.name)
 
     @app.errorhandler(IndexProblem)
     def index_problem(exc: IndexProblem) -> ResponseReturnValue:

@@ -16,6 +16,7 @@ from search.labels import category_label
 from search.timeline import presets
 from webapp import engine, settings
 from webapp.arabic import ARTICLES, HIDDEN_COPIES, OTHER_COPIES, counted, digits, number, result_range
+from webapp.errors import retry_without
 from webapp.params import BadParameter, SearchArgs, last_page, parse_search_args, single_query
 from webapp.security import public_url
 
@@ -152,10 +153,12 @@ def index() -> ResponseReturnValue:
     result = None
     args = None
     unavailable = None
+    retry = None
     try:
         args = parse_search_args(request.args, settings(current_app).per_page, settings(current_app).max_per_page)
     except BadParameter as exc:
         error = Markup(exc.html_ar())
+        retry = retry_without(exc.name)
     if args is not None and args.asks():
         try:
             result = args.run(engine(current_app))
@@ -169,7 +172,7 @@ def index() -> ResponseReturnValue:
     status = 503 if unavailable else (400 if error else 200)
     home = result is None and error is None and unavailable is None
     page = render_template(
-        "search.html", q=q, args=args, result=result, error=error, unavailable=unavailable, autofocus=home
+        "search.html", q=q, args=args, result=result, error=error, retry=retry, unavailable=unavailable, autofocus=home
     )
     return page, status
 
