@@ -628,3 +628,31 @@ def test_lines_before_the_first_sgml_block_are_reported_and_every_block_read(tmp
         assert [(p.where.split("header.txt", 1)[1].strip(), p.reason) for p in result.problems] == (
             [("before doc 1", "text outside any <DOC> block, not read")] if any(c.isalnum() for c in preamble) else [])
         assert result.documents[1].body.split() == ["فقرة", "سطر", "آخر"]
+
+
+# A field as sent -> as stored: controls and noncharacters are HTML parse errors, never text.
+@pytest.mark.parametrize(
+    ("name", "sent", "stored"),
+    [
+        ("title", "عنوان فيه تحكم \u0001\u001f\u007f\ufffe\uffff نهاية", "عنوان فيه تحكم  نهاية"),
+        ("title", "سطر\u000bثان", "سطر ثان"),  # a vertical tab breaks a line: a space in one line
+        ("source", "ctrl\u000bsrc", "ctrl src"),
+        ("author", "كاتب\u0001", "كاتب"),
+        ("category", "رياضة\u0090\ufdd0", "رياضة"),
+        ("url", "https://example.org/\u001b[31m", "https://example.org/[31m"),
+        ("body", "فقرة\u000cفقرة\u0085فقرة\U0010ffff", "فقرة\nفقرة\nفقرة"),  # form feed and NEL: line breaks
+        ("body", "نص\tبجدول\r\nوسطر", "نص\tبجدول\r\nوسطر"),  # tab and line breaks are text
+    ],
+)
+def test_controls_and_noncharacters_are_left_out_of_every_field(
+    tmp_path: Path, name: str, sent: str, stored: str
+) -> None:
+    record = {"id": "c1", "title": "عنوان", "body": "نص الخبر", name: sent}
+    path = tmp_path / "news.jsonl"
+    path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    result = load_sources([path])
+    assert getattr(result.documents[0], name) == stored
+    changed = sent != stored
+    assert [w.detail for w in result.warnings] == (
+        [f"control characters or noncharacters left out of {name}"] if changed else []
+    )

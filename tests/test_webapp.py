@@ -625,3 +625,32 @@ def test_a_400_page_keeps_the_readers_words(client, route: str, bad: str) -> Non
     assert retry is not None
     assert client.get(retry[1].replace("&amp;", "&")).status_code == 200
     assert f"{name}=" not in retry[1] and "source=BBC" in retry[1]
+
+
+def test_controls_in_an_added_record_never_reach_the_html(fresh_index: Path) -> None:
+    """`baheth add` of a record with C0 controls and noncharacters in its title, source, author,
+    category and url: the search page, the article's page and /about hold none of them."""
+    from conftest import cli
+
+    record = {
+        "id": "CTRL-1",
+        "title": "عنوان فيه تحكم \u0001\u000b\u001f\u007f\ufffe\uffff نهاية",
+        "body": "خبر عن مكافحة التصحر\u000cفي الجنوب\u0001",
+        "source": "ctrl\u000bsrc",
+        "author": "كاتب\u0001",
+        "category": "بيئة\u001f",
+        "url": "https://example.org/\u0001x",
+    }
+    source = fresh_index.parent / "ctrl.jsonl"
+    source.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    added = cli("add", source, "--index", fresh_index)
+    assert added.returncode == 0 and "control characters or noncharacters left out of" in added.stdout + added.stderr
+    client = create_app({"INDEX": str(fresh_index), "TESTING": True}).test_client()
+    not_text = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
+    pages = {
+        route: client.get(route).get_data(as_text=True)
+        for route in ("/?q=" + urllib.parse.quote("التصحر"), "/doc/CTRL-1", "/about", "/api/doc/CTRL-1")
+    }
+    assert "CTRL-1" in pages["/?q=" + urllib.parse.quote("التصحر")] and "ctrl src" in pages["/about"]
+    for route, page in pages.items():
+        assert not not_text.search(page), (route, not_text.findall(page))

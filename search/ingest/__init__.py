@@ -151,10 +151,31 @@ def invisible_characters(text: str) -> list[str]:
 
 
 TEXT_FIELDS = ("title", "body", "url", "source", "category", "author")
+# What no text field keeps either (HTML parse errors, never text): C0 controls but tab, line feed
+# and carriage return, DEL, C1 controls, and the noncharacters (U+FDD0-U+FDEF and the last two
+# code points of every plane, U+FFFE and U+FFFF among them). Left out, except the controls old
+# word processors and mainframes broke lines with: vertical tab, form feed and next line (NEL),
+# a line break in the body and a space in the one-line fields.
+LINE_BREAK_CONTROLS = re.compile("[\x0b\x0c\x85]")
+NOT_TEXT = re.compile(
+    "[\x01-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ufdd0-\ufdef"
+    + "".join(chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17))
+    + "]"
+)
 
 
 def _clean(text: str) -> str:
     return UNSTORABLE.sub(REPLACEMENT, text)
+
+
+def _has_controls(text: str) -> bool:
+    return NOT_TEXT.search(text) is not None or LINE_BREAK_CONTROLS.search(text) is not None
+
+
+def _clean_field(name: str, text: str) -> str:
+    """A stored field as text: unstorable characters replaced, controls and noncharacters left out."""
+    text = LINE_BREAK_CONTROLS.sub("\n" if name == "body" else " ", _clean(text))
+    return NOT_TEXT.sub("", text)
 
 
 class Sink:
@@ -188,11 +209,14 @@ class Sink:
         if doc_id != doc.id:
             self.warn(where, "id changed to be usable in a URL", f"{doc.id!r} -> {doc_id!r}")
             doc.id = doc_id
-        cleaned = [name for name in TEXT_FIELDS if UNSTORABLE.search(getattr(doc, name))]
-        for name in cleaned:
-            setattr(doc, name, _clean(getattr(doc, name)))
-        if cleaned:
-            self.warn(where, "text cleaned", f"characters that cannot be stored replaced in {', '.join(cleaned)}")
+        unstorable = [name for name in TEXT_FIELDS if UNSTORABLE.search(getattr(doc, name))]
+        controls = [name for name in TEXT_FIELDS if _has_controls(getattr(doc, name))]
+        for name in dict.fromkeys(unstorable + controls):
+            setattr(doc, name, _clean_field(name, getattr(doc, name)))
+        if unstorable:
+            self.warn(where, "text cleaned", f"characters that cannot be stored replaced in {', '.join(unstorable)}")
+        if controls:
+            self.warn(where, "text cleaned", f"control characters or noncharacters left out of {', '.join(controls)}")
         if len(doc.body) > limits.max_body_chars:
             self.warn(
                 where, "body too long, cut", f"{len(doc.body)} characters, kept the first {limits.max_body_chars}"
