@@ -498,6 +498,8 @@ class QueryBuilder:
             parsed.loose = AndNot(loose, any_of(excluded)) if excluded else loose
             required, optional = required + optional, []
             parsed.match = "all"
+        elif match == "all":
+            parsed.match = "all"  # one word or phrase (or only required ones): every one is required, as asked
         positive: Node
         if required and optional:
             positive = _required_and_any(required, optional)

@@ -82,3 +82,43 @@ def test_with_a_public_url_the_feed_links_are_absolute(small_index) -> None:  # 
     parsed = _feed(client, "q=" + urllib.parse.quote("لبنان"))
     assert parsed.entries and all(e.id.startswith("https://baheth.example/doc/") for e in parsed.entries)
     assert all(e.link.startswith("https://baheth.example/doc/") for e in parsed.entries)
+
+
+def test_a_feed_is_revalidated_and_shows_an_added_article_at_once(fresh_index) -> None:  # type: ignore[no-untyped-def]
+    """The API's ETag: 304 while the index is unchanged, the new entry as soon as `baheth add` wrote it
+    (a max-age of five minutes kept readers and proxies on the old feed)."""
+    from search.backends.whoosh.store import add
+    from search.ingest import Document, LoadResult
+    from webapp import create_app
+
+    client = create_app({"INDEX": str(fresh_index), "TESTING": True}).test_client()
+    url = "/feed.atom?q=" + urllib.parse.quote("التصحر")
+    first = client.get(url)
+    tag = first.headers["ETag"]
+    assert tag and "max-age" not in first.headers["Cache-Control"] and "no-cache" in first.headers["Cache-Control"]
+    assert client.get(url, headers={"If-None-Match": tag}).status_code == 304
+    assert client.get(url, headers={"If-None-Match": "W/" + tag}).status_code == 304  # weakly compared
+    add(fresh_index, LoadResult(documents=[Document("FEED-1", "مكافحة التصحر", "خطة جديدة لمكافحة التصحر في الجنوب")]))
+    again = client.get(url, headers={"If-None-Match": tag})
+    assert again.status_code == 200 and again.headers["ETag"] != tag
+    assert "FEED-1" in again.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("query", "match", "applied"),
+    [
+        ('"مجلس الأمن"', "all", "all"),  # one phrase: every clause is required, as asked
+        ("الانترنت", "all", "all"),
+        ("الانترنت", "any", "any"),
+        ("الانترنت مكافحة", "all", "all"),
+    ],
+)
+def test_the_match_asked_is_the_match_reported(client, query: str, match: str, applied: str) -> None:  # type: ignore[no-untyped-def]
+    data = client.get(f"/api/search?q={urllib.parse.quote(query)}&match={match}").get_json()
+    assert data["match"] == applied
+
+
+def test_the_arabic_message_for_match_names_every_choice(client) -> None:  # type: ignore[no-untyped-def]
+    error = client.get("/api/search?q=x&match=some").get_json()["error"]
+    for choice in ("auto", "all", "any"):
+        assert choice in error["message"] and choice in error["message_ar"]

@@ -46,14 +46,14 @@ def page() -> ResponseReturnValue:
 CACHE_CONTROL = "public, no-cache"
 
 
-def _etag() -> str:
+def entity_tag() -> str:
     """This request's entity tag: the index state, the full path with its query, the settings."""
     key = engine(current_app).snapshot().key
     seed = f"{key!r}|{__version__}|{settings(current_app).fingerprint()}|{request.full_path!r}"
     return hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def _cached(tag: str, exists: bool = True) -> Response | None:
+def not_modified(tag: str, exists: bool = True) -> Response | None:
     """304 when the client holds this answer. If-None-Match compares weakly (RFC 9110 13.1.2): a
     proxy that compressed the answer sends the tag back as W/"…". «*» matches only an answer that
     ``exists`` (an article that is not there is 404, never 304)."""
@@ -77,8 +77,8 @@ def _fresh(body: dict[str, Any], tag: str, status: int = 200) -> Response:
 @bp.get("/search")
 def search() -> ResponseReturnValue:
     args = parse_search_args(request.args, settings(current_app).per_page, settings(current_app).max_per_page)
-    tag = _etag()
-    cached = _cached(tag)
+    tag = entity_tag()
+    cached = not_modified(tag)
     if cached is not None:
         return cached
     result = args.run(engine(current_app))
@@ -92,12 +92,12 @@ def search() -> ResponseReturnValue:
 @bp.get("/doc/<path:doc_id>")
 def document(doc_id: str) -> ResponseReturnValue:
     q = single_query(request.args)
-    tag = _etag()
-    cached = None if request.if_none_match.star_tag else _cached(tag)
+    tag = entity_tag()
+    cached = None if request.if_none_match.star_tag else not_modified(tag)
     if cached is not None:
         return cached
     doc = engine(current_app).document(doc_id, q)
-    cached = _cached(tag, exists=doc is not None) if request.if_none_match.star_tag else None
+    cached = not_modified(tag, exists=doc is not None) if request.if_none_match.star_tag else None
     if cached is not None:
         return cached
     if doc is None:
@@ -163,7 +163,7 @@ def openapi() -> ResponseReturnValue:
     """The document depends on the version and the settings only: its tag says so."""
     seed = f"{__version__}|{settings(current_app).fingerprint()}|{public_url()}"
     tag = hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    cached = _cached(tag)
+    cached = not_modified(tag)
     if cached is not None:
         return cached
     return _fresh(openapi_document(public_url(), settings(current_app).max_per_page), tag)

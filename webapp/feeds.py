@@ -4,6 +4,7 @@ Written with the standard library's ElementTree: Atom is a dozen elements, and t
 candidate library (feedgen) would bring lxml, a large compiled dependency, for them.
 The feed is the search's newest results (the ``sort`` sent is ignored), as many as
 ``per_page`` (bounded by ``max_per_page``); a bad parameter is a 400 naming it, like the page.
+It carries the API's ETag of the index state (``Cache-Control: public, no-cache``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from flask import Blueprint, Response, current_app, request, url_for
 from flask.typing import ResponseReturnValue
 
 from webapp import engine, settings
+from webapp.api import CACHE_CONTROL, entity_tag, not_modified
 from webapp.params import BadParameter, parse_search_args
 from webapp.security import public_url
 
@@ -64,6 +66,12 @@ def feed() -> ResponseReturnValue:
     if not args.asks():
         raise BadParameter("q", "a feed needs q or a filter (source, category, from/to, undated, group)",
                            "الخلاصة تحتاج إلى {name} أو مرشّح (مصدر، تصنيف، تاريخ، مجموعة)")
+    # The API's entity tag: a reader revalidates and gets 304 until the index changes, and the new
+    # entries as soon as `baheth add` wrote them (a max-age kept the old feed for minutes).
+    tag = entity_tag()
+    cached = not_modified(tag)
+    if cached is not None:
+        return cached
     args.sort, args.page = "newest", 1
     result = args.run(engine(current_app))
     updated = datetime.now(UTC).replace(microsecond=0)
@@ -99,4 +107,6 @@ def feed() -> ResponseReturnValue:
         if hit.snippet_text:
             _el(entry, "summary", hit.snippet_text)
     body = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return Response(body, mimetype="application/atom+xml", headers={"Cache-Control": "public, max-age=300"})
+    response = Response(body, mimetype="application/atom+xml", headers={"Cache-Control": CACHE_CONTROL})
+    response.set_etag(tag)
+    return response

@@ -242,7 +242,10 @@ def parse_search_args(args: MultiDict, per_page_default: int, max_per_page: int)
     match = args.get("match", "") or "auto"
     if match not in MATCHES:
         raise BadParameter(
-            "match", f"match must be one of {', '.join(MATCHES)}, not {match[:20]!r}", "{name}: all أو any، لا «{got}»", match[:20]
+            "match",
+            f"match must be one of {', '.join(MATCHES)}, not {match[:20]!r}",
+            "{name}: auto أو all أو any، لا «{got}»",
+            match[:20],
         )
     return SearchArgs(
         collapse=_bool(args, "collapse", True),
