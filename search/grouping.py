@@ -31,6 +31,7 @@ import hashlib
 import multiprocessing as mp
 import re
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -42,6 +43,7 @@ import numpy as np
 from search.analysis import WORD_PATTERN, WordTable, content_forms, forms_met, memoised_forms, widen_memo
 from search.errors import IndexProblem
 from search.ingest import Document
+from search.spelling import count_written
 
 SHINGLE_WORDS = 5
 NUM_PERM = 64
@@ -132,12 +134,14 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant: combines the words 
 
 
 def words(text: str) -> list[int]:
-    """The text's normalised words (stopwords kept), each as a stable 32-bit hash.
+    """The text's normalised words (stopwords kept), each as a stable 32-bit hash."""
+    return _hashed(WORD_PATTERN.findall(text))
 
-    One table lookup per written word, at C speed (``map`` over the words, the
-    table computing the few it has not seen).
-    """
-    return list(chain.from_iterable(map(_SURFACE_HASHES.__getitem__, WORD_PATTERN.findall(text))))
+
+def _hashed(written: list[str]) -> list[int]:
+    """One table lookup per written word, at C speed (``map`` over the words, the table
+    computing the few it has not seen)."""
+    return list(chain.from_iterable(map(_SURFACE_HASHES.__getitem__, written)))
 
 
 def _shingles(hashed: list[int]) -> np.ndarray:
@@ -184,8 +188,13 @@ class Fingerprint:
         return self._narration
 
 
-def fingerprint(doc: Document) -> Fingerprint:
-    body = words(doc.body)
+def fingerprint(doc: Document, written: Counter[str] | None = None) -> Fingerprint:
+    """What the article is compared on; ``written``, when given, counts the body's distinct
+    written words (search.spelling.count_written), read here anyway."""
+    found = WORD_PATTERN.findall(doc.body)
+    if written is not None:
+        count_written(found, written)
+    body = _hashed(found)
     day = None
     if doc.date is not None:
         try:
@@ -339,45 +348,50 @@ _FORKED: Sequence[Document] = ()  # the documents, as forked processes see them
 
 
 _FORMS_WANTED = False  # whether the forked processes send back the normalised forms they met
+_WRITTEN_WANTED = False  # and the documents counted per written word
 
 
-def _fingerprint_range(start: int, stop: int) -> tuple[list[Fingerprint], np.ndarray, list[str]]:
+def _fingerprint_range(start: int, stop: int) -> tuple[list[Fingerprint], np.ndarray, list[str], Counter[str]]:
     widen_memo()  # this process ends with its share: its tables keep every word it meets
-    prints = [fingerprint(doc) for doc in _FORKED[start:stop]]
+    written: Counter[str] = Counter()
+    prints = [fingerprint(doc, written if _WRITTEN_WANTED else None) for doc in _FORKED[start:stop]]
     for p in prints:
         p.doc = None  # not sent back: the parent has the documents
     forms = list(set(chain.from_iterable(forms_met()))) if _FORMS_WANTED else []
-    return prints, _signatures([p.shingles for p in prints]), forms
+    return prints, _signatures([p.shingles for p in prints]), forms, written
 
 
 def fingerprints(
-    docs: Sequence[Document], procs: int = 1, forms: set[str] | None = None
+    docs: Sequence[Document], procs: int = 1, forms: set[str] | None = None, written: Counter[str] | None = None
 ) -> tuple[list[Fingerprint], np.ndarray]:
     """Each document's fingerprint and MinHash signature; with ``procs`` > 1, in forked processes
     (the documents reach them through fork; a process that dies is an error, never a hang), which
-    add to ``forms``, when given, the normalised forms of the words they met."""
+    add to ``forms``, when given, the normalised forms of the words they met. ``written``, when
+    given, counts the documents per written word of the bodies (``fingerprint``)."""
     if procs < 2 or len(docs) < PARALLEL_FROM or "fork" not in mp.get_all_start_methods():
-        prints = [fingerprint(doc) for doc in docs]
+        prints = [fingerprint(doc, written) for doc in docs]
         return prints, _signatures([p.shingles for p in prints])
-    global _FORKED, _FORMS_WANTED
+    global _FORKED, _FORMS_WANTED, _WRITTEN_WANTED
     import datasketch  # noqa: F401 - imported once here (0.7 s), not in every forked process
 
     step = -(-len(docs) // procs)
-    _FORKED, _FORMS_WANTED = docs, forms is not None
+    _FORKED, _FORMS_WANTED, _WRITTEN_WANTED = docs, forms is not None, written is not None
     try:
         with ProcessPoolExecutor(max_workers=procs, mp_context=mp.get_context("fork")) as pool:
             parts = list(pool.map(_fingerprint_range, range(0, len(docs), step), range(step, len(docs) + step, step)))
     except BrokenProcessPool:
         raise IndexProblem("a process grouping copies of articles died; nothing was changed") from None
     finally:
-        _FORKED, _FORMS_WANTED = (), False
-    prints = [p for part, _values, _forms in parts for p in part]
+        _FORKED, _FORMS_WANTED, _WRITTEN_WANTED = (), False, False
+    prints = [p for part, _values, _forms, _written in parts for p in part]
     for p, doc in zip(prints, docs, strict=True):
         p.doc = doc
-    if forms is not None:
-        for _part, _values, met in parts:
+    for _part, _values, met, counted in parts:
+        if forms is not None:
             forms.update(met)
-    return prints, np.concatenate([values for _part, values, _forms in parts])
+        if written is not None:
+            written.update(counted)
+    return prints, np.concatenate([values for _part, values, _forms, _written in parts])
 
 
 def candidate_pairs(sets: Sequence[np.ndarray], signatures: np.ndarray | None = None) -> set[tuple[int, int]]:
@@ -426,14 +440,16 @@ def _founder_order(doc: Document) -> tuple[bool, str, str]:
 FormsMet = Callable[[set[str]], None]
 
 
-def group_documents(docs: Sequence[Document], procs: int = 1, meanwhile: FormsMet | None = None) -> Grouping:
+def group_documents(
+    docs: Sequence[Document], procs: int = 1, meanwhile: FormsMet | None = None, written: Counter[str] | None = None
+) -> Grouping:
     """Each document's group key: copies share the key of their earliest member.
 
     ``meanwhile``, when given, is called with the normalised forms the forked fingerprinting
     processes met (when there were such processes) before the pairing, which takes one core:
-    the caller may start work of its own on the other."""
+    the caller may start work of its own on the other. ``written``: see ``fingerprints``."""
     forms: set[str] | None = set() if meanwhile is not None else None
-    prints, signatures = fingerprints(docs, procs, forms)
+    prints, signatures = fingerprints(docs, procs, forms, written)
     if meanwhile is not None and forms:
         meanwhile(forms)
     pairs = candidate_pairs([p.shingles for p in prints], signatures) | headline_pairs(prints)
@@ -483,10 +499,12 @@ def group_for(doc: Document, candidates: Iterable[tuple[Document, str]]) -> str:
     return ""
 
 
-def assign(docs: Sequence[Document], procs: int = 1, meanwhile: FormsMet | None = None) -> Grouping:
+def assign(
+    docs: Sequence[Document], procs: int = 1, meanwhile: FormsMet | None = None, written: Counter[str] | None = None
+) -> Grouping:
     """Group the documents of a reindex: each gets its group's key in ``doc.group``
-    (``meanwhile``: see ``group_documents``)."""
-    found = group_documents(docs, procs, meanwhile)
+    (``meanwhile``, ``written``: see ``group_documents``)."""
+    found = group_documents(docs, procs, meanwhile, written)
     for doc, key in zip(docs, found.keys, strict=True):
         doc.group = key
     return found

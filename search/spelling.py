@@ -67,14 +67,22 @@ VOCABULARY_FILE = "vocabulary.tsv"
 
 def count_spellings(texts: Iterable[str]) -> dict[str, str]:
     """Each search form of the texts' words -> the written form most documents use, where
-    the two differ (مءتمر -> مؤتمر, الحكومه -> الحكومة); marks and tatweel left out.
-
-    Counting is by document and over distinct written words (C-level set and Counter
-    updates), and each distinct written word is folded once: a small part of a reindex.
-    """
+    the two differ (مءتمر -> مؤتمر, الحكومه -> الحكومة); marks and tatweel left out."""
     documents: Counter[str] = Counter()
     for text in texts:
-        documents.update(set(written_words(text)))
+        count_written(written_words(text), documents)
+    return spellings_from_counts(documents)
+
+
+def count_written(written: list[str], documents: Counter[str]) -> None:
+    """Count one document's distinct written words (a C-level set and Counter update). A reindex
+    counts them where it reads the words anyway: in the processes fingerprinting copies."""
+    documents.update(set(written))
+
+
+def spellings_from_counts(documents: Mapping[str, int]) -> dict[str, str]:
+    """``count_spellings`` from the documents counted per written word: each distinct written
+    word is folded once."""
     best: dict[str, tuple[int, str]] = {}
     for surface, n in documents.items():
         if len(surface) > 2 * MAX_WORD_CHARS:

@@ -207,6 +207,25 @@ def test_forked_fingerprints_compare_on_their_words(monkeypatch: pytest.MonkeyPa
     assert grouping.group_documents(docs, procs=2).keys == grouping.group_documents(docs).keys
 
 
+def test_the_written_words_counted_while_grouping_give_the_spellings_a_count_of_the_bodies_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reindex counts the bodies' written words in the fingerprinting processes (forked or not):
+    the vocabulary's spellings (search.spelling) are those a count of the bodies gives."""
+    from collections import Counter
+
+    from search.spelling import count_spellings, spellings_from_counts
+
+    monkeypatch.setattr(grouping, "PARALLEL_FROM", 2)
+    docs = [*copies.wire_reports(), *copies.documents()]
+    expected = count_spellings(doc.body for doc in docs)
+    assert expected, "the bodies hold words whose search form differs from how they are written"
+    for procs in (1, 2):
+        written: Counter[str] = Counter()
+        grouping.group_documents(docs, procs=procs, written=written)
+        assert spellings_from_counts(written) == expected
+
+
 def test_headline_candidates_pair_each_article_with_a_bounded_few() -> None:
     """A headline repeated every day («أسعار الذهب اليوم») pairs only articles within a day, each with
     at most MAX_CANDIDATES others."""

@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,9 +54,9 @@ from search.roots import IdsAhead, roots_column
 from search.settings import SETTINGS
 from search.spelling import (
     VOCABULARY_FILE,
-    count_spellings,
     read_vocabulary,
     spellings_after_change,
+    spellings_from_counts,
     write_vocabulary,
 )
 
@@ -312,10 +313,13 @@ def build(
     with writing(root), writer_lock(root, wait=wait):
         clean_abandoned(root)
         register_die_with_parent()  # the fingerprinting processes die with this one
+        written: Counter[str] = Counter()  # the bodies' written words: their spellings, counted while grouping
         with IdsAhead() as ahead:  # the roots column's ids, looked up while the grouping pairs copies
-            found = grouping.assign(docs, procs, meanwhile=ahead.start)
+            found = grouping.assign(docs, procs, meanwhile=ahead.start, written=written)
             ahead.collect()
-            live = _write_generation(root, docs, sources, procs, progress, memory_mb, report)
+            spellings = spellings_from_counts(written)
+            del written
+            live = _write_generation(root, docs, sources, procs, progress, memory_mb, report, spellings)
         report.groups, report.grouped = found.groups, found.grouped
         retire_old(root, live)
     report.generation = live.name
@@ -332,8 +336,10 @@ def _write_generation(
     progress: Callable[[int], None] | None,
     memory_mb: float,
     report: BuildReport,
+    spellings: dict[str, str],
 ) -> Path:
-    """Write the documents as a new generation and make it the live one; return its folder."""
+    """Write the documents as a new generation and make it the live one; return its folder
+    (``spellings``: search.spelling.count_spellings of the bodies)."""
     name = stamp()
     building = root / (BUILD_PREFIX + name)
     building.mkdir(parents=True)
@@ -341,7 +347,7 @@ def _write_generation(
         ix = whoosh_index.create_in(str(building), make_schema())
         counts = _write_docs(ix, docs, procs, progress, memory_mb=memory_mb)
         report.indexed = ix.doc_count()
-        _write_vocabulary(ix, building / VOCABULARY_FILE, count_spellings(doc.body for doc in docs), counts)
+        _write_vocabulary(ix, building / VOCABULARY_FILE, spellings, counts)
         meta = {
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "documents": report.indexed,

@@ -23,6 +23,7 @@ import multiprocessing as mp
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -74,9 +75,9 @@ from search.errors import IndexMissing, IndexProblem
 from search.ingest import Document, LoadResult
 from search.spelling import (
     VOCABULARY_FILE,
-    count_spellings,
     read_vocabulary,
     spellings_after_change,
+    spellings_from_counts,
     write_vocabulary,
 )
 
@@ -249,7 +250,10 @@ def build(
     with writing(root), writer_lock(root, wait=wait):
         clean_abandoned(root)
         register_die_with_parent()  # the fingerprinting processes die with this one
-        found = grouping.assign(docs, min(shards, os.cpu_count() or 1))
+        written: Counter[str] = Counter()  # the bodies' written words: their spellings, counted while grouping
+        found = grouping.assign(docs, min(shards, os.cpu_count() or 1), written=written)
+        spellings = spellings_from_counts(written)
+        del written
         report.groups, report.grouped = found.groups, found.grouped
         name = stamp()
         building = root / (BUILD_PREFIX + name)
@@ -258,7 +262,6 @@ def build(
         try:
             _write_shards(building, docs, shards, live.name, progress)
             folders = [building / f"{SHARD_PREFIX}{k}" for k in range(shards)]
-            spellings = count_spellings(doc.body for doc in docs)
             vocabulary = _vocabulary(xapian, folders, building / VOCABULARY_FILE, spellings)
             _publish(xapian, folders[0], vocabulary)
             report.indexed = len(docs)
