@@ -97,7 +97,8 @@ WIRE_NARRATION = 0.4
 # pairs judged same and none different, for containment 0.5-0.6 and headline Jaccard 0.2-0.3.
 SHORT_HEADLINE = 0.25
 SHORT_CONTAINED = 0.55
-MAX_HEADLINE_POSTINGS = 200  # a headline word on more of one day's articles proposes no pair by itself
+MAX_HEADLINE_POSTINGS = 50  # a headline word on more of one day's articles proposes no pair by itself
+HEADLINE_POSTED = 16  # the headline words (smallest hashes) an article posts to find its near headlines
 WIRE_MIN_WORDS = 20  # fewer content words are too few to tell a copy from a coincidence
 MIN_SHINGLES = 8  # a shorter text (under a dozen words) is too short to tell a copy from a coincidence
 MAX_SHINGLES = 4000  # a text's first shingles only: bounds the cost of a very long article
@@ -280,25 +281,35 @@ def a_shortened_copy(a: Fingerprint, b: Fingerprint) -> bool:
 
 def near_headline_pairs(prints: Sequence[Fingerprint]) -> set[tuple[int, int]]:
     """Pairs (i < j) of one day whose headlines' content words have a Jaccard of SHORT_HEADLINE
-    or more: the candidates of ``a_shortened_copy``, which LSH misses. Found from each day's
-    postings of headline words; a word on more than MAX_HEADLINE_POSTINGS of a day's articles
-    is not followed (the day's other words still pair its articles)."""
-    postings: dict[tuple[int, int], list[int]] = {}
+    or more: the candidates of ``a_shortened_copy``, which LSH misses. Found day by day from the
+    postings of headline words. Bounded: a headline posts its HEADLINE_POSTED smallest word hashes
+    (all of a headline's words but in a very long one: a sample of its words that two headlines
+    share as their words overlap), and a word on more than MAX_HEADLINE_POSTINGS of a day's
+    articles is not followed (the day's other words still pair its articles), so an article
+    costs at most HEADLINE_POSTED x MAX_HEADLINE_POSTINGS counts, and one day's counts are held
+    at a time."""
+    by_day: dict[int, list[int]] = {}
     for i, p in enumerate(prints):
-        if p.day is not None and len(p.shingles) >= MIN_SHINGLES:
-            for word in p.title_words.tolist():
-                postings.setdefault((p.day, word), []).append(i)
-    shared: dict[tuple[int, int], int] = {}
-    for members in postings.values():
-        if 1 < len(members) <= MAX_HEADLINE_POSTINGS:
-            for at, i in enumerate(members[:-1]):
-                for j in members[at + 1 :]:
-                    shared[(i, j)] = shared.get((i, j), 0) + 1
+        if p.day is not None and len(p.shingles) >= MIN_SHINGLES and len(p.title_words):
+            by_day.setdefault(p.day, []).append(i)
+    posted = {i: prints[i].title_words[:HEADLINE_POSTED].tolist() for members in by_day.values() for i in members}
     pairs: set[tuple[int, int]] = set()
-    for (i, j), common in shared.items():
-        union = len(prints[i].title_words) + len(prints[j].title_words) - common
-        if common >= SHORT_HEADLINE * union:
-            pairs.add((i, j))
+    for members in by_day.values():
+        if len(members) < 2:
+            continue
+        postings: dict[int, list[int]] = {}
+        for i in members:
+            for word in posted[i]:
+                postings.setdefault(word, []).append(i)
+        shared: dict[tuple[int, int], int] = {}
+        for listed in postings.values():
+            if 1 < len(listed) <= MAX_HEADLINE_POSTINGS:
+                for at, i in enumerate(listed[:-1]):
+                    for j in listed[at + 1 :]:
+                        shared[(i, j)] = shared.get((i, j), 0) + 1
+        for (i, j), common in shared.items():
+            if common >= SHORT_HEADLINE * (len(posted[i]) + len(posted[j]) - common):
+                pairs.add((i, j))
     return pairs
 
 

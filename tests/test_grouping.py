@@ -141,6 +141,15 @@ def test_near_headline_candidates_do_not_follow_a_word_on_every_headline_of_a_da
     assert len(grouping.near_headline_pairs(day[:3])) == 3, "a day of three articles follows the word"
 
 
+def test_a_very_long_headline_posts_a_bounded_sample_of_its_words() -> None:
+    """A headline of hundreds of words posts its HEADLINE_POSTED smallest word hashes: two articles
+    under one such headline are still paired, and each costs a bounded number of counts."""
+    long_title = " ".join(f"كلمة{chr(0x0628 + i % 20)}{chr(0x0628 + i // 20 % 20)}" for i in range(300))
+    same = [grouping.fingerprint(Document(f"l-{i}", long_title, UPDATE_LEAD, date=copies.DAY)) for i in range(2)]
+    assert len(same[0].title_words) > grouping.HEADLINE_POSTED
+    assert grouping.near_headline_pairs(same) == {(0, 1)}
+
+
 WIRE = {doc.id: doc for doc in copies.wire_reports()}
 
 

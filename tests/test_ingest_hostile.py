@@ -656,3 +656,24 @@ def test_controls_and_noncharacters_are_left_out_of_every_field(
     assert [w.detail for w in result.warnings] == (
         [f"control characters or noncharacters left out of {name}"] if changed else []
     )
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        ({"id": "e1", "title": "\u0001\ufffe", "body": "\u0001\u0002\ufffe\uffff"}, "empty body"),
+        ({"id": "e2", "body": "\u000b\u000c\u0085"}, "empty body"),  # line breaks only
+        ({"id": "n\ufffe1", "body": "نص الخبر"}, "invalid id"),  # two ids that show alike
+        ({"id": "n\ufdd01", "body": "نص الخبر"}, "invalid id"),
+        ({"id": "n\U0010ffff1", "body": "نص الخبر"}, "invalid id"),
+    ],
+    ids=["controls-only", "line-breaks-only", "fffe-in-id", "fdd0-in-id", "plane-16-in-id"],
+)
+def test_nothing_is_indexed_from_controls_alone_nor_under_an_id_with_a_noncharacter(
+    tmp_path: Path, record: dict, reason: str
+) -> None:
+    path = tmp_path / "news.jsonl"
+    path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    result = load_sources([path])
+    assert result.documents == []
+    assert [p.reason for p in result.problems] == [reason]

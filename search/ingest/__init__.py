@@ -193,8 +193,8 @@ class Sink:
         if len(doc.id) > limits.max_field_chars:
             self.problem(where, "id too long", f"{len(doc.id)} characters > {limits.max_field_chars}")
             return
-        if UNSTORABLE.search(doc.id) or CONTROL.search(doc.id):
-            self.problem(where, "invalid id", "ids must be valid text without control characters")
+        if UNSTORABLE.search(doc.id) or CONTROL.search(doc.id) or NOT_TEXT.search(doc.id):
+            self.problem(where, "invalid id", "ids must be valid text without control characters or noncharacters")
             return
         if found := invisible_characters(doc.id):
             self.problem(where, "invalid id", f"ids must not hold invisible characters ({', '.join(found)}): "
@@ -217,6 +217,9 @@ class Sink:
             self.warn(where, "text cleaned", f"characters that cannot be stored replaced in {', '.join(unstorable)}")
         if controls:
             self.warn(where, "text cleaned", f"control characters or noncharacters left out of {', '.join(controls)}")
+            if not doc.body.strip():  # the loaders' own check saw the body before it was cleaned
+                self.problem(where, "empty body", "nothing but control characters or noncharacters")
+                return
         if len(doc.body) > limits.max_body_chars:
             self.warn(
                 where, "body too long, cut", f"{len(doc.body)} characters, kept the first {limits.max_body_chars}"
