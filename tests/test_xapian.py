@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, SEED_ID, SEEDS, SMALL_SOURCES, cli, free_port, xapian_shards
-from search.engine import Engine, Filters
+from search.engine import Engine, Filters, SearchResult
 from search.settings import defaults
 from webapp import create_app
 
@@ -435,3 +435,98 @@ def test_the_lexicon_reads_at_most_what_is_asked_and_its_frequencies_are_exact(e
             assert ours.doc_frequency(field, word) == theirs.doc_frequency(field, word)
         ours._frequencies = {}
         assert [ours.doc_frequency(field, w) for w in every[:3]] == [theirs.doc_frequency(field, w) for w in every[:3]]
+
+
+# -- which shard is which: each shard's metadata says its number, the shard count and generation --
+
+
+def _partial(result: SearchResult) -> str:
+    return " ".join(str(n) for n in result.notices if n.code == "partial")
+
+
+def test_the_shard_list_is_read_in_shard_order_as_written_or_not(own_shards: tuple[Path, str]) -> None:
+    """The vocabulary («هل تقصد») and the update time live on shard 0: listed second, it is still found."""
+    _root, shards = own_shards
+    first, second = shards.split(",")
+    in_order, reversed_ = _engine(f"{first},{second}"), _engine(f"{second},{first}")
+    assert reversed_.backend.snapshot().vocabulary() == in_order.backend.snapshot().vocabulary() is not None
+    query = "الانترنت OR وزارة OR لبنان"
+    assert [h.id for h in reversed_.search(query).hits] == [h.id for h in in_order.search(query).hits]
+    assert reversed_.health()["status"] == "ok"
+
+
+def test_a_server_named_twice_is_refused_naming_it(own_shards: tuple[Path, str]) -> None:
+    _root, shards = own_shards
+    first, second = shards.split(",")
+    for written in (f"{first},{first}", f"{first},{second}|{first}"):
+        refused = cli("search", "الانترنت", "--backend", "xapian", "--shards", written)
+        assert refused.returncode == 1 and "named twice" in refused.stderr and first in refused.stderr
+        assert "--shards or BAHETH_SHARDS" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_two_servers_of_one_shard_listed_as_two_shards_are_refused(own_shards: tuple[Path, str]) -> None:
+    """Two servers of shard 0 listed as shards 1 and 2 (or «a|b» where «a,b» was meant, once a is
+    down) would count shard 0 twice and leave shard 1 out."""
+    root, shards = own_shards
+    first, _second = shards.split(",")
+    port = free_port()
+    copy = _serve(root, 0, port)
+    try:
+        refused = cli("search", "الانترنت", "--backend", "xapian", "--shards", f"{first},127.0.0.1:{port}")
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr
+        assert "entries 1" in refused.stderr and "and 2" in refused.stderr and "both serve shard 0" in refused.stderr
+    finally:
+        os.killpg(copy.pid, signal.SIGKILL)
+        copy.wait()
+
+
+def test_a_shard_left_out_of_the_list_is_reported_not_silently_missing(own_shards: tuple[Path, str]) -> None:
+    _root, shards = own_shards
+    engine = _engine(shards.split(",")[0])
+    assert "only 1 of 2 shards answered" in _partial(engine.search("الانترنت OR وزارة OR لبنان"))
+    health = engine.health()
+    assert health["status"] == "degraded" and health["shards"]["total"] == 2  # type: ignore[index]
+    assert any("names 1" in p for p in health["shards"]["problems"])  # type: ignore[index]
+
+
+def test_a_reindex_to_more_shards_than_servers_is_reported_to_fewer_not(own_shards: tuple[Path, str]) -> None:
+    root, shards = own_shards
+    engine = _engine(shards)
+    more = cli("reindex", *SMALL_SOURCES, "--backend", "xapian", "--shard-count", 3, "--index", root)
+    assert more.returncode == 0 and "baheth shards start" in more.stderr  # 2 servers run for 3 shards
+    time.sleep(1.2)  # readers check their shards once a second
+    assert "only 2 of 3 shards answered" in _partial(engine.search("الانترنت OR وزارة OR لبنان"))
+    health = engine.health()
+    problems = health["shards"]["problems"]  # type: ignore[index]
+    assert health["status"] == "degraded" and any("baheth shards start" in p for p in problems)
+    found = cli("search", "الانترنت", "--backend", "xapian", "--index", root)  # the 2 servers shards.json records
+    assert found.returncode == 0 and "baheth shards start" in found.stderr
+    assert "only 2 of 3" in found.stdout + found.stderr
+    three = ",".join(cli("shards", "start", "--index", root).stdout.split())  # restarts all three
+    assert len(three.split(",")) == 3
+    engine = _engine(three)
+    whole = engine.search("الانترنت OR وزارة OR لبنان")
+    assert not _partial(whole) and engine.health()["status"] == "ok"
+    assert cli("reindex", *SMALL_SOURCES, "--backend", "xapian", "--shard-count", 2, "--index", root).returncode == 0
+    time.sleep(1.2)  # the third server now serves a stub that is gone: the index is whole without it
+    fewer = engine.search("الانترنت OR وزارة OR لبنان")
+    assert fewer.total == whole.total and not _partial(fewer)
+    assert engine.health()["status"] == "ok"
+
+
+def test_a_server_left_on_an_older_generation_is_reported(own_shards: tuple[Path, str], tmp_path: Path) -> None:
+    root, shards = own_shards
+    old = tmp_path / "old-copy"
+    shutil.copytree(root, old, ignore=shutil.ignore_patterns("*.log", "shards.json", "*.lock"))
+    assert cli("reindex", *SMALL_SOURCES, "--backend", "xapian", "--shard-count", 2, "--index", root).returncode == 0
+    port = free_port()
+    stale = _serve(old, 1, port)  # shard 1 of the copy: the generation before the reindex
+    try:
+        engine = _engine(f"{shards.split(',')[0]},127.0.0.1:{port}")
+        assert "only 1 of 2 shards answered" in _partial(engine.search("الانترنت OR وزارة OR لبنان"))
+        health = engine.health()
+        assert health["status"] == "degraded"
+        assert any("another generation" in p for p in health["shards"]["problems"])  # type: ignore[index]
+    finally:
+        os.killpg(stale.pid, signal.SIGKILL)
+        stale.wait()

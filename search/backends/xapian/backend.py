@@ -15,7 +15,12 @@ switched the stub files, a server restarted, an idle connection timed out). A
 ``NetworkError`` or ``DatabaseModifiedError`` during a search reconnects and
 tries once more. Shards found on two generations (a reindex switching them)
 are never mixed: the reader waits for them to agree, and else serves the
-generation of the lowest shard that answers.
+generation most of them serve (a tie: the first listed's).
+
+Each shard says which it is (its number and the shard count, written by the
+build with its generation): the reader puts the list in shard order, refuses two
+entries serving one shard, and counts a shard the list lacks as not answering.
+An index built before has no such record: its list is read in the order written.
 """
 
 from __future__ import annotations
@@ -23,9 +28,9 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,13 +49,16 @@ from search.backends.xapian.fields import (
     PREFIX,
     RERANK_SLOT,
     SCORED,
+    SHARD_KEY,
     UNDATED_TERM,
     UPDATED_KEY,
     VALUE_SLOTS,
     VOCABULARY_KEY,
     read_rerank_value,
+    read_shard_identity,
     term,
 )
+from search.backends.xapian.shardlist import Address, parse_shards  # noqa: F401 - open_backend's parser
 from search.errors import IndexProblem
 from search.notices import Notice
 from search.querytree import AllOf, AndMaybe, AndNot, AnyOf, Everything, Filter, Node, Nothing, Phrase, Term
@@ -59,32 +67,9 @@ from search.rerank import Candidate, Statistics, bm25f, phrases_in
 log = logging.getLogger(__name__)
 CHECK_EVERY = 1.0  # seconds between checks that the shards are still on one generation
 AGREE_TRIES = 20  # reconnections (50 ms apart) waiting for shards mid-switch to agree
+RECHECK_STALE = 10.0  # seconds between checks of servers found on another generation
 RELATED_TERMS = 12
 MAX_GROUP_READ = 1000  # the members of one story group read to order them (a group is a few copies)
-Address = tuple[str, int]
-
-
-# A host name or an IPv4 address (Xapian's remote client resolves no IPv6 address: «[::1]» fails).
-HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,252}", re.ASCII)
-
-
-def parse_shards(text: str) -> list[list[Address]]:
-    """``host:port,host:port|host:port`` -> one list of replicas per shard."""
-    shards = []
-    for part in text.split(","):
-        replicas = []
-        for spec in part.split("|"):
-            host, sep, port = spec.strip().rpartition(":")
-            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise ValueError(f"a shard server is host:port, not {spec.strip()[:60]!r}")
-            if not HOST_NAME.fullmatch(host):  # «a:7001/b:7001» is no host: replicas are joined by |
-                raise ValueError(f"a shard server's host is a name or an IPv4 address, not {host[:60]!r} "
-                                 "(replicas of a shard are written host:port|host:port)")
-            replicas.append((host, int(port)))
-        shards.append(replicas)
-    if not shards:
-        raise ValueError("no shard server given")
-    return shards
 
 
 @dataclass
@@ -99,7 +84,21 @@ class _State:
     documents: int
     vocabulary: str
     updated: str
+    entries: dict[int, int] = field(default_factory=dict)  # shard number -> the list entry serving it
+    stale: list[int] = field(default_factory=list)  # entries that answered on another generation
+    problems: list[str] = field(default_factory=list)  # what is wrong with the shard list, for health
     opened_at: float = field(default_factory=time.monotonic)
+    connected_at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _Opened:
+    """One entry of the shard list, connected: the replica that answered, its generation and identity."""
+
+    db: Any
+    generation: str
+    identity: tuple[int, int] | None  # (shard number, shard count) from its metadata; None: built before
+    address: Address
 
 
 class XapianSnapshot:
@@ -171,13 +170,16 @@ class XapianSnapshot:
         if request.undated:
             query = xapian.Query(xapian.Query.OP_FILTER, query, xapian.Query(UNDATED_TERM))
         enquire = self._ranked(xapian, query, request.collapse)
-        spies = {}
+        # Ties of relevance broken by the rerank value (below): each match's sort key is then that
+        # value. Not with collapse, nor with a date order.
+        by_key = not (request.newest or request.oldest or request.collapse)
+        spies: dict[str, Any] = {}
+        days = xapian.ValueCountMatchSpy(DAY_SLOT)
         if request.facets:
             for name, slot in VALUE_SLOTS.items():
                 spies[name] = xapian.ValueCountMatchSpy(slot)
-                enquire.add_matchspy(spies[name])
-            days = xapian.ValueCountMatchSpy(DAY_SLOT)
-            enquire.add_matchspy(days)
+            for spy in (*spies.values(), days):
+                enquire.add_matchspy(spy)
         everything = self.db.get_doccount()
         stats = self.backend.statistics(self)
         if request.newest or request.oldest:
@@ -204,7 +206,6 @@ class XapianSnapshot:
             # search's first stage on two loopback shards; 6 ms this way).
             # Not with collapse: Xapian then compares the keys of every match it collapses, and
             # the keys are the rerank values (a headline: 346 ms instead of 33 on two shards).
-            by_key = not request.collapse
             if by_key:
                 enquire.set_sort_by_relevance_then_value(RERANK_SLOT, False)
             if request.start < depth:
@@ -230,10 +231,7 @@ class XapianSnapshot:
             ]
         page = Page(total=mset.get_matches_estimated(), hits=hits)
         if request.collapse:  # Xapian's uncollapsed estimate is not exact: count the articles apart
-            count = xapian.Enquire(self.db)
-            count.set_query(query)
-            count.set_weighting_scheme(xapian.BoolWeight())
-            page.articles = count.get_mset(0, 0, everything).get_matches_estimated()
+            page.articles = self._counting(xapian, query).get_mset(0, 0, everything).get_matches_estimated()
         if request.facets and page.total:
             page.facets = {
                 name: dict(
@@ -245,11 +243,16 @@ class XapianSnapshot:
                 for name, spy in spies.items()
             }
             page.days = {item.term.decode("ascii", "replace"): item.termfreq for item in days.values()}
-            count = xapian.Enquire(self.db)
-            count.set_query(xapian.Query(xapian.Query.OP_FILTER, query, xapian.Query(UNDATED_TERM)))
-            count.set_weighting_scheme(xapian.BoolWeight())
-            page.undated = count.get_mset(0, 0, everything).get_matches_estimated()
+            undated = xapian.Query(xapian.Query.OP_FILTER, query, xapian.Query(UNDATED_TERM))
+            page.undated = self._counting(xapian, undated).get_mset(0, 0, everything).get_matches_estimated()
         return page
+
+    def _counting(self, xapian: Any, query: Any) -> Any:
+        """An Enquire that only counts the matches of ``query`` (no weights, no order)."""
+        count = xapian.Enquire(self.db)
+        count.set_query(query)
+        count.set_weighting_scheme(xapian.BoolWeight())
+        return count
 
     def _ranked(self, xapian: Any, query: Any, collapse: bool) -> Any:
         """An Enquire ranking ``query`` by Xapian's BM25 (the first stage), one match per story
@@ -436,12 +439,15 @@ class XapianSnapshot:
 
     def info(self) -> dict[str, object]:
         answered, total = len(self.state.answered), self.state.total
+        shards: dict[str, object] = {"total": total, "answered": answered}
+        if self.state.problems:
+            shards["problems"] = list(self.state.problems)
         return {
             "generation": self.state.generation,
             "built_at": None,
             "updated_at": self.state.updated or None,
-            "status": "ok" if answered == total else "degraded",
-            "shards": {"total": total, "answered": answered},
+            "status": "ok" if answered == total and not self.state.stale else "degraded",
+            "shards": shards,
             "undated": self.backend.call(self, lambda: self.db.get_termfreq(UNDATED_TERM)),
         }
 
@@ -520,6 +526,8 @@ class XapianBackend:
         self.rerank_depth = rerank_depth
         self.timeout_ms = int(timeout * 1000)
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._reported: tuple[str, ...] = ()
 
     # -- the protocol ---------------------------------------------------------------
 
@@ -569,63 +577,130 @@ class XapianBackend:
                 public="the search index's servers did not answer",
             ) from exc
 
-    def _open(self, shard: int) -> tuple[Any, str] | None:
-        """The first replica of ``shard`` that answers, with the generation it serves."""
+    def _open(self, entry: int, shards: list[list[Address]]) -> _Opened | None:
+        """The first replica of the shard list's ``entry`` that answers, with the generation it serves
+        and which shard it says it is."""
         xapian = self.xapian
-        for host, port in self.shards[shard]:
+        for host, port in shards[entry]:
             try:
                 db = xapian.remote_open(host, port, self.timeout_ms, self.timeout_ms)
-                return db, db.get_metadata(GENERATION_KEY).decode("utf-8", "replace")
+                generation = db.get_metadata(GENERATION_KEY).decode("utf-8", "replace")
+                identity = read_shard_identity(db.get_metadata(SHARD_KEY))
             except xapian.Error as exc:
-                log.warning("shard %d at %s:%d does not answer: %s", shard, host, port, exc)
+                log.warning("shard list entry %d at %s:%d does not answer: %s", entry + 1, host, port, exc)
+                continue
+            return _Opened(db, generation, identity, (host, port))
         return None
 
     def _connect(self) -> _State:
-        for _attempt in range(AGREE_TRIES):
-            opened = {k: found for k in range(len(self.shards)) if (found := self._open(k)) is not None}
-            generations = {generation for _db, generation in opened.values()}
-            if len(generations) <= 1:
+        shards = self.shards
+        opened: dict[int, _Opened] = {}
+        for attempt in range(AGREE_TRIES):
+            opened = {k: found for k in range(len(shards)) if (found := self._open(k, shards)) is not None}
+            generations = {found.generation for found in opened.values()}
+            if len(generations) <= 1 or attempt == AGREE_TRIES - 1:  # still two: keep one (below)
                 break
-            for db, _generation in opened.values():
-                db.close()
+            for found in opened.values():
+                found.db.close()
             time.sleep(0.05)  # a reindex is switching the stub files
         if not opened:
             raise IndexProblem(
-                f"no shard server answers ({self._describe()})", public="the search index's servers do not answer"
+                f"no shard server answers ({_describe(shards)})",
+                public="the search index's servers do not answer",
             )
-        generation = opened[min(opened)][1]
+        # Never mix generations: the one most entries serve (a tie: the first listed); the others
+        # count as not answering.
+        votes = Counter(found.generation for found in opened.values())
+        generation = max(votes, key=lambda g: (votes[g], -min(k for k, f in opened.items() if f.generation == g)))
+        problems: list[str] = []
+        stale = sorted(k for k, found in opened.items() if found.generation != generation)
+        for k in stale:
+            opened.pop(k).db.close()
+        if stale:
+            problems.append(
+                f"shard list {_entries(stale, shards)} serve another generation of the index than the others "
+                f"({generation}): servers left running by an earlier reindex, or a copy of the index not updated; "
+                "restart them on the live index (on one machine: `baheth shards start`)"
+            )
+        numbers = self._numbers(opened, shards)
+        identities = [found.identity for found in opened.values() if found.identity is not None]
+        total = max(n for _k, n in identities) if identities else len(shards)
+        if identities and len(shards) < total:
+            problems.append(
+                f"the index has {total} shards but the shard list names {len(shards)}: a reindex changed the "
+                "shard count; run `baheth shards start` again (one machine) or name every shard in --shards "
+                "or BAHETH_SHARDS"
+            )
+        unanswered = [k for k in range(len(shards)) if k not in opened and k not in stale]
+        if identities and unanswered and len(numbers) == total:
+            problems.append(
+                f"shard list {_entries(unanswered, shards)} do(es) not answer, and the index has only {total} "
+                "shard(s), all answering: left from an earlier shard count, remove it from the list"
+            )
         xapian = self.xapian
         db = xapian.Database()
         lengths = dict.fromkeys(SCORED, 0)
-        answered = []
         vocabulary, updated = "", ""
-        for shard in sorted(opened):
-            shard_db, shard_generation = opened[shard]
-            if shard_generation != generation:
-                shard_db.close()  # never mix generations: this shard counts as not answering
-                continue
+        for number in sorted(numbers):
+            shard_db = opened[numbers[number]].db
             db.add_database(shard_db)
-            answered.append(shard)
             for name in SCORED:
                 lengths[name] += int(shard_db.get_metadata(LENGTH_KEY + name) or b"0")
-            if shard == 0:
+            if number == 0:  # what the build wrote on shard 0, whichever entry serves it
                 vocabulary = shard_db.get_metadata(VOCABULARY_KEY).decode("utf-8", "replace")
                 updated = shard_db.get_metadata(UPDATED_KEY).decode("utf-8", "replace")
-        return _State(db, generation, answered, len(self.shards), lengths, db.get_doccount(), vocabulary, updated)
+        self._report(problems)
+        return _State(
+            db, generation, sorted(numbers), total, lengths, db.get_doccount(), vocabulary, updated,
+            entries=numbers, stale=stale, problems=problems,
+        )
+
+    def _numbers(self, opened: dict[int, _Opened], shards: list[list[Address]]) -> dict[int, int]:
+        """Shard number -> the list entry that serves it: the number each shard's metadata gives (an
+        index built before has none: its place in the list). A shard served twice is a mistake."""
+        numbers: dict[int, int] = {}
+        for k in sorted(opened):
+            identity = opened[k].identity
+            number = identity[0] if identity is not None else k
+            if number in numbers:
+                for found in opened.values():
+                    found.db.close()
+                raise IndexProblem(
+                    f"shard list entries {numbers[number] + 1} ({_describe([shards[numbers[number]]])}) and {k + 1} "
+                    f"({_describe([shards[k]])}) both serve shard {number}: name each shard once "
+                    "(replicas of one shard are joined by |) in --shards or BAHETH_SHARDS",
+                    public="the search index's servers are misconfigured",
+                    )
+            numbers[number] = k
+        return numbers
+
+    def _report(self, problems: list[str]) -> None:
+        """Log what is wrong with the shard list once, not on every reconnection."""
+        with self._lock:
+            if tuple(problems) == self._reported:
+                return
+            self._reported = tuple(problems)
+        for problem in problems:
+            log.warning("%s", problem)
 
     def _still_current(self, state: _State) -> bool:
         """Are the same shards still answering, on the same generation and revision?"""
-        if len(state.answered) < len(self.shards):
+        shards = self.shards
+        unanswered = [k for k in range(len(shards)) if k not in state.entries.values() and k not in state.stale]
+        if unanswered:
             return False  # try the missing shards again
-        found = self._open(state.answered[0])
+        if state.stale and time.monotonic() - state.connected_at > RECHECK_STALE:
+            return False
+        found = self._open(state.entries.get(0, state.entries[state.answered[0]]), shards)
         if found is None:
             return False
-        db, generation = found
         try:
-            updated = db.get_metadata(UPDATED_KEY).decode("utf-8", "replace")
+            updated = found.db.get_metadata(UPDATED_KEY).decode("utf-8", "replace")
+        except self.xapian.Error:
+            return False
         finally:
-            db.close()
-        if generation != state.generation or updated != state.updated:
+            found.db.close()
+        if found.generation != state.generation or (0 in state.entries and updated != state.updated):
             return False
         try:
             state.db.reopen()  # pick up add/delete commits on every shard
@@ -640,9 +715,6 @@ class XapianBackend:
                 state.db.close()
             except self.xapian.Error:
                 pass
-
-    def _describe(self) -> str:
-        return ", ".join("|".join(f"{h}:{p}" for h, p in replicas) for replicas in self.shards)
 
     def statistics(self, snapshot: XapianSnapshot) -> Statistics:
         """BM25F's collection statistics for this thread's state (kept until the state changes)."""
@@ -659,3 +731,13 @@ class XapianBackend:
         )
         self._local.stats = (state, state.documents, stats)
         return stats
+
+
+def _describe(shards: list[list[Address]]) -> str:
+    return ", ".join("|".join(f"{h}:{p}" for h, p in replicas) for replicas in shards)
+
+
+def _entries(entries: list[int], shards: list[list[Address]]) -> str:
+    """«entries 2 (h:p), 3 (h:p)», counted from 1 as written."""
+    named = ", ".join(f"{k + 1} ({_describe([shards[k]])})" for k in entries)
+    return f"entr{'y' if len(entries) == 1 else 'ies'} {named}"
