@@ -218,7 +218,7 @@ def reindex(
     if config.backend == "xapian":
         from search.backends.xapian import servers
 
-        recorded = servers.running(Path(config.index))
+        recorded = servers.recorded(Path(config.index))
         if recorded and len(recorded) != config.shard_count:  # they serve the old shard count's stubs
             click.echo(f"warning: {len(recorded)} shard servers run for this index, which now has "
                        f"{config.shard_count} shards: run `baheth shards start --index {config.index}` again", err=True)

@@ -365,6 +365,7 @@ class Engine:
                 f"the index at {self.root} could not be read ({type(exc).__name__}: {exc}); "
                 "rebuild it with `baheth reindex`",
                 public="the search index could not be read; it may be damaged and needs to be rebuilt",
+                public_ar="تعذّرت قراءة فهرس البحث: قد يكون تالفا، وعلى المشرف إعادة بنائه",
             ) from exc
 
     def snapshot(self) -> Snapshot:

@@ -530,3 +530,38 @@ def test_a_server_left_on_an_older_generation_is_reported(own_shards: tuple[Path
     finally:
         os.killpg(stale.pid, signal.SIGKILL)
         stale.wait()
+
+
+# -- the servers `baheth shards start` records: one dead, all restarted on new ports ------------
+
+
+def test_one_dead_recorded_server_leaves_the_others_answering(own_shards: tuple[Path, str], tmp_path: Path) -> None:
+    root, _shards = own_shards
+    _kill_shard(root, 1)
+    found = cli("search", "الانترنت OR وزارة OR لبنان", "--backend", "xapian", "--index", root)
+    assert found.returncode == 0 and "only 1 of 2 shards answered" in found.stdout + found.stderr
+    assert "shard 1 (pid" in found.stderr and "baheth shards start" in found.stderr
+    topics = tmp_path / "t.tsv"
+    topics.write_text("q1\tالانترنت\n", encoding="utf-8")
+    ran = cli("batch", topics, "-o", tmp_path / "run", "--backend", "xapian", "--index", root)
+    assert ran.returncode == 0, ran.stderr
+    client = create_app({"INDEX": str(root), "TESTING": True, "backend": "xapian"}).test_client()
+    response = client.get("/api/search?q=الانترنت OR وزارة OR لبنان")
+    assert response.status_code == 200 and any(n["code"] == "partial" for n in response.get_json()["notices"])
+
+
+def test_a_running_web_app_follows_the_servers_shards_start_restarts(own_shards: tuple[Path, str]) -> None:
+    root, _shards = own_shards
+    client = create_app({"INDEX": str(root), "TESTING": True, "backend": "xapian"}).test_client()
+    before = client.get("/api/search?q=الانترنت OR وزارة").get_json()
+    _kill_shard(root, 1)
+    assert cli("shards", "start", "--index", root).returncode == 0  # every server again, on new ports
+    time.sleep(1.2)
+    after = client.get("/api/search?q=الانترنت OR وزارة")
+    assert after.status_code == 200 and after.get_json()["total"] == before["total"]
+    assert not after.get_json()["notices"]
+    cli("shards", "stop", "--index", root)
+    time.sleep(1.2)
+    down = client.get("/api/search?q=الانترنت")
+    assert down.status_code == 503 and down.get_json()["error"]["code"] == "index_unavailable"
+    assert "إعادة بنائه" not in down.get_json()["error"]["message_ar"]  # a server down is no index to rebuild

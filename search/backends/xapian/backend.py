@@ -34,6 +34,7 @@ from collections import Counter
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from search import roots
@@ -58,7 +59,7 @@ from search.backends.xapian.fields import (
     read_shard_identity,
     term,
 )
-from search.backends.xapian.shardlist import Address, parse_shards  # noqa: F401 - open_backend's parser
+from search.backends.xapian.shardlist import Address, parse_shards
 from search.errors import IndexProblem
 from search.notices import Notice
 from search.querytree import AllOf, AndMaybe, AndNot, AnyOf, Everything, Filter, Node, Nothing, Phrase, Term
@@ -68,6 +69,7 @@ log = logging.getLogger(__name__)
 CHECK_EVERY = 1.0  # seconds between checks that the shards are still on one generation
 AGREE_TRIES = 20  # reconnections (50 ms apart) waiting for shards mid-switch to agree
 RECHECK_STALE = 10.0  # seconds between checks of servers found on another generation
+SERVERS_DOWN_AR = "خوادم فهرس البحث لا تجيب حاليا؛ أعد المحاولة بعد قليل"
 RELATED_TERMS = 12
 MAX_GROUP_READ = 1000  # the members of one story group read to order them (a group is a few copies)
 
@@ -87,6 +89,7 @@ class _State:
     entries: dict[int, int] = field(default_factory=dict)  # shard number -> the list entry serving it
     stale: list[int] = field(default_factory=list)  # entries that answered on another generation
     problems: list[str] = field(default_factory=list)  # what is wrong with the shard list, for health
+    layout: int = 0  # the backend's shard list this state was connected with
     opened_at: float = field(default_factory=time.monotonic)
     connected_at: float = field(default_factory=time.monotonic)
 
@@ -510,7 +513,10 @@ class XapianBackend:
     """Reads the shards served at ``shards`` (one list of replicas per shard); safe to share between threads.
 
     A Xapian connection is not: each thread keeps its own connections (and the
-    statistics read through them), as each keeps its own Whoosh searcher.
+    statistics read through them), as each keeps its own Whoosh searcher. With
+    ``servers`` (an index folder), the list is the one ``baheth shards start``
+    recorded there, read again when that record changes (servers restarted on
+    other ports).
     """
 
     def __init__(
@@ -519,6 +525,7 @@ class XapianBackend:
         bm25: tuple[float, float] = (0.75, 1.2),
         rerank_depth: int = 100,
         timeout: float = 5.0,
+        servers: Path | None = None,
     ) -> None:
         self.xapian = require()
         self.shards = shards
@@ -528,6 +535,10 @@ class XapianBackend:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._reported: tuple[str, ...] = ()
+        self.servers = servers
+        self.layout = 0  # changes when the shard list is read again
+        self._record = _stamp(servers)
+        self._looked_at = time.monotonic()
 
     # -- the protocol ---------------------------------------------------------------
 
@@ -575,6 +586,7 @@ class XapianBackend:
             raise IndexProblem(
                 f"the shard servers failed twice in one search ({exc})",
                 public="the search index's servers did not answer",
+                public_ar=SERVERS_DOWN_AR,
             ) from exc
 
     def _open(self, entry: int, shards: list[list[Address]]) -> _Opened | None:
@@ -592,8 +604,35 @@ class XapianBackend:
             return _Opened(db, generation, identity, (host, port))
         return None
 
+    def _shard_list(self) -> list[list[Address]]:
+        """The shard list, read again from the servers' record when it changed (checked once a second)."""
+        if self.servers is None or time.monotonic() - self._looked_at < CHECK_EVERY:
+            return self.shards
+        from search.backends.xapian.servers import addresses, dead
+
+        with self._lock:
+            self._looked_at = time.monotonic()
+            record = _stamp(self.servers)
+            if record == self._record:
+                return self.shards
+            self._record = record
+            text = addresses(self.servers)
+            try:
+                shards = parse_shards(text) if text else None
+            except ValueError as exc:
+                log.warning("the shard servers recorded for %s cannot be read (%s): kept the previous list",
+                            self.servers, exc)
+                return self.shards
+            if shards is not None and shards != self.shards:
+                log.warning("the shard servers recorded for %s changed: now %s", self.servers, text)
+                for line in dead(self.servers):
+                    log.warning("%s", line)
+                self.shards, self.layout = shards, self.layout + 1
+            return self.shards
+
     def _connect(self) -> _State:
-        shards = self.shards
+        shards = self._shard_list()
+        layout = self.layout
         opened: dict[int, _Opened] = {}
         for attempt in range(AGREE_TRIES):
             opened = {k: found for k in range(len(shards)) if (found := self._open(k, shards)) is not None}
@@ -604,9 +643,11 @@ class XapianBackend:
                 found.db.close()
             time.sleep(0.05)  # a reindex is switching the stub files
         if not opened:
+            hint = f": start them with `baheth shards start --index {self.servers}`" if self.servers else ""
             raise IndexProblem(
-                f"no shard server answers ({_describe(shards)})",
+                f"no shard server answers ({_describe(shards)}){hint}",
                 public="the search index's servers do not answer",
+                public_ar=SERVERS_DOWN_AR,
             )
         # Never mix generations: the one most entries serve (a tie: the first listed); the others
         # count as not answering.
@@ -652,7 +693,7 @@ class XapianBackend:
         self._report(problems)
         return _State(
             db, generation, sorted(numbers), total, lengths, db.get_doccount(), vocabulary, updated,
-            entries=numbers, stale=stale, problems=problems,
+            entries=numbers, stale=stale, problems=problems, layout=layout,
         )
 
     def _numbers(self, opened: dict[int, _Opened], shards: list[list[Address]]) -> dict[int, int]:
@@ -670,7 +711,8 @@ class XapianBackend:
                     f"({_describe([shards[k]])}) both serve shard {number}: name each shard once "
                     "(replicas of one shard are joined by |) in --shards or BAHETH_SHARDS",
                     public="the search index's servers are misconfigured",
-                    )
+                    public_ar=SERVERS_DOWN_AR,
+                )
             numbers[number] = k
         return numbers
 
@@ -685,7 +727,9 @@ class XapianBackend:
 
     def _still_current(self, state: _State) -> bool:
         """Are the same shards still answering, on the same generation and revision?"""
-        shards = self.shards
+        shards = self._shard_list()
+        if state.layout != self.layout:
+            return False  # the recorded servers changed
         unanswered = [k for k in range(len(shards)) if k not in state.entries.values() and k not in state.stale]
         if unanswered:
             return False  # try the missing shards again
@@ -731,6 +775,19 @@ class XapianBackend:
         )
         self._local.stats = (state, state.documents, stats)
         return stats
+
+
+def _stamp(servers: Path | None) -> tuple[int, int] | None:
+    """What tells that the servers' record changed: its inode and modification time."""
+    if servers is None:
+        return None
+    from search.backends.xapian.servers import SERVERS_FILE
+
+    try:
+        found = (servers / SERVERS_FILE).stat()
+    except OSError:
+        return None
+    return found.st_ino, found.st_mtime_ns
 
 
 def _describe(shards: list[list[Address]]) -> str:
