@@ -565,3 +565,15 @@ def test_a_running_web_app_follows_the_servers_shards_start_restarts(own_shards:
     down = client.get("/api/search?q=الانترنت")
     assert down.status_code == 503 and down.get_json()["error"]["code"] == "index_unavailable"
     assert "إعادة بنائه" not in down.get_json()["error"]["message_ar"]  # a server down is no index to rebuild
+
+
+# -- the time a search may take, stalled servers, facet counts --------------------------------
+
+
+def test_the_search_time_limit_holds_on_shards(own_shards: tuple[Path, str]) -> None:
+    _root, shards = own_shards
+    stopped = _engine(shards, search_time_limit=0.0).search("الانترنت OR وزارة OR لبنان")
+    assert stopped.timed_out and any(n.code == "time_limit" for n in stopped.notices)
+    assert stopped.total == 0  # as the embedded backend: nothing found in no time
+    whole = _engine(shards).search("الانترنت OR وزارة OR لبنان")
+    assert not whole.timed_out and whole.total > 0

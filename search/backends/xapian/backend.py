@@ -149,12 +149,19 @@ class XapianSnapshot:
 
     def search(self, request: PageRequest) -> Page:
         xapian = self.backend.xapian
-        page = self.backend.call(self, lambda: self._search(xapian, request))
+        if request.seconds <= 0:  # no time left before it began: nothing, as the embedded backend
+            page = Page(total=0, hits=[], timed_out=True)
+        else:
+            deadline = time.monotonic() + request.seconds
+            page = self.backend.call(self, lambda: self._search(xapian, request, deadline))
         if len(self.state.answered) < self.state.total:
             page.notices.append(Notice("partial", {"answered": len(self.state.answered), "total": self.state.total}))
         return page
 
-    def _search(self, xapian: Any, request: PageRequest) -> Page:
+    def _search(self, xapian: Any, request: PageRequest, deadline: float) -> Page:
+        """One page. Xapian stops matching at the time left (Enquire.set_time_limit, which the remote
+        shards apply too); past the deadline the round trips still to come (deeper candidates, the
+        counts) are skipped and the page says it timed out."""
         query = self._query(xapian, request.query)
         if request.date_from or request.date_to:
             low = (
@@ -173,6 +180,7 @@ class XapianSnapshot:
         if request.undated:
             query = xapian.Query(xapian.Query.OP_FILTER, query, xapian.Query(UNDATED_TERM))
         enquire = self._ranked(xapian, query, request.collapse)
+        enquire.set_time_limit(max(0.001, deadline - time.monotonic()))
         # Ties of relevance broken by the rerank value (below): each match's sort key is then that
         # value. Not with collapse, nor with a date order.
         by_key = not (request.newest or request.oldest or request.collapse)
@@ -216,7 +224,7 @@ class XapianSnapshot:
                 if not by_key:
                     _prefetch(mset)  # the rerank values are read from the documents: ask for all at once
                 ranked = self._reranked(xapian, request.query, mset, stats, request.roots)
-                if end > len(ranked) and mset.get_matches_estimated() > depth:
+                if end > len(ranked) and mset.get_matches_estimated() > depth and time.monotonic() < deadline:
                     ranked += self._deeper(xapian, query, request, depth, end - depth, everything)
                 shown = ranked[request.start : end]
             else:  # past the reranked head, the page is read in Xapian's own order
@@ -233,6 +241,9 @@ class XapianSnapshot:
                 for row in shown
             ]
         page = Page(total=mset.get_matches_estimated(), hits=hits)
+        if time.monotonic() >= deadline:
+            page.timed_out = True  # what was found in time, without the counts still to come
+            return page
         if request.collapse:  # Xapian's uncollapsed estimate is not exact: count the articles apart
             page.articles = self._counting(xapian, query).get_mset(0, 0, everything).get_matches_estimated()
         if request.facets and page.total:
