@@ -189,8 +189,11 @@ class XapianSnapshot:
         if request.facets:
             for name, slot in VALUE_SLOTS.items():
                 spies[name] = xapian.ValueCountMatchSpy(slot)
+            # Sorted by relevance then a value, Xapian's spies count some matches of remote shards
+            # twice (facets summing to more than the results): they count on an unsorted enquire then.
+            counted = self._counting(xapian, query) if by_key else enquire
             for spy in (*spies.values(), days):
-                enquire.add_matchspy(spy)
+                counted.add_matchspy(spy)
         everything = self.db.get_doccount()
         stats = self.backend.statistics(self)
         if request.newest or request.oldest:
@@ -244,6 +247,8 @@ class XapianSnapshot:
         if time.monotonic() >= deadline:
             page.timed_out = True  # what was found in time, without the counts still to come
             return page
+        if request.facets and by_key:
+            counted.get_mset(0, 0, everything)
         if request.collapse:  # Xapian's uncollapsed estimate is not exact: count the articles apart
             page.articles = self._counting(xapian, query).get_mset(0, 0, everything).get_matches_estimated()
         if request.facets and page.total:
