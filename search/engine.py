@@ -480,8 +480,11 @@ class Engine:
         its newest with «الأحدث»), and ``total`` counts the groups; a search restricted to
         one group (``filters.group``) lists all its members.
         """
-        started = time.perf_counter()
-        deadline = time.monotonic() + self.config.search_time_limit
+        # Time spent reconnecting to the index just before (a web request checks the index's state
+        # first) counts in this search's time and its limit.
+        waited = float(getattr(self.backend, "waited", lambda: 0.0)())  # a backend that reconnects to servers says
+        started = time.perf_counter() - waited
+        deadline = time.monotonic() - waited + self.config.search_time_limit
         per_page = per_page or self.config.per_page
         if sort not in SORTS:
             raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")

@@ -579,6 +579,34 @@ def test_the_search_time_limit_holds_on_shards(own_shards: tuple[Path, str]) -> 
     assert not whole.timed_out and whole.total > 0
 
 
+def test_a_stalled_first_replica_is_skipped_a_while_and_its_wait_counted(own_shards: tuple[Path, str]) -> None:
+    """SIGSTOP a replica (the server and its connections): each try waits shard_timeout. It is tried
+    once, then skipped; the request that waited says so in took_ms."""
+    root, shards = own_shards
+    first, second = shards.split(",")
+    port = free_port()
+    replica = _serve(root, 0, port)
+    try:
+        config = {"INDEX": str(root), "TESTING": True, "backend": "xapian", "shard_timeout": 0.5,
+                  "shards": f"127.0.0.1:{port}|{first},{second}"}
+        client = create_app(config).test_client()
+        whole = client.get("/api/search?q=الانترنت OR وزارة").get_json()
+        os.killpg(replica.pid, signal.SIGSTOP)
+        time.sleep(1.2)
+        waited = client.get("/api/search?q=الانترنت OR وزارة").get_json()
+        assert waited["total"] == whole["total"] and not waited["notices"]
+        assert waited["took_ms"] >= 500  # the wait for the stalled replica, counted
+        for _request in range(3):
+            time.sleep(1.2)  # past the readers' once-a-second check each time
+            started = time.monotonic()
+            answer = client.get("/api/search?q=الانترنت OR وزارة").get_json()
+            assert time.monotonic() - started < 0.4 and answer["total"] == whole["total"]
+        assert client.get("/api/health").get_json()["status"] == "ok"
+    finally:
+        os.killpg(replica.pid, signal.SIGKILL)
+        replica.wait()
+
+
 def test_facet_and_day_counts_of_uncollapsed_searches_equal_the_embedded_backend(tmp_path: Path) -> None:
     """Sorted by relevance then the rerank value, Xapian's match spies counted some matches of remote
     shards twice: 562 sources for 554 results."""

@@ -21,6 +21,8 @@ Each shard says which it is (its number and the shard count, written by the
 build with its generation): the reader puts the list in shard order, refuses two
 entries serving one shard, and counts a shard the list lacks as not answering.
 An index built before has no such record: its list is read in the order written.
+A replica that failed is skipped for a while (doubled at each failure in a row),
+so a stalled server costs ``shard_timeout`` once, not on every search.
 """
 
 from __future__ import annotations
@@ -69,6 +71,11 @@ log = logging.getLogger(__name__)
 CHECK_EVERY = 1.0  # seconds between checks that the shards are still on one generation
 AGREE_TRIES = 20  # reconnections (50 ms apart) waiting for shards mid-switch to agree
 RECHECK_STALE = 10.0  # seconds between checks of servers found on another generation
+# Seconds a replica that failed is skipped (first, most; doubled at each failure in a row): one that
+# stalls costs shard_timeout at most once a minute; one that refuses fast is tried again soon.
+BACKOFF_SLOW = (5.0, 60.0)
+BACKOFF_FAST = (1.0, 5.0)
+SLOW_FAILURE = 1.0  # seconds (or half of shard_timeout) after which a failure counts as a stall
 SERVERS_DOWN_AR = "خوادم فهرس البحث لا تجيب حاليا؛ أعد المحاولة بعد قليل"
 RELATED_TERMS = 12
 MAX_GROUP_READ = 1000  # the members of one story group read to order them (a group is a few copies)
@@ -550,6 +557,7 @@ class XapianBackend:
         self.timeout_ms = int(timeout * 1000)
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._down: dict[Address, tuple[float, float]] = {}  # a replica that failed -> (retry after, back-off)
         self._reported: tuple[str, ...] = ()
         self.servers = servers
         self.layout = 0  # changes when the shard list is read again
@@ -560,6 +568,7 @@ class XapianBackend:
 
     def snapshot(self) -> XapianSnapshot:
         state: _State | None = getattr(self._local, "state", None)
+        started = time.monotonic()
         if state is None:
             state = self._local.state = self._connect()
         elif time.monotonic() - state.opened_at > CHECK_EVERY:
@@ -569,7 +578,15 @@ class XapianBackend:
                 self._close(state)
                 state = self._local.state = None
                 state = self._local.state = self._connect()
+        self._local.waited = getattr(self._local, "waited", 0.0) + time.monotonic() - started
         return XapianSnapshot(self, state)
+
+    def waited(self) -> float:
+        """Seconds this thread spent (re)connecting to the shards since it last asked: a search counts
+        them in its time (a web request reconnects when it checks the index's state, before it searches)."""
+        spent = float(getattr(self._local, "waited", 0.0))
+        self._local.waited = 0.0
+        return spent
 
     def warm(self) -> None:
         self.snapshot()
@@ -605,18 +622,39 @@ class XapianBackend:
                 public_ar=SERVERS_DOWN_AR,
             ) from exc
 
+    def _usable(self, address: Address) -> bool:
+        """Not a replica that failed lately (one that stalls would cost ``shard_timeout`` each time)."""
+        with self._lock:
+            found = self._down.get(address)
+        return found is None or time.monotonic() >= found[0]
+
+    def _failed(self, address: Address, seconds: float) -> None:
+        """Skip a replica that failed for a while, doubled at each failure in a row: a long one if it
+        took ``seconds`` (it stalls: each try costs up to shard_timeout), a short one if it failed fast."""
+        first, most = BACKOFF_SLOW if seconds >= min(SLOW_FAILURE, self.timeout_ms / 2000) else BACKOFF_FAST
+        with self._lock:
+            before = self._down.get(address)
+            wait = min(most, 2 * before[1]) if before else first
+            self._down[address] = (time.monotonic() + wait, wait)
+
     def _open(self, entry: int, shards: list[list[Address]]) -> _Opened | None:
-        """The first replica of the shard list's ``entry`` that answers, with the generation it serves
-        and which shard it says it is."""
+        """The first replica of the shard list's ``entry`` that answers (skipping those that failed
+        lately), with the generation it serves and which shard it says it is."""
         xapian = self.xapian
         for host, port in shards[entry]:
+            if not self._usable((host, port)):
+                continue
+            started = time.monotonic()
             try:
                 db = xapian.remote_open(host, port, self.timeout_ms, self.timeout_ms)
                 generation = db.get_metadata(GENERATION_KEY).decode("utf-8", "replace")
                 identity = read_shard_identity(db.get_metadata(SHARD_KEY))
             except xapian.Error as exc:
                 log.warning("shard list entry %d at %s:%d does not answer: %s", entry + 1, host, port, exc)
+                self._failed((host, port), time.monotonic() - started)
                 continue
+            with self._lock:
+                self._down.pop((host, port), None)
             return _Opened(db, generation, identity, (host, port))
         return None
 
@@ -747,8 +785,8 @@ class XapianBackend:
         if state.layout != self.layout:
             return False  # the recorded servers changed
         unanswered = [k for k in range(len(shards)) if k not in state.entries.values() and k not in state.stale]
-        if unanswered:
-            return False  # try the missing shards again
+        if any(self._usable(address) for k in unanswered for address in shards[k]):
+            return False  # try the missing shards again (one that failed lately waits its back-off)
         if state.stale and time.monotonic() - state.connected_at > RECHECK_STALE:
             return False
         found = self._open(state.entries.get(0, state.entries[state.answered[0]]), shards)
