@@ -233,7 +233,8 @@ class XapianSnapshot:
                 mset = enquire.get_mset(0, depth, everything)
                 if not by_key:
                     _prefetch(mset)  # the rerank values are read from the documents: ask for all at once
-                ranked = self._reranked(xapian, request.query, mset, stats, request.roots)
+                collapsed = query if request.collapse else None
+                ranked = self._reranked(xapian, request.query, mset, stats, request.roots, collapsed)
                 if end > len(ranked) and mset.get_matches_estimated() > depth and time.monotonic() < deadline:
                     ranked += self._deeper(xapian, query, request, depth, end - depth, everything)
                 shown = ranked[request.start : end]
@@ -291,12 +292,21 @@ class XapianSnapshot:
         return enquire
 
     def _reranked(
-        self, xapian: Any, query: Node, mset: Any, stats: Any, wanted: frozenset[str] = frozenset()
+        self,
+        xapian: Any,
+        query: Node,
+        mset: Any,
+        stats: Any,
+        wanted: frozenset[str] = frozenset(),
+        collapsed: Any = None,
     ) -> list[Row]:
         """The candidates of ``mset`` (the first rerank_depth matches) in BM25F order, raised by
         the query's roots in them as the embedded backend raises its best ROOT_DEPTH (search.roots;
-        from the normalised forms each candidate's rerank value holds)."""
+        from the normalised forms each candidate's rerank value holds). With ``collapsed`` (the
+        Xapian query of a collapsed search), each story group is shown by its best member by BM25F."""
         found = [self._candidate_by_key(mset, i) for i in range(mset.size())]
+        if collapsed is not None:
+            self._best_of_groups(xapian, collapsed, query, found, stats)
         self._mark_phrases(xapian, query, found)
         scores = [bm25f(query, row.candidate, stats, *self._k1_b()) for row in found]
         if wanted and len(found) > 1:
@@ -348,6 +358,41 @@ class XapianSnapshot:
             if wanted <= 0:
                 break
         return rows
+
+    def _best_of_groups(self, xapian: Any, collapsed: Any, query: Node, found: list[Row], stats: Any) -> None:
+        """Collapsing, Xapian keeps each story group's best match by its own BM25 (the first stage);
+        the embedded backend shows the group's best by BM25F. Put that one in its place: the other
+        matching members of the candidates' groups, read in one query, scored by BM25F against the
+        candidate (ties: the first in input order). Every group is asked: on remote shards, a
+        match's collapse count misses members collapsed on another shard."""
+        where: dict[bytes, int] = {}
+        for i, row in enumerate(found):
+            key = row.document.get_value(GROUP_SLOT) if row.document is not None else b""
+            if key:
+                where[key] = i
+        if not where:
+            return
+        Query = xapian.Query
+        groups = Query(Query.OP_OR, [Query(term(PREFIX["group"], key.decode("ascii", "replace"))) for key in where])
+        shown = Query(Query.OP_OR, [Query(term(ID_PREFIX, row.doc_id)) for row in found])
+        others = self._counting(xapian, Query(Query.OP_AND_NOT, Query(Query.OP_FILTER, collapsed, groups), shown))
+        members = others.get_mset(0, MAX_GROUP_READ * len(where), self.db.get_doccount())
+        if members.empty():
+            return  # most stories are single articles
+        _prefetch(members)
+        rows = [_candidate(match) for match in members]
+        self._mark_phrases(xapian, query, rows + [found[i] for i in where.values()])
+
+        def rank(row: Row) -> tuple[float, int]:
+            return -bm25f(query, row.candidate, stats, *self._k1_b()), row.ordinal
+
+        best = {key: (rank(found[i]), found[i]) for key, i in where.items()}
+        for row in rows:
+            key = row.document.get_value(GROUP_SLOT)
+            if key in best and rank(row) < best[key][0]:
+                best[key] = (rank(row), row)
+        for key, i in where.items():
+            found[i] = best[key][1]
 
     def _candidate_by_key(self, mset: Any, i: int) -> Row:
         """The i-th match as a candidate, from its sort key (the rerank value) when it has one."""
