@@ -215,6 +215,13 @@ def reindex(
     finally:
         progress.close()
     print_report(report, "reindex", as_json)
+    if config.backend == "xapian":
+        from search.backends.xapian import servers
+
+        recorded = servers.recorded(Path(config.index))
+        if recorded and len(recorded) != config.shard_count:  # they serve the old shard count's stubs
+            click.echo(f"warning: {len(recorded)} shard servers run for this index, which now has "
+                       f"{config.shard_count} shards: run `baheth shards start --index {config.index}` again", err=True)
 
 
 @main.command()
@@ -455,7 +462,8 @@ def serve(
         raise CliError(f"bad setting: {exc}") from None
     except IndexProblem as exc:
         raise CliError(str(exc)) from None
-    click.echo(_escaped(f"index: {config.index}"), err=True)
+    served = f"shards: {config.shards}" if config.backend == "xapian" and config.shards else f"index: {config.index}"
+    click.echo(_escaped(served), err=True)
     try:
         run_server(app, config)
     except ServeError as exc:

@@ -365,6 +365,7 @@ class Engine:
                 f"the index at {self.root} could not be read ({type(exc).__name__}: {exc}); "
                 "rebuild it with `baheth reindex`",
                 public="the search index could not be read; it may be damaged and needs to be rebuilt",
+                public_ar="تعذّرت قراءة فهرس البحث: قد يكون تالفا، وعلى المشرف إعادة بنائه",
             ) from exc
 
     def snapshot(self) -> Snapshot:
@@ -481,9 +482,12 @@ class Engine:
         its newest with «الأحدث»), and ``total`` counts the groups; a search restricted to
         one group (``filters.group``) lists all its members.
         """
-        started = time.perf_counter()
+        # Time spent reconnecting to the index just before (a web request checks the index's state
+        # first) counts in this search's time and its limit.
+        waited = float(getattr(self.backend, "waited", lambda: 0.0)())  # a backend that reconnects to servers says
+        started = time.perf_counter() - waited
         seconds = self.config.search_time_limit if seconds is None else seconds
-        deadline = time.monotonic() + seconds
+        deadline = time.monotonic() - waited + seconds
         per_page = per_page or self.config.per_page
         if sort not in SORTS:
             raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")

@@ -18,7 +18,7 @@ import math
 import os
 import re
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +40,8 @@ class Setting:
     low: float | None = None  # inclusive bounds for numbers
     high: float | None = None
     choices: tuple[str, ...] = ()  # the allowed words, for a text setting that is a choice
+    # For a text setting with a syntax of its own: raises ValueError saying what is wrong with a value.
+    test: Callable[[str], None] | None = None
 
     @property
     def env(self) -> str:
@@ -98,6 +100,12 @@ class Setting:
             raise SettingError(f"{source}: must be one line of text")
         if self.choices and value not in self.choices:
             raise _Refused
+        if self.test is not None:
+            try:
+                self.test(value)
+            except ValueError as exc:
+                flag = "--" + self.name.replace("_", "-")
+                raise SettingError(f"{source}={_shown(value)}: {exc} ({flag} or {self.env})") from None
         return value
 
     def _parse(self, raw: str, source: str) -> Any:
@@ -151,6 +159,14 @@ def _web_address(text: str) -> bool:
             and not any(ch.isspace() or not ch.isprintable() for ch in text))
 
 
+def _shard_list(text: str) -> None:
+    """The shards setting's syntax, checked by the Xapian backend's one parser (imported here, when
+    used: the backends import this module)."""
+    from search.backends.xapian.shardlist import check_shards
+
+    check_shards(text)
+
+
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
@@ -192,6 +208,7 @@ SETTINGS = Settings(
         "",
         "Xapian shard servers, in shard order: host:port,host:port; replicas of a shard with |, "
         "as host:port|host:port. Empty: the servers `baheth shards start` started for the index folder.",
+        test=_shard_list,
     ),
     Setting("shard_count", 2, "Shards a Xapian reindex builds (one process each).", 1, 64),
     Setting(

@@ -294,6 +294,9 @@ def test_build_refuses_no_documents(tmp_path: Path) -> None:
         ({"BAHETH_PER_PAGE": "1_0"}, "BAHETH_PER_PAGE"),  # Python's float() reads 10
         ({"BAHETH_PER_PAGE": "\u0967\u0966"}, "BAHETH_PER_PAGE"),  # Devanagari digits: float() reads 10
         ({"BAHETH_SEARCH_TIME_LIMIT": "infinity"}, "BAHETH_SEARCH_TIME_LIMIT"),
+        ({"BAHETH_SHARDS": "[::1]:7001"}, "BAHETH_SHARDS"),  # Xapian's client resolves no IPv6 address
+        ({"BAHETH_SHARDS": "a:7001,b:70001"}, "BAHETH_SHARDS"),
+        ({"BAHETH_SHARDS": "a:7001,a:7001"}, "BAHETH_SHARDS"),  # one server counted as two shards
     ],
 )
 def test_a_bad_setting_is_one_line_before_anything_starts(tmp_path: Path, env: dict[str, str], named: str) -> None:

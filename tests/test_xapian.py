@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, SEED_ID, SEEDS, SMALL_SOURCES, cli, free_port, xapian_shards
-from search.engine import Engine, Filters
+from search.engine import Engine, Filters, SearchResult
 from search.settings import defaults
 from webapp import create_app
 
@@ -435,3 +435,244 @@ def test_the_lexicon_reads_at_most_what_is_asked_and_its_frequencies_are_exact(e
             assert ours.doc_frequency(field, word) == theirs.doc_frequency(field, word)
         ours._frequencies = {}
         assert [ours.doc_frequency(field, w) for w in every[:3]] == [theirs.doc_frequency(field, w) for w in every[:3]]
+
+
+# -- which shard is which: each shard's metadata says its number, the shard count and generation --
+
+
+def _partial(result: SearchResult) -> str:
+    return " ".join(str(n) for n in result.notices if n.code == "partial")
+
+
+def test_the_shard_list_is_read_in_shard_order_as_written_or_not(own_shards: tuple[Path, str]) -> None:
+    """The vocabulary («هل تقصد») and the update time live on shard 0: listed second, it is still found."""
+    _root, shards = own_shards
+    first, second = shards.split(",")
+    in_order, reversed_ = _engine(f"{first},{second}"), _engine(f"{second},{first}")
+    assert reversed_.backend.snapshot().vocabulary() == in_order.backend.snapshot().vocabulary() is not None
+    query = "الانترنت OR وزارة OR لبنان"
+    assert [h.id for h in reversed_.search(query).hits] == [h.id for h in in_order.search(query).hits]
+    assert reversed_.health()["status"] == "ok"
+
+
+def test_a_server_named_twice_is_refused_naming_it(own_shards: tuple[Path, str]) -> None:
+    _root, shards = own_shards
+    first, second = shards.split(",")
+    for written in (f"{first},{first}", f"{first},{second}|{first}"):
+        refused = cli("search", "الانترنت", "--backend", "xapian", "--shards", written)
+        assert refused.returncode == 1 and "named twice" in refused.stderr and first in refused.stderr
+        assert "--shards or BAHETH_SHARDS" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_two_servers_of_one_shard_listed_as_two_shards_are_refused(own_shards: tuple[Path, str]) -> None:
+    """Two servers of shard 0 listed as shards 1 and 2 (or «a|b» where «a,b» was meant, once a is
+    down) would count shard 0 twice and leave shard 1 out."""
+    root, shards = own_shards
+    first, _second = shards.split(",")
+    port = free_port()
+    copy = _serve(root, 0, port)
+    try:
+        refused = cli("search", "الانترنت", "--backend", "xapian", "--shards", f"{first},127.0.0.1:{port}")
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr
+        assert "entries 1" in refused.stderr and "and 2" in refused.stderr and "both serve shard 0" in refused.stderr
+    finally:
+        os.killpg(copy.pid, signal.SIGKILL)
+        copy.wait()
+
+
+def test_a_shard_left_out_of_the_list_is_reported_not_silently_missing(own_shards: tuple[Path, str]) -> None:
+    _root, shards = own_shards
+    engine = _engine(shards.split(",")[0])
+    assert "only 1 of 2 shards answered" in _partial(engine.search("الانترنت OR وزارة OR لبنان"))
+    health = engine.health()
+    assert health["status"] == "degraded" and health["shards"]["total"] == 2  # type: ignore[index]
+    assert any("names 1" in p for p in health["shards"]["problems"])  # type: ignore[index]
+
+
+def test_a_reindex_to_more_shards_than_servers_is_reported_to_fewer_not(own_shards: tuple[Path, str]) -> None:
+    root, shards = own_shards
+    engine = _engine(shards)
+    more = cli("reindex", *SMALL_SOURCES, "--backend", "xapian", "--shard-count", 3, "--index", root)
+    assert more.returncode == 0 and "baheth shards start" in more.stderr  # 2 servers run for 3 shards
+    time.sleep(1.2)  # readers check their shards once a second
+    assert "only 2 of 3 shards answered" in _partial(engine.search("الانترنت OR وزارة OR لبنان"))
+    health = engine.health()
+    problems = health["shards"]["problems"]  # type: ignore[index]
+    assert health["status"] == "degraded" and any("baheth shards start" in p for p in problems)
+    found = cli("search", "الانترنت", "--backend", "xapian", "--index", root)  # the 2 servers shards.json records
+    assert found.returncode == 0 and "baheth shards start" in found.stderr
+    assert "only 2 of 3" in found.stdout + found.stderr
+    three = ",".join(cli("shards", "start", "--index", root).stdout.split())  # restarts all three
+    assert len(three.split(",")) == 3
+    engine = _engine(three)
+    whole = engine.search("الانترنت OR وزارة OR لبنان")
+    assert not _partial(whole) and engine.health()["status"] == "ok"
+    assert cli("reindex", *SMALL_SOURCES, "--backend", "xapian", "--shard-count", 2, "--index", root).returncode == 0
+    time.sleep(1.2)  # the third server now serves a stub that is gone: the index is whole without it
+    fewer = engine.search("الانترنت OR وزارة OR لبنان")
+    assert fewer.total == whole.total and not _partial(fewer)
+    assert engine.health()["status"] == "ok"
+
+
+def test_a_server_left_on_an_older_generation_is_reported(own_shards: tuple[Path, str], tmp_path: Path) -> None:
+    root, shards = own_shards
+    old = tmp_path / "old-copy"
+    shutil.copytree(root, old, ignore=shutil.ignore_patterns("*.log", "shards.json", "*.lock"))
+    assert cli("reindex", *SMALL_SOURCES, "--backend", "xapian", "--shard-count", 2, "--index", root).returncode == 0
+    port = free_port()
+    stale = _serve(old, 1, port)  # shard 1 of the copy: the generation before the reindex
+    try:
+        engine = _engine(f"{shards.split(',')[0]},127.0.0.1:{port}")
+        assert "only 1 of 2 shards answered" in _partial(engine.search("الانترنت OR وزارة OR لبنان"))
+        health = engine.health()
+        assert health["status"] == "degraded"
+        assert any("another generation" in p for p in health["shards"]["problems"])  # type: ignore[index]
+    finally:
+        os.killpg(stale.pid, signal.SIGKILL)
+        stale.wait()
+
+
+# -- the servers `baheth shards start` records: one dead, all restarted on new ports ------------
+
+
+def test_one_dead_recorded_server_leaves_the_others_answering(own_shards: tuple[Path, str], tmp_path: Path) -> None:
+    root, _shards = own_shards
+    _kill_shard(root, 1)
+    found = cli("search", "الانترنت OR وزارة OR لبنان", "--backend", "xapian", "--index", root)
+    assert found.returncode == 0 and "only 1 of 2 shards answered" in found.stdout + found.stderr
+    assert "shard 1 (pid" in found.stderr and "baheth shards start" in found.stderr
+    topics = tmp_path / "t.tsv"
+    topics.write_text("q1\tالانترنت\n", encoding="utf-8")
+    ran = cli("batch", topics, "-o", tmp_path / "run", "--backend", "xapian", "--index", root)
+    assert ran.returncode == 0, ran.stderr
+    client = create_app({"INDEX": str(root), "TESTING": True, "backend": "xapian"}).test_client()
+    response = client.get("/api/search?q=الانترنت OR وزارة OR لبنان")
+    assert response.status_code == 200 and any(n["code"] == "partial" for n in response.get_json()["notices"])
+
+
+def test_a_running_web_app_follows_the_servers_shards_start_restarts(own_shards: tuple[Path, str]) -> None:
+    root, _shards = own_shards
+    client = create_app({"INDEX": str(root), "TESTING": True, "backend": "xapian"}).test_client()
+    before = client.get("/api/search?q=الانترنت OR وزارة").get_json()
+    _kill_shard(root, 1)
+    assert cli("shards", "start", "--index", root).returncode == 0  # every server again, on new ports
+    time.sleep(1.2)
+    after = client.get("/api/search?q=الانترنت OR وزارة")
+    assert after.status_code == 200 and after.get_json()["total"] == before["total"]
+    assert not after.get_json()["notices"]
+    cli("shards", "stop", "--index", root)
+    time.sleep(1.2)
+    down = client.get("/api/search?q=الانترنت")
+    assert down.status_code == 503 and down.get_json()["error"]["code"] == "index_unavailable"
+    assert "إعادة بنائه" not in down.get_json()["error"]["message_ar"]  # a server down is no index to rebuild
+
+
+# -- the time a search may take, stalled servers, facet counts --------------------------------
+
+
+def test_the_search_time_limit_holds_on_shards(own_shards: tuple[Path, str]) -> None:
+    _root, shards = own_shards
+    stopped = _engine(shards, search_time_limit=0.0).search("الانترنت OR وزارة OR لبنان")
+    assert stopped.timed_out and any(n.code == "time_limit" for n in stopped.notices)
+    assert stopped.total == 0  # as the embedded backend: nothing found in no time
+    whole = _engine(shards).search("الانترنت OR وزارة OR لبنان")
+    assert not whole.timed_out and whole.total > 0
+
+
+def test_a_stalled_first_replica_is_skipped_a_while_and_its_wait_counted(own_shards: tuple[Path, str]) -> None:
+    """SIGSTOP a replica (the server and its connections): each try waits shard_timeout. It is tried
+    once, then skipped; the request that waited says so in took_ms."""
+    root, shards = own_shards
+    first, second = shards.split(",")
+    port = free_port()
+    replica = _serve(root, 0, port)
+    try:
+        config = {"INDEX": str(root), "TESTING": True, "backend": "xapian", "shard_timeout": 0.5,
+                  "shards": f"127.0.0.1:{port}|{first},{second}"}
+        client = create_app(config).test_client()
+        whole = client.get("/api/search?q=الانترنت OR وزارة").get_json()
+        os.killpg(replica.pid, signal.SIGSTOP)
+        time.sleep(1.2)
+        waited = client.get("/api/search?q=الانترنت OR وزارة").get_json()
+        assert waited["total"] == whole["total"] and not waited["notices"]
+        assert waited["took_ms"] >= 500  # the wait for the stalled replica, counted
+        for _request in range(3):
+            time.sleep(1.2)  # past the readers' once-a-second check each time
+            started = time.monotonic()
+            answer = client.get("/api/search?q=الانترنت OR وزارة").get_json()
+            assert time.monotonic() - started < 0.4 and answer["total"] == whole["total"]
+        assert client.get("/api/health").get_json()["status"] == "ok"
+    finally:
+        os.killpg(replica.pid, signal.SIGKILL)
+        replica.wait()
+
+
+def test_facet_and_day_counts_of_uncollapsed_searches_equal_the_embedded_backend(tmp_path: Path) -> None:
+    """Sorted by relevance then the rerank value, Xapian's match spies counted some matches of remote
+    shards twice: 562 sources for 554 results."""
+    import json
+    import random
+
+    rng = random.Random(3)
+    words = ["الحكومة", "الانتخابات", "البرلمان", "الاقتصاد", "الوزير", "المعارضة", "تونس", "القانون", "مصر", "لبنان"]
+    source = tmp_path / "many.jsonl"
+    source.write_text(
+        "".join(
+            json.dumps({"id": f"d{i}", "title": " ".join(rng.choices(words, k=3)),
+                        "body": " ".join(rng.choices(words, k=rng.randint(5, 60))),
+                        "source": rng.choice(["BBC", "CNN", "SKY", "F24", "ARB"]), "category": rng.choice("abc"),
+                        "date": f"2018-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}"}, ensure_ascii=False) + "\n"
+            for i in range(600)
+        ),
+        encoding="utf-8",
+    )
+    assert cli("reindex", source, "--index", tmp_path / "wh").returncode == 0
+    root = tmp_path / "xa"
+    shards = xapian_shards(root, [source], shards=3)
+    try:
+        whoosh = Engine(config=defaults().replace(index=str(tmp_path / "wh")))
+        xapian = _engine(shards)
+        for query in ("مصر", "الحكومة OR تونس", "لبنان الوزير"):
+            theirs, ours = whoosh.search(query, collapse=False), xapian.search(query, collapse=False)
+            assert ours.total == theirs.total
+            assert ours.facets == theirs.facets and ours.timeline == theirs.timeline and ours.undated == theirs.undated
+            assert sum(ours.facets["source"].values()) == ours.total
+    finally:
+        cli("shards", "stop", "--index", root)
+
+
+def test_a_collapsed_story_group_is_shown_by_its_best_member_as_embedded(tmp_path: Path) -> None:
+    """Xapian collapses on its first-stage BM25; the member shown is the group's best by BM25F."""
+    import json
+    import random
+
+    rng = random.Random(11)
+    words = ["الحكومة", "الانتخابات", "البرلمان", "الاقتصاد", "الوزير", "المعارضة", "تونس", "القانون", "مصر",
+             "لبنان", "الرئيس", "المجلس", "الشعب", "الأزمة", "المفاوضات", "الجيش", "الاتفاق", "العاصمة", "الشرطة"]
+    lines = []
+    for group in range(80):  # stories of one to three copies: a few words changed, cut or added
+        body, title = rng.choices(words, k=rng.randint(30, 80)), " ".join(rng.choices(words, k=5))
+        for copy in range(rng.randint(1, 3)):
+            text = list(body)
+            if copy:
+                for _ in range(rng.randint(0, 4)):
+                    text[rng.randrange(len(text))] = rng.choice(words)
+                text = text[: len(text) - rng.randint(0, 10)] + rng.choices(words, k=rng.randint(0, 10))
+            shown = title if rng.random() < 0.6 else " ".join(rng.choices(words, k=5))
+            lines.append(json.dumps({"id": f"g{group}-{copy}", "title": shown, "body": " ".join(text),
+                                     "date": f"2018-03-0{rng.randint(1, 3)}"}, ensure_ascii=False) + "\n")
+    source = tmp_path / "copies.jsonl"
+    source.write_text("".join(lines), encoding="utf-8")
+    assert cli("reindex", source, "--index", tmp_path / "wh").returncode == 0
+    root = tmp_path / "xa"
+    shards = xapian_shards(root, [source])
+    try:
+        whoosh, xapian = Engine(config=defaults().replace(index=str(tmp_path / "wh"))), _engine(shards)
+        for query in ("لبنان الوزير", "الجيش", "تونس الأزمة", "الشرطة العاصمة", "المفاوضات الاتفاق"):
+            theirs = whoosh.search(query, collapse=True, per_page=20)
+            ours = xapian.search(query, collapse=True, per_page=20)
+            assert (ours.total, ours.articles) == (theirs.total, theirs.articles)
+            assert [h.id for h in ours.hits] == [h.id for h in theirs.hits], query
+            assert [round(h.score, 6) for h in ours.hits] == [round(h.score, 6) for h in theirs.hits], query
+    finally:
+        cli("shards", "stop", "--index", root)

@@ -76,7 +76,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(IndexProblem)
     def index_problem(exc: IndexProblem) -> ResponseReturnValue:
         app.logger.warning("index unavailable: %s", exc)
-        return _respond(503, "index_unavailable", exc.public, "الفهرس غير متاح حاليا: على المشرف إعادة بنائه")
+        return _respond(503, "index_unavailable", exc.public, exc.public_ar)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:

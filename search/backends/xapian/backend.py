@@ -15,7 +15,14 @@ switched the stub files, a server restarted, an idle connection timed out). A
 ``NetworkError`` or ``DatabaseModifiedError`` during a search reconnects and
 tries once more. Shards found on two generations (a reindex switching them)
 are never mixed: the reader waits for them to agree, and else serves the
-generation of the lowest shard that answers.
+generation most of them serve (a tie: the first listed's).
+
+Each shard says which it is (its number and the shard count, written by the
+build with its generation): the reader puts the list in shard order, refuses two
+entries serving one shard, and counts a shard the list lacks as not answering.
+An index built before has no such record: its list is read in the order written.
+A replica that failed is skipped for a while (doubled at each failure in a row),
+so a stalled server costs ``shard_timeout`` once, not on every search.
 """
 
 from __future__ import annotations
@@ -23,12 +30,13 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from search import roots
@@ -44,13 +52,16 @@ from search.backends.xapian.fields import (
     PREFIX,
     RERANK_SLOT,
     SCORED,
+    SHARD_KEY,
     UNDATED_TERM,
     UPDATED_KEY,
     VALUE_SLOTS,
     VOCABULARY_KEY,
     read_rerank_value,
+    read_shard_identity,
     term,
 )
+from search.backends.xapian.shardlist import Address, parse_shards
 from search.errors import IndexProblem
 from search.notices import Notice
 from search.querytree import AllOf, AndMaybe, AndNot, AnyOf, Everything, Filter, Node, Nothing, Phrase, Term
@@ -59,32 +70,15 @@ from search.rerank import Candidate, Statistics, bm25f, phrases_in
 log = logging.getLogger(__name__)
 CHECK_EVERY = 1.0  # seconds between checks that the shards are still on one generation
 AGREE_TRIES = 20  # reconnections (50 ms apart) waiting for shards mid-switch to agree
+RECHECK_STALE = 10.0  # seconds between checks of servers found on another generation
+# Seconds a replica that failed is skipped (first, most; doubled at each failure in a row): one that
+# stalls costs shard_timeout at most once a minute; one that refuses fast is tried again soon.
+BACKOFF_SLOW = (5.0, 60.0)
+BACKOFF_FAST = (1.0, 5.0)
+SLOW_FAILURE = 1.0  # seconds (or half of shard_timeout) after which a failure counts as a stall
+SERVERS_DOWN_AR = "خوادم فهرس البحث لا تجيب حاليا؛ أعد المحاولة بعد قليل"
 RELATED_TERMS = 12
 MAX_GROUP_READ = 1000  # the members of one story group read to order them (a group is a few copies)
-Address = tuple[str, int]
-
-
-# A host name or an IPv4 address (Xapian's remote client resolves no IPv6 address: «[::1]» fails).
-HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,252}", re.ASCII)
-
-
-def parse_shards(text: str) -> list[list[Address]]:
-    """``host:port,host:port|host:port`` -> one list of replicas per shard."""
-    shards = []
-    for part in text.split(","):
-        replicas = []
-        for spec in part.split("|"):
-            host, sep, port = spec.strip().rpartition(":")
-            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise ValueError(f"a shard server is host:port, not {spec.strip()[:60]!r}")
-            if not HOST_NAME.fullmatch(host):  # «a:7001/b:7001» is no host: replicas are joined by |
-                raise ValueError(f"a shard server's host is a name or an IPv4 address, not {host[:60]!r} "
-                                 "(replicas of a shard are written host:port|host:port)")
-            replicas.append((host, int(port)))
-        shards.append(replicas)
-    if not shards:
-        raise ValueError("no shard server given")
-    return shards
 
 
 @dataclass
@@ -99,7 +93,22 @@ class _State:
     documents: int
     vocabulary: str
     updated: str
+    entries: dict[int, int] = field(default_factory=dict)  # shard number -> the list entry serving it
+    stale: list[int] = field(default_factory=list)  # entries that answered on another generation
+    problems: list[str] = field(default_factory=list)  # what is wrong with the shard list, for health
+    layout: int = 0  # the backend's shard list this state was connected with
     opened_at: float = field(default_factory=time.monotonic)
+    connected_at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _Opened:
+    """One entry of the shard list, connected: the replica that answered, its generation and identity."""
+
+    db: Any
+    generation: str
+    identity: tuple[int, int] | None  # (shard number, shard count) from its metadata; None: built before
+    address: Address
 
 
 class XapianSnapshot:
@@ -147,12 +156,19 @@ class XapianSnapshot:
 
     def search(self, request: PageRequest) -> Page:
         xapian = self.backend.xapian
-        page = self.backend.call(self, lambda: self._search(xapian, request))
+        if request.seconds <= 0:  # no time left before it began: nothing, as the embedded backend
+            page = Page(total=0, hits=[], timed_out=True)
+        else:
+            deadline = time.monotonic() + request.seconds
+            page = self.backend.call(self, lambda: self._search(xapian, request, deadline))
         if len(self.state.answered) < self.state.total:
             page.notices.append(Notice("partial", {"answered": len(self.state.answered), "total": self.state.total}))
         return page
 
-    def _search(self, xapian: Any, request: PageRequest) -> Page:
+    def _search(self, xapian: Any, request: PageRequest, deadline: float) -> Page:
+        """One page. Xapian stops matching at the time left (Enquire.set_time_limit, which the remote
+        shards apply too); past the deadline the round trips still to come (deeper candidates, the
+        counts) are skipped and the page says it timed out."""
         query = self._query(xapian, request.query)
         if request.date_from or request.date_to:
             low = (
@@ -171,13 +187,20 @@ class XapianSnapshot:
         if request.undated:
             query = xapian.Query(xapian.Query.OP_FILTER, query, xapian.Query(UNDATED_TERM))
         enquire = self._ranked(xapian, query, request.collapse)
-        spies = {}
+        enquire.set_time_limit(max(0.001, deadline - time.monotonic()))
+        # Ties of relevance broken by the rerank value (below): each match's sort key is then that
+        # value. Not with collapse, nor with a date order.
+        by_key = not (request.newest or request.oldest or request.collapse)
+        spies: dict[str, Any] = {}
+        days = xapian.ValueCountMatchSpy(DAY_SLOT)
         if request.facets:
             for name, slot in VALUE_SLOTS.items():
                 spies[name] = xapian.ValueCountMatchSpy(slot)
-                enquire.add_matchspy(spies[name])
-            days = xapian.ValueCountMatchSpy(DAY_SLOT)
-            enquire.add_matchspy(days)
+            # Sorted by relevance then a value, Xapian's spies count some matches of remote shards
+            # twice (facets summing to more than the results): they count on an unsorted enquire then.
+            counted = self._counting(xapian, query) if by_key else enquire
+            for spy in (*spies.values(), days):
+                counted.add_matchspy(spy)
         everything = self.db.get_doccount()
         stats = self.backend.statistics(self)
         if request.newest or request.oldest:
@@ -204,15 +227,15 @@ class XapianSnapshot:
             # search's first stage on two loopback shards; 6 ms this way).
             # Not with collapse: Xapian then compares the keys of every match it collapses, and
             # the keys are the rerank values (a headline: 346 ms instead of 33 on two shards).
-            by_key = not request.collapse
             if by_key:
                 enquire.set_sort_by_relevance_then_value(RERANK_SLOT, False)
             if request.start < depth:
                 mset = enquire.get_mset(0, depth, everything)
                 if not by_key:
                     _prefetch(mset)  # the rerank values are read from the documents: ask for all at once
-                ranked = self._reranked(xapian, request.query, mset, stats, request.roots)
-                if end > len(ranked) and mset.get_matches_estimated() > depth:
+                collapsed = query if request.collapse else None
+                ranked = self._reranked(xapian, request.query, mset, stats, request.roots, collapsed)
+                if end > len(ranked) and mset.get_matches_estimated() > depth and time.monotonic() < deadline:
                     ranked += self._deeper(xapian, query, request, depth, end - depth, everything)
                 shown = ranked[request.start : end]
             else:  # past the reranked head, the page is read in Xapian's own order
@@ -229,11 +252,13 @@ class XapianSnapshot:
                 for row in shown
             ]
         page = Page(total=mset.get_matches_estimated(), hits=hits)
+        if time.monotonic() >= deadline:
+            page.timed_out = True  # what was found in time, without the counts still to come
+            return page
+        if request.facets and by_key:
+            counted.get_mset(0, 0, everything)
         if request.collapse:  # Xapian's uncollapsed estimate is not exact: count the articles apart
-            count = xapian.Enquire(self.db)
-            count.set_query(query)
-            count.set_weighting_scheme(xapian.BoolWeight())
-            page.articles = count.get_mset(0, 0, everything).get_matches_estimated()
+            page.articles = self._counting(xapian, query).get_mset(0, 0, everything).get_matches_estimated()
         if request.facets and page.total:
             page.facets = {
                 name: dict(
@@ -245,11 +270,16 @@ class XapianSnapshot:
                 for name, spy in spies.items()
             }
             page.days = {item.term.decode("ascii", "replace"): item.termfreq for item in days.values()}
-            count = xapian.Enquire(self.db)
-            count.set_query(xapian.Query(xapian.Query.OP_FILTER, query, xapian.Query(UNDATED_TERM)))
-            count.set_weighting_scheme(xapian.BoolWeight())
-            page.undated = count.get_mset(0, 0, everything).get_matches_estimated()
+            undated = xapian.Query(xapian.Query.OP_FILTER, query, xapian.Query(UNDATED_TERM))
+            page.undated = self._counting(xapian, undated).get_mset(0, 0, everything).get_matches_estimated()
         return page
+
+    def _counting(self, xapian: Any, query: Any) -> Any:
+        """An Enquire that only counts the matches of ``query`` (no weights, no order)."""
+        count = xapian.Enquire(self.db)
+        count.set_query(query)
+        count.set_weighting_scheme(xapian.BoolWeight())
+        return count
 
     def _ranked(self, xapian: Any, query: Any, collapse: bool) -> Any:
         """An Enquire ranking ``query`` by Xapian's BM25 (the first stage), one match per story
@@ -262,12 +292,21 @@ class XapianSnapshot:
         return enquire
 
     def _reranked(
-        self, xapian: Any, query: Node, mset: Any, stats: Any, wanted: frozenset[str] = frozenset()
+        self,
+        xapian: Any,
+        query: Node,
+        mset: Any,
+        stats: Any,
+        wanted: frozenset[str] = frozenset(),
+        collapsed: Any = None,
     ) -> list[Row]:
         """The candidates of ``mset`` (the first rerank_depth matches) in BM25F order, raised by
         the query's roots in them as the embedded backend raises its best ROOT_DEPTH (search.roots;
-        from the normalised forms each candidate's rerank value holds)."""
+        from the normalised forms each candidate's rerank value holds). With ``collapsed`` (the
+        Xapian query of a collapsed search), each story group is shown by its best member by BM25F."""
         found = [self._candidate_by_key(mset, i) for i in range(mset.size())]
+        if collapsed is not None:
+            self._best_of_groups(xapian, collapsed, query, found, stats)
         self._mark_phrases(xapian, query, found)
         scores = [bm25f(query, row.candidate, stats, *self._k1_b()) for row in found]
         if wanted and len(found) > 1:
@@ -319,6 +358,41 @@ class XapianSnapshot:
             if wanted <= 0:
                 break
         return rows
+
+    def _best_of_groups(self, xapian: Any, collapsed: Any, query: Node, found: list[Row], stats: Any) -> None:
+        """Collapsing, Xapian keeps each story group's best match by its own BM25 (the first stage);
+        the embedded backend shows the group's best by BM25F. Put that one in its place: the other
+        matching members of the candidates' groups, read in one query, scored by BM25F against the
+        candidate (ties: the first in input order). Every group is asked: on remote shards, a
+        match's collapse count misses members collapsed on another shard."""
+        where: dict[bytes, int] = {}
+        for i, row in enumerate(found):
+            key = row.document.get_value(GROUP_SLOT) if row.document is not None else b""
+            if key:
+                where[key] = i
+        if not where:
+            return
+        Query = xapian.Query
+        groups = Query(Query.OP_OR, [Query(term(PREFIX["group"], key.decode("ascii", "replace"))) for key in where])
+        shown = Query(Query.OP_OR, [Query(term(ID_PREFIX, row.doc_id)) for row in found])
+        others = self._counting(xapian, Query(Query.OP_AND_NOT, Query(Query.OP_FILTER, collapsed, groups), shown))
+        members = others.get_mset(0, MAX_GROUP_READ * len(where), self.db.get_doccount())
+        if members.empty():
+            return  # most stories are single articles
+        _prefetch(members)
+        rows = [_candidate(match) for match in members]
+        self._mark_phrases(xapian, query, rows + [found[i] for i in where.values()])
+
+        def rank(row: Row) -> tuple[float, int]:
+            return -bm25f(query, row.candidate, stats, *self._k1_b()), row.ordinal
+
+        best = {key: (rank(found[i]), found[i]) for key, i in where.items()}
+        for row in rows:
+            key = row.document.get_value(GROUP_SLOT)
+            if key in best and rank(row) < best[key][0]:
+                best[key] = (rank(row), row)
+        for key, i in where.items():
+            found[i] = best[key][1]
 
     def _candidate_by_key(self, mset: Any, i: int) -> Row:
         """The i-th match as a candidate, from its sort key (the rerank value) when it has one."""
@@ -436,12 +510,15 @@ class XapianSnapshot:
 
     def info(self) -> dict[str, object]:
         answered, total = len(self.state.answered), self.state.total
+        shards: dict[str, object] = {"total": total, "answered": answered}
+        if self.state.problems:
+            shards["problems"] = list(self.state.problems)
         return {
             "generation": self.state.generation,
             "built_at": None,
             "updated_at": self.state.updated or None,
-            "status": "ok" if answered == total else "degraded",
-            "shards": {"total": total, "answered": answered},
+            "status": "ok" if answered == total and not self.state.stale else "degraded",
+            "shards": shards,
             "undated": self.backend.call(self, lambda: self.db.get_termfreq(UNDATED_TERM)),
         }
 
@@ -504,7 +581,10 @@ class XapianBackend:
     """Reads the shards served at ``shards`` (one list of replicas per shard); safe to share between threads.
 
     A Xapian connection is not: each thread keeps its own connections (and the
-    statistics read through them), as each keeps its own Whoosh searcher.
+    statistics read through them), as each keeps its own Whoosh searcher. With
+    ``servers`` (an index folder), the list is the one ``baheth shards start``
+    recorded there, read again when that record changes (servers restarted on
+    other ports).
     """
 
     def __init__(
@@ -513,6 +593,7 @@ class XapianBackend:
         bm25: tuple[float, float] = (0.75, 1.2),
         rerank_depth: int = 100,
         timeout: float = 5.0,
+        servers: Path | None = None,
     ) -> None:
         self.xapian = require()
         self.shards = shards
@@ -520,11 +601,19 @@ class XapianBackend:
         self.rerank_depth = rerank_depth
         self.timeout_ms = int(timeout * 1000)
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._down: dict[Address, tuple[float, float]] = {}  # a replica that failed -> (retry after, back-off)
+        self._reported: tuple[str, ...] = ()
+        self.servers = servers
+        self.layout = 0  # changes when the shard list is read again
+        self._record = _stamp(servers)
+        self._looked_at = time.monotonic()
 
     # -- the protocol ---------------------------------------------------------------
 
     def snapshot(self) -> XapianSnapshot:
         state: _State | None = getattr(self._local, "state", None)
+        started = time.monotonic()
         if state is None:
             state = self._local.state = self._connect()
         elif time.monotonic() - state.opened_at > CHECK_EVERY:
@@ -534,7 +623,15 @@ class XapianBackend:
                 self._close(state)
                 state = self._local.state = None
                 state = self._local.state = self._connect()
+        self._local.waited = getattr(self._local, "waited", 0.0) + time.monotonic() - started
         return XapianSnapshot(self, state)
+
+    def waited(self) -> float:
+        """Seconds this thread spent (re)connecting to the shards since it last asked: a search counts
+        them in its time (a web request reconnects when it checks the index's state, before it searches)."""
+        spent = float(getattr(self._local, "waited", 0.0))
+        self._local.waited = 0.0
+        return spent
 
     def warm(self) -> None:
         self.snapshot()
@@ -567,65 +664,186 @@ class XapianBackend:
             raise IndexProblem(
                 f"the shard servers failed twice in one search ({exc})",
                 public="the search index's servers did not answer",
+                public_ar=SERVERS_DOWN_AR,
             ) from exc
 
-    def _open(self, shard: int) -> tuple[Any, str] | None:
-        """The first replica of ``shard`` that answers, with the generation it serves."""
+    def _usable(self, address: Address) -> bool:
+        """Not a replica that failed lately (one that stalls would cost ``shard_timeout`` each time)."""
+        with self._lock:
+            found = self._down.get(address)
+        return found is None or time.monotonic() >= found[0]
+
+    def _failed(self, address: Address, seconds: float) -> None:
+        """Skip a replica that failed for a while, doubled at each failure in a row: a long one if it
+        took ``seconds`` (it stalls: each try costs up to shard_timeout), a short one if it failed fast."""
+        first, most = BACKOFF_SLOW if seconds >= min(SLOW_FAILURE, self.timeout_ms / 2000) else BACKOFF_FAST
+        with self._lock:
+            before = self._down.get(address)
+            wait = min(most, 2 * before[1]) if before else first
+            self._down[address] = (time.monotonic() + wait, wait)
+
+    def _open(self, entry: int, shards: list[list[Address]]) -> _Opened | None:
+        """The first replica of the shard list's ``entry`` that answers (skipping those that failed
+        lately), with the generation it serves and which shard it says it is."""
         xapian = self.xapian
-        for host, port in self.shards[shard]:
+        for host, port in shards[entry]:
+            if not self._usable((host, port)):
+                continue
+            started = time.monotonic()
             try:
                 db = xapian.remote_open(host, port, self.timeout_ms, self.timeout_ms)
-                return db, db.get_metadata(GENERATION_KEY).decode("utf-8", "replace")
+                generation = db.get_metadata(GENERATION_KEY).decode("utf-8", "replace")
+                identity = read_shard_identity(db.get_metadata(SHARD_KEY))
             except xapian.Error as exc:
-                log.warning("shard %d at %s:%d does not answer: %s", shard, host, port, exc)
+                log.warning("shard list entry %d at %s:%d does not answer: %s", entry + 1, host, port, exc)
+                self._failed((host, port), time.monotonic() - started)
+                continue
+            with self._lock:
+                self._down.pop((host, port), None)
+            return _Opened(db, generation, identity, (host, port))
         return None
 
+    def _shard_list(self) -> list[list[Address]]:
+        """The shard list, read again from the servers' record when it changed (checked once a second)."""
+        if self.servers is None or time.monotonic() - self._looked_at < CHECK_EVERY:
+            return self.shards
+        from search.backends.xapian.servers import addresses, dead
+
+        with self._lock:
+            self._looked_at = time.monotonic()
+            record = _stamp(self.servers)
+            if record == self._record:
+                return self.shards
+            self._record = record
+            text = addresses(self.servers)
+            try:
+                shards = parse_shards(text) if text else None
+            except ValueError as exc:
+                log.warning("the shard servers recorded for %s cannot be read (%s): kept the previous list",
+                            self.servers, exc)
+                return self.shards
+            if shards is not None and shards != self.shards:
+                log.warning("the shard servers recorded for %s changed: now %s", self.servers, text)
+                for line in dead(self.servers):
+                    log.warning("%s", line)
+                self.shards, self.layout = shards, self.layout + 1
+            return self.shards
+
     def _connect(self) -> _State:
-        for _attempt in range(AGREE_TRIES):
-            opened = {k: found for k in range(len(self.shards)) if (found := self._open(k)) is not None}
-            generations = {generation for _db, generation in opened.values()}
-            if len(generations) <= 1:
+        shards = self._shard_list()
+        layout = self.layout
+        opened: dict[int, _Opened] = {}
+        for attempt in range(AGREE_TRIES):
+            opened = {k: found for k in range(len(shards)) if (found := self._open(k, shards)) is not None}
+            generations = {found.generation for found in opened.values()}
+            if len(generations) <= 1 or attempt == AGREE_TRIES - 1:  # still two: keep one (below)
                 break
-            for db, _generation in opened.values():
-                db.close()
+            for found in opened.values():
+                found.db.close()
             time.sleep(0.05)  # a reindex is switching the stub files
         if not opened:
+            hint = f": start them with `baheth shards start --index {self.servers}`" if self.servers else ""
             raise IndexProblem(
-                f"no shard server answers ({self._describe()})", public="the search index's servers do not answer"
+                f"no shard server answers ({_describe(shards)}){hint}",
+                public="the search index's servers do not answer",
+                public_ar=SERVERS_DOWN_AR,
             )
-        generation = opened[min(opened)][1]
+        # Never mix generations: the one most entries serve (a tie: the first listed); the others
+        # count as not answering.
+        votes = Counter(found.generation for found in opened.values())
+        generation = max(votes, key=lambda g: (votes[g], -min(k for k, f in opened.items() if f.generation == g)))
+        problems: list[str] = []
+        stale = sorted(k for k, found in opened.items() if found.generation != generation)
+        for k in stale:
+            opened.pop(k).db.close()
+        if stale:
+            problems.append(
+                f"shard list {_entries(stale, shards)} serve another generation of the index than the others "
+                f"({generation}): servers left running by an earlier reindex, or a copy of the index not updated; "
+                "restart them on the live index (on one machine: `baheth shards start`)"
+            )
+        numbers = self._numbers(opened, shards)
+        identities = [found.identity for found in opened.values() if found.identity is not None]
+        total = max(n for _k, n in identities) if identities else len(shards)
+        if identities and len(shards) < total:
+            problems.append(
+                f"the index has {total} shards but the shard list names {len(shards)}: a reindex changed the "
+                "shard count; run `baheth shards start` again (one machine) or name every shard in --shards "
+                "or BAHETH_SHARDS"
+            )
+        unanswered = [k for k in range(len(shards)) if k not in opened and k not in stale]
+        if identities and unanswered and len(numbers) == total:
+            problems.append(
+                f"shard list {_entries(unanswered, shards)} do(es) not answer, and the index has only {total} "
+                "shard(s), all answering: left from an earlier shard count, remove it from the list"
+            )
         xapian = self.xapian
         db = xapian.Database()
         lengths = dict.fromkeys(SCORED, 0)
-        answered = []
         vocabulary, updated = "", ""
-        for shard in sorted(opened):
-            shard_db, shard_generation = opened[shard]
-            if shard_generation != generation:
-                shard_db.close()  # never mix generations: this shard counts as not answering
-                continue
+        for number in sorted(numbers):
+            shard_db = opened[numbers[number]].db
             db.add_database(shard_db)
-            answered.append(shard)
             for name in SCORED:
                 lengths[name] += int(shard_db.get_metadata(LENGTH_KEY + name) or b"0")
-            if shard == 0:
+            if number == 0:  # what the build wrote on shard 0, whichever entry serves it
                 vocabulary = shard_db.get_metadata(VOCABULARY_KEY).decode("utf-8", "replace")
                 updated = shard_db.get_metadata(UPDATED_KEY).decode("utf-8", "replace")
-        return _State(db, generation, answered, len(self.shards), lengths, db.get_doccount(), vocabulary, updated)
+        self._report(problems)
+        return _State(
+            db, generation, sorted(numbers), total, lengths, db.get_doccount(), vocabulary, updated,
+            entries=numbers, stale=stale, problems=problems, layout=layout,
+        )
+
+    def _numbers(self, opened: dict[int, _Opened], shards: list[list[Address]]) -> dict[int, int]:
+        """Shard number -> the list entry that serves it: the number each shard's metadata gives (an
+        index built before has none: its place in the list). A shard served twice is a mistake."""
+        numbers: dict[int, int] = {}
+        for k in sorted(opened):
+            identity = opened[k].identity
+            number = identity[0] if identity is not None else k
+            if number in numbers:
+                for found in opened.values():
+                    found.db.close()
+                raise IndexProblem(
+                    f"shard list entries {numbers[number] + 1} ({_describe([shards[numbers[number]]])}) and {k + 1} "
+                    f"({_describe([shards[k]])}) both serve shard {number}: name each shard once "
+                    "(replicas of one shard are joined by |) in --shards or BAHETH_SHARDS",
+                    public="the search index's servers are misconfigured",
+                    public_ar=SERVERS_DOWN_AR,
+                )
+            numbers[number] = k
+        return numbers
+
+    def _report(self, problems: list[str]) -> None:
+        """Log what is wrong with the shard list once, not on every reconnection."""
+        with self._lock:
+            if tuple(problems) == self._reported:
+                return
+            self._reported = tuple(problems)
+        for problem in problems:
+            log.warning("%s", problem)
 
     def _still_current(self, state: _State) -> bool:
         """Are the same shards still answering, on the same generation and revision?"""
-        if len(state.answered) < len(self.shards):
-            return False  # try the missing shards again
-        found = self._open(state.answered[0])
+        shards = self._shard_list()
+        if state.layout != self.layout:
+            return False  # the recorded servers changed
+        unanswered = [k for k in range(len(shards)) if k not in state.entries.values() and k not in state.stale]
+        if any(self._usable(address) for k in unanswered for address in shards[k]):
+            return False  # try the missing shards again (one that failed lately waits its back-off)
+        if state.stale and time.monotonic() - state.connected_at > RECHECK_STALE:
+            return False
+        found = self._open(state.entries.get(0, state.entries[state.answered[0]]), shards)
         if found is None:
             return False
-        db, generation = found
         try:
-            updated = db.get_metadata(UPDATED_KEY).decode("utf-8", "replace")
+            updated = found.db.get_metadata(UPDATED_KEY).decode("utf-8", "replace")
+        except self.xapian.Error:
+            return False
         finally:
-            db.close()
-        if generation != state.generation or updated != state.updated:
+            found.db.close()
+        if found.generation != state.generation or (0 in state.entries and updated != state.updated):
             return False
         try:
             state.db.reopen()  # pick up add/delete commits on every shard
@@ -640,9 +858,6 @@ class XapianBackend:
                 state.db.close()
             except self.xapian.Error:
                 pass
-
-    def _describe(self) -> str:
-        return ", ".join("|".join(f"{h}:{p}" for h, p in replicas) for replicas in self.shards)
 
     def statistics(self, snapshot: XapianSnapshot) -> Statistics:
         """BM25F's collection statistics for this thread's state (kept until the state changes)."""
@@ -659,3 +874,26 @@ class XapianBackend:
         )
         self._local.stats = (state, state.documents, stats)
         return stats
+
+
+def _stamp(servers: Path | None) -> tuple[int, int] | None:
+    """What tells that the servers' record changed: its inode and modification time."""
+    if servers is None:
+        return None
+    from search.backends.xapian.servers import SERVERS_FILE
+
+    try:
+        found = (servers / SERVERS_FILE).stat()
+    except OSError:
+        return None
+    return found.st_ino, found.st_mtime_ns
+
+
+def _describe(shards: list[list[Address]]) -> str:
+    return ", ".join("|".join(f"{h}:{p}" for h, p in replicas) for replicas in shards)
+
+
+def _entries(entries: list[int], shards: list[list[Address]]) -> str:
+    """«entries 2 (h:p), 3 (h:p)», counted from 1 as written."""
+    named = ", ".join(f"{k + 1} ({_describe([shards[k]])})" for k in entries)
+    return f"entr{'y' if len(entries) == 1 else 'ies'} {named}"

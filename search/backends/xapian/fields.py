@@ -49,6 +49,22 @@ GENERATION_KEY = "baheth:generation"
 LENGTH_KEY = "baheth:length:"  # + field: the sum of the field's lengths in this shard
 VOCABULARY_KEY = "baheth:vocabulary"  # on shard 0: the spelling vocabulary, as its TSV text
 UPDATED_KEY = "baheth:updated"
+# "K/N": this database is shard K of N (written at build time; an index built before has none). A
+# reader checks its shard list against it: each shard once, in order, none missing, one generation.
+SHARD_KEY = "baheth:shard"
+
+
+def shard_identity(number: int, count: int) -> str:
+    return f"{number}/{count}"
+
+
+def read_shard_identity(text: bytes) -> tuple[int, int] | None:
+    """(K, N) from a shard's SHARD_KEY, or None (an index built before, or a value that is no identity)."""
+    number, sep, count = text.decode("ascii", "replace").partition("/")
+    if not sep or not number.isascii() or not number.isdigit() or not count.isascii() or not count.isdigit():
+        return None
+    k, n = int(number), int(count)
+    return (k, n) if 0 <= k < n else None
 
 
 def shard_of(doc_id: str, shards: int) -> int:

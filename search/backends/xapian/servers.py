@@ -47,20 +47,37 @@ def _alive(pid: int) -> bool:
     return not status.exists() or "zombie" not in status.read_text(errors="replace")
 
 
-def running(root: Path) -> list[dict[str, object]]:
-    """The servers recorded for ``root`` that are still alive ([] when none)."""
+def recorded(root: Path) -> list[dict[str, object]]:
+    """The servers recorded for ``root``, alive or not ([] when none or the record cannot be read)."""
     try:
         servers = json.loads((root / SERVERS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
     if not isinstance(servers, list) or not all(isinstance(s, dict) for s in servers):
         return []
+    return servers
+
+
+def running(root: Path) -> list[dict[str, object]]:
+    """The servers recorded for ``root`` if every one is still alive ([] when one is not)."""
+    servers = recorded(root)
     return servers if all(_alive(int(s.get("pid", 0))) for s in servers) else []
 
 
 def addresses(root: Path) -> str:
-    """The running servers as a ``shards`` setting: host:port,host:port."""
-    return ",".join(f"{s['host']}:{s['port']}" for s in running(root))
+    """The recorded servers as a ``shards`` setting: host:port,host:port. A dead one stays in the
+    list: the reader then answers from the others and says a shard is missing (``dead`` says which)."""
+    return ",".join(f"{s['host']}:{s['port']}" for s in recorded(root))
+
+
+def dead(root: Path) -> list[str]:
+    """A line for each recorded server that is no longer running, naming its shard, pid and port."""
+    return [
+        f"the server of shard {s.get('shard')} (pid {s.get('pid')}, {s.get('host')}:{s.get('port')}) recorded in "
+        f"{root / SERVERS_FILE} is not running: restart the servers with `baheth shards start --index {root}`"
+        for s in recorded(root)
+        if not _alive(int(s.get("pid", 0)))  # type: ignore[call-overload]
+    ]
 
 
 def start(root: Path, host: str = "127.0.0.1") -> list[str]:

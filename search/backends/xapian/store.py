@@ -58,6 +58,7 @@ from search.backends.xapian.fields import (
     PREFIX,
     RERANK_SLOT,
     SCORED,
+    SHARD_KEY,
     UNDATED_TERM,
     UPDATED_KEY,
     VALUE_SLOTS,
@@ -68,6 +69,7 @@ from search.backends.xapian.fields import (
     document_data,
     group_key,
     rerank_value,
+    shard_identity,
     shard_of,
     term,
 )
@@ -127,8 +129,11 @@ def to_xapian(xapian: Any, doc: Document, ordinal: int) -> tuple[Any, dict[str, 
     return xdoc, lengths
 
 
-def _write_shard(folder: str, docs: list[tuple[int, Document]], generation: str, done: Any) -> None:
-    """In a forked process: write one shard and commit it, with its statistics."""
+def _write_shard(
+    folder: str, docs: list[tuple[int, Document]], generation: str, done: Any, identity: str = ""
+) -> None:
+    """In a forked process: write one shard and commit it, with its statistics, its generation and
+    which shard it is (``identity``, "K/N": readers check their shard list against it)."""
     xapian = require()
     widen_memo()  # this process ends with its shard
     db = xapian.WritableDatabase(folder, xapian.DB_CREATE_OR_OPEN)
@@ -145,6 +150,8 @@ def _write_shard(folder: str, docs: list[tuple[int, Document]], generation: str,
         for name, total in totals.items():
             db.set_metadata(LENGTH_KEY + name, str(total))
         db.set_metadata(GENERATION_KEY, generation)
+        if identity:
+            db.set_metadata(SHARD_KEY, identity)
         db.commit()
     finally:
         db.close()
@@ -164,7 +171,8 @@ def _write_shards(
     try:
         for k in range(shards):
             folder = str(building / f"{SHARD_PREFIX}{k}")
-            worker = ctx.Process(target=_shard_process, args=(folder, routed[k], generation, done), name=f"shard-{k}")
+            args = (folder, routed[k], generation, done, shard_identity(k, shards))
+            worker = ctx.Process(target=_shard_process, args=args, name=f"shard-{k}")
             worker.start()
             workers.append(worker)
         reported = 0
@@ -186,9 +194,9 @@ def _write_shards(
             worker.join()
 
 
-def _shard_process(folder: str, docs: list[tuple[int, Document]], generation: str, done: Any) -> None:
+def _shard_process(folder: str, docs: list[tuple[int, Document]], generation: str, done: Any, identity: str) -> None:
     try:
-        _write_shard(folder, docs, generation, done)
+        _write_shard(folder, docs, generation, done, identity)
     except BaseException as exc:  # the parent reports the exit code; the reason goes to stderr
         print(f"writing {folder} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         os._exit(1)
