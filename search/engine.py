@@ -484,7 +484,7 @@ class Engine:
         """
         # Time spent reconnecting to the index just before (a web request checks the index's state
         # first) counts in this search's time and its limit.
-        waited = float(getattr(self.backend, "waited", lambda: 0.0)())  # a backend that reconnects to servers says
+        waited = self.backend.waited()
         started = time.perf_counter() - waited
         seconds = self.config.search_time_limit if seconds is None else seconds
         deadline = time.monotonic() - waited + seconds

@@ -121,6 +121,11 @@ class Backend(Protocol):
 
     def cache_stats(self) -> dict[str, dict[str, int]]: ...
 
+    def waited(self) -> float:
+        """Seconds this thread spent opening the index's state since it last asked (a backend that
+        reconnects to servers counts them; a search counts them in its time and its limit)."""
+        ...
+
 
 class Writer(Protocol):
     def build(

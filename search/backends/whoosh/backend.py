@@ -322,6 +322,9 @@ class WhooshBackend:
     def cache_stats(self) -> dict[str, dict[str, int]]:
         return {"postings": self.postings_cache.stats()}
 
+    def waited(self) -> float:
+        return 0.0  # an index on disk: opening its state is part of the search
+
     def forget(self) -> None:
         with self._lock:
             state, self._state = self._state, None
