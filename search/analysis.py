@@ -206,22 +206,34 @@ VARIANTS_FILE = Path(__file__).with_name("data") / "name-variants.tsv"
 
 @lru_cache(maxsize=1)
 def _variant_sets() -> dict[str, tuple[str, ...]]:
-    """Each listed spelling -> the others of its set (the table's first column, comma-separated)."""
-    found: dict[str, tuple[str, ...]] = {}
+    """Each listed spelling -> the others of its set (the table's first column, comma-separated;
+    sets that share a spelling are one)."""
     if not VARIANTS_FILE.exists():
-        return found
+        return {}
+    parent: dict[str, str] = {}
+
+    def root(word: str) -> str:
+        while parent.setdefault(word, word) != word:
+            word = parent[word]
+        return word
+
     for line in VARIANTS_FILE.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
-        words = [normalise(w.strip()) for w in line.split("\t", 1)[0].split(",") if w.strip()]
-        for word in words:
-            found[word] = tuple(dict.fromkeys(w for w in (*found.get(word, ()), *words) if w != word))
-    return found
+        # A spelling of two words (فيس بوك) is kept as its words, one space between them.
+        words = [" ".join(normalise(w).split()) for w in line.split("\t", 1)[0].split(",") if w.strip()]
+        for word in words[1:]:
+            parent[root(word)] = root(words[0])  # a spelling on two lines joins their sets
+    sets: dict[str, list[str]] = {}
+    for word in parent:
+        sets.setdefault(root(word), []).append(word)
+    return {word: tuple(w for w in members if w != word) for members in sets.values() for word in members}
 
 
 def spelling_variants(word: str) -> tuple[str, ...]:
-    """The other spellings of a normalised word in the reviewed table, with the clitics it was typed
-    with (وترمب -> وترامب; الاميركي -> الامريكي); () for a word the table does not list."""
+    """The other spellings of a normalised word (or two words, one space between) in the reviewed
+    table, with the clitics it was typed with (وترمب -> وترامب; الاميركي -> الامريكي; وفيسبوك ->
+    وفيس بوك and facebook); () for a word the table does not list."""
     table = _variant_sets()
     if not table:
         return ()
@@ -230,7 +242,8 @@ def spelling_variants(word: str) -> tuple[str, ...]:
         found = table.get(rest)
         if found:
             prefix = word[: len(word) - len(rest)]
-            return tuple(prefix + other for other in found)
+            # A Latin spelling takes no Arabic clitic: وفيسبوك -> وفايسبوك and facebook.
+            return tuple(dict.fromkeys(other if other.isascii() else prefix + other for other in found))
     return ()
 
 

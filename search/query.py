@@ -435,6 +435,7 @@ class QueryBuilder:
         # spelling: widening it lowered MRR@10 on every known-item set (benchmarks/results/quality.md).
         short = len([c for c in clauses if not c.negated]) <= AUTO_ALL_MAX_WORDS
         months = self._months(clauses) if self.weights.months and short else {}
+        pairs = self._variant_pairs(clauses, months) if self.weights.variants and short else set()
         skipped: set[int] = set()
         # Words typed to be found (not excluded, not a filter), and how many of them are searched.
         typed_words = sum(1 for c in clauses if not c.negated and c.field not in ("source", "category"))
@@ -448,6 +449,9 @@ class QueryBuilder:
                 skipped.update(range(index + 1, index + span))
                 typed = " ".join(c.text for c in clauses[index : index + span])
                 built = self._month(number, typed, clause.field, beside_date, parsed)
+            elif index in pairs:  # two words typed that the table lists as one spelling (فيس بوك)
+                skipped.add(index + 1)
+                built = self._with_variants(clause, parsed, clauses[index + 1])
             elif self.weights.variants and short and clause.kind == "word" and clause.field in (None, "title", "body"):
                 built = self._with_variants(clause, parsed)
             else:
@@ -564,18 +568,52 @@ class QueryBuilder:
         _credit(parsed, before, typed)
         return any_of(parts) if parts else None
 
-    def _with_variants(self, clause: Clause, parsed: ParsedQuery) -> Node | None:
-        """A word, and the other reviewed spellings of it (ترمب -> ترامب), each with the clitics typed."""
-        built = self._clause(clause, parsed)
-        found = spelling_variants(normalise(clause.text))  # an excluded name: every spelling excluded
+    @staticmethod
+    def _variant_pairs(clauses: list[Clause], months: dict[int, tuple[int, int, bool]]) -> set[int]:
+        """Indexes of clauses that, with the next, are two words the table lists as one spelling."""
+        found: set[int] = set()
+        index = 0
+        while index + 1 < len(clauses):
+            first, second = clauses[index], clauses[index + 1]
+            alike = (first.kind, first.field, first.negated) == (second.kind, second.field, second.negated)
+            if (
+                alike and first.kind == "word" and first.field in (None, "title", "body")
+                and not first.or_next and not second.or_next and index not in months and index + 1 not in months
+                and spelling_variants(f"{normalise(first.text)} {normalise(second.text)}")
+            ):
+                found.add(index)
+                index += 2
+            else:
+                index += 1
+        return found
+
+    def _with_variants(self, clause: Clause, parsed: ParsedQuery, second: Clause | None = None) -> Node | None:
+        """A word, and the other reviewed spellings of it (ترمب -> ترامب), each with the clitics typed;
+        a spelling of two words (فيس بوك) as a phrase. ``second``: the next word typed, when the two
+        are one listed spelling (فيس بوك -> فيسبوك): then both are searched as that phrase or as
+        any other spelling."""
+        typed = clause.text if second is None else f"{clause.text} {second.text}"
+        built = self._clause(clause, parsed) if second is None else self._phrase(typed, clause.field, parsed)
+        found = spelling_variants(" ".join(normalise(typed).split()))  # an excluded name: every spelling excluded
         if not found or built is None:
             return built
         before = set(parsed.highlight_origins)
-        parts = [built, *(node for v in found if (node := self._word(v, clause.field, parsed)) is not None)]
-        _credit(parsed, before, clause.text)
+        parts = [built, *(node for v in found if (node := self._spelling(v, clause.field, parsed)) is not None)]
+        _credit(parsed, before, typed)
         if not clause.negated:
             parsed.notices.append(Notice("also_searched", {"text": "، ".join(found)}))
         return any_of(parts)
+
+    def _spelling(self, text: str, field_name: str | None, parsed: ParsedQuery) -> Node | None:
+        """One listed spelling: a word, or two words as a phrase (الفيسبوك -> الفيس بوك or فيس بوك)."""
+        if " " not in text:
+            return self._word(text, field_name, parsed)
+        first, rest = text.split(" ", 1)
+        bare = strip_article(first)
+        phrases = [self._phrase(text, field_name, parsed)]
+        if bare != first:
+            phrases.append(self._phrase(f"{bare} {rest}", field_name, parsed))
+        return any_of([p for p in phrases if p is not None]) if any(phrases) else None
 
     @staticmethod
     def _place(built: Node, clause: Clause, required: list[Node], optional: list[Node]) -> None:

@@ -47,7 +47,7 @@ def test_seed_highlights_whole_words(engine: Engine) -> None:
         ("مسؤولون", {SEED_ID, "FX-tech-1"}),  # مسئولون in the fixture
         ("مسئولون", {SEED_ID, "FX-tech-1"}),
         ("فيسبوك", {SEED_ID, JSON2_ID, "FX-tech-1"}),
-        ("FACEBOOK", {"FX-tech-1"}),
+        ("FACEBOOK", {SEED_ID, JSON2_ID, "FX-tech-1"}),  # Latin letters, any case: and its Arabic spellings
         ("٢٠١٨", {"FX-tech-1"}),
         ("لبنان", {"FX-intl-2"}),
         ("اللبن", {"FX-econ-3"}),  # milk does not find Lebanon

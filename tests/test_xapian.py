@@ -224,7 +224,7 @@ def test_an_idle_timed_out_connection_is_reconnected(own_shards) -> None:  # typ
             time.sleep(0.8)  # every connection is now closed by its server
             after = engine.search("الانترنت OR وزارة")
             assert after.total == before.total and [h.id for h in after.hits] == [h.id for h in before.hits]
-            assert not after.notices and engine.health()["status"] == "ok"
+            assert after.notices == before.notices and engine.health()["status"] == "ok"  # no shard notice
     finally:
         for server in servers:
             os.killpg(server.pid, signal.SIGKILL)
@@ -559,7 +559,7 @@ def test_a_running_web_app_follows_the_servers_shards_start_restarts(own_shards:
     time.sleep(1.2)
     after = client.get("/api/search?q=الانترنت OR وزارة")
     assert after.status_code == 200 and after.get_json()["total"] == before["total"]
-    assert not after.get_json()["notices"]
+    assert after.get_json()["notices"] == before["notices"]  # no shard notice
     cli("shards", "stop", "--index", root)
     time.sleep(1.2)
     down = client.get("/api/search?q=الانترنت")
@@ -594,7 +594,7 @@ def test_a_stalled_first_replica_is_skipped_a_while_and_its_wait_counted(own_sha
         os.killpg(replica.pid, signal.SIGSTOP)
         time.sleep(1.2)
         waited = client.get("/api/search?q=الانترنت OR وزارة").get_json()
-        assert waited["total"] == whole["total"] and not waited["notices"]
+        assert waited["total"] == whole["total"] and waited["notices"] == whole["notices"]  # no shard notice
         assert waited["took_ms"] >= 500  # the wait for the stalled replica, counted
         for _request in range(3):
             time.sleep(1.2)  # past the readers' once-a-second check each time
