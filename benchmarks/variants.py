@@ -3,6 +3,7 @@
     python benchmarks/variants.py > candidates.json                # from story groups
     python benchmarks/variants.py --vocabulary > candidates.json   # from the whole vocabulary
     python benchmarks/variants.py --table                          # the table's second part, from the review
+    python benchmarks/variants.py --effect                         # what the table adds to a search (results/)
 
 Two copies of one report (a story group, search/grouping.py) often differ only in
 how each outlet spells a name: ترامب / ترمب, الأمريكي / الأميركي, بوتين / بوتن. For
@@ -48,6 +49,7 @@ import json
 import math
 import os
 import sys
+import time
 
 import common  # noqa: F401 - puts the repository on sys.path
 
@@ -180,7 +182,8 @@ def vocabulary_candidates() -> list[dict[str, object]]:
             x, y = w[:k], w[k:]
             if df[x] >= 3 and df[y] >= 3 and x not in stops and y not in stops:
                 wanted[(x, y)] = w
-    apart = collections.Counter(pair for words in texts for pair in zip(words, words[1:], strict=False) if pair in wanted)
+    apart = collections.Counter(
+        pair for words in texts for pair in zip(words, words[1:], strict=False) if pair in wanted)
     for (x, y), n in apart.items():
         if n >= MIN_DF_LISTED:
             found[(wanted[(x, y)], f"{x} {y}")] = "two words"
@@ -278,10 +281,74 @@ def table_sets(reviewed: list[dict], written: collections.Counter[str]) -> list[
     return sorted(sets, key=lambda s: s[0])
 
 
+def effect() -> dict[str, object]:
+    """For every spelling in the table: the articles of both corpora that write it, and those that
+    write any spelling of its set (what a search for it finds now), counted on the articles' words
+    without the article and the clitics (ال، و، ب، ل، ف، ك) a reader's search also reaches."""
+    from search.analysis import _variant_sets
+
+    sets: dict[tuple[str, ...], list[str]] = {}
+    for word, others in _variant_sets().items():
+        sets.setdefault(tuple(sorted((word, *others))), []).append(word)
+    spellings = {w for members in sets for w in members}
+    articles: dict[str, set[int]] = collections.defaultdict(set)
+    for k, words in enumerate(_texts()):
+        for i, w in enumerate(words):
+            pair = f"{w} {words[i + 1]}" if i + 1 < len(words) else ""
+            for form in (w, pair):
+                for bare in dict.fromkeys((form, strip_article(form), form[1:], form[2:])):
+                    if bare in spellings:
+                        articles[bare].add(k)
+    rows = []
+    for members in sets:
+        found = set().union(*(articles[w] for w in members))
+        for w in members:
+            rows.append({"spelling": w, "set": list(members), "alone": len(articles[w]), "with_set": len(found)})
+    widened = [r for r in rows if r["with_set"] > r["alone"]]
+    return {"sets": len(sets), "spellings": len(rows), "widened": len(widened),
+            "extra_articles": sum(r["with_set"] - r["alone"] for r in widened), "rows": rows}
+
+
+ISSUE_EXAMPLES = ("ترامب", "ترمب", "فيسبوك", "فايسبوك", "فيس بوك", "facebook", "غوغل", "جوجل", "قوقل", "google",
+                  "بوتين", "بوتن")
+
+
+def write_effect(found: dict[str, object]) -> None:
+    rows = sorted(found["rows"], key=lambda r: (r["alone"] - r["with_set"], r["spelling"]))  # type: ignore[union-attr]
+    lines = [
+        "# Name variants: what a search for one spelling finds",
+        "",
+        f"Produced by `python benchmarks/variants.py --effect` on {time.strftime('%Y-%m-%d %H:%M')}, over both shared "
+        "corpora (41,686 articles). For each spelling in search/data/name-variants.tsv: the articles that write it "
+        "(what a search for it found before the table) and those that write any spelling of its set (what it finds "
+        "with the table; a query of up to four words). Counted on the articles' normalised words, the article and "
+        "clitics left out as the search leaves them out.",
+        "",
+        f"{found['sets']} sets, {found['spellings']} spellings; a search for {found['widened']} of them finds more "
+        f"articles, {found['extra_articles']:,} more in all.",
+        "",
+        "| spelling | articles writing it | articles a search finds with the table | the set |",
+        "|---|---|---|---|",
+    ]
+    for r in rows[:40]:
+        lines.append(f"| {r['spelling']} | {r['alone']:,} | {r['with_set']:,} | {' · '.join(r['set'])} |")
+    lines += ["", "The 40 spellings whose searches gain the most articles; every spelling: results/variants.json.", "",
+              "The names issue #13 gives as examples:", "",
+              "| spelling | articles writing it | articles a search finds with the table |", "|---|---|---|"]
+    by_spelling = {r["spelling"]: r for r in rows}
+    for name in ISSUE_EXAMPLES:
+        r = by_spelling.get(name)
+        lines.append(f"| {name} | {r['alone']:,} | {r['with_set']:,} |" if r else f"| {name} | not in the table | |")
+    (common.RESULTS / "variants.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (common.RESULTS / "variants.json").write_text(json.dumps(found, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
 if __name__ == "__main__":
     if "--vocabulary" in sys.argv:
         for row in vocabulary_candidates():
             print(json.dumps(row, ensure_ascii=False))
+    elif "--effect" in sys.argv:
+        write_effect(effect())
     elif "--table" in sys.argv:
         reviewed = [json.loads(line) for line in REVIEWED.read_text(encoding="utf-8").splitlines() if line.strip()]
         first = [set(line.split("\t")[0].split(",")) for line in _first_part()]
