@@ -601,7 +601,8 @@ class QueryBuilder:
         parts = [built, *(node for v in found if (node := self._spelling(v, clause.field, parsed)) is not None)]
         _credit(parsed, before, typed)
         if not clause.negated:
-            parsed.notices.append(Notice("also_searched", {"text": "، ".join(found)}))
+            # Arabic spellings first: the line is read right to left, a Latin spelling at its end.
+            parsed.notices.append(Notice("also_searched", {"text": "، ".join(sorted(found, key=str.isascii))}))
         return any_of(parts)
 
     def _spelling(self, text: str, field_name: str | None, parsed: ParsedQuery) -> Node | None:

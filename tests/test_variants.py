@@ -178,3 +178,9 @@ def test_two_words_of_a_spelling_are_searched_as_it_beside_other_words(spellings
     assert spellings.search("فيس بوك -فايسبوك", suggest=False).total == 0  # every spelling excluded
     quoted = spellings.search('"فيس بوك"', suggest=False)  # a phrase in quotes is searched as typed
     assert {h.id for h in quoted.hits} == {"al-1"}
+
+
+def test_the_page_names_latin_spellings_last(spellings: Engine) -> None:
+    """The notice is read right to left: Arabic spellings first, so the isolate it sits in is right to left."""
+    notice = next(n for n in spellings.search("فيسبوك", suggest=False).notices if n.code == "also_searched")
+    assert notice.params["text"].endswith("facebook") and not notice.params["text"].startswith("facebook")
