@@ -21,7 +21,7 @@ from itertools import islice
 from pathlib import Path
 
 from search import __version__
-from search.analysis import CLITIC_LETTERS, light_stem, load_root_stemmer, normalise, stopwords
+from search.analysis import CLITIC_LETTERS, light_stem, load_root_stemmer, normalise, spelling_variants, stopwords
 from search.backends import open_backend
 from search.backends.base import Backend, PageRequest, Snapshot, Stored
 from search.cache import ByteLRU
@@ -658,6 +658,7 @@ class Engine:
             return None
         speller = self._speller_for(snapshot)
         stops = stopwords()
+        searched_variants = any(n.code == "also_searched" for n in parsed.notices)
         changed = False
         out = []
         for word in words:
@@ -665,6 +666,8 @@ class Engine:
             fixed = None
             if len(form) <= MAX_WORD_CHARS and form not in stops and form.isalpha():
                 fixed = _respelling(form, speller, snapshot.doc_frequency("body_exact", form))
+                if fixed is not None and fixed in spelling_variants(form) and searched_variants:
+                    fixed = None  # a listed spelling of the word: the search included it already
             # Shown as the articles write it (مؤتمر, not the search form مءتمر); it searches the same.
             out.append(speller.written(fixed) if fixed else word)
             changed = changed or fixed is not None

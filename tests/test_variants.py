@@ -184,3 +184,15 @@ def test_the_page_names_latin_spellings_last(spellings: Engine) -> None:
     """The notice is read right to left: Arabic spellings first, so the isolate it sits in is right to left."""
     notice = next(n for n in spellings.search("فيسبوك", suggest=False).notices if n.code == "also_searched")
     assert notice.params["text"].endswith("facebook") and not notice.params["text"].startswith("facebook")
+
+
+def test_no_suggestion_of_a_spelling_the_search_included(tmp_path: Path) -> None:
+    """«هل تقصد: فيسبوك؟» under a search for فايسبوك that found فيسبوك's articles already is noise."""
+    docs = [Document(f"fb-{i}", "فيسبوك", f"أعلنت شركة فيسبوك اليوم تحديثا رقم {i}.", date=DAY) for i in range(40)]
+    docs.append(Document("ja", "فايسبوك", "حملة على موقع فايسبوك.", date=DAY))
+    build(tmp_path, LoadResult(documents=docs), ["spellings"])
+    engine = Engine(tmp_path)
+    result = engine.search("فايسبوك")
+    assert result.total == 41 and result.suggestion is None
+    plain = Engine(tmp_path, weights=Weights(variants=False))
+    assert plain.search("فايسبوك").suggestion == "فيسبوك"  # without the table, the speller offers it
