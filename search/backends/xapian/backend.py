@@ -191,14 +191,16 @@ class XapianSnapshot:
         # Ties of relevance broken by the rerank value (below): each match's sort key is then that
         # value. Not with collapse, nor with a date order.
         by_key = not (request.newest or request.oldest or request.collapse)
+        apart = by_key or request.newest  # the facets counted by an enquire of their own
         spies: dict[str, Any] = {}
         days = xapian.ValueCountMatchSpy(DAY_SLOT)
         if request.facets:
             for name, slot in VALUE_SLOTS.items():
                 spies[name] = xapian.ValueCountMatchSpy(slot)
-            # Sorted by relevance then a value, Xapian's spies count some matches of remote shards
-            # twice (facets summing to more than the results): they count on an unsorted enquire then.
-            counted = self._counting(xapian, query) if by_key else enquire
+            # Sorted by relevance then a value, or by the date (newest first, a later page), Xapian's
+            # spies count some matches of remote shards twice (facets summing to more than the
+            # results): they count on an unsorted enquire then.
+            counted = self._counting(xapian, query) if apart else enquire
             for spy in (*spies.values(), days):
                 counted.add_matchspy(spy)
         everything = self.db.get_doccount()
@@ -255,7 +257,7 @@ class XapianSnapshot:
         if time.monotonic() >= deadline:
             page.timed_out = True  # what was found in time, without the counts still to come
             return page
-        if request.facets and by_key:
+        if request.facets and apart:
             counted.get_mset(0, 0, everything)
         if request.collapse:  # Xapian's uncollapsed estimate is not exact: count the articles apart
             page.articles = self._counting(xapian, query).get_mset(0, 0, everything).get_matches_estimated()
