@@ -30,6 +30,7 @@ from search.analysis import (
     PROCLITICS,
     exact_analyzer,
     is_date_number,
+    light_stem,
     month_names,
     normalise,
     possessive_forms,
@@ -79,6 +80,10 @@ MATCHES = ("auto", "all", "any")
 AUTO_ALL_MAX_WORDS = 4
 # Clitic forms of a phrase (first word x last word) searched at most; the most used first.
 MAX_PHRASE_FORMS = 16
+# The light stem keeps a proclitic preposition or conjunction on a word without the article (بسوسة,
+# لقطار, وبنزرت): a word is also searched with them, and a word typed with one without it, as one
+# term (Term.also). Only a bare word of this many letters or more (رد is not برد).
+CLITIC_MIN_CHARS = 3
 
 
 @dataclass
@@ -274,24 +279,53 @@ class QueryBuilder:
         chosen = title_fields if field_name == "title" else title_fields + body_fields
         return [(f, kind, b) for f, kind, b in chosen if b > 0]
 
+    def _clitic_forms(self, exact: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(stems, exact forms) a typed normalised word also stands for, that the index holds: the
+        word after a proclitic (سوسه -> بسوسه، لسوسه، وبسوسه …) or, typed with one, without it."""
+        if len(exact) < 2 or strip_article(exact) != exact or not "\u0621" <= exact[0] <= "\u06ff":
+            return (), ()
+        forms = [p + exact for p in PROCLITICS if p != "و"] if len(exact) >= CLITIC_MIN_CHARS else []
+        if exact[0] in "بلكف" and len(exact) > CLITIC_MIN_CHARS:
+            forms.append(exact[1:])
+        base = light_stem(exact)
+        # A form the index holds has its stem there too: a form whose stem it lacks is not looked up.
+        held = [s for s in dict.fromkeys(map(light_stem, forms)) if s == base or self.lexicon.doc_frequency("body", s)]
+        stems = tuple(s for s in held if s != base)
+        exacts = tuple(
+            f for f in dict.fromkeys(forms)
+            if f != exact and light_stem(f) in held and self.lexicon.doc_frequency("body_exact", f)
+        )
+        return stems, exacts
+
     def _word(self, text: str, field_name: str | None, parsed: ParsedQuery) -> Node | None:
         stems = [t.text for t in self._stem(text)]
         exacts = [t.text for t in self._exact(text)]
         if not stems:
             return None
+        # Each analysed form's clitic forms the index holds, searched as that form (Term.also).
+        also: dict[tuple[str, str], tuple[str, ...]] = {}
+        for exact in exacts:
+            stem_forms, exact_forms = self._clitic_forms(exact)
+            for key, found in ((("stem", light_stem(exact)), stem_forms), (("exact", exact), exact_forms)):
+                if found:
+                    also[key] = tuple(dict.fromkeys((*also.get(key, ()), *found)))
         parts: list[Node] = [
-            Term(fieldname, word, boost)
+            Term(fieldname, word, boost, also.get((kind, word), ()))
             for fieldname, kind, boost in self._fields(field_name)
             for word in (stems if kind == "stem" else exacts)
         ]
-        parsed.highlight_terms.update(stems)
-        parsed.highlight_terms.update(exacts)
+        # A form searched as the word (بجندوبة for جندوبة) is marked where the word is, and credited to it.
+        def with_also(terms: list[str]) -> list[str]:
+            return [*terms, *(form for kind in ("stem", "exact") for t in terms for form in also.get((kind, t), ()))]
+
+        searched = with_also([*stems, *exacts])
+        parsed.highlight_terms.update(searched)
         written = written_words(text)
         if len(written) > 1:  # words joined by punctuation: each term is credited to its own word
             for word in written:
-                for term in (*(t.text for t in self._stem(word)), *(t.text for t in self._exact(word))):
+                for term in with_also([*(t.text for t in self._stem(word)), *(t.text for t in self._exact(word))]):
                     parsed.highlight_origins.setdefault(term, _origin(word))
-        for term in (*stems, *exacts):
+        for term in searched:
             parsed.highlight_origins.setdefault(term, _origin(text))
         return any_of(parts)
 

@@ -23,6 +23,9 @@ class Term:
     field: str
     text: str
     boost: float = 1.0
+    # Other forms searched as this same term (a synonym, not more words): their occurrences count as
+    # its own and their documents as holding it (search.query: a word's forms with a proclitic).
+    also: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -68,13 +68,22 @@ class Statistics:
     average_length: Mapping[str, float]  # per scored field
     doc_frequency: Callable[[str, str], int]  # (field, term) -> documents containing it
     scored_fields: frozenset[str] = frozenset(TEXT_FIELDS)
-    _idf: dict[tuple[str, str], float] = field(default_factory=dict)
+    # (field, forms) -> documents containing any of them: a term searched with other forms
+    # (Term.also) counts as one term, its documents the union (not the sum of each form's).
+    union_frequency: Callable[[str, tuple[str, ...]], int] | None = None
+    _idf: dict[tuple[str, str | tuple[str, ...]], float] = field(default_factory=dict)
 
-    def idf(self, fieldname: str, term: str) -> float:
-        key = (fieldname, term)
+    def idf(self, fieldname: str, term: str, also: tuple[str, ...] = ()) -> float:
+        key: tuple[str, str | tuple[str, ...]] = (fieldname, (term, *also) if also else term)
         found = self._idf.get(key)
         if found is None:
-            found = self._idf[key] = math.log(max(self.documents, 1) / (self.doc_frequency(fieldname, term) + 1)) + 1
+            if not also:
+                df = self.doc_frequency(fieldname, term)
+            elif self.union_frequency is None:
+                raise ValueError("a term with other forms needs the statistics' union_frequency")
+            else:
+                df = self.union_frequency(fieldname, (term, *also))
+            found = self._idf[key] = math.log(max(self.documents, 1) / (df + 1)) + 1
         return found
 
 
@@ -97,14 +106,15 @@ def bm25f(node: Node, doc: Candidate, stats: Statistics, k1: float = 1.2, b: flo
     scores in the phrase's field, as the embedded backend's phrase matcher does.
     """
     if isinstance(node, Term):
-        tf = doc.frequencies.get(node.field, {}).get(node.text, 0)
+        held = doc.frequencies.get(node.field, {})
+        tf = held.get(node.text, 0) + sum(held.get(form, 0) for form in node.also)
         if not tf:
             return 0.0
         if node.field not in stats.scored_fields:
             return tf * node.boost
         length = stored_length(doc.lengths.get(node.field, 0)) or 1
         average = stats.average_length.get(node.field) or 1
-        idf = stats.idf(node.field, node.text)
+        idf = stats.idf(node.field, node.text, node.also)
         return idf * (tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * length / average)) * node.boost
     if isinstance(node, (AnyOf, AllOf)):
         return sum(bm25f(child, doc, stats, k1, b) for child in node.children) * node.boost

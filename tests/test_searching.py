@@ -117,7 +117,8 @@ def test_filters_and_facets(engine: Engine) -> None:
     result = engine.search("وزارة", filters=Filters(source=["BBC"]))
     assert [h.id for h in result.hits] == ["FX-culture-5"]
     everything = engine.search("وزارة")
-    assert everything.facets["source"] == {"BBC": 1, "CNN": 1}
+    # The seed (أصداء الخليج) writes «بوزارة الخارجية»: the word after the preposition ب.
+    assert everything.facets["source"] == {"BBC": 1, "CNN": 1, "أصداء الخليج": 1}
     dated = engine.search(
         "الحسابات OR المنتخب", filters=Filters(date_from=date(2018, 1, 1), date_to=date(2018, 12, 31))
     )
@@ -130,23 +131,33 @@ def test_filters_without_words_browse_newest_first(engine: Engine) -> None:
     assert result.total == 3
 
 
+def _dated_then_undated(dates: list[str | None]) -> list[str]:
+    """The dates of a date-sorted page, checking that the undated articles (None) come after every dated one."""
+    dated = [d for d in dates if d is not None]
+    assert dates == [*dated, *[None] * (len(dates) - len(dated))], dates
+    return dated
+
+
 def test_sort_newest_and_paging(engine: Engine) -> None:
     newest = engine.search("وزارة OR الحسابات OR المنتخب", sort="newest")
-    dates = [h.date for h in newest.hits]
-    assert dates == sorted(dates, reverse=True)
+    # The undated seed matches too («بوزارة الخارجية»): last, after the dated ones newest first.
+    dated = _dated_then_undated([h.date for h in newest.hits])
+    assert dated == sorted(dated, reverse=True) and len(dated) == 4 and newest.hits[-1].id == SEED_ID
     page1 = engine.search("وزارة OR الحسابات OR المنتخب", per_page=3, page=1)
     page2 = engine.search("وزارة OR الحسابات OR المنتخب", per_page=3, page=2)
-    assert page1.total == page2.total == 4
+    assert page1.total == page2.total == 5
     assert not {h.id for h in page1.hits} & {h.id for h in page2.hits}
-    assert len(page2.hits) == 1
+    assert len(page2.hits) == 2
 
 
 def test_sort_oldest_first_with_the_undated_last(engine: Engine) -> None:
     oldest = engine.search("وزارة OR الحسابات OR المنتخب", sort="oldest")
     newest = engine.search("وزارة OR الحسابات OR المنتخب", sort="newest")
-    dates = [h.date for h in oldest.hits]
+    dates = _dated_then_undated([h.date for h in oldest.hits])
     assert dates == sorted(dates) and dates[0] < dates[-1]
-    assert [h.id for h in oldest.hits] == [h.id for h in reversed(newest.hits)]  # all dated here
+    # The dated in reverse order of newest first; the undated seed («بوزارة») last both ways.
+    assert [h.id for h in oldest.hits] == [h.id for h in reversed(newest.hits[:-1])] + [SEED_ID]
+    assert newest.hits[-1].id == SEED_ID
     # Browsing by filters alone: newest first by default, oldest first when asked; undated last both ways.
     browse = engine.search("", filters=Filters(source=["bbc"]), sort="oldest")
     assert [h.id for h in browse.hits] == ["FX-tech-1", "FX-culture-5", "FX-json-3"]
@@ -198,16 +209,18 @@ def test_related_articles(engine: Engine) -> None:
 
 @pytest.mark.parametrize(
     ("query", "match", "expected", "applied"),
+    # The seed writes «بوزارة الخارجية»: وزارة after the preposition ب, found as وزارة.
     [
-        ("وزارة الآثار", "auto", {"FX-intl-2", "FX-culture-5"}, "any"),  # by relevance: any word
+        ("وزارة الآثار", "auto", {"FX-intl-2", "FX-culture-5", SEED_ID}, "any"),  # by relevance: any word
         ("وزارة الآثار", "all", {"FX-culture-5"}, "all"),
-        ("وزارة الآثار", "any", {"FX-intl-2", "FX-culture-5"}, "any"),
-        ("وزارة", "auto", {"FX-intl-2", "FX-culture-5"}, "any"),  # one word: nothing to require
-        ("وزارة -الآثار", "auto", {"FX-intl-2"}, "any"),
-        ("وزارة OR الآثار", "auto", {"FX-intl-2", "FX-culture-5"}, "any"),  # one clause
+        ("وزارة الآثار", "any", {"FX-intl-2", "FX-culture-5", SEED_ID}, "any"),
+        ("وزارة", "auto", {"FX-intl-2", "FX-culture-5", SEED_ID}, "any"),  # one word: nothing to require
+        ("وزارة -الآثار", "auto", {"FX-intl-2", SEED_ID}, "any"),
+        ("وزارة OR الآثار", "auto", {"FX-intl-2", "FX-culture-5", SEED_ID}, "any"),  # one clause
         # Five words: a pasted headline finds its article with words missing from it.
-        ("وزارة الآثار المصرية تنقل قطعا", "auto", {"FX-culture-5", "FX-intl-2", "FX-sport-4"}, "any"),
-        ("وزارة الآثار المصرية تنقل قطعا", "all", {"FX-culture-5", "FX-intl-2", "FX-sport-4"}, "any"),  # fallback
+        ("وزارة الآثار المصرية تنقل قطعا", "auto", {"FX-culture-5", "FX-intl-2", "FX-sport-4", SEED_ID}, "any"),
+        # fallback:
+        ("وزارة الآثار المصرية تنقل قطعا", "all", {"FX-culture-5", "FX-intl-2", "FX-sport-4", SEED_ID}, "any"),
     ],
 )
 def test_match_all_or_any(engine: Engine, query: str, match: str, expected: set[str], applied: str) -> None:
@@ -220,15 +233,15 @@ def test_newest_first_requires_every_word_of_a_short_query(engine: Engine) -> No
     newest = engine.search("وزارة الآثار", sort="newest", per_page=50)
     assert [h.id for h in newest.hits] == ["FX-culture-5"] and newest.match == "all"
     long = engine.search("وزارة الآثار المصرية تنقل قطعا", sort="newest", per_page=50)
-    assert long.match == "any" and len(long.hits) == 3  # a pasted headline: any word
+    assert long.match == "any" and len(long.hits) == 4  # a pasted headline: any word (the seed: «بوزارة»)
 
 
 def test_no_article_with_every_word_shows_those_with_some_and_says_so(engine: Engine) -> None:
     result = engine.search("وزارة المريخ", per_page=50, match="all")
-    assert {h.id for h in result.hits} == {"FX-intl-2", "FX-culture-5", "FX-json-1"}
+    assert {h.id for h in result.hits} == {"FX-intl-2", "FX-culture-5", "FX-json-1", SEED_ID}  # SEED_ID: «بوزارة»
     assert result.match == "any" and [n.code for n in result.notices] == ["not_all_words"]
     newest = engine.search("وزارة المريخ", sort="newest", per_page=50)
-    assert len(newest.hits) == 3 and [n.code for n in newest.notices] == ["not_all_words"]
+    assert len(newest.hits) == 4 and [n.code for n in newest.notices] == ["not_all_words"]
 
 
 def test_undated_articles_are_counted_and_can_be_chosen(engine: Engine) -> None:

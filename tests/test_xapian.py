@@ -49,6 +49,12 @@ QUERIES = [
     ("الإِنْتَرْنِت", {}),
     ("في من على", {}),
     ("-الانترنت", {}),
+    # A word and its forms after a proclitic as one term (Term.also: OP_SYNONYM, the union's df):
+    # the seed writes «بوزارة الخارجية», undated, so newest first shows it last.
+    ("وزارة", {}),
+    ("بوزارة الخارجية", {}),
+    ("وزارة OR الحسابات OR المنتخب", {"sort": "newest", "per_page": 1, "page": 5}),
+    ("وزارة OR الحسابات OR المنتخب", {"sort": "oldest", "per_page": 1, "page": 5}),
 ]
 
 

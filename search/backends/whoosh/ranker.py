@@ -220,12 +220,26 @@ class Ranker:
         live = self.live[ids]
         return Ranked(ids[live], scores[live], timed_out)
 
+    def _synonym(self, fieldname: str, texts: tuple[str, ...]) -> Postings:
+        """The postings of several forms as one term's: documents merged, frequencies summed."""
+        parts = [self.postings(fieldname, text) for text in texts]
+        ids = np.concatenate([found for found, _ in parts])
+        tf = np.concatenate([weights for _, weights in parts])
+        if len(ids) == 0:
+            return ids, tf
+        merged, where = np.unique(ids, return_inverse=True)
+        summed = np.zeros(len(merged))
+        np.add.at(summed, where, tf)
+        return merged, summed
+
     def _term(self, q: Term) -> Matches:
-        ids, tf = self.postings(q.field, q.text)
+        ids, tf = self._synonym(q.field, (q.text, *q.also)) if q.also else self.postings(q.field, q.text)
         if len(ids) == 0:
             return NO_MATCH
         if self.searcher.schema[q.field].scorable:
-            if self._deletions:
+            if q.also:
+                df = len(ids)  # the documents holding any of the forms (deleted ones left out)
+            elif self._deletions:
                 # Whoosh counts deleted documents that still hold the term; the postings skip them.
                 with self._lock:
                     df = self.reader.doc_frequency(q.field, q.text)

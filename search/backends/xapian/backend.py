@@ -191,14 +191,16 @@ class XapianSnapshot:
         # Ties of relevance broken by the rerank value (below): each match's sort key is then that
         # value. Not with collapse, nor with a date order.
         by_key = not (request.newest or request.oldest or request.collapse)
+        apart = by_key or request.newest  # the facets counted by an enquire of their own
         spies: dict[str, Any] = {}
         days = xapian.ValueCountMatchSpy(DAY_SLOT)
         if request.facets:
             for name, slot in VALUE_SLOTS.items():
                 spies[name] = xapian.ValueCountMatchSpy(slot)
-            # Sorted by relevance then a value, Xapian's spies count some matches of remote shards
-            # twice (facets summing to more than the results): they count on an unsorted enquire then.
-            counted = self._counting(xapian, query) if by_key else enquire
+            # Sorted by relevance then a value, or by the date (newest first, a later page), Xapian's
+            # spies count some matches of remote shards twice (facets summing to more than the
+            # results): they count on an unsorted enquire then.
+            counted = self._counting(xapian, query) if apart else enquire
             for spy in (*spies.values(), days):
                 counted.add_matchspy(spy)
         everything = self.db.get_doccount()
@@ -255,7 +257,7 @@ class XapianSnapshot:
         if time.monotonic() >= deadline:
             page.timed_out = True  # what was found in time, without the counts still to come
             return page
-        if request.facets and by_key:
+        if request.facets and apart:
             counted.get_mset(0, 0, everything)
         if request.collapse:  # Xapian's uncollapsed estimate is not exact: count the articles apart
             page.articles = self._counting(xapian, query).get_mset(0, 0, everything).get_matches_estimated()
@@ -427,7 +429,11 @@ class XapianSnapshot:
     def _query(self, xapian: Any, node: Node) -> Any:
         Query = xapian.Query
         if isinstance(node, Term):
-            query = Query(term(PREFIX[node.field], node.text))
+            if node.also:  # one term in several forms: Xapian weighs them as one (wdf summed)
+                forms = [Query(term(PREFIX[node.field], form)) for form in (node.text, *node.also)]
+                query = Query(Query.OP_SYNONYM, forms)
+            else:
+                query = Query(term(PREFIX[node.field], node.text))
             return query if node.boost == 1.0 else Query(Query.OP_SCALE_WEIGHT, query, node.boost)
         if isinstance(node, (AnyOf, AllOf)):
             op = Query.OP_OR if isinstance(node, AnyOf) else Query.OP_AND
@@ -867,10 +873,22 @@ class XapianBackend:
             return found[2]
         n = max(state.documents, 1)
         db = state.db
+        xapian = self.xapian
+
+        def union_frequency(name: str, forms: tuple[str, ...]) -> int:
+            # The documents holding any of a term's forms, counted exactly (every match checked):
+            # the embedded backend's df for such a term. Xapian's own OP_SYNONYM only estimates it.
+            count = xapian.Enquire(db)
+            forms_held = [xapian.Query(term(PREFIX[name], form)) for form in forms]
+            count.set_query(xapian.Query(xapian.Query.OP_OR, forms_held))
+            count.set_weighting_scheme(xapian.BoolWeight())
+            return int(count.get_mset(0, 0, db.get_doccount()).get_matches_estimated())
+
         stats = Statistics(
             documents=state.documents,
             average_length={name: state.lengths[name] / n for name in SCORED},
             doc_frequency=lambda name, word: db.get_termfreq(term(PREFIX[name], word)),
+            union_frequency=union_frequency,
         )
         self._local.stats = (state, state.documents, stats)
         return stats

@@ -1,0 +1,155 @@
+"""A word found after a proclitic (ب ل ك ف و) where the light stem keeps it, on both backends.
+
+The light stem strips the article and its combinations, not a preposition or conjunction on a word
+without the article: بجندوبة's stem is بجندوب, not جندوب. A typed word is also searched in the
+forms with a proclitic that the index holds, as the same term (Term.also): جندوبة finds «بجندوبة».
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from conftest import cli, xapian_shards
+from search.backends.whoosh.store import build
+from search.engine import Engine
+from search.ingest import Document, LoadResult, load_sources
+from search.query import CLITIC_MIN_CHARS, Weights
+from search.querytree import AllOf, AndMaybe, AndNot, AnyOf, Node, Term
+from search.settings import defaults
+
+ARTICLES = {
+    "jendouba": "أعلنت ولاية جندوبة عن موسم فلاحي واعد هذا العام.",
+    "jendouba-bi": "تهاطلت أمطار غزيرة بجندوبة ليلة أمس وتضررت الطرقات.",
+    "jendouba-li": "أدى وزير الفلاحة زيارة لجندوبة لمتابعة موسم الحصاد.",
+    "jendoubi": "قال المدرب الجندوبي إن فريقه جاهز للمباراة.",
+    "bizerte-bi": "انطلقت المهرجانات الصيفية ببنزرت هذا الأسبوع.",
+    "train-li": "انتظر المسافرون ساعتين لقطار الضاحية الجنوبية.",
+    "sousse": "شهدت مدينة سوسة توافدا كبيرا للسياح هذا الصيف.",
+    "reply": "جاء رد الوزارة على الانتقادات سريعا.",
+    "cold": "اشتد برد الشتاء في المرتفعات الغربية.",
+}
+
+
+@pytest.fixture(scope="module")
+def collection(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("clitic-words") / "articles.jsonl"
+    lines = [json.dumps({"id": key, "title": "", "body": body}, ensure_ascii=False) for key, body in ARTICLES.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module", params=["whoosh", "xapian"])
+def engine(request: pytest.FixtureRequest, collection: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp(request.param) / "index"
+    if request.param == "whoosh":
+        build(root, load_sources([collection]), ["clitic-words"])
+        yield Engine(root)
+        return
+    shards = xapian_shards(root, [collection])
+    yield Engine(config=defaults().replace(index=str(root), backend="xapian", shards=shards))
+    cli("shards", "stop", "--index", root)
+
+
+def found(engine: Engine, query: str) -> set[str]:
+    return {hit.id for hit in engine.search(query, per_page=50).hits}
+
+
+def terms(node: Node | None) -> list[Term]:
+    if isinstance(node, Term):
+        return [node]
+    if isinstance(node, (AnyOf, AllOf)):
+        return [t for child in node.children for t in terms(child)]
+    if isinstance(node, AndNot):
+        return terms(node.positive) + terms(node.negative)
+    if isinstance(node, AndMaybe):
+        return terms(node.required) + terms(node.optional)
+    return []
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("جندوبة", {"jendouba", "jendouba-bi", "jendouba-li", "jendoubi"}),  # بجندوبة، لجندوبة
+        ("بنزرت", {"bizerte-bi"}),  # ببنزرت
+        ("قطار", {"train-li"}),  # لقطار
+        ("بسوسة", {"sousse"}),  # typed with its clitic: the word without it
+        ("رد", {"reply"}),  # too short for a clitic: رد is not برد
+        # With the article, as before: its own stem (جندوب), never the forms with a proclitic.
+        ("الجندوبي", {"jendouba", "jendoubi"}),
+    ],
+)
+def test_a_word_is_found_after_a_proclitic(engine: Engine, query: str, expected: set[str]) -> None:
+    assert found(engine, query) == expected
+
+
+def test_only_forms_the_index_holds_and_none_for_short_or_article_words(engine: Engine) -> None:
+    parsed = engine.parse("جندوبة")
+    also = {form for t in terms(parsed.query) for form in t.also}
+    assert also == {"بجندوب", "لجندوب", "بجندوبه", "لجندوبه"}  # not كجندوبه، فجندوبه …: not in the index
+    assert len("رد") < CLITIC_MIN_CHARS
+    for query in ("رد", "الجندوبي"):
+        assert all(not t.also for t in terms(engine.parse(query).query)), query
+
+
+def test_forms_with_a_proclitic_are_marked_and_credited_to_the_word_typed(engine: Engine) -> None:
+    result = engine.search("جندوبة", per_page=50)
+    snippets = {hit.id: hit.snippet for hit in result.hits}
+    assert "<mark>بجندوبة</mark>" in snippets["jendouba-bi"]
+    assert "<mark>لجندوبة</mark>" in snippets["jendouba-li"]
+    forms = {f.word: dict(f.forms) for f in result.forms}
+    assert set(forms["جندوبة"]) >= {"جندوبة", "بجندوبة", "لجندوبة"}
+    page = engine.document("jendouba-bi", "جندوبة")
+    assert page is not None and 'title="يطابق كلمة البحث: جندوبة">بجندوبة</mark>' in page.body_html
+
+
+def test_an_excluded_word_excludes_its_forms_with_a_proclitic(engine: Engine) -> None:
+    assert found(engine, "موسم -جندوبة") == set()  # «موسم» is in jendouba and jendouba-li
+
+
+# --- one term, not two: the df of a word and its forms is the documents holding any of them ----
+
+FILLER = "في المدينة خبر عادي عن الطقس والأسواق"
+
+
+def _docs(second: str) -> list[Document]:
+    """Three articles holding «سوسة» and ``second``, three others: only ``second`` differs."""
+    day = datetime(2020, 5, 1, tzinfo=UTC)
+    docs = [Document(f"both-{i}", "", f"سوسة {second} {FILLER} {i}", date=day) for i in range(3)]
+    docs += [Document(f"other-{i}", "", f"{FILLER} رياضة {i}", date=day) for i in range(3)]
+    return docs
+
+
+@pytest.fixture(scope="module", params=["whoosh", "xapian"])
+def twins(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Two indexes alike but for one word: «سوسة بسوسة» in one, «سوسة سوسة» in the other."""
+    engines, stops = [], []
+    for name, second in (("clitic", "بسوسة"), ("twice", "سوسة")):
+        root = tmp_path_factory.mktemp(f"{request.param}-{name}") / "index"
+        if request.param == "whoosh":
+            build(root, LoadResult(documents=_docs(second)), [name])
+            engines.append(Engine(root, weights=Weights(roots=False)))
+            continue
+        source = root.parent / "articles.jsonl"
+        rows = [{"id": d.id, "title": d.title, "body": d.body, "date": d.date.isoformat()} for d in _docs(second)]
+        source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+        shards = xapian_shards(root, [source])
+        config = defaults().replace(index=str(root), backend="xapian", shards=shards)
+        engines.append(Engine(config=config, weights=Weights(roots=False)))
+        stops.append(root)
+    yield engines
+    for root in stops:
+        cli("shards", "stop", "--index", root)
+
+
+def test_a_word_and_its_clitic_form_in_one_article_rank_as_the_word_twice(twins: list[Engine]) -> None:
+    """«سوسة بسوسة» scores as «سوسة سوسة»: frequencies summed, and the three articles holding both
+    forms count three for the idf (the union), not six (the sum of each form's)."""
+    clitic, twice = twins
+    assert any(t.also for t in terms(clitic.parse("سوسة").query))
+    one, other = clitic.search("سوسة", per_page=50), twice.search("سوسة", per_page=50)
+    assert {h.id for h in one.hits} == {h.id for h in other.hits} == {"both-0", "both-1", "both-2"}
+    assert [round(h.score, 6) for h in one.hits] == [round(h.score, 6) for h in other.hits]
