@@ -279,22 +279,31 @@ class QueryBuilder:
         chosen = title_fields if field_name == "title" else title_fields + body_fields
         return [(f, kind, b) for f, kind, b in chosen if b > 0]
 
+    def _own_word(self, form: str) -> bool:
+        """Does the index hold the form with the article (الفكره for فكره): a word in its own right?"""
+        return bool(self.lexicon.doc_frequency("body_exact", "ال" + form))
+
     def _clitic_forms(self, exact: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(stems, exact forms) a typed normalised word also stands for, that the index holds: the
         word after a proclitic (سوسه -> بسوسه، لسوسه، وبسوسه …) or, typed with one, without it."""
         if len(exact) < 2 or strip_article(exact) != exact or not "\u0621" <= exact[0] <= "\u06ff":
             return (), ()
         forms = [p + exact for p in PROCLITICS if p != "و"] if len(exact) >= CLITIC_MIN_CHARS else []
-        if exact[0] in "بلكف" and len(exact) > CLITIC_MIN_CHARS:
+        if exact[0] in "بلكف" and len(exact) > CLITIC_MIN_CHARS and not self._own_word(exact):
             forms.append(exact[1:])
+        # A form the index also holds with the article is a word of its own, not the word after a
+        # proclitic: فكره (الفكره) is not ف + كره, لجنه (اللجنه) not ل + جنه, بلديه not ب + لديه.
+        forms = [f for f in forms if f == exact[1:] or not self._own_word(f)]
         base = light_stem(exact)
         # A form the index holds has its stem there too: a form whose stem it lacks is not looked up.
         held = [s for s in dict.fromkeys(map(light_stem, forms)) if s == base or self.lexicon.doc_frequency("body", s)]
-        stems = tuple(s for s in held if s != base)
         exacts = tuple(
             f for f in dict.fromkeys(forms)
             if f != exact and light_stem(f) in held and self.lexicon.doc_frequency("body_exact", f)
         )
+        # The stems of the forms found, not of every form tried: ولجنه is not held, and its stem
+        # لجن is لجنه's (a committee), not جنه's.
+        stems = tuple(s for s in dict.fromkeys(map(light_stem, exacts)) if s != base)
         return stems, exacts
 
     def _word(self, text: str, field_name: str | None, parsed: ParsedQuery) -> Node | None:

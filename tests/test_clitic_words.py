@@ -31,6 +31,17 @@ ARTICLES = {
     "sousse": "شهدت مدينة سوسة توافدا كبيرا للسياح هذا الصيف.",
     "reply": "جاء رد الوزارة على الانتقادات سريعا.",
     "cold": "اشتد برد الشتاء في المرتفعات الغربية.",
+    # Words that begin as a proclitic + another word does, but are words of their own (the index also
+    # holds them with the article): كرة is not فكرة, جنة not لجنة, بلدية not لدية.
+    "ball": "سجل اللاعب هدفا بكرة رأسية في مرمى الفريق المنافس.",
+    "idea": "طرح الوزير فكرة جديدة لإصلاح التعليم.",
+    "idea-al": "لقيت الفكرة ترحيبا واسعا من النقابات.",
+    "committee": "اجتمعت لجنة المالية في البرلمان أمس.",
+    "committee-al": "أصدرت اللجنة تقريرها النهائي.",
+    "paradise": "وصف السياح الجزيرة بأنها جنة على الأرض.",
+    "council": "صادق المجلس على ميزانية بلدية تونس.",
+    "council-al": "أعلنت البلدية عن حملة نظافة.",
+    "has": "قال إن لدية معلومات جديدة عن القضية.",
 }
 
 
@@ -153,3 +164,16 @@ def test_a_word_and_its_clitic_form_in_one_article_rank_as_the_word_twice(twins:
     one, other = clitic.search("سوسة", per_page=50), twice.search("سوسة", per_page=50)
     assert {h.id for h in one.hits} == {h.id for h in other.hits} == {"both-0", "both-1", "both-2"}
     assert [round(h.score, 6) for h in one.hits] == [round(h.score, 6) for h in other.hits]
+
+
+@pytest.mark.parametrize(
+    ("typed", "wanted", "not_wanted"),
+    [
+        ("كرة", {"ball"}, {"idea", "idea-al"}),  # بكرة: the ball after ب; فكرة: an idea, الفكرة in the index
+        ("جنة", {"paradise"}, {"committee", "committee-al"}),
+        ("بلدية", {"council", "council-al"}, {"has"}),  # البلدية in the index: بلدية is a word, not ب + لدية
+    ],
+)
+def test_a_word_of_its_own_is_not_a_clitic_form(engine: Engine, typed: str, wanted: set[str], not_wanted: set[str]) -> None:
+    hits = found(engine, typed)
+    assert wanted <= hits and not hits & not_wanted
