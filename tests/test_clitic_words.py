@@ -174,6 +174,8 @@ def test_a_word_and_its_clitic_form_in_one_article_rank_as_the_word_twice(twins:
         ("بلدية", {"council", "council-al"}, {"has"}),  # البلدية in the index: بلدية is a word, not ب + لدية
     ],
 )
-def test_a_word_of_its_own_is_not_a_clitic_form(engine: Engine, typed: str, wanted: set[str], not_wanted: set[str]) -> None:
+def test_a_word_of_its_own_is_not_a_clitic_form(
+    engine: Engine, typed: str, wanted: set[str], not_wanted: set[str]
+) -> None:
     hits = found(engine, typed)
     assert wanted <= hits and not hits & not_wanted
