@@ -90,6 +90,8 @@ def rows() -> list[Row]:
             weights=Weights(w.title, w.exact, lead=w.lead, variants=False)),
         Row("no roots rerank", "the best candidates not reranked by the query's roots (search/roots.py)",
             weights=Weights(w.title, w.exact, lead=w.lead, roots=False)),
+        Row("no clitic forms", "a word not also searched after the proclitics the light stem keeps (جندوبة = بجندوبة, "
+            "one term; search/query.py _clitic_forms)", weights=Weights(w.title, w.exact, lead=w.lead, clitics=False)),
     ]
     out += [
         Row("Lucene ArabicAnalyzer", "Lucene 8 ArabicAnalyzer + BM25 (k1=1.2, b=0.75)", peer="lucene_arabic"),

@@ -103,6 +103,8 @@ class Weights:
     months: bool = True
     # A name by its reviewed spellings (ترامب = ترمب, search/data/name-variants.tsv); ablation: False.
     variants: bool = True
+    # A word also after a proclitic the light stem keeps (جندوبة = بجندوبة, one term: Term.also); ablation: False.
+    clitics: bool = True
     # The best candidates of a search by relevance reranked by the query's roots (search.roots);
     # ablation: False.
     roots: bool = True
@@ -313,7 +315,7 @@ class QueryBuilder:
             return None
         # Each analysed form's clitic forms the index holds, searched as that form (Term.also).
         also: dict[tuple[str, str], tuple[str, ...]] = {}
-        for exact in exacts:
+        for exact in exacts if self.weights.clitics else ():
             stem_forms, exact_forms = self._clitic_forms(exact)
             for key, found in ((("stem", light_stem(exact)), stem_forms), (("exact", exact), exact_forms)):
                 if found:
