@@ -184,5 +184,6 @@ def test_a_word_of_its_own_is_not_a_clitic_form(
 def test_the_ablation_switch_turns_the_forms_off(collection: Path, tmp_path: Path) -> None:
     """benchmarks/evaluate.py's «no clitic forms» row: Weights(clitics=False) searches the word as typed."""
     build(tmp_path / "index", load_sources([collection]), ["clitic-words"])
-    assert found(Engine(tmp_path / "index", weights=Weights(clitics=False)), "جندوبة") == {"jendouba"}
-    assert found(Engine(tmp_path / "index"), "جندوبة") == {"jendouba", "jendouba-bi", "jendouba-li"}
+    plain = found(Engine(tmp_path / "index", weights=Weights(clitics=False)), "جندوبة")
+    assert plain == {"jendouba", "jendoubi"}  # الجندوبي: the light stem's own match
+    assert found(Engine(tmp_path / "index"), "جندوبة") == plain | {"jendouba-bi", "jendouba-li"}
