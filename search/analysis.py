@@ -237,8 +237,12 @@ def spelling_variants(word: str) -> tuple[str, ...]:
     table = _variant_sets()
     if not table:
         return ()
+    if word.isascii():  # a Latin word is looked up as typed: no Arabic clitic to strip (dfacebook)
+        return table.get(word, ())
     base = strip_article(word)
-    for rest in dict.fromkeys((word, base, *(word[k:] for k in (1, 2) if len(word) - k >= 3))):
+    # The article, or a proclitic (و ف ب ل ك, or two of them): not any first letters (اصلاح is not ا + صلاح).
+    clitic = (word[k:] for k in (1, 2) if len(word) - k >= 3 and word[:k] in PROCLITICS)
+    for rest in dict.fromkeys((word, base, *clitic)):
         found = table.get(rest)
         if found:
             prefix = word[: len(word) - len(rest)]

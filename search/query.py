@@ -84,6 +84,11 @@ MAX_PHRASE_FORMS = 16
 # لقطار, وبنزرت): a word is also searched with them, and a word typed with one without it, as one
 # term (Term.also). Only a bare word of this many letters or more (رد is not برد).
 CLITIC_MIN_CHARS = 3
+# The prepositions whose forms a word is also searched in: ب and ل, alone or after و. Not ف or ك:
+# before a verb or a name they make another word more often than a preposition's form (فيصل is not
+# ف + يصل, كندا not ك + ندا).
+CLITIC_PREPOSITIONS = ("ب", "ل", "وب", "ول")
+MAX_CLITIC_WORDS = 16  # the distinct words of one query looked up in their clitic forms
 
 
 @dataclass
@@ -262,6 +267,7 @@ class QueryBuilder:
 
     def __init__(self, lexicon: Lexicon, weights: Weights | None = None, config: Config | None = None) -> None:
         self.lexicon = lexicon
+        self._clitic_memo: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}  # a word's clitic forms
         self.weights = weights or Weights()
         self.config = config or defaults()
         self._stem = stem_analyzer()
@@ -281,6 +287,18 @@ class QueryBuilder:
         chosen = title_fields if field_name == "title" else title_fields + body_fields
         return [(f, kind, b) for f, kind, b in chosen if b > 0]
 
+    def _rarer(self, form: str, typed: str) -> bool:
+        """Is ``form`` held, and is the word after a preposition no more used than the word alone (بجندوبه
+        81 articles, جندوبه 165)? A word with a preposition written more often than without it is
+        another word: بكين (Beijing, 464) is not ب + كين (Kane, 192), باسم not ب + اسم."""
+        held = self.lexicon.doc_frequency("body_exact", form)
+        if not held:
+            return False
+        typed_held = self.lexicon.doc_frequency("body_exact", typed)
+        if not typed_held:
+            return True  # the word typed is written nowhere else: its forms are the only match
+        return held <= typed_held if len(form) > len(typed) else typed_held <= held
+
     def _own_word(self, form: str) -> bool:
         """Does the index hold the form with the article (الفكره for فكره): a word in its own right?"""
         return bool(self.lexicon.doc_frequency("body_exact", "ال" + form))
@@ -290,8 +308,16 @@ class QueryBuilder:
         word after a proclitic (سوسه -> بسوسه، لسوسه، وبسوسه …) or, typed with one, without it."""
         if len(exact) < 2 or strip_article(exact) != exact or not "\u0621" <= exact[0] <= "\u06ff":
             return (), ()
-        forms = [p + exact for p in PROCLITICS if p != "و"] if len(exact) >= CLITIC_MIN_CHARS else []
-        if exact[0] in "بلكف" and len(exact) > CLITIC_MIN_CHARS and not self._own_word(exact):
+        found = self._clitic_memo.get(exact)
+        if found is None:
+            if len(self._clitic_memo) >= MAX_CLITIC_WORDS:
+                return (), ()  # bounded: on remote shards every lookup is a round trip
+            found = self._clitic_memo[exact] = self._clitic_lookup(exact)
+        return found
+
+    def _clitic_lookup(self, exact: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        forms = [p + exact for p in CLITIC_PREPOSITIONS] if len(exact) >= CLITIC_MIN_CHARS else []
+        if exact[0] in "بل" and len(exact) > CLITIC_MIN_CHARS and not self._own_word(exact):
             forms.append(exact[1:])
         base = light_stem(exact)
         # A form the index holds has its stem there too: a form whose stem it lacks is not looked up.
@@ -301,7 +327,7 @@ class QueryBuilder:
         held = [s for s in dict.fromkeys(map(light_stem, forms)) if s == base or self.lexicon.doc_frequency("body", s)]
         exacts = tuple(
             f for f in dict.fromkeys(forms)
-            if f != exact and light_stem(f) in held and self.lexicon.doc_frequency("body_exact", f)
+            if f != exact and light_stem(f) in held and self._rarer(f, exact)
             and (f == exact[1:] or not self._own_word(f))
         )
         # The stems of the forms found, not of every form tried: ولجنه is not held, and its stem
@@ -621,7 +647,8 @@ class QueryBuilder:
         index = 0
         while index + 1 < len(clauses):
             first, second = clauses[index], clauses[index + 1]
-            alike = (first.kind, first.field, first.negated) == (second.kind, second.field, second.negated)
+            # Two excluded words are two exclusions (-فيس -بوك), not one excluded name.
+            alike = (first.kind, first.field, first.negated, second.negated) == (second.kind, second.field, False, False)
             if (
                 alike and first.kind == "word" and first.field in (None, "title", "body")
                 and not first.or_next and not second.or_next and index not in months and index + 1 not in months

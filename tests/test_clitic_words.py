@@ -187,3 +187,66 @@ def test_the_ablation_switch_turns_the_forms_off(collection: Path, tmp_path: Pat
     plain = found(Engine(tmp_path / "index", weights=Weights(clitics=False)), "جندوبة")
     assert plain == {"jendouba", "jendoubi"}  # الجندوبي: the light stem's own match
     assert found(Engine(tmp_path / "index"), "جندوبة") == plain | {"jendouba-bi", "jendouba-li"}
+
+
+FRIENDS = [  # a word after ب / ك / ف that is another word, written more often than the word alone
+    *(Document(f"beijing-{i}", "", f"وصل الوفد إلى بكين في زيارة رسمية رقم {i}.") for i in range(3)),
+    Document("kane", "", "سجل المهاجم كين هدفين في المباراة."),
+    Document("biden", "", "قال بايدن إن الاتفاق مهم."),
+    *(Document(f"hazard-{i}", "", f"سجل ايدن هازارد هدفا جميلا رقم {i}.") for i in range(2)),
+    Document("faisal", "", "استقبل الأمير فيصل الوفد الزائر."),
+    Document("arrive", "", "يصل الوزير غدا إلى العاصمة."),
+    *(Document(f"canada-{i}", "", f"أعلنت كندا عن إجراءات جديدة رقم {i}.") for i in range(2)),
+    Document("nada", "", "غنت المطربة ندا أغنية جديدة."),
+]
+
+
+@pytest.fixture(scope="module")
+def friends(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    root = tmp_path_factory.mktemp("friends")
+    build(root, LoadResult(documents=list(FRIENDS)), ["friends"])
+    return Engine(root)
+
+
+@pytest.mark.parametrize(
+    ("typed", "wanted"),
+    [
+        ("كين", {"kane"}),  # بكين (Beijing) is written more often than كين (Kane): another word
+        ("بكين", {"beijing-0", "beijing-1", "beijing-2"}),
+        ("فيصل", {"faisal"}),  # ف and ك are not looked up: فيصل is a name, not ف + يصل
+        ("يصل", {"arrive"}),
+        ("كندا", {"canada-0", "canada-1"}),
+        ("ندا", {"nada"}),
+    ],
+)
+def test_a_preposition_s_form_more_used_than_the_word_is_another_word(
+    friends: Engine, typed: str, wanted: set[str]
+) -> None:
+    assert found(friends, typed) == wanted
+
+
+def test_the_clitic_forms_of_a_query_are_bounded(tmp_path: Path, collection: Path) -> None:
+    """A word is looked up once per query, and at most MAX_CLITIC_WORDS distinct words are: on remote
+    shards every lookup is a round trip."""
+    from search.query import MAX_CLITIC_WORDS
+
+    build(tmp_path / "index", load_sources([collection]), ["clitic-words"])
+    engine = Engine(tmp_path / "index")
+    lookups = []
+    snapshot = engine.backend.snapshot()
+    real = snapshot.doc_frequency
+
+    def counted(field: str, word: str) -> int:
+        lookups.append(word)
+        return real(field, word)
+
+    snapshot.doc_frequency = counted  # type: ignore[method-assign]
+    builder = engine._builder(snapshot)
+    builder.parse(" ".join(["جندوبة"] * 60), match="any")
+    once = len(lookups)
+    assert 0 < once <= 30
+    lookups.clear()
+    words = [f"كلمة{chr(0x0628 + i)}" for i in range(40)]
+    builder = engine._builder(snapshot)
+    builder.parse(" ".join(words), match="any")
+    assert len(builder._clitic_memo) == MAX_CLITIC_WORDS

@@ -196,3 +196,15 @@ def test_no_suggestion_of_a_spelling_the_search_included(tmp_path: Path) -> None
     assert result.total == 41 and result.suggestion is None
     plain = Engine(tmp_path, weights=Weights(variants=False))
     assert plain.search("فايسبوك").suggestion == "فيسبوك"  # without the table, the speller offers it
+
+
+
+@pytest.mark.parametrize("typed", ["اصلاح", "رسول", "ثابت", "dfacebook", "xsalah"])
+def test_only_a_clitic_or_the_article_is_stripped_before_the_table_is_read(typed: str) -> None:
+    """اصلاح is not ا + صلاح (Salah), رسول not ر + سول (Seoul); a Latin word is read as typed."""
+    assert spelling_variants(normalise(typed)) == ()
+
+
+def test_two_excluded_words_are_not_one_excluded_name(spellings: Engine) -> None:
+    """-فيس -بوك excludes the two words, each anywhere: the fable that has both apart is excluded too."""
+    assert "fb-game" not in {h.id for h in spellings.search("حكاية -فيس -بوك", suggest=False, match="any").hits}
