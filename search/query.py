@@ -648,7 +648,7 @@ class QueryBuilder:
         while index + 1 < len(clauses):
             first, second = clauses[index], clauses[index + 1]
             # Two excluded words are two exclusions (-فيس -بوك), not one excluded name.
-            alike = (first.kind, first.field, first.negated, second.negated) == (second.kind, second.field, False, False)
+            alike = (first.kind, first.field) == (second.kind, second.field) and not (first.negated or second.negated)
             if (
                 alike and first.kind == "word" and first.field in (None, "title", "body")
                 and not first.or_next and not second.or_next and index not in months and index + 1 not in months
@@ -666,7 +666,7 @@ class QueryBuilder:
         are one listed spelling (فيس بوك -> فيسبوك): then both are searched as that phrase or as
         any other spelling."""
         typed = clause.text if second is None else f"{clause.text} {second.text}"
-        built = self._clause(clause, parsed) if second is None else self._phrase(typed, clause.field, parsed)
+        built = self._clause(clause, parsed) if second is None else self._spelling(typed, clause.field, parsed)
         found = spelling_variants(" ".join(normalise(typed).split()))  # an excluded name: every spelling excluded
         if not found or built is None:
             return built
@@ -679,15 +679,17 @@ class QueryBuilder:
         return any_of(parts)
 
     def _spelling(self, text: str, field_name: str | None, parsed: ParsedQuery) -> Node | None:
-        """One listed spelling: a word, or two words as a phrase (الفيسبوك -> الفيس بوك or فيس بوك)."""
+        """One listed spelling: a word, or two words as a phrase, also without the article or a
+        proclitic typed on the first (الفيسبوك, بفيسبوك -> فيس بوك): the phrase search adds clitics
+        to its first word, it does not take them away."""
         if " " not in text:
             return self._word(text, field_name, parsed)
         first, rest = text.split(" ", 1)
-        bare = strip_article(first)
-        phrases = [self._phrase(text, field_name, parsed)]
-        if bare != first:
-            phrases.append(self._phrase(f"{bare} {rest}", field_name, parsed))
-        return any_of([p for p in phrases if p is not None]) if any(phrases) else None
+        bare = [strip_article(first), *(first[k:] for k in (1, 2) if first[:k] in PROCLITICS and len(first) - k >= 2)]
+        firsts = [first, *(b for b in bare if b != first and spelling_variants(f"{b} {rest}"))]
+        phrases = [self._phrase(f"{f} {rest}", field_name, parsed) for f in dict.fromkeys(firsts)]
+        found = [p for p in phrases if p is not None]
+        return any_of(found) if found else None
 
     @staticmethod
     def _place(built: Node, clause: Clause, required: list[Node], optional: list[Node]) -> None:

@@ -208,3 +208,9 @@ def test_only_a_clitic_or_the_article_is_stripped_before_the_table_is_read(typed
 def test_two_excluded_words_are_not_one_excluded_name(spellings: Engine) -> None:
     """-فيس -بوك excludes the two words, each anywhere: the fable that has both apart is excluded too."""
     assert "fb-game" not in {h.id for h in spellings.search("حكاية -فيس -بوك", suggest=False, match="any").hits}
+
+
+@pytest.mark.parametrize("typed", ["الفيس بوك", "وفيس بوك", "بفيسبوك", "وفيسبوك", "لفيسبوك"])
+def test_a_clitic_typed_on_the_name_keeps_its_two_word_spelling(spellings: Engine, typed: str) -> None:
+    """The article «فيس بوك» is found whatever the reader typed on the name's first word."""
+    assert "al-1" in {h.id for h in spellings.search(typed, suggest=False).hits}
