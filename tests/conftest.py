@@ -160,6 +160,30 @@ def xapian_shards(root: Path, sources: list[Path], shards: int = 2) -> str:
     return ",".join(started.stdout.split())
 
 
+def write_articles(directory: Path, articles: dict[str, str]) -> Path:
+    """Untitled articles (id -> body) as a JSON Lines collection in ``directory``."""
+    import json
+
+    path = directory / "articles.jsonl"
+    lines = [json.dumps({"id": key, "title": "", "body": body}, ensure_ascii=False) for key, body in articles.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def engine_on(backend: str, collection: Path, root: Path, name: str):  # type: ignore[no-untyped-def]
+    """An engine over ``collection`` on the embedded index or two Xapian shards (stopped after): a generator
+    for a fixture parametrised by backend."""
+    from search.settings import defaults
+
+    if backend == "whoosh":
+        build(root, load_sources([collection]), [name])
+        yield Engine(root)
+        return
+    shards = xapian_shards(root, [collection])
+    yield Engine(config=defaults().replace(index=str(root), backend="xapian", shards=shards))
+    cli("shards", "stop", "--index", root)
+
+
 @pytest.fixture(scope="session")
 def xapian_index(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """The small index's documents in two Xapian shards, served by two xapian-tcpsrv processes."""

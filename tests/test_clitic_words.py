@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cli, xapian_shards
+from conftest import cli, engine_on, write_articles, xapian_shards
 from search.backends.whoosh.store import build
 from search.engine import Engine
 from search.ingest import Document, LoadResult, load_sources
@@ -47,22 +47,12 @@ ARTICLES = {
 
 @pytest.fixture(scope="module")
 def collection(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("clitic-words") / "articles.jsonl"
-    lines = [json.dumps({"id": key, "title": "", "body": body}, ensure_ascii=False) for key, body in ARTICLES.items()]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return write_articles(tmp_path_factory.mktemp("clitic-words"), ARTICLES)
 
 
 @pytest.fixture(scope="module", params=["whoosh", "xapian"])
 def engine(request: pytest.FixtureRequest, collection: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    root = tmp_path_factory.mktemp(request.param) / "index"
-    if request.param == "whoosh":
-        build(root, load_sources([collection]), ["clitic-words"])
-        yield Engine(root)
-        return
-    shards = xapian_shards(root, [collection])
-    yield Engine(config=defaults().replace(index=str(root), backend="xapian", shards=shards))
-    cli("shards", "stop", "--index", root)
+    yield from engine_on(request.param, collection, tmp_path_factory.mktemp(request.param) / "index", "clitic-words")
 
 
 def found(engine: Engine, query: str) -> set[str]:
