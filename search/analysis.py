@@ -331,6 +331,11 @@ def _strip_article(word: str) -> str:
     return word
 
 
+def with_article(word: str) -> str:
+    """The normalised word with the definite article (فكره -> الفكره)."""
+    return "ال" + word
+
+
 def strip_article(word: str) -> str:
     """The normalised word without the article and its clitic combinations (للاتحاد -> اتحاد)."""
     return _strip_article(word)
@@ -350,6 +355,10 @@ def _strip_suffixes(word: str) -> str:
 # Proclitics a word without the article may carry: conjunctions و ف, prepositions ب ل ك, and their pairs.
 PROCLITICS = ("و", "ف", "ب", "ل", "ك", "وب", "ول", "وك", "فب", "فل", "فك")
 CLITIC_LETTERS = frozenset("".join(PROCLITICS))  # و ف ب ل ك
+# The prepositions whose forms a query word is also searched in (search.query): ب and ل, alone or
+# after و. Not ف or ك: before a verb or a name they make another word more often than a
+# preposition's form (فيصل is not ف + يصل, كندا not ك + ندا).
+PREPOSITION_CLITICS = ("ب", "ل", "وب", "ول")
 # Possessive suffixes that follow a noun without the article (كتاب -> كتابه، كتابها، كتابهم ...);
 # ي is left out: on a name it mostly makes an adjective (مصر -> مصري), not "my".
 POSSESSIVES = ("ه", "ها", "هم", "هما", "هن", "كم", "كن", "نا")

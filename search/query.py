@@ -27,6 +27,7 @@ from typing import Protocol
 from search.analysis import (
     AMBIGUOUS_MONTH_NAMES,
     MONTH_NAMES,
+    PREPOSITION_CLITICS,
     PROCLITICS,
     exact_analyzer,
     is_date_number,
@@ -38,6 +39,7 @@ from search.analysis import (
     spelling_variants,
     stem_analyzer,
     strip_article,
+    with_article,
     written_words,
 )
 from search.labels import label_matches
@@ -84,10 +86,6 @@ MAX_PHRASE_FORMS = 16
 # لقطار, وبنزرت): a word is also searched with them, and a word typed with one without it, as one
 # term (Term.also). Only a bare word of this many letters or more (رد is not برد).
 CLITIC_MIN_CHARS = 3
-# The prepositions whose forms a word is also searched in: ب and ل, alone or after و. Not ف or ك:
-# before a verb or a name they make another word more often than a preposition's form (فيصل is not
-# ف + يصل, كندا not ك + ندا).
-CLITIC_PREPOSITIONS = ("ب", "ل", "وب", "ول")
 MAX_CLITIC_WORDS = 16  # the distinct words of one query looked up in their clitic forms
 
 
@@ -301,7 +299,7 @@ class QueryBuilder:
 
     def _own_word(self, form: str) -> bool:
         """Does the index hold the form with the article (الفكره for فكره): a word in its own right?"""
-        return bool(self.lexicon.doc_frequency("body_exact", "ال" + form))
+        return bool(self.lexicon.doc_frequency("body_exact", with_article(form)))
 
     def _clitic_forms(self, exact: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(stems, exact forms) a typed normalised word also stands for, that the index holds: the
@@ -316,8 +314,8 @@ class QueryBuilder:
         return found
 
     def _clitic_lookup(self, exact: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        forms = [p + exact for p in CLITIC_PREPOSITIONS] if len(exact) >= CLITIC_MIN_CHARS else []
-        if exact[0] in "بل" and len(exact) > CLITIC_MIN_CHARS and not self._own_word(exact):
+        forms = [p + exact for p in PREPOSITION_CLITICS] if len(exact) >= CLITIC_MIN_CHARS else []
+        if exact[0] in PREPOSITION_CLITICS and len(exact) > CLITIC_MIN_CHARS and not self._own_word(exact):
             forms.append(exact[1:])
         base = light_stem(exact)
         # A form the index holds has its stem there too: a form whose stem it lacks is not looked up.
