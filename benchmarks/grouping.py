@@ -323,7 +323,8 @@ def measure() -> dict[str, object]:
         for key in ("grouped", "similar"):
             part = table.setdefault(f"{key}, {'adjudicated' if label == 'adjudicated' else 'first judge'}", {})
             part["all eight samples"] = _rates(rows, key, label)
-            part["first six samples"] = _rates([r for r in rows if r["sample"] not in ("seventh", "eighth")], key, label)
+            before = [r for r in rows if r["sample"] not in ("seventh", "eighth")]
+            part["first six samples"] = _rates(before, key, label)
             part["seventh and eighth (drawn after every rule was fixed)"] = _rates(
                 [r for r in rows if r["sample"] in ("seventh", "eighth")], key, label)
             for name, chosen in samples.items():
