@@ -29,6 +29,7 @@ from search.analysis import (
     MONTH_NAMES,
     PREPOSITION_CLITICS,
     PROCLITICS,
+    WORD_PATTERN,
     exact_analyzer,
     is_date_number,
     light_stem,
@@ -590,7 +591,7 @@ class QueryBuilder:
         """Clause index -> (month, clauses it spans, beside a day or a year) for each month name."""
         names = {words: number for number in MONTH_NAMES for words in month_names(number)}
         plain = [
-            normalise(c.text) if c.kind == "word" and not c.negated and c.field in (None, "title", "body") else None
+            _looked_up(c.text) if c.kind == "word" and not c.negated and c.field in (None, "title", "body") else None
             for c in clauses
         ]
         found: dict[int, tuple[int, int, bool]] = {}
@@ -631,7 +632,7 @@ class QueryBuilder:
             node = self._phrase(name, field_name, parsed) if " " in name else self._word(name, field_name, parsed)
             if node is not None:
                 parts.append(node)
-                if form != " ".join(normalise(typed).split()):
+                if form != _looked_up(typed):
                     added.append(name)
         if added:
             parsed.notices.append(Notice("also_searched", {"text": "، ".join(added)}))
@@ -650,7 +651,7 @@ class QueryBuilder:
             if (
                 alike and first.kind == "word" and first.field in (None, "title", "body")
                 and not first.or_next and not second.or_next and index not in months and index + 1 not in months
-                and spelling_variants(f"{normalise(first.text)} {normalise(second.text)}")
+                and spelling_variants(f"{_looked_up(first.text)} {_looked_up(second.text)}")
             ):
                 found.add(index)
                 index += 2
@@ -665,7 +666,7 @@ class QueryBuilder:
         any other spelling."""
         typed = clause.text if second is None else f"{clause.text} {second.text}"
         built = self._clause(clause, parsed) if second is None else self._spelling(typed, clause.field, parsed)
-        found = spelling_variants(" ".join(normalise(typed).split()))  # an excluded name: every spelling excluded
+        found = spelling_variants(_looked_up(typed))  # an excluded name: every spelling excluded
         if not found or built is None:
             return built
         before = set(parsed.highlight_origins)
@@ -704,6 +705,13 @@ def _required_and_any(required: list[Node], optional: list[Node]) -> Node:
     if all(is_facet(node) for node in required):
         return all_of([*required, any_of(optional)])
     return AndMaybe(all_of(required), any_of(optional))
+
+
+def _looked_up(text: str) -> str:
+    """A typed word (or two) as the expansions look it up: normalised, its words as the analyser reads
+    them, without the punctuation around them: «ترمب،», «(جانفي)», «-(فايسبوك)» are ترمب, جانفي, فايسبوك."""
+    words = WORD_PATTERN.findall(normalise(text))
+    return " ".join(w.lstrip("#") for w in words) if words else " ".join(normalise(text).split())
 
 
 def _credit(parsed: ParsedQuery, before: set[str], typed: str) -> None:

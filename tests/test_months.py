@@ -89,6 +89,19 @@ def test_the_reader_is_told_which_names_were_added(engine: Engine) -> None:
     assert not any(n.code == "also_searched" for n in engine.search("مارس", suggest=False).notices)
 
 
+@pytest.mark.parametrize("typed", ["(جوان)", "جوان،", "جوان.", "جوان؟", "جوان:", "(كانون الثاني)"])
+def test_punctuation_around_a_month_name_does_not_hide_its_other_names(engine: Engine, typed: str) -> None:
+    """A name pasted with a comma, a full stop or brackets is the name: the analyser reads it so, and so
+    do the other traditions' names (the page's notice says which were added, not the one typed)."""
+    bare = typed.strip("()،.؟:")
+    result = engine.search(typed, suggest=False)
+    expected = engine.search(bare, suggest=False)
+    assert {h.id for h in result.hits} == {h.id for h in expected.hits} and result.hits
+    notice = next(n for n in result.notices if n.code == "also_searched")
+    assert bare not in notice.message_ar and notice.message_ar == next(
+        n for n in expected.notices if n.code == "also_searched").message_ar
+
+
 @pytest.mark.parametrize("typed", ["يونيو", "جوان", "حزيران", "يونيه"])
 def test_june_finds_june_in_every_tradition(engine: Engine, typed: str) -> None:
     assert {h.id for h in engine.search(typed, suggest=False).hits} == {"egypt", "maghreb", "levant"}

@@ -116,6 +116,22 @@ def test_either_spelling_finds_both_and_the_page_says_so(engine: Engine, typed: 
     assert ("ترامب" in notice.message_ar) != ("ترامب" in normalise(typed))
 
 
+@pytest.mark.parametrize("typed", ["ترمب،", "(ترمب)", "ترمب.", "ترمب؟", "ترمب!", "ترمب:", "#ترمب"])
+def test_punctuation_around_a_name_does_not_hide_its_other_spellings(engine: Engine, typed: str) -> None:
+    """A name pasted with a comma, a full stop, brackets or a hashtag: the analyser reads the name, and
+    its other spellings are searched as for the bare name."""
+    result = engine.search(typed, suggest=False)
+    assert {h.id for h in result.hits} == {"sky", "bbc"}
+    assert any(n.code == "also_searched" and "ترامب" in n.message_ar for n in result.notices)
+
+
+@pytest.mark.parametrize("typed", ["-ترامب", "-(ترامب)", "-ترامب،", "--ترامب"])
+def test_an_excluded_name_excludes_every_spelling_whatever_punctuation_is_around_it(
+    engine: Engine, typed: str
+) -> None:
+    assert engine.search(f"فلاديمير {typed}", suggest=False).hits == []
+
+
 def test_without_the_table_only_the_spelling_typed_is_found(engine: Engine, tmp_path: Path) -> None:
     plain = Engine(engine.root, weights=Weights(variants=False))
     assert {h.id for h in plain.search("ترمب", suggest=False).hits} == {"bbc"}
