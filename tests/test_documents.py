@@ -104,6 +104,22 @@ def test_archive_paths_climbing_out_are_refused(tmp_path: Path) -> None:
     assert not (tmp_path.parent / "etc" / "x").exists()
 
 
+@pytest.mark.parametrize("at", [0, 1, 150, 199], ids=lambda n: f"record-{n}")
+def test_a_stray_nul_byte_spoils_its_record_not_the_file(tmp_path: Path, at: int) -> None:
+    """One NUL byte in a JSON Lines file (in its first 8 KB or later) is a fault of one record: every
+    other record is read, the spoilt one is reported, none is lost in silence."""
+    lines = [json.dumps({"id": f"n{i}", "title": f"خبر رقم {i}", "body": "نص الخبر عن الانتخابات في تونس"},
+                        ensure_ascii=False).encode() for i in range(200)]
+    lines[at] = lines[at].replace("نص".encode(), b"\x00" + "نص".encode())
+    (tmp_path / "news.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    result = load_sources([tmp_path / "news.jsonl"])
+    read = {d.id for d in result.documents}
+    assert read >= {f"n{i}" for i in range(200) if i != at}
+    if f"n{at}" not in read:
+        assert [p.reason for p in result.problems if p.where.endswith(f"line {at + 1}")], result.problems
+    assert not [p for p in result.problems if p.reason == "binary file, not text"]
+
+
 @pytest.mark.parametrize(
     ("data", "expected", "warned"),
     [
