@@ -716,3 +716,24 @@ def test_trec_paragraph_tags_are_line_breaks_not_text(tmp_path) -> None:  # type
     unclosed.write_text("<DOC><DOCNO>P-2</DOCNO><TEXT><P>أولى</P><P>ثانية</P><TITLE>عنوان</TITLE></DOC>", encoding="utf-8")
     [doc] = load_sources([unclosed]).documents
     assert doc.body.split() == ["أولى", "ثانية"] and doc.title == "عنوان"
+
+
+@pytest.mark.parametrize("path", ["/", "/api/search", "/feed.atom", "/export.csv", "/export.jsonl"])
+def test_a_query_longer_than_the_setting_is_echoed_cut_so_a_response_stays_bounded(small_index: Path, path: str) -> None:
+    """The engine searches the first max_query_chars of a query; the links, the search box, the API's
+    ``query`` and ``next``, the feed and the exports carry no more of it. A 60,000-character query made
+    each link of the page carry all of it (a 2.6 MB page)."""
+    limit = 200
+    client = app_client(small_index, max_query_chars=limit)
+    words = "الانترنت وزارة الخارجية " * 2_500  # 60,000 characters
+    response = client.get(path, query_string={"q": words})
+    assert response.status_code == 200, response.data[:300]
+    body = response.get_data(as_text=True)
+    as_searched = client.get(path, query_string={"q": words[:limit]}).get_data(as_text=True)
+    assert len(body) <= len(as_searched) + 1_000, (len(body), len(as_searched))  # the notice, not the query
+    assert words[: limit + 40] not in body
+    if path == "/api/search":
+        found = response.get_json()
+        assert len(found["query"]) <= limit
+        assert any(n["code"] == "query_cut" for n in found["notices"])
+        assert found["next"] is None or len(found["next"]) < 8 * limit

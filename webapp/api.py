@@ -76,7 +76,8 @@ def _fresh(body: dict[str, Any], tag: str, status: int = 200) -> Response:
 
 @bp.get("/search")
 def search() -> ResponseReturnValue:
-    args = parse_search_args(request.args, settings(current_app).per_page, settings(current_app).max_per_page)
+    config = settings(current_app)
+    args = parse_search_args(request.args, config.per_page, config.max_per_page, config.max_query_chars)
     tag = entity_tag()
     cached = not_modified(tag)
     if cached is not None:
@@ -91,7 +92,7 @@ def search() -> ResponseReturnValue:
 
 @bp.get("/doc/<path:doc_id>")
 def document(doc_id: str) -> ResponseReturnValue:
-    q = single_query(request.args)
+    q = single_query(request.args, settings(current_app).max_query_chars)
     tag = entity_tag()
     cached = None if request.if_none_match.star_tag else not_modified(tag)
     if cached is not None:

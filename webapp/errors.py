@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request, url_for
+from flask import Flask, current_app, jsonify, render_template, request, url_for
 from markupsafe import Markup
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
@@ -53,10 +53,18 @@ def _respond(  # type: ignore[no-untyped-def]
         return jsonify(error_json(code, message, message_ar)), status
     title = MESSAGES_AR.get(status, "خطأ")
     detail = Markup(html_ar) if html_ar is not None else message_ar
-    q = shown(request.args.get("q", ""))
+    q = shown(request.args.get("q", "")[: _query_chars()])
     return render_template(
         "error.html", status=status, title=title, message=detail, code=code, q=q, retry=retry_without(bad)
     ), status
+
+
+def _query_chars() -> int | None:
+    """The longest query the engine searches (the error page's search box shows no more)."""
+    try:
+        return current_app.config["BAHETH"].max_query_chars
+    except (RuntimeError, KeyError, AttributeError):
+        return None
 
 
 def retry_without(bad: str) -> tuple[str, str] | None:

@@ -118,7 +118,7 @@ class Export:
 
 def _prepare() -> Export:
     config = settings(current_app)
-    args = parse_search_args(request.args, config.per_page, config.max_per_page)
+    args = parse_search_args(request.args, config.per_page, config.max_per_page, config.max_query_chars)
     if not args.asks():
         raise BadParameter("q", "an export needs q or a filter (source, category, from/to, undated, group)",
                            "التنزيل يحتاج إلى {name} أو مرشّح (مصدر، تصنيف، تاريخ، مجموعة)")

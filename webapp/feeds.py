@@ -62,7 +62,8 @@ def _stamp(value: str | None, fallback: datetime) -> str:
 
 @bp.get("/feed.atom")
 def feed() -> ResponseReturnValue:
-    args = parse_search_args(request.args, settings(current_app).per_page, settings(current_app).max_per_page)
+    config = settings(current_app)
+    args = parse_search_args(request.args, config.per_page, config.max_per_page, config.max_query_chars)
     if not args.asks():
         raise BadParameter("q", "a feed needs q or a filter (source, category, from/to, undated, group)",
                            "الخلاصة تحتاج إلى {name} أو مرشّح (مصدر، تصنيف، تاريخ، مجموعة)")

@@ -148,14 +148,15 @@ def category_name(value: str) -> str:
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    q = request.args.get("q", "")
+    q = request.args.get("q", "")[: settings(current_app).max_query_chars]  # shown in the box when a parameter is bad
     error = None
     result = None
     args = None
     unavailable = None
     retry = None
     try:
-        args = parse_search_args(request.args, settings(current_app).per_page, settings(current_app).max_per_page)
+        config = settings(current_app)
+        args = parse_search_args(request.args, config.per_page, config.max_per_page, config.max_query_chars)
     except BadParameter as exc:
         error = Markup(exc.html_ar())
         retry = retry_without(exc.name)
@@ -179,7 +180,7 @@ def index() -> ResponseReturnValue:
 
 @bp.get("/doc/<path:doc_id>")
 def document(doc_id: str) -> ResponseReturnValue:
-    q = single_query(request.args)
+    q = single_query(request.args, settings(current_app).max_query_chars)
     doc = engine(current_app).document(doc_id, q)
     if doc is None:
         abort(404, description=f"لا توجد مقالة بالمعرّف {doc_id}")

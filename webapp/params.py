@@ -13,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 
 from search.analysis import ascii_digits
 from search.engine import SORTS, Engine, Filters, SearchResult, shown
+from search.notices import Notice
 from search.query import MATCHES
 
 
@@ -69,10 +70,11 @@ class SearchArgs:
     match: str = "auto"  # all | any | auto (all for a few words, any for a pasted headline)
     collapse: bool = True  # one result per story group
     per_page_sent: bool = False  # per_page was in the request: every link to this search keeps it
+    cut_to: int | None = None  # q was longer than max_query_chars and is cut to this: links carry it cut
 
     def run(self, engine: Engine) -> SearchResult:
         """This search, on the engine (the page and the API ask the same way)."""
-        return engine.search(
+        result = engine.search(
             self.q,
             page=self.page,
             per_page=self.per_page,
@@ -82,6 +84,9 @@ class SearchArgs:
             match=self.match,
             collapse=self.collapse,
         )
+        if self.cut_to is not None and not any(n.code == "query_cut" for n in result.notices):
+            result.notices.insert(0, Notice("query_cut", {"limit": self.cut_to}))
+        return result
 
     def asks(self) -> bool:
         """Whether this asks for anything: words, or a filter alone (a source, a category, dates,
@@ -212,20 +217,30 @@ def _sent_once(args: MultiDict, name: str) -> None:
         raise BadParameter(name, f"{name} was sent {sent} times; send it once", "{name} مكرّر: أرسله مرة واحدة")
 
 
-def single_query(args: MultiDict) -> str:
-    """The ``q`` of a route that reads nothing else of a search (an article's page marks it)."""
+def single_query(args: MultiDict, max_chars: int | None = None) -> str:
+    """The ``q`` of a route that reads nothing else of a search (an article's page marks it), cut to
+    ``max_chars`` (the engine searches no more of it)."""
     _sent_once(args, "q")
-    return args.get("q", "")
+    q = args.get("q", "")
+    return q[:max_chars] if max_chars is not None else q
 
 
-def parse_search_args(args: MultiDict, per_page_default: int, max_per_page: int) -> SearchArgs:
+def parse_search_args(
+    args: MultiDict, per_page_default: int, max_per_page: int, max_query_chars: int | None = None
+) -> SearchArgs:
     """Validate the query string; raises BadParameter naming the parameter at fault.
 
     Text that cannot be encoded (a lone surrogate) is read with U+FFFD in its place, so
-    every link, entity tag and page built from it can be written."""
+    every link, entity tag and page built from it can be written. A ``q`` longer than
+    ``max_query_chars`` is cut to it here, as the engine would cut it: every link, the page's
+    search box, the API's ``query`` and the feed carry the query as searched, so a response
+    is bounded by the setting, not by the length of a request line."""
     for name in SINGLE_VALUED:
         _sent_once(args, name)
     q = shown(args.get("q", ""))
+    cut_to = None
+    if max_query_chars is not None and len(q) > max_query_chars:
+        q, cut_to = q[:max_query_chars], max_query_chars
     sort = args.get("sort", "") or "relevance"
     if sort not in SORTS:
         raise BadParameter(
@@ -257,6 +272,7 @@ def parse_search_args(args: MultiDict, per_page_default: int, max_per_page: int)
         sort=sort,
         filters=filters,
         per_page_sent=bool(args.get("per_page", "")),
+        cut_to=cut_to,
     )
 
 
