@@ -74,9 +74,8 @@ class Filters:
             if wanted:
                 values = []
                 for text in wanted:
-                    found = _facet_choice(lexicon, fieldname, text)
-                    if not found:
-                        notices.append(Notice(f"unknown_{fieldname}", {"text": text}))
+                    found, unknown = _facet_choice(lexicon, fieldname, text)
+                    notices.extend(Notice(f"unknown_{fieldname}", {"text": name}) for name in unknown)
                     values += found
                 parts.append(any_of([Term(fieldname, v) for v in values]) if values else Nothing())
         if self.group:
@@ -101,13 +100,23 @@ class Filters:
         return low, high
 
 
-def _facet_choice(lexicon: Lexicon, fieldname: str, text: str) -> list[str]:
+def _facet_choice(lexicon: Lexicon, fieldname: str, text: str) -> tuple[list[str], list[str]]:
     """The indexed values a filter names: the whole text when a value is called so
-    (a source name with a comma in it), else each of its comma-separated parts."""
+    (a source name with a comma in it), else each of its comma-separated parts; and what
+    names nothing (the whole text, or each part that names nothing: «BBC,CNNN» finds BBC and
+    says CNNN is no source, as two parameters would)."""
     whole = facet_values(lexicon, fieldname, text)
     if whole or "," not in text:
-        return whole
-    return [v for part in text.split(",") if part.strip() for v in facet_values(lexicon, fieldname, part)]
+        return whole, [] if whole else [text]
+    found: list[str] = []
+    unknown: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if part:
+            values = facet_values(lexicon, fieldname, part)
+            found += values
+            if not values:
+                unknown.append(part)
+    return found, unknown
 
 
 MAX_FORMS = 6  # written forms listed per query word

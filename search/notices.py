@@ -35,6 +35,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "لا كلمة في الأرشيف تبدأ بـ«{text}»",
         "no word in the archive begins with «{text}»",
     ),
+    "field_without_word": (
+        "«{text}» بلا كلمة بعده، فبُحث عن كل الحقول: اكتب {text}كلمة بلا مسافة",
+        "«{text}» has no word after it, so every field was searched: write {text}word, without a space",
+    ),
     "unknown_source": ("لا يوجد مصدر باسم «{text}»", "no source called «{text}»"),
     "unknown_category": ("لا يوجد تصنيف باسم «{text}»", "no category called «{text}»"),
     "also_searched": ("شمل البحث أيضًا: {text}", "the search also included: {text}"),

@@ -486,6 +486,10 @@ class QueryBuilder:
             parsed.notices.append(Notice("query_cut", {"limit": max_chars}))
         text = visible_query(text)
         clauses = tokenize_query(text)
+        for clause in clauses:  # «title: word»: the field's name alone, the word after a space
+            name = clause.text[:-1].casefold()
+            if clause.kind == "word" and clause.field is None and clause.text.endswith(":") and name in FIELD_ALIASES:
+                parsed.notices.append(Notice("field_without_word", {"text": clause.text}))
         max_words = self.config.max_query_terms
         clauses, cut = capped(clauses, max_words)
         if cut:
@@ -514,6 +518,8 @@ class QueryBuilder:
         for index, clause in enumerate(clauses):
             if index in skipped:
                 continue
+            # An excluded word is not why an article matched: it marks nothing and names no written form.
+            marks = (set(parsed.highlight_terms), list(parsed.highlight_phrases), dict(parsed.highlight_origins))
             month = months.get(index)
             if month is not None:  # a month name, in any tradition (two words for كانون الثاني)
                 number, span, beside_date = month
@@ -532,6 +538,8 @@ class QueryBuilder:
                     loose = self._word(clause.text, clause.field, parsed)
                     if loose is not None and loose != built:
                         built = AnyOf((built, loose))
+            if clause.negated:
+                parsed.highlight_terms, parsed.highlight_phrases, parsed.highlight_origins = marks
             if built is not None and not clause.negated and clause.field not in ("source", "category"):
                 searched_words += 1
             if built is None:

@@ -325,6 +325,17 @@ def test_a_prefix_no_word_begins_with_says_so(engine: Engine) -> None:
     assert "FX-intl-2" in [h.id for h in beside.hits] and "prefix_no_match" in [n.code for n in beside.notices]
 
 
+@pytest.mark.parametrize("typed", ["title:", "title: لبنان", "المصدر: bbc", "Category:", "عنوان:"])
+def test_a_field_name_alone_says_it_needs_its_word_after_it(engine: Engine, typed: str) -> None:
+    """«title: لبنان» (a space after the colon) is no field search: every field is searched, and the
+    reader is told to write title:لبنان. A field name alone is told the same."""
+    result = engine.search(typed)
+    notice = next(n for n in result.notices if n.code == "field_without_word")
+    assert typed.split()[0] in notice.message_ar and "بلا مسافة" in notice.message_ar
+    assert not any(n.code == "field_without_word" for n in engine.search("title:لبنان").notices)
+    assert not any(n.code == "field_without_word" for n in engine.search("لبنان: الحكومة").notices)
+
+
 @pytest.mark.parametrize("words", ["زززز*", "title:زززز*", "في", "title:في", "من في"])
 def test_words_beside_a_filter_that_search_nothing_find_nothing(engine: Engine, words: str) -> None:
     """As alone: typed words that search nothing (no word begins with the prefix, only common words)

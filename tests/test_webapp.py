@@ -406,6 +406,26 @@ def test_contradicting_or_empty_filters_say_so(client, query: str, code: str | N
     assert f'data-code="{code}"' in page
 
 
+@pytest.mark.parametrize("q", ["المريخ -الإمارات", "-الإمارات المريخ", "المريخ -(الإمارات)"])
+def test_an_excluded_word_is_not_marked_as_why_an_article_matched(client, q: str) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/doc/FX-json-1", query_string={"q": q}).get_data(as_text=True)
+    marked = re.findall(r"<mark[^>]*>([^<]*)</mark>", page)
+    assert marked and all("المريخ" in m for m in marked), marked
+    data = client.get("/api/doc/FX-json-1", query_string={"q": q}).get_data(as_text=True)
+    assert "<mark" in data and "الإمارات</mark>" not in data
+
+
+@pytest.mark.parametrize("sent", ["source=SkyNews,no-such-source", "source=SkyNews&source=no-such-source"])
+def test_a_source_that_names_nothing_is_named_in_a_list_or_repeated(client, sent: str) -> None:  # type: ignore[no-untyped-def]
+    """«SkyNews,CNNN» filters by SkyNews and says CNNN is no source, as two parameters do: a value
+    misspelt in a list is never dropped in silence."""
+    data = client.get(f"/api/search?{sent}").get_json()
+    alone = client.get("/api/search?source=SkyNews").get_json()
+    assert data["total"] == alone["total"] > 0
+    unknown = [n for n in data["notices"] if n["code"] == "unknown_source"]
+    assert len(unknown) == 1 and "no-such-source" in unknown[0]["message"]
+
+
 def test_a_notice_isolates_the_users_text(client) -> None:  # type: ignore[no-untyped-def]
     page = client.get("/?q=ا*").get_data(as_text=True)
     assert re.search(r'data-code="prefix_too_short">[^<]*«<bdi>ا</bdi>\*»', page)
