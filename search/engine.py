@@ -545,6 +545,8 @@ class Engine:
                 instead.respelled_from, instead.notices = text, result.notices + instead.notices
                 instead.suggestion = result.suggestion
                 result = instead
+        if result.total and not result.hits and result.page > result.pages:
+            result.notices.append(Notice("page_past_last", {"page": result.page, "last": result.pages}))
         result.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return result
 

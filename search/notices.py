@@ -39,6 +39,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "«{text}» بلا كلمة بعده، فبُحث عن كل الحقول: اكتب {text}كلمة بلا مسافة",
         "«{text}» has no word after it, so every field was searched: write {text}word, without a space",
     ),
+    "page_past_last": (
+        "الصفحة {page} بعد آخر صفحة لهذا البحث ({last})",
+        "page {page} is past this search's last page ({last})",
+    ),
     "unknown_source": ("لا يوجد مصدر باسم «{text}»", "no source called «{text}»"),
     "unknown_category": ("لا يوجد تصنيف باسم «{text}»", "no category called «{text}»"),
     "also_searched": ("شمل البحث أيضًا: {text}", "the search also included: {text}"),

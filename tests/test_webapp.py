@@ -406,6 +406,34 @@ def test_contradicting_or_empty_filters_say_so(client, query: str, code: str | N
     assert f'data-code="{code}"' in page
 
 
+def test_a_page_past_the_last_says_so_and_links_the_last(client) -> None:  # type: ignore[no-untyped-def]
+    """Page 999 of a search with results: not «لا توجد نتائج» under a count of results."""
+    data = client.get("/api/search?q=الانترنت&per_page=1&page=999").get_json()
+    notice = next(n for n in data["notices"] if n["code"] == "page_past_last")
+    assert data["total"] > 0 and data["results"] == [] and str(data["pages"]) in notice["message"]
+    page = client.get("/?q=الانترنت&per_page=1&page=999").get_data(as_text=True)
+    assert "لا توجد نتائج" not in page and "هذه الصفحة بعد آخر صفحة" in page
+    assert f"page={data['pages']}" in page
+
+
+def test_an_empty_filtered_search_says_the_filter_emptied_it(client) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/?q=الانترنت&from=1990-01-01&to=1990-12-31").get_data(as_text=True)
+    assert "ضمن عوامل التصفية" in page and "البحث نفسه بلا عوامل التصفية" in page
+    bare = client.get("/?q=زززززززز").get_data(as_text=True)
+    assert "لا توجد نتائج" in bare and "أزل عوامل التصفية" not in bare  # no filter to remove
+
+
+def test_the_heading_shows_a_long_query_clipped_and_a_respelled_query_as_searched(client) -> None:  # type: ignore[no-untyped-def]
+    long_query = "الانترنت وزارة الخارجية " * 40
+    page = client.get("/", query_string={"q": long_query}).get_data(as_text=True)
+    heading = re.search(r'<h1 id="results-title"[^>]*>(.*?)</h1>', page, re.S).group(1)
+    title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
+    assert len(heading) < 200 and "…" in heading and len(title) < 120
+    respelled = client.get("/?q=الانترنيت").get_data(as_text=True)
+    heading = re.search(r'<h1 id="results-title"[^>]*>(.*?)</h1>', respelled, re.S).group(1)
+    assert "عرض نتائج" in respelled and "الانترنيت" not in heading
+
+
 @pytest.mark.parametrize("q", ["المريخ -الإمارات", "-الإمارات المريخ", "المريخ -(الإمارات)"])
 def test_an_excluded_word_is_not_marked_as_why_an_article_matched(client, q: str) -> None:  # type: ignore[no-untyped-def]
     page = client.get("/doc/FX-json-1", query_string={"q": q}).get_data(as_text=True)

@@ -72,6 +72,19 @@ def same_day(a: str | None, b: str | None) -> bool:
     return bool(a and b) and str(a)[:10] == str(b)[:10]
 
 
+HEADING_CHARS = 80  # what a heading or a tab title repeats of a long query
+
+
+@bp.app_template_filter("clipped")
+def clipped(text: str, most: int = HEADING_CHARS) -> str:
+    """A long query as a heading shows it: its first words and «…» (the search box holds it whole)."""
+    text = " ".join(str(text).split())
+    if len(text) <= most:
+        return text
+    cut = text[:most].rsplit(" ", 1)[0] if " " in text[:most] else text[:most]
+    return cut + "…"
+
+
 @bp.app_template_global("number_text")
 @bp.app_template_filter("arabic_number")
 def arabic_number(value: int | float) -> str:
