@@ -73,6 +73,10 @@ def test_the_article_page_has_a_citation_with_source_date_title_and_permalink(cl
         assert hit["title"][:20].replace("&", "&amp;") in text or hit["title"][:20] in text
     if hit["url"].startswith("http"):
         assert hit["url"].replace("&", "&amp;") in text
+    # every address alone on its line, with no invisible bidi control a copy would paste into it
+    assert not re.search("[\u200e\u200f\u202a-\u202e\u2066-\u2069]", text)
+    lines = text.splitlines()
+    assert any(line.endswith(f"/doc/{hit['id']}") and "باحث" not in line for line in lines)
 
 
 def test_with_a_public_url_the_feed_links_are_absolute(small_index) -> None:  # type: ignore[no-untyped-def]
@@ -122,3 +126,22 @@ def test_the_arabic_message_for_match_names_every_choice(client) -> None:  # typ
     error = client.get("/api/search?q=x&match=some").get_json()["error"]
     for choice in ("auto", "all", "any"):
         assert choice in error["message"] and choice in error["message_ar"]
+
+
+def test_the_feed_is_updated_at_its_latest_entry_whatever_the_offsets(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two entries written with different UTC offsets: the feed's <updated> is the later instant
+    (compared as text, 01:00+00:00 beat 23:00-05:00, which is 04:00 UTC)."""
+    from datetime import datetime
+
+    from search.backends.whoosh.store import build
+    from search.ingest import Document, LoadResult
+    from webapp import create_app
+
+    at = datetime.fromisoformat
+    docs = [Document("tz-a", "اقتصاد المغرب", "اقتصاد المغرب ينمو", date=at("2018-04-05T23:00:00-05:00")),
+            Document("tz-b", "اقتصاد المغرب", "اقتصاد المغرب يتباطأ", date=at("2018-04-06T01:00:00+00:00"))]
+    build(tmp_path, LoadResult(documents=docs), ["tz"])
+    client = create_app({"INDEX": str(tmp_path), "TESTING": True}).test_client()
+    parsed = _feed(client, "q=" + urllib.parse.quote("اقتصاد"))
+    latest = max(datetime.fromisoformat(e.updated) for e in parsed.entries)
+    assert datetime.fromisoformat(parsed.feed.updated) == latest == datetime.fromisoformat("2018-04-06T04:00:00+00:00")

@@ -406,6 +406,14 @@ def test_contradicting_or_empty_filters_say_so(client, query: str, code: str | N
     assert f'data-code="{code}"' in page
 
 
+def test_no_middle_dot_sits_beside_a_number_where_it_reads_as_a_zero(client) -> None:  # type: ignore[no-untyped-def]
+    """«·» beside an Arabic-Indic digit reads as the zero «٠»: «BBC · ١٢ مارس» was read «١٢٠ مارس»."""
+    pages = ["/?q=الانترنت", "/?q=الانترنت&collapse=0", f"/doc/{SEED_ID}?q=الانترنت", "/about"]
+    for path in pages:
+        text = re.sub(r"<[^>]+>", "", client.get(path).get_data(as_text=True)).replace("&nbsp;", " ")
+        assert not re.search(r"\d\s*·|·\s*\d", text), (path, re.search(r".{20}(\d\s*·|·\s*\d).{20}", text))
+
+
 def test_a_page_past_the_last_says_so_and_links_the_last(client) -> None:  # type: ignore[no-untyped-def]
     """Page 999 of a search with results: not «لا توجد نتائج» under a count of results."""
     data = client.get("/api/search?q=الانترنت&per_page=1&page=999").get_json()
@@ -477,15 +485,26 @@ def test_the_undated_bucket_on_the_page_and_in_the_api(client) -> None:  # type:
     assert client.get("/api/health").get_json()["undated"] == 2
 
 
-def test_latin_articles_read_left_to_right(tmp_path: Path) -> None:
-    """Titles, snippets and paragraphs take their direction from their text (dir=auto)."""
+def test_latin_articles_read_left_to_right_and_an_arabic_headline_opening_in_latin_right_to_left(
+    tmp_path: Path,
+) -> None:
+    """Titles, snippets and paragraphs read right to left when they hold an Arabic letter, left to right
+    when they hold none. «Files Go تطبيق …» is an Arabic headline: dir="auto" (the first strong letter)
+    laid it out left to right."""
     from search.ingest import Document, LoadResult
 
-    build(tmp_path, LoadResult(documents=[Document(id="en-1", title="Internet in Egypt", body="The internet in Egypt grew.")]), ["t"])
+    docs = [Document(id="en-1", title="Internet in Egypt", body="The internet in Egypt grew."),
+            Document(id="ar-1", title="Files Go تطبيق من غوغل لإدارة الملفات",
+                     body="Files Go تطبيق جديد أطلقته غوغل لإدارة الملفات على الهواتف.")]
+    build(tmp_path, LoadResult(documents=docs), ["t"])
     client = create_app({"INDEX": str(tmp_path), "TESTING": True}).test_client()
     page = client.get("/?q=internet").get_data(as_text=True)
-    assert '<h2 dir="auto">' in page and '<p class="snippet" dir="auto">' in page
-    assert '<p dir="auto">' in client.get("/doc/en-1").get_data(as_text=True)
+    assert '<h2 dir="ltr">' in page and '<p class="snippet" dir="ltr">' in page
+    assert '<p dir="ltr">' in client.get("/doc/en-1").get_data(as_text=True)
+    page = client.get("/?q=غوغل").get_data(as_text=True)
+    assert '<h2 dir="rtl">' in page and '<p class="snippet" dir="rtl">' in page and 'dir="ltr"><a' not in page
+    doc = client.get("/doc/ar-1").get_data(as_text=True)
+    assert '<h1 dir="rtl">' in doc and '<p dir="rtl">' in doc
 
 
 @pytest.mark.parametrize("query", ["الانترنت", "لبنان", "مصر"])

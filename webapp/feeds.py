@@ -85,8 +85,9 @@ def feed() -> ResponseReturnValue:
     _el(root, "link", rel="self", type="application/atom+xml", href=_link(url_for("feeds.feed", **params)))
     _el(root, "link", rel="alternate", type="text/html", href=_link(url_for("pages.index", **args.as_params())))
     _el(root, "generator", "Baheth")
-    newest = [hit.date for hit in result.hits if hit.date]
-    _el(root, "updated", _stamp(max(newest), updated) if newest else updated.isoformat())
+    # The latest instant among the entries (dates written with different offsets compare as instants).
+    newest = [datetime.fromisoformat(_stamp(hit.date, updated)) for hit in result.hits if hit.date]
+    _el(root, "updated", max(newest).isoformat() if newest else updated.isoformat())
     author = _el(root, "author")
     _el(author, "name", "باحث")
     for hit in result.hits:

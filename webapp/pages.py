@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
@@ -70,6 +71,17 @@ bp.app_template_global("last_page")(last_page)
 @bp.app_template_global("same_day")
 def same_day(a: str | None, b: str | None) -> bool:
     return bool(a and b) and str(a)[:10] == str(b)[:10]
+
+
+_ARABIC_LETTER = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+
+
+@bp.app_template_global("text_dir")
+def text_dir(text: object) -> str:
+    """An element's direction: right to left when the text holds an Arabic letter. A headline that
+    begins with a Latin name («Files Go تطبيق من غوغل …») is still an Arabic line; dir="auto", which
+    follows the first strong letter, laid it out left to right. A text with no Arabic letter: left to right."""
+    return "rtl" if _ARABIC_LETTER.search(str(text or "")) else "ltr"
 
 
 HEADING_CHARS = 80  # what a heading or a tab title repeats of a long query
@@ -207,11 +219,11 @@ def citation(doc) -> str:  # type: ignore[no-untyped-def]
     permalink = public_url() + url_for("pages.document", doc_id=doc.id)
     parts = [p for p in (doc.author, f"«{doc.title}»" if doc.title else "", doc.source, arabic_date(doc.date)) if p]
     text = "، ".join(parts) + "."
-    # Each address on a line of its own, read left to right (LRI … PDI): a long URL wrapped inside
-    # the Arabic sentence would have its pieces reordered by the bidi algorithm.
+    # Each address on a line of its own, with nothing Arabic beside it, so that the bidi algorithm keeps
+    # it one left-to-right run; no invisible isolate marks (LRI … PDI), which a copy pastes into the URL.
     if doc.url and doc.url.startswith(("http://", "https://")):
-        text += f"\n\u2066{doc.url}\u2069"
-    return f"{text}\nباحث: \u2066{permalink}\u2069"
+        text += f"\n{doc.url}"
+    return f"{text}\nباحث:\n{permalink}"
 
 
 @bp.get("/about")
