@@ -536,6 +536,20 @@ def test_no_timeline_without_dated_results_and_presets_are_links(client) -> None
     assert "آخر أسبوع" in presets and "from=" in presets
 
 
+def test_the_presets_of_an_archive_that_ended_count_back_from_its_last_day(client) -> None:  # type: ignore[no-untyped-def]
+    """The fixtures end years before today: «آخر سنة» counted from today selected nothing. The presets
+    end on the archive's last day, the page says so, and each finds articles."""
+    last = client.get("/api/health").get_json()["collection"]["last"]
+    page = client.get("/?q=الانترنت").get_data(as_text=True)
+    assert "حتى آخر يوم في الأرشيف" in page
+    presets = re.findall(r'<ul class="presets">(.*?)</ul>', page, re.S)[0]
+    links = [h.replace("&amp;", "&") for h in re.findall(r'href="([^"]+)"', presets)]
+    assert len(links) == 4 and all(f"to={last}" in h for h in links[:3])
+    start = re.search(r"from=([0-9-]+)", links[2]).group(1)
+    year = client.get(f"/api/search?from={start}&to={last}").get_json()
+    assert year["total"] > 0, "the archive's last year holds articles"
+
+
 def test_oldest_first_in_the_api_and_on_the_page(client) -> None:  # type: ignore[no-untyped-def]
     data = client.get("/api/search?q=وزارة OR الحسابات OR المنتخب&sort=oldest").get_json()
     validate(data, "SearchResult")

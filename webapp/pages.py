@@ -152,17 +152,31 @@ def timeline_view(result: SearchResult, args: SearchArgs) -> list[dict[str, obje
 PRESET_LABELS = {"week": "آخر أسبوع", "month": "آخر شهر", "year": "آخر سنة", "last_year": "سنة {year}"}
 
 
+def _presets_end() -> date:
+    """The day the presets count back from: today, or the archive's last day when it ends before today
+    (on an archive of 2012-2018, «the last year» counted from 2026 selected nothing)."""
+    today = date.today()
+    try:
+        last = engine(current_app).overview().get("last")
+        return min(today, date.fromisoformat(str(last)[:10])) if last else today
+    except (IndexProblem, ValueError):
+        return today
+
+
 @bp.app_template_global("date_presets")
 def date_presets(args: SearchArgs) -> list[dict[str, object]]:
-    """One-click date ranges, ending today."""
+    """One-click date ranges, ending today, or on the archive's last day when it ends before today
+    (then the first item says so)."""
+    end = _presets_end()
     return [
         {
             "label": digits(PRESET_LABELS[name].format(year=start.year), _style()),
             "href": url_for("pages.index", **args.as_params(page=None, undated=None, **{
-                "from": start.isoformat(), "to": end.isoformat()})),
-            "chosen": args.filters.date_from == start and args.filters.date_to == end,
+                "from": start.isoformat(), "to": stop.isoformat()})),
+            "chosen": args.filters.date_from == start and args.filters.date_to == stop,
+            "ends": arabic_date(stop.isoformat()) if stop < date.today() and name != "last_year" else None,
         }
-        for name, start, end in presets(date.today())
+        for name, start, stop in presets(end)
     ]
 
 
