@@ -68,13 +68,19 @@ def run_topics(
     warn: Callable[[str], None] | None = None,
 ) -> list[str]:
     """Rank each topic exactly as the web search does and format TREC run lines; ``warn`` is told
-    of each topic whose search ran out of time (its ranking may be short or missing)."""
+    of each topic whose search ran out of time (its ranking may be short or missing) and of each
+    that has no results (the run has no line for it)."""
     lines = []
     for qid, query in topics:
         result = engine.search(query, per_page=limit, snippets=False, facets=False, suggest=False, match=match)
         if result.timed_out and warn is not None:
             warn(f"topic {qid}: the search ran out of time (search_time_limit); "
                  f"{len(result.hits)} of its results written")
+        elif not result.hits and warn is not None:  # a run has no line for it: say so, never in silence
+            why = ("its query is empty" if not query.strip() else
+                   "its query has no searchable words" if any(n.code == "no_searchable_words" for n in result.notices)
+                   else "no article matches")
+            warn(f"topic {qid}: no results, {why}; the run has no line for it")
         for rank, hit in enumerate(result.hits, start=1):
             lines.append(f"{qid} Q0 {run_column(hit.id)} {rank} {hit.score:.6f} {tag}\n")
     return lines

@@ -58,6 +58,21 @@ def test_reindex_search_add_delete_batch(runner: CliRunner, tmp_path: Path) -> N
     assert lines[0][:4] == ["q1", "Q0", SEED_ID, "1"] and lines[0][5] == "baheth"
     assert ["q2", "Q0", "FX-intl-2", "1"] == lines[[l[0] for l in lines].index("q2")][:4]
     assert "q3" not in {l[0] for l in lines}
+    assert "warning: topic q3: no results, its query has no searchable words" in result.output
+
+
+def test_batch_names_every_topic_it_writes_no_line_for(runner: CliRunner, tmp_path: Path, small_index: Path) -> None:
+    """An empty query, punctuation only, a word no article has: each topic left out of the run gets a
+    warning line saying why; a topic with results gets none."""
+    topics = tmp_path / "t.tsv"
+    topics.write_text("1\tالانترنت\n2\t\n7\t!!!\n4\tزززززززز\n", encoding="utf-8")
+    result = run(runner, "batch", topics, "-o", tmp_path / "r", "--index", small_index)
+    assert result.exit_code == 0, result.output
+    assert {line.split()[0] for line in (tmp_path / "r").read_text().splitlines()} == {"1"}
+    assert "topic 2: no results, its query is empty" in result.output
+    assert "topic 7: no results, its query has no searchable words" in result.output
+    assert "topic 4: no results, no article matches" in result.output
+    assert "topic 1:" not in result.output
 
 
 def test_batch_ranks_exactly_as_search(runner: CliRunner, tmp_path: Path, small_index: Path) -> None:

@@ -215,6 +215,12 @@ def load_sources_bytes(data: bytes, name: str) -> list:
         ("12 أوت 2018", "2018-08-12T00:00:00+00:00"),
         ("Sun, 18 Feb 2018 21:35:43 +0400", "2018-02-18T21:35:43+04:00"),
         ("2017-01-20T21:43:00+01:00", "2017-01-20T21:43:00+01:00"),
+        ("17 فبراير 2015م", "2015-02-17T00:00:00+00:00"),  # the era written after the year (ميلادي)
+        ("17 فبراير 2015 م", "2015-02-17T00:00:00+00:00"),
+        ("١٧ فبراير ٢٠١٥مـ", "2015-02-17T00:00:00+00:00"),
+        ("الأحد 17 مايو 2015م 10:30", "2015-05-17T10:30:00+00:00"),
+        ("17/02/2015م", "2015-02-17T00:00:00+00:00"),
+        ("17 يونيو، 2015", "2015-06-17T00:00:00+00:00"),  # a comma after the month
     ],
 )
 def test_dates_in_every_form_arabic_news_uses(text: str, expected: str) -> None:
@@ -223,7 +229,8 @@ def test_dates_in_every_form_arabic_news_uses(text: str, expected: str) -> None:
     assert parse_date(text).isoformat() == expected  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("text", ["31/02/2015", "13/13/2015", "17 Brumaire 2015", "yesterday", "99/99/9999"])
+@pytest.mark.parametrize("text", ["31/02/2015", "13/13/2015", "17 Brumaire 2015", "yesterday", "99/99/9999",
+                                  "17 فبراير 2015 مساء", "2015 محرم"])
 def test_what_is_not_a_date_stays_an_error(text: str) -> None:
     from search.ingest import parse_date
 

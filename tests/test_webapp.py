@@ -227,6 +227,16 @@ def test_invalid_parameters_are_400_with_the_error_shape(client, query: str, cod
     assert page.status_code == 400 and "<html" in page.get_data(as_text=True)
 
 
+@pytest.mark.parametrize(("sent", "says"), [("2018-02-30", "no day of the calendar"), ("2018-13-01", "no day"),
+                                             ("30-02-2018", "YYYY-MM-DD"), ("٢٠١٨-٠٢-٣٠", "no day of the calendar")])
+def test_a_date_error_names_what_is_wrong_with_it(client, sent: str, says: str) -> None:  # type: ignore[no-untyped-def]
+    """2018-02-30 is in the form asked for: the message says the day does not exist, not the form."""
+    error = client.get("/api/search", query_string={"q": "مصر", "from": sent}).get_json()["error"]
+    assert error["code"] == "invalid_from" and says in error["message"] and "«" in error["message_ar"]
+    if says != "YYYY-MM-DD":
+        assert "YYYY-MM-DD" not in error["message"] and "التقويم" in error["message_ar"]
+
+
 def test_an_empty_date_range_finds_nothing(client) -> None:
     data = client.get("/api/search?q=لبنان&from=2019-01-01&to=2018-01-01").get_json()
     assert data["total"] == 0

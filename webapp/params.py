@@ -166,14 +166,17 @@ def _date(args: MultiDict, name: str) -> date | None:
     raw = args.get(name, "")
     if not raw:
         return None
-    try:
-        written = ascii_digits(raw)  # ٢٠١٨-٠٣-٠١ is 2018-03-01
-        if not ISO_DATE.fullmatch(written):  # fromisoformat alone also takes "20180101" and "2018-W01"
-            raise ValueError(raw)
-        return date.fromisoformat(written)
-    except ValueError:
+    written = ascii_digits(raw)  # ٢٠١٨-٠٣-٠١ is 2018-03-01
+    if not ISO_DATE.fullmatch(written):  # fromisoformat alone also takes "20180101" and "2018-W01"
         raise BadParameter(
             name, f"{name} must be a date as YYYY-MM-DD, not {raw[:20]!r}", "{name} تاريخ بالصيغة YYYY-MM-DD، لا «{got}»", raw[:20]
+        )
+    try:
+        return date.fromisoformat(written)
+    except ValueError:  # in the form, but no day of the calendar: 2018-02-30, 2018-13-01
+        raise BadParameter(
+            name, f"{name}: {raw[:20]!r} is no day of the calendar (no such month or day)",
+            "{name}: «{got}» ليس يومًا في التقويم (لا شهر ولا يوم بهذا الرقم)", raw[:20],
         ) from None
 
 

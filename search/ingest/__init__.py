@@ -254,13 +254,15 @@ class Sink:
 # or year first (2015/05/17); and with a month name of any tradition (17 ماي 2015).
 _DAY_FIRST = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _YEAR_FIRST = re.compile(r"^(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
-_NAMED_MONTH = re.compile(r"^(?:\S+[،,]?\s+)?(\d{1,2})\s+(\D+?)\s+(\d{4})(?:[ ,،-]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_NAMED_MONTH = re.compile(r"^(?:\S+[،,]?\s+)?(\d{1,2})\s+(\D+?)[،,]?\s+(\d{4})(?:[ ,،-]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+# «2015م», «2015 م», «2015مـ»: the Gregorian era written after the year (م for ميلادي)
+_ERA = re.compile(r"(\d{4})\s?مـ?\.?(?=$|[\s,،-])")
 _ID_DATE = re.compile(r"(?:^|[-_])((?:19|20)\d{2})(\d{2})(\d{2})$")  # ANT DOCNOs end in YYYYMMDD
 
 
 def _news_date(value: str) -> datetime | None:
     """A day-first, year-first or month-name date (Arabic-Indic digits too), or None."""
-    text = " ".join(ascii_digits(value).split())
+    text = _ERA.sub(r"\1", " ".join(ascii_digits(value).split()))
     match = _DAY_FIRST.match(text)
     if match:
         day, month = int(match[1]), int(match[2])
