@@ -748,3 +748,16 @@ def test_controls_in_an_added_record_never_reach_the_html(fresh_index: Path) -> 
     assert "CTRL-1" in pages["/?q=" + urllib.parse.quote("التصحر")] and "ctrl src" in pages["/about"]
     for route, page in pages.items():
         assert not not_text.search(page), (route, not_text.findall(page))
+
+
+def test_the_active_filters_are_named_under_the_heading_each_with_a_way_out(client) -> None:  # type: ignore[no-untyped-def]
+    """On a phone the filters' panel is below the results: the line under the heading says what the
+    list is limited to (source, category, dates, «undated»), each with a link that lifts it."""
+    page = client.get("/?q=الانترنت&source=SkyNews&from=2018-01-01&to=2020-12-31").get_data(as_text=True)
+    line = re.search(r'<p class="active-filters">(.*?)</p>', page, re.S).group(1)
+    assert "SkyNews" in line and "من" in line and "إلى" in line
+    links = [h.replace("&amp;", "&") for h in re.findall(r'href="([^"]+)"', line)]
+    assert len(links) == 2
+    assert "source=" not in links[0] and "from=2018-01-01" in links[0]
+    assert "from=" not in links[1] and "source=SkyNews" in links[1]
+    assert '<p class="active-filters">' not in client.get("/?q=الانترنت").get_data(as_text=True)
