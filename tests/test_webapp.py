@@ -761,3 +761,18 @@ def test_the_active_filters_are_named_under_the_heading_each_with_a_way_out(clie
     assert "source=" not in links[0] and "from=2018-01-01" in links[0]
     assert "from=" not in links[1] and "source=SkyNews" in links[1]
     assert '<p class="active-filters">' not in client.get("/?q=الانترنت").get_data(as_text=True)
+
+
+def test_a_later_page_links_back_to_the_first(tmp_path: Path) -> None:
+    from search.ingest import Document, LoadResult
+
+    docs = [Document(id=f"p-{i}", title=f"خبر رقم {i} عن الانتخابات", body=f"تقرير {i} عن الانتخابات البلدية في تونس")
+            for i in range(12)]
+    build(tmp_path, LoadResult(documents=docs), ["t"])
+    client = create_app({"INDEX": str(tmp_path), "TESTING": True}).test_client()
+    page = client.get("/?q=الانتخابات&per_page=1&page=8").get_data(as_text=True)
+    pager = re.search(r'<nav class="pages"[^>]*>(.*?)</nav>', page, re.S).group(1)
+    first = re.search(r'<a href="([^"]+)" aria-label="الصفحة الأولى">', pager)
+    assert first and "&page=" not in first.group(1).replace("&amp;", "&") and "…" in pager
+    early = client.get("/?q=الانتخابات&per_page=1&page=2").get_data(as_text=True)
+    assert "الصفحة الأولى" not in re.search(r'<nav class="pages"[^>]*>(.*?)</nav>', early, re.S).group(1)
