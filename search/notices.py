@@ -43,6 +43,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "الصفحة {page} بعد آخر صفحة لهذا البحث ({last})",
         "page {page} is past this search's last page ({last})",
     ),
+    "unknown_parameter": (
+        "المعامل «{text}» غير معروف فلم يُؤخذ به",
+        "the parameter «{text}» is not one a search reads; it was ignored",
+    ),
     "unknown_source": ("لا يوجد مصدر باسم «{text}»", "no source called «{text}»"),
     "unknown_category": ("لا يوجد تصنيف باسم «{text}»", "no category called «{text}»"),
     "also_searched": ("شمل البحث أيضًا: {text}", "the search also included: {text}"),

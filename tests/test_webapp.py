@@ -776,3 +776,16 @@ def test_a_later_page_links_back_to_the_first(tmp_path: Path) -> None:
     assert first and "&page=" not in first.group(1).replace("&amp;", "&") and "…" in pager
     early = client.get("/?q=الانتخابات&per_page=1&page=2").get_data(as_text=True)
     assert "الصفحة الأولى" not in re.search(r'<nav class="pages"[^>]*>(.*?)</nav>', early, re.S).group(1)
+
+
+def test_a_parameter_no_search_reads_is_named_not_ignored_in_silence(client) -> None:  # type: ignore[no-untyped-def]
+    """?Q=… (a capital), perpage, limit: the search runs as if they were not sent, and says so."""
+    data = client.get("/api/search?Q=الانترنت&perpage=5").get_json()
+    named = sorted(n["message"] for n in data["notices"] if n["code"] == "unknown_parameter")
+    assert len(named) == 2 and "Q" in named[0] + named[1] and "perpage" in named[0] + named[1]
+    page = client.get("/?q=الانترنت&limit=3").get_data(as_text=True)
+    assert 'data-code="unknown_parameter"' in page and "limit" in page
+    many = client.get("/api/search?q=x&" + "&".join(f"p{i}=1" for i in range(30))).get_json()
+    assert sum(n["code"] == "unknown_parameter" for n in many["notices"]) == 5
+    assert not [n for n in client.get("/api/search?q=الانترنت&page=1").get_json()["notices"]
+                if n["code"] == "unknown_parameter"]

@@ -71,6 +71,7 @@ class SearchArgs:
     collapse: bool = True  # one result per story group
     per_page_sent: bool = False  # per_page was in the request: every link to this search keeps it
     cut_to: int | None = None  # q was longer than max_query_chars and is cut to this: links carry it cut
+    unknown: tuple[str, ...] = ()  # parameters sent that no search reads (a typo: Q=, perpage=): each named
 
     def run(self, engine: Engine) -> SearchResult:
         """This search, on the engine (the page and the API ask the same way)."""
@@ -86,6 +87,7 @@ class SearchArgs:
         )
         if self.cut_to is not None and not any(n.code == "query_cut" for n in result.notices):
             result.notices.insert(0, Notice("query_cut", {"limit": self.cut_to}))
+        result.notices.extend(Notice("unknown_parameter", {"text": name}) for name in self.unknown)
         return result
 
     def asks(self) -> bool:
@@ -276,6 +278,7 @@ def parse_search_args(
         filters=filters,
         per_page_sent=bool(args.get("per_page", "")),
         cut_to=cut_to,
+        unknown=tuple(sorted(name[:40] for name in set(args) - READ_PARAMETERS)[:MAX_UNKNOWN_NAMED]),
     )
 
 
@@ -286,6 +289,8 @@ def last_page(pages: int) -> int:
 
 # The parameters a route reads: only their values must be UTF-8 (a link may carry others, such as
 # a tracking parameter in another encoding, which no route reads).
+MAX_UNKNOWN_NAMED = 5  # unknown parameters named in notices, at most
+
 READ_PARAMETERS = frozenset({
     "q", "sort", "match", "page", "per_page", "from", "to", "source", "category", "undated", "respell",
     "collapse", "group",
