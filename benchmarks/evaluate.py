@@ -142,6 +142,35 @@ def changed_topics(shipped: str, without: str, qrels_path: Path) -> dict[str, ob
     }
 
 
+PERMUTATIONS = 10_000  # sign flips of the paired randomization test
+TEST_SEED = 20261201
+
+
+def paired_test(shipped: str, other: str, qrels_path: Path) -> dict[str, object]:
+    """The shipped run against another on the same topics: the mean difference of reciprocal rank
+    (MRR@10, shipped minus other), the topics each ranks higher, and the two-sided p-value of a paired
+    randomization test (each topic's difference kept or sign-flipped at random, PERMUTATIONS times, a
+    fixed seed): how often chance alone gives a mean difference as large."""
+    import numpy as np
+
+    a, b = common.read_run(Path(shipped)), common.read_run(Path(other))
+    relevant: dict[str, set[str]] = defaultdict(set)
+    for q in ir_measures.read_trec_qrels(str(qrels_path)):
+        if q.relevance > 0:
+            relevant[q.query_id].add(q.doc_id)
+
+    def rr(docs: list[str], wanted: set[str]) -> float:
+        return next((1.0 / i for i, d in enumerate(docs[:10], start=1) if d in wanted), 0.0)
+
+    topics = sorted(relevant)
+    diffs = np.array([rr(a.get(q, []), relevant[q]) - rr(b.get(q, []), relevant[q]) for q in topics])
+    observed = float(diffs.mean()) if len(diffs) else 0.0
+    signs = np.random.default_rng(TEST_SEED).choice((-1.0, 1.0), size=(PERMUTATIONS, len(diffs)))
+    extreme = int(np.sum(np.abs(signs @ np.abs(diffs)) / max(1, len(diffs)) >= abs(observed) - 1e-12))
+    return {"delta": round(observed, 4), "better": int(np.sum(diffs > 0)), "worse": int(np.sum(diffs < 0)),
+            "p": round((extreme + 1) / (PERMUTATIONS + 1), 4)}
+
+
 SYSTEMS = ("baheth", "Lucene ArabicAnalyzer", "SQLite FTS5", "Whoosh StandardAnalyzer")  # the engine and its peers
 
 
@@ -343,17 +372,23 @@ def robustness(coll: Collection, sample: int | None) -> dict[str, object]:
 def write_report(out: dict[str, object]) -> None:
     md = ["# Retrieval quality", "", f"Produced by `python benchmarks/evaluate.py` on {out['date']} "
           f"({out['seconds'] / 60:.0f} min of wall time, reusing the indexes and runs cached in results/work/). Metrics: ir-measures {ir_measures.__version__} (pytrec_eval); "
-          "every topic counts, a topic with no results scores 0.", ""]
+          "every topic counts, a topic with no results scores 0. Beside each row: the shipped engine's MRR@10 minus "
+          "the row's, the topics where the shipped run ranks higher / lower, and the two-sided p of a paired "
+          f"randomization test ({PERMUTATIONS:,} sign flips): a difference with p above 0.05 is within what "
+          "chance gives on these topics.", ""]
     for coll_name, data in out["collections"].items():
         md += [f"## {coll_name}", "", data["note"], "",
-               "| row | MRR@10 | nDCG@10 | R@10 | R@100 | vs Lucene MRR | what |", "|---|---|---|---|---|---|---|"]
+               "| row | MRR@10 | nDCG@10 | R@10 | R@100 | vs Lucene MRR | shipped minus row: MRR@10 (topics +/-, p) "
+               "| what |", "|---|---|---|---|---|---|---|---|"]
         lucene = data["rows"].get("Lucene ArabicAnalyzer", {}).get("metrics", {}).get("MRR@10")
         for name, r in data["rows"].items():
             m = r["metrics"]
             ratio = f"{m['MRR@10'] / lucene:.3f}x" if lucene else ""
             cells = " | ".join(f"{m[k]:.4f}" for k in ("MRR@10", "nDCG@10", "R@10", "R@100"))
             bold = "**" if name == "baheth" else ""
-            md.append(f"| {bold}{name}{bold} | {cells} | {ratio} | {r['what']} |")
+            t = r.get("test")
+            test = f"{t['delta']:+.4f} ({t['better']}/{t['worse']}, p={t['p']:.3f})" if t else ""
+            md.append(f"| {bold}{name}{bold} | {cells} | {ratio} | {test} | {r['what']} |")
         changed = data.get("changed") or {}
         if changed:
             md += ["", "What the query-time expansions change (the shipped run against the row without the "
@@ -438,6 +473,10 @@ def evaluate_set(args: argparse.Namespace, which: str) -> dict[str, object]:
         if name in data["rows"] and "baheth" in data["rows"]
     }
     data["ceiling"] = ceiling(data["rows"], coll.qrels)
+    if "baheth" in data["rows"]:
+        for name, row_data in data["rows"].items():
+            if name != "baheth":
+                row_data["test"] = paired_test(data["rows"]["baheth"]["run"], row_data["run"], coll.qrels)
     log.info("%s: orthographic robustness", coll.name)
     data["robustness"] = robustness(coll, args.robust_sample)
     log.info("  %s", data["robustness"]["all_variants_identical"])
