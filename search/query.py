@@ -519,7 +519,8 @@ class QueryBuilder:
             if index in skipped:
                 continue
             # An excluded word is not why an article matched: it marks nothing and names no written form.
-            marks = (set(parsed.highlight_terms), list(parsed.highlight_phrases), dict(parsed.highlight_origins))
+            marks = (set(parsed.highlight_terms), list(parsed.highlight_phrases), dict(parsed.highlight_origins)) \
+                if clause.negated else None
             month = months.get(index)
             if month is not None:  # a month name, in any tradition (two words for كانون الثاني)
                 number, span, beside_date = month
@@ -538,7 +539,7 @@ class QueryBuilder:
                     loose = self._word(clause.text, clause.field, parsed)
                     if loose is not None and loose != built:
                         built = AnyOf((built, loose))
-            if clause.negated:
+            if marks is not None:
                 parsed.highlight_terms, parsed.highlight_phrases, parsed.highlight_origins = marks
             if built is not None and not clause.negated and clause.field not in ("source", "category"):
                 searched_words += 1
