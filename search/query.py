@@ -18,6 +18,7 @@ that is all stopwords or punctuation gives an empty query with a notice.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -227,6 +228,10 @@ def tokenize_query(text: str) -> list[Clause]:
             clauses.append(Clause("word", word, field_name, negated))
     return clauses
 
+
+G_LETTERS = "\u06af\u06ad\u0763"  # گ ڭ ݣ: a g written with a letter Arabic lacks (normalised: ك)
+G_SPELLINGS = "غجقك"  # the letters Arabic news writes a g of a foreign name with
+MAX_G_LETTERS = 2  # letters for g in one word tried with every combination (4 x 4 forms at most)
 
 MAX_ORIGIN_CHARS = 60  # what a marked word's title repeats of the query text it answers, at most
 
@@ -676,6 +681,9 @@ class QueryBuilder:
         typed = clause.text if second is None else f"{clause.text} {second.text}"
         built = self._clause(clause, parsed) if second is None else self._spelling(typed, clause.field, parsed)
         found = spelling_variants(_looked_up(typed))  # an excluded name: every spelling excluded
+        g_forms = self._g_spellings(typed)
+        if g_forms:
+            found = tuple(dict.fromkeys([*found, *g_forms, *(v for g in g_forms for v in spelling_variants(g))]))
         if not found or built is None:
             return built
         before = set(parsed.highlight_origins)
@@ -685,6 +693,32 @@ class QueryBuilder:
             # Arabic spellings first: the line is read right to left, a Latin spelling at its end.
             parsed.notices.append(Notice("also_searched", {"text": "، ".join(sorted(found, key=str.isascii))}))
         return any_of(parts)
+
+    def _g_spellings(self, typed: str) -> tuple[str, ...]:
+        """A name typed with a letter Arabic lacks for g (گوگل, Iraqi and Persian; ڭ, ݣ Moroccan): its
+        spellings with each letter Arabic news writes a g with (غوغل، جوجل، قوقل، كوكل) that the index
+        holds. Normalised, گ is ك, and كوكل is in no article: the speller then offered كوكب («planet»).
+        At most MAX_G_LETTERS letters are tried each way; beyond, one letter for all of them."""
+        at = [i for i, ch in enumerate(typed) if ch in G_LETTERS]
+        if not at:
+            return ()
+        if len(at) <= MAX_G_LETTERS:
+            combos = list(itertools.product(G_SPELLINGS, repeat=len(at)))
+        else:
+            combos = [(letter,) * len(at) for letter in G_SPELLINGS]
+        own = _looked_up(typed)
+        found: list[str] = []
+        for combo in combos:
+            chars = list(typed)
+            for i, letter in zip(at, combo, strict=True):
+                chars[i] = letter
+            form = _looked_up("".join(chars))
+            if form and form != own and form not in found and all(
+                self.lexicon.doc_frequency("body_exact", w) or self.lexicon.doc_frequency("body", light_stem(w))
+                for w in form.split()
+            ):
+                found.append(form)
+        return tuple(found)
 
     def _spelling(self, text: str, field_name: str | None, parsed: ParsedQuery) -> Node | None:
         """One listed spelling: a word, or two words as a phrase, also without the article or a

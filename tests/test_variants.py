@@ -230,3 +230,33 @@ def test_two_excluded_words_are_not_one_excluded_name(spellings: Engine) -> None
 def test_a_clitic_typed_on_the_name_keeps_its_two_word_spelling(spellings: Engine, typed: str) -> None:
     """The article «فيس بوك» is found whatever the reader typed on the name's first word."""
     assert "al-1" in {h.id for h in spellings.search(typed, suggest=False).hits}
+
+
+@pytest.fixture(scope="module")
+def google(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    root: Path = tmp_path_factory.mktemp("g-letters")
+    docs = [
+        Document("gh", "غوغل تطلق هاتفا", "أعلنت شركة غوغل عن هاتف جديد.", date=DAY),
+        Document("jm", "جوجل والخصوصية", "غرامة جديدة على جوجل في أوروبا.", date=DAY),
+        Document("planet", "كوكب بعيد", "رصد العلماء كوكب جديد خارج المجموعة الشمسية.", date=DAY),
+        Document("golf", "بطولة الغولف", "فاز اللاعب ببطولة الغولف الدولية.", date=DAY),
+    ]
+    build(root, LoadResult(documents=docs), ["g"])
+    return Engine(root)
+
+
+@pytest.mark.parametrize("typed", ["گوگل", "ڭوڭل", "گوگل،", "(گوگل)"])
+def test_a_name_typed_with_a_persian_or_moroccan_g_finds_its_arabic_spellings(google: Engine, typed: str) -> None:
+    """گ (Iraq, Persian), ڭ and ݣ (Morocco) write a g; normalised they are ك, and كوكل is in no article:
+    the speller offered كوكب («planet»). The name is searched with each letter Arabic news writes a g
+    with that the index holds, and the page says which."""
+    result = google.search(typed)
+    assert {h.id for h in result.hits} == {"gh", "jm"} and result.respelled_from is None
+    notice = next(n for n in result.notices if n.code == "also_searched")
+    assert "غوغل" in notice.message_ar and "جوجل" in notice.message_ar
+
+
+def test_a_g_letter_adds_only_spellings_the_index_holds_and_excludes_them_all(google: Engine) -> None:
+    assert {h.id for h in google.search("گولف").hits} == {"golf"}  # غولف, جولف … are in no article
+    assert {h.id for h in google.search("بطولة -گوگل").hits} == {"golf"}
+    assert not any(n.code == "also_searched" for n in google.search("كوكب").notices)
