@@ -10,6 +10,7 @@ the next search sees the new documents without a restart).
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Hashable, Iterator
@@ -100,23 +101,26 @@ class Filters:
         return low, high
 
 
+_LIST_COMMA = re.compile("[,،]")  # a list of sources or categories: «BBC,CNN» or «رياضة،سياسة»
+
+
 def _facet_choice(lexicon: Lexicon, fieldname: str, text: str) -> tuple[list[str], list[str]]:
     """The indexed values a filter names: the whole text when a value is called so
     (a source name with a comma in it), else each of its comma-separated parts; and what
     names nothing (the whole text, or each part that names nothing: «BBC,CNNN» finds BBC and
     says CNNN is no source, as two parameters would)."""
     whole = facet_values(lexicon, fieldname, text)
-    if whole or "," not in text:
+    if whole or not _LIST_COMMA.search(text):
         return whole, [] if whole else [text]
     found: list[str] = []
     unknown: list[str] = []
-    for part in (p.strip() for p in text.split(",")):
+    for part in (p.strip() for p in _LIST_COMMA.split(text)):
         if part:
             values = facet_values(lexicon, fieldname, part)
             found += values
             if not values:
                 unknown.append(part)
-    return found, unknown
+    return found, unknown if found or unknown else [text]  # «,» alone names nothing: say so
 
 
 MAX_FORMS = 6  # written forms listed per query word
@@ -545,7 +549,8 @@ class Engine:
                 instead.respelled_from, instead.notices = text, result.notices + instead.notices
                 instead.suggestion = result.suggestion
                 result = instead
-        if result.total and not result.hits and result.page > result.pages:
+        past = result.total and not result.hits and result.page > result.pages
+        if past and not any(n.code == "page_past_last" for n in result.notices):
             result.notices.append(Notice("page_past_last", {"page": result.page, "last": result.pages}))
         result.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return result

@@ -623,7 +623,7 @@ class QueryBuilder:
                 index += 1
                 continue
             beside = [clauses[k] for k in (index - 1, index + span) if 0 <= k < len(clauses)]
-            beside_date = any(c.kind == "word" and is_date_number(c.text) for c in beside)
+            beside_date = any(c.kind == "word" and is_date_number(_looked_up(c.text)) for c in beside)
             if span == 2 or beside_date or word not in AMBIGUOUS_MONTH_NAMES:
                 found[index] = (number, span, beside_date)
             index += span

@@ -77,9 +77,10 @@ def run_topics(
             warn(f"topic {qid}: the search ran out of time (search_time_limit); "
                  f"{len(result.hits)} of its results written")
         elif not result.hits and warn is not None:  # a run has no line for it: say so, never in silence
+            told = [n for n in result.notices if n.code not in ("also_searched", "query_cut", "too_many_words")]
             why = ("its query is empty" if not query.strip() else
-                   "its query has no searchable words" if any(n.code == "no_searchable_words" for n in result.notices)
-                   else "no article matches")
+                   "its query has no searchable words" if any(n.code == "no_searchable_words" for n in told)
+                   else told[0].message if told else "no article matches")
             warn(f"topic {qid}: no results, {why}; the run has no line for it")
         for rank, hit in enumerate(result.hits, start=1):
             lines.append(f"{qid} Q0 {run_column(hit.id)} {rank} {hit.score:.6f} {tag}\n")

@@ -65,13 +65,14 @@ def test_batch_names_every_topic_it_writes_no_line_for(runner: CliRunner, tmp_pa
     """An empty query, punctuation only, a word no article has: each topic left out of the run gets a
     warning line saying why; a topic with results gets none."""
     topics = tmp_path / "t.tsv"
-    topics.write_text("1\tالانترنت\n2\t\n7\t!!!\n4\tزززززززز\n", encoding="utf-8")
+    topics.write_text("1\tالانترنت\n2\t\n7\t!!!\n4\tزززززززز\n5\tالانترنت source:nowhere\n", encoding="utf-8")
     result = run(runner, "batch", topics, "-o", tmp_path / "r", "--index", small_index)
     assert result.exit_code == 0, result.output
     assert {line.split()[0] for line in (tmp_path / "r").read_text().splitlines()} == {"1"}
     assert "topic 2: no results, its query is empty" in result.output
     assert "topic 7: no results, its query has no searchable words" in result.output
     assert "topic 4: no results, no article matches" in result.output
+    assert "topic 5: no results, no source called «nowhere»" in result.output  # the notice that explains it
     assert "topic 1:" not in result.output
 
 

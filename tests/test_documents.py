@@ -301,3 +301,22 @@ def test_id_less_copies_from_two_outlets_are_two_articles(tmp_path) -> None:  # 
     bare.write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
     assert [d.id for d in load_sources([bare]).documents] == [d.id for d in load_sources([bare]).documents]
     assert load_sources([bare]).documents[0].id not in ids
+
+
+def test_binaries_are_told_by_their_first_bytes_and_a_few_nuls_spoil_only_their_records(tmp_path: Path) -> None:
+    """A PNG whose first 8 KB are mostly text (an XMP chunk) and a zip of uncompressed files renamed
+    .jsonl are binary files; a small JSON Lines file with a few NULs in one record keeps its others."""
+    import zipfile
+
+    xmp = b"<x:xmpmeta>" + b"a" * 6000 + b"</x:xmpmeta>"
+    (tmp_path / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + xmp + bytes(range(256)))
+    with zipfile.ZipFile(tmp_path / "inner.zip", "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("a.jsonl", '{"id": "z1", "title": "خبر", "body": "نص الخبر"}\n')
+    (tmp_path / "inner.zip").rename(tmp_path / "renamed.jsonl")
+    lines = [json.dumps({"id": f"s{i}", "title": "خبر", "body": "نص الخبر عن تونس"}, ensure_ascii=False) for i in range(3)]
+    lines[1] = lines[1].replace("تونس", "تو\x00\x00\x00\x00\x00\x00\x00\x00نس")
+    (tmp_path / "small.jsonl").write_bytes("\n".join(lines).encode() + b"\n")
+    result = load_sources([tmp_path / "photo.png", tmp_path / "renamed.jsonl", tmp_path / "small.jsonl"])
+    binary = sorted(p.where.rsplit("/", 1)[-1] for p in result.problems if p.reason == "binary file, not text")
+    assert binary == ["photo.png", "renamed.jsonl"]
+    assert {d.id for d in result.documents} >= {"s0", "s2"}

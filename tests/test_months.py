@@ -73,6 +73,8 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
         ("آب 2017", n("أغسطس", "أوت"), set()),
         ("أوت", n("أغسطس", "أوت"), n("آب")),
         ("-يونيو", set(), n("جوان", "حزيران")),  # excluded words are not widened
+        ("(آب 2017)", n("أغسطس", "أوت"), set()),  # beside a year in brackets: still beside a year
+        ("مارس 2017،", n("مارس", "آذار"), set()),
     ],
 )
 def test_a_month_is_one_word_in_every_tradition(engine: Engine, typed: str, includes: set, excludes: set) -> None:

@@ -789,3 +789,52 @@ def test_a_parameter_no_search_reads_is_named_not_ignored_in_silence(client) -> 
     assert sum(n["code"] == "unknown_parameter" for n in many["notices"]) == 5
     assert not [n for n in client.get("/api/search?q=الانترنت&page=1").get_json()["notices"]
                 if n["code"] == "unknown_parameter"]
+
+
+def test_an_archive_ending_in_year_one_still_has_a_results_page(tmp_path: Path) -> None:
+    """A missing date written 0001-01-01 (a .NET export) made the presets overflow: every page was a 500."""
+    from datetime import UTC, datetime
+
+    from search.ingest import Document, LoadResult
+
+    docs = [Document("y1", "خبر قديم", "نص عن الانتخابات", date=datetime(1, 1, 5, tzinfo=UTC))]
+    build(tmp_path, LoadResult(documents=docs), ["t"])
+    client = create_app({"INDEX": str(tmp_path), "TESTING": True}).test_client()
+    assert client.get("/?q=الانتخابات").status_code == 200
+
+
+def test_an_english_paragraph_with_a_marked_word_stays_left_to_right(tmp_path: Path) -> None:
+    """The direction is the text's, not its markup's: a mark's Arabic title made it rtl."""
+    from search.ingest import Document, LoadResult
+
+    build(tmp_path, LoadResult(documents=[Document("en1", "Privacy rules", "New privacy rules in Europe.")]), ["t"])
+    client = create_app({"INDEX": str(tmp_path), "TESTING": True}).test_client()
+    page = client.get("/doc/en1?q=privacy").get_data(as_text=True)
+    assert "<mark" in page and '<p dir="ltr">' in page and '<h1 dir="ltr">' in page
+
+
+@pytest.mark.parametrize("sent", ["source=,", "source=%20,%20", "category=،"])
+def test_a_list_of_nothing_is_named_not_an_empty_page_without_a_word(client, sent: str) -> None:  # type: ignore[no-untyped-def]
+    data = client.get(f"/api/search?q=الانترنت&{sent}").get_json()
+    assert data["total"] == 0 and any(n["code"].startswith("unknown_") for n in data["notices"])
+
+
+def test_an_arabic_comma_separates_a_list_of_sources(client) -> None:  # type: ignore[no-untyped-def]
+    both = client.get("/api/search?source=SkyNews،BBC").get_json()
+    assert both["total"] == (client.get("/api/search?source=SkyNews").get_json()["total"]
+                             + client.get("/api/search?source=BBC").get_json()["total"]) > 0
+    assert not [n for n in both["notices"] if n["code"] == "unknown_source"]
+
+
+def test_each_active_filter_link_lifts_only_its_own_value(client) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/?q=الانترنت&source=SkyNews&source=BBC").get_data(as_text=True)
+    line = re.search(r'<p class="active-filters">(.*?)</p>', page, re.S).group(1)
+    links = [h.replace("&amp;", "&") for h in re.findall(r'href="([^"]+)"', line)]
+    assert len(links) == 2
+    assert "source=BBC" in links[0] and "SkyNews" not in links[0]
+    assert "source=SkyNews" in links[1] and "BBC" not in links[1]
+
+
+def test_a_page_past_the_last_of_a_respelled_search_says_so_once(client) -> None:  # type: ignore[no-untyped-def]
+    data = client.get("/api/search?q=الانترنيت&page=999").get_json()
+    assert [n["code"] for n in data["notices"]].count("page_past_last") == 1

@@ -73,6 +73,7 @@ def same_day(a: str | None, b: str | None) -> bool:
     return bool(a and b) and str(a)[:10] == str(b)[:10]
 
 
+_MARKUP = re.compile(r"<[^>]*>")  # a highlight's tag and its Arabic title are not the text's
 _ARABIC_LETTER = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
 
 
@@ -81,7 +82,7 @@ def text_dir(text: object) -> str:
     """An element's direction: right to left when the text holds an Arabic letter. A headline that
     begins with a Latin name («Files Go تطبيق من غوغل …») is still an Arabic line; dir="auto", which
     follows the first strong letter, laid it out left to right. A text with no Arabic letter: left to right."""
-    return "rtl" if _ARABIC_LETTER.search(str(text or "")) else "ltr"
+    return "rtl" if _ARABIC_LETTER.search(_MARKUP.sub("", str(text or ""))) else "ltr"
 
 
 HEADING_CHARS = 80  # what a heading or a tab title repeats of a long query
@@ -168,6 +169,10 @@ def date_presets(args: SearchArgs) -> list[dict[str, object]]:
     """One-click date ranges, ending today, or on the archive's last day when it ends before today
     (then the first item says so)."""
     end = _presets_end()
+    try:
+        ranges = presets(end)
+    except (OverflowError, ValueError):  # an archive ending in year 1 (a missing date written 0001-01-01)
+        ranges = presets(date.today())
     return [
         {
             "label": digits(PRESET_LABELS[name].format(year=start.year), _style()),
@@ -176,7 +181,7 @@ def date_presets(args: SearchArgs) -> list[dict[str, object]]:
             "chosen": args.filters.date_from == start and args.filters.date_to == stop,
             "ends": arabic_date(stop.isoformat()) if stop < date.today() and name != "last_year" else None,
         }
-        for name, start, stop in presets(end)
+        for name, start, stop in ranges
     ]
 
 

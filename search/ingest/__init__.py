@@ -359,6 +359,8 @@ def decode(data: bytes) -> tuple[str, str | None]:
 
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\f\v\x1b")  # never in text but by mistake
 BINARY_SHARE = 0.01  # a head with more of its bytes control bytes than this is no text file
+_BINARY_MAGIC = (b"\x89PNG", b"%PDF", b"PK\x03\x04", b"\x1f\x8b", b"\xff\xd8\xff", b"GIF8", b"SQLite format 3",
+                 b"\x7fELF", b"BZh", b"\xfd7zXZ", b"7z\xbc\xaf", b"Rar!", b"\x00\x00\x00")
 
 
 def looks_binary(data: bytes) -> bool:
@@ -368,6 +370,10 @@ def looks_binary(data: bytes) -> bool:
     file unread (it did: the first 8 KB holding a NUL skipped every record of the file)."""
     head = data[:8192]
     if not head or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    if head.startswith(_BINARY_MAGIC):  # an image, a PDF, an archive or a database, whatever its name
+        return True
+    if head.lstrip()[:1] in (b"{", b"<"):  # JSON Lines, SGML: a stray NUL spoils a record, never the file
         return False
     controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     return controls > 1 and controls > BINARY_SHARE * len(head)
