@@ -439,6 +439,7 @@ def test_an_empty_filtered_search_says_the_filter_emptied_it(client) -> None:  #
     assert "ضمن عوامل التصفية" in page and "البحث نفسه بلا عوامل التصفية" in page
     bare = client.get("/?q=زززززززز").get_data(as_text=True)
     assert "لا توجد نتائج" in bare and "أزل عوامل التصفية" not in bare  # no filter to remove
+    assert 'class="export"' not in bare and 'class="feed"' in bare  # nothing to download; a feed to follow
 
 
 def test_the_heading_shows_a_long_query_clipped_and_a_respelled_query_as_searched(client) -> None:  # type: ignore[no-untyped-def]
