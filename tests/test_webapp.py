@@ -839,3 +839,13 @@ def test_each_active_filter_link_lifts_only_its_own_value(client) -> None:  # ty
 def test_a_page_past_the_last_of_a_respelled_search_says_so_once(client) -> None:  # type: ignore[no-untyped-def]
     data = client.get("/api/search?q=الانترنيت&page=999").get_json()
     assert [n["code"] for n in data["notices"]].count("page_past_last") == 1
+
+
+def test_a_story_groups_page_has_a_title_and_a_feed_title_of_its_own(client) -> None:  # type: ignore[no-untyped-def]
+    """The tab and the feed link said only «باحث» and «باحث: » on the page of one story's copies."""
+    data = client.get("/api/search?q=الانترنت&collapse=0").get_json()
+    group = next((r["group"]["id"] for r in data["results"] if r.get("group")), None)
+    assert group is not None
+    page = client.get(f"/?group={group}&sort=oldest").get_data(as_text=True)
+    assert re.search(r"<title>نسخ الخبر نفسه - باحث</title>", page)
+    assert re.search(r'rel="alternate"[^>]*title="باحث: نسخ الخبر نفسه"', page)
