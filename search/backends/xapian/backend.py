@@ -449,10 +449,13 @@ class XapianSnapshot:
             words = [term(PREFIX[node.field], word) for word in node.words]
             window = 1 + (len(words) - 1) * max(1, node.slop)
             return Query(Query.OP_PHRASE, words, window)
+        # A query of its own each time, never the shared Query.MatchAll / MatchNothing: a Xapian object's
+        # reference count is not atomic, and threads building queries on one static object crashed the
+        # process (a segfault under eight threads asking /api/health during a reindex switch).
         if isinstance(node, Everything):
-            return Query.MatchAll
+            return Query("")  # the empty term: every document (what Query.MatchAll is)
         if isinstance(node, Nothing):
-            return Query.MatchNothing
+            return Query()
         raise TypeError(f"not a query node: {node!r}")
 
     # -- documents ----------------------------------------------------------------
