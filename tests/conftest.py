@@ -160,6 +160,15 @@ def xapian_shards(root: Path, sources: list[Path], shards: int = 2) -> str:
     return ",".join(started.stdout.split())
 
 
+def embedded_engine(tmp_path_factory: pytest.TempPathFactory, name: str, docs) -> Engine:  # type: ignore[no-untyped-def]
+    """An engine over ``docs`` (Documents) on a fresh embedded index: a module fixture's body."""
+    from search.ingest import LoadResult
+
+    root = tmp_path_factory.mktemp(name)
+    build(root, LoadResult(documents=list(docs)), [name])
+    return Engine(root)
+
+
 def write_articles(directory: Path, articles: dict[str, str]) -> Path:
     """Untitled articles (id -> body) as a JSON Lines collection in ``directory``."""
     import json

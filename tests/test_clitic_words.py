@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cli, engine_on, write_articles, xapian_shards
+from conftest import cli, embedded_engine, engine_on, write_articles, xapian_shards
 from search.backends.whoosh.store import build
 from search.engine import Engine
 from search.ingest import Document, LoadResult, load_sources
@@ -193,9 +193,7 @@ FRIENDS = [  # a word after ب / ك / ف that is another word, written more ofte
 
 @pytest.fixture(scope="module")
 def friends(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    root = tmp_path_factory.mktemp("friends")
-    build(root, LoadResult(documents=list(FRIENDS)), ["friends"])
-    return Engine(root)
+    return embedded_engine(tmp_path_factory, "friends", FRIENDS)
 
 
 @pytest.mark.parametrize(

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import embedded_engine
 from search.analysis import normalise
-from search.backends.whoosh.store import build
 from search.engine import Engine
-from search.ingest import Document, LoadResult
+from search.ingest import Document
 from search.querytree import Phrase, Term
 
 
@@ -52,9 +52,7 @@ DOCS = [
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    root = tmp_path_factory.mktemp("months")
-    build(root, LoadResult(documents=list(DOCS)), ["months"])
-    return Engine(root)
+    return embedded_engine(tmp_path_factory, "months", DOCS)
 
 
 @pytest.mark.parametrize(

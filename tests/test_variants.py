@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import embedded_engine
 from search.analysis import VARIANTS_FILE, normalise, spelling_variants, strip_article
 from search.backends.whoosh.store import build
 from search.engine import Engine
@@ -24,9 +25,7 @@ DOCS = [
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    root: Path = tmp_path_factory.mktemp("variants")
-    build(root, LoadResult(documents=list(DOCS)), ["variants"])
-    return Engine(root)
+    return embedded_engine(tmp_path_factory, "variants", DOCS)
 
 
 def test_the_table_is_well_formed() -> None:
@@ -166,9 +165,7 @@ SPELLINGS = [
 
 @pytest.fixture(scope="module")
 def spellings(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    root: Path = tmp_path_factory.mktemp("spellings")
-    build(root, LoadResult(documents=list(SPELLINGS)), ["spellings"])
-    return Engine(root)
+    return embedded_engine(tmp_path_factory, "spellings", SPELLINGS)
 
 
 FACEBOOK = {"ja-1", "sk-1", "al-1", "en-1"}
@@ -234,15 +231,12 @@ def test_a_clitic_typed_on_the_name_keeps_its_two_word_spelling(spellings: Engin
 
 @pytest.fixture(scope="module")
 def google(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    root: Path = tmp_path_factory.mktemp("g-letters")
-    docs = [
+    return embedded_engine(tmp_path_factory, "g-letters", [
         Document("gh", "غوغل تطلق هاتفا", "أعلنت شركة غوغل عن هاتف جديد.", date=DAY),
         Document("jm", "جوجل والخصوصية", "غرامة جديدة على جوجل في أوروبا.", date=DAY),
         Document("planet", "كوكب بعيد", "رصد العلماء كوكب جديد خارج المجموعة الشمسية.", date=DAY),
         Document("golf", "بطولة الغولف", "فاز اللاعب ببطولة الغولف الدولية.", date=DAY),
-    ]
-    build(root, LoadResult(documents=docs), ["g"])
-    return Engine(root)
+    ])
 
 
 @pytest.mark.parametrize("typed", ["گوگل", "ڭوڭل", "گوگل،", "(گوگل)"])
