@@ -119,22 +119,30 @@ def score(ranked: dict[str, list[str]], qrels_path: Path) -> dict[str, float]:
     return {name: round(sum(per[name].get(q, 0.0) for q in qids) / len(qids), 4) for name in MEASURE_NAMES.values()}
 
 
+def _relevant(qrels_path: Path) -> dict[str, set[str]]:
+    """Each topic's relevant documents."""
+    relevant: dict[str, set[str]] = defaultdict(set)
+    for q in ir_measures.read_trec_qrels(str(qrels_path)):
+        if q.relevance > 0:
+            relevant[q.query_id].add(q.doc_id)
+    return relevant
+
+
+def _rr(docs: list[str], wanted: set[str]) -> float:
+    """Reciprocal rank of the first relevant document in the top 10 (0 when none is there)."""
+    return next((1.0 / i for i, d in enumerate(docs[:10], start=1) if d in wanted), 0.0)
+
+
 EXPANSION_ROWS = ("no month names", "no name variants")  # query-time expansions: which topics they change
 
 
 def changed_topics(shipped: str, without: str, qrels_path: Path) -> dict[str, object]:
     """The topics whose top 10 an expansion changes, and its effect on their reciprocal rank."""
     a, b = common.read_run(Path(shipped)), common.read_run(Path(without))
-    relevant: dict[str, set[str]] = defaultdict(set)
-    for q in ir_measures.read_trec_qrels(str(qrels_path)):
-        if q.relevance > 0:
-            relevant[q.query_id].add(q.doc_id)
-
-    def rr(docs: list[str], wanted: set[str]) -> float:
-        return next((1.0 / i for i, d in enumerate(docs[:10], start=1) if d in wanted), 0.0)
+    relevant = _relevant(qrels_path)
 
     changed = [q for q in relevant if a.get(q, [])[:10] != b.get(q, [])[:10]]
-    deltas = [rr(a.get(q, []), relevant[q]) - rr(b.get(q, []), relevant[q]) for q in changed]
+    deltas = [_rr(a.get(q, []), relevant[q]) - _rr(b.get(q, []), relevant[q]) for q in changed]
     return {
         "topics": len(relevant), "changed": len(changed), "better": sum(d > 0 for d in deltas),
         "worse": sum(d < 0 for d in deltas), "mrr_delta": round(sum(deltas) / len(relevant), 4) if relevant else 0.0,
@@ -154,16 +162,10 @@ def paired_test(shipped: str, other: str, qrels_path: Path) -> dict[str, object]
     import numpy as np
 
     a, b = common.read_run(Path(shipped)), common.read_run(Path(other))
-    relevant: dict[str, set[str]] = defaultdict(set)
-    for q in ir_measures.read_trec_qrels(str(qrels_path)):
-        if q.relevance > 0:
-            relevant[q.query_id].add(q.doc_id)
-
-    def rr(docs: list[str], wanted: set[str]) -> float:
-        return next((1.0 / i for i, d in enumerate(docs[:10], start=1) if d in wanted), 0.0)
+    relevant = _relevant(qrels_path)
 
     topics = sorted(relevant)
-    diffs = np.array([rr(a.get(q, []), relevant[q]) - rr(b.get(q, []), relevant[q]) for q in topics])
+    diffs = np.array([_rr(a.get(q, []), relevant[q]) - _rr(b.get(q, []), relevant[q]) for q in topics])
     observed = float(diffs.mean()) if len(diffs) else 0.0
     signs = np.random.default_rng(TEST_SEED).choice((-1.0, 1.0), size=(PERMUTATIONS, len(diffs)))
     extreme = int(np.sum(np.abs(signs @ np.abs(diffs)) / max(1, len(diffs)) >= abs(observed) - 1e-12))
@@ -180,15 +182,11 @@ def ceiling(rows: dict[str, dict[str, object]], qrels_path: Path) -> dict[str, o
     1.10 x the best peer (issue #15). An upper bound for any choice or mix among them per topic."""
     if not all(name in rows for name in SYSTEMS):
         return None
-    relevant: dict[str, set[str]] = defaultdict(set)
-    for q in ir_measures.read_trec_qrels(str(qrels_path)):
-        if q.relevance > 0:
-            relevant[q.query_id].add(q.doc_id)
+    relevant = _relevant(qrels_path)
     runs = {name: common.read_run(Path(rows[name]["run"])) for name in SYSTEMS}
 
     def rr(name: str, topic: str) -> float:
-        docs = runs[name].get(topic, [])[:10]
-        return next((1.0 / i for i, d in enumerate(docs, start=1) if d in relevant[topic]), 0.0)
+        return _rr(runs[name].get(topic, []), relevant[topic])
 
     def best_of(names: tuple[str, ...]) -> float:
         return round(sum(max(rr(n, q) for n in names) for q in relevant) / len(relevant), 4)
