@@ -75,6 +75,10 @@ PERSIAN_LETTERS = {
     "\u0763": "\u0643",  # ݣ keheh with three dots above (Morocco: g) -> ك
     "\u06cb": WAW,  # ۋ ve (Maghreb: v) -> و
 }
+# A g of a foreign name written with a letter Arabic lacks (گوگل: Iraq, Persian; ڭ, ݣ: Morocco), which
+# normalisation reads as ك; and the letters Arabic news writes a g with (غوغل، جوجل، قوقل، كوكل).
+G_LETTERS = "\u06af\u06ad\u0763"  # گ ڭ ݣ
+G_SPELLINGS = "غجقك"
 ARABIC_INDIC_DIGITS = "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"  # ٠-٩
 PERSIAN_DIGITS = "\u06f0\u06f1\u06f2\u06f3\u06f4\u06f5\u06f6\u06f7\u06f8\u06f9"  # ۰-۹
 ARABIC_DECIMAL_SEPARATOR = "\u066b"  # ٫, as in ٢٫٥
@@ -86,6 +90,14 @@ _ARABIC_LETTERS = (
     "\u0621-\u063f\u0641-\u064a\u066e-\u066f\u0671-\u06d3\u06d5\u06ee\u06ef"
     "\u06fa-\u06fc\u06ff\u0750-\u077f\u08a0-\u08c9\ufb50-\ufdfb\ufe70-\ufefc"
 )
+_ARABIC_LETTER = re.compile(f"[{_ARABIC_LETTERS}]")
+
+
+def has_arabic(text: str) -> bool:
+    """Does the text hold an Arabic letter (of any script that writes Arabic)?"""
+    return _ARABIC_LETTER.search(text) is not None
+
+
 _INSIDE_WORD = _ARABIC_LETTERS + HARAKAT + SUPERSCRIPT_ALEF + QURANIC_MARKS + TATWEEL + FORMAT_CONTROLS
 _EXCLUDED_FROM_OTHER = "\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff"
 _DIGITS = ARABIC_INDIC_DIGITS + PERSIAN_DIGITS

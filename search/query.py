@@ -27,6 +27,8 @@ from typing import Protocol
 
 from search.analysis import (
     AMBIGUOUS_MONTH_NAMES,
+    G_LETTERS,
+    G_SPELLINGS,
     MONTH_NAMES,
     PREPOSITION_CLITICS,
     PROCLITICS,
@@ -229,8 +231,6 @@ def tokenize_query(text: str) -> list[Clause]:
     return clauses
 
 
-G_LETTERS = "\u06af\u06ad\u0763"  # گ ڭ ݣ: a g written with a letter Arabic lacks (normalised: ك)
-G_SPELLINGS = "غجقك"  # the letters Arabic news writes a g of a foreign name with
 MAX_G_LETTERS = 2  # letters for g in one word tried with every combination (4 x 4 forms at most)
 
 MAX_ORIGIN_CHARS = 60  # what a marked word's title repeats of the query text it answers, at most

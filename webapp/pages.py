@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
-from search.analysis import MONTH_TRADITIONS
+from search.analysis import MONTH_TRADITIONS, has_arabic
 from search.engine import SearchResult
 from search.errors import IndexProblem
 from search.labels import category_label
@@ -74,7 +74,6 @@ def same_day(a: str | None, b: str | None) -> bool:
 
 
 _MARKUP = re.compile(r"<[^>]*>")  # a highlight's tag and its Arabic title are not the text's
-_ARABIC_LETTER = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
 
 
 @bp.app_template_global("text_dir")
@@ -82,7 +81,7 @@ def text_dir(text: object) -> str:
     """An element's direction: right to left when the text holds an Arabic letter. A headline that
     begins with a Latin name («Files Go تطبيق من غوغل …») is still an Arabic line; dir="auto", which
     follows the first strong letter, laid it out left to right. A text with no Arabic letter: left to right."""
-    return "rtl" if _ARABIC_LETTER.search(_MARKUP.sub("", str(text or ""))) else "ltr"
+    return "rtl" if has_arabic(_MARKUP.sub("", str(text or ""))) else "ltr"
 
 
 HEADING_CHARS = 80  # what a heading or a tab title repeats of a long query
