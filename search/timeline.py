@@ -92,10 +92,17 @@ def _period(year: int, width: int) -> int:
 
 
 def presets(today: date) -> list[tuple[str, date, date]]:
-    """The date ranges a reader picks in one click: (name, from, to); the page labels them."""
+    """The date ranges a reader picks in one click: (name, from, to); the page labels them. Counted
+    back no further than the first day of the calendar (an archive may end in year 1: a missing date
+    written 0001-01-01), where «last year» is year 1 itself."""
+
+    def back(days: int) -> date:
+        return today - timedelta(days=min(days, (today - date.min).days))
+
+    year = max(today.year - 1, date.min.year)
     return [
-        ("week", today - timedelta(days=6), today),
-        ("month", today - timedelta(days=29), today),
-        ("year", today - timedelta(days=364), today),
-        ("last_year", date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
+        ("week", back(6), today),
+        ("month", back(29), today),
+        ("year", back(364), today),
+        ("last_year", date(year, 1, 1), date(year, 12, 31)),
     ]

@@ -167,11 +167,6 @@ def _presets_end() -> date:
 def date_presets(args: SearchArgs) -> list[dict[str, object]]:
     """One-click date ranges, ending today, or on the archive's last day when it ends before today
     (then the first item says so)."""
-    end = _presets_end()
-    try:
-        ranges = presets(end)
-    except (OverflowError, ValueError):  # an archive ending in year 1 (a missing date written 0001-01-01)
-        ranges = presets(date.today())
     return [
         {
             "label": digits(PRESET_LABELS[name].format(year=start.year), _style()),
@@ -180,7 +175,7 @@ def date_presets(args: SearchArgs) -> list[dict[str, object]]:
             "chosen": args.filters.date_from == start and args.filters.date_to == stop,
             "ends": arabic_date(stop.isoformat()) if stop < date.today() and name != "last_year" else None,
         }
-        for name, start, stop in ranges
+        for name, start, stop in presets(_presets_end())
     ]
 
 
@@ -237,8 +232,8 @@ def citation(doc) -> str:  # type: ignore[no-untyped-def]
     permalink = public_url() + url_for("pages.document", doc_id=doc.id)
     parts = [p for p in (doc.author, f"«{doc.title}»" if doc.title else "", doc.source, arabic_date(doc.date)) if p]
     text = "، ".join(parts) + "."
-    # Each address on a line of its own, with nothing Arabic beside it, so that the bidi algorithm keeps
-    # it one left-to-right run; no invisible isolate marks (LRI … PDI), which a copy pastes into the URL.
+    # Each address on a line of its own, which the box lays out left to right (each line takes its own
+    # direction: unicode-bidi: plaintext); no invisible isolate marks (LRI … PDI), which a copy pastes into the URL.
     if doc.url and doc.url.startswith(("http://", "https://")):
         text += f"\n{doc.url}"
     return f"{text}\nباحث:\n{permalink}"
