@@ -146,3 +146,33 @@ def documents() -> list[Document]:
 def added_copy() -> Document:
     """A copy that arrives later, through `baheth add`."""
     return Document("copy-8", "ميناء صفاقس مغلق", EDITED, source="Shems FM", date=DAY + timedelta(hours=5))
+
+
+# A daily digest: one opening, then that day's headlines (JawharaFM publishes one every evening).
+DIGEST_OPENING = (
+    'موعد يومي مع أبرز الأحداث والمستجدات على الساحة الوطنية خلال 24 ساعة تؤمنه لكم الجوهرة "أف أم"\n'
+)
+DIGEST_HEADLINES = [
+    "الشاهد يقرر حذف وزارة الوظيفة العمومية",
+    "رئاسة الحكومة تنفي خبر إقالة وزير التربية",
+    "مخابز سوسة ترفض الإضراب",
+    "أستراليا تحذر من عملية إرهابية وشيكة",
+    "تمتيع 1433 سجينا بالعفو الخاص",
+    "خروج قطار عن السكة في برج السدرية",
+    "وزير البيئة يدعو إلى التخلي عن الأكياس البلاستيكية",
+    "انطلاق موسم جني الزيتون في صفاقس",
+    "تعليق رحلات الخطوط التونسية نحو جدة",
+    "حجز كميات من السجائر المهربة في بنقردان",
+    "ارتفاع أسعار الخضر في الأسواق الأسبوعية",
+    "إنقاذ ستة بحارة قبالة سواحل نابل",
+    "تأجيل النظر في ملف إثارة النجم الساحلي",
+]
+
+
+def digests(days: int = 12) -> list[Document]:
+    """One digest a day for ``days`` days, each with its day's headline after the common opening."""
+    return [
+        Document(f"digest-{n}", f"أبرز أحداث اليوم {n + 1}", DIGEST_OPENING + DIGEST_HEADLINES[n],
+                 source="Jawhara FM", date=DAY + timedelta(days=n, hours=14))
+        for n in range(days)
+    ]

@@ -289,6 +289,57 @@ def test_an_added_copy_joins_the_group_of_the_indexed_report() -> None:
     assert alone.group == grouping.key_of("alone")
 
 
+def _keys(docs: list[Document], **kwargs) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return dict(zip([d.id for d in docs], grouping.group_documents(docs, **kwargs).keys, strict=True))
+
+
+def test_digests_of_different_days_share_only_their_opening() -> None:
+    """A template's opening, met on BOILERPLATE_DAYS different days, makes no two articles copies;
+    the same digest republished the same day still is one."""
+    digests = copies.digests(grouping.BOILERPLATE_DAYS + 2)
+    plain = _keys(digests, boilerplate=np.zeros(0, dtype=np.uint64))
+    assert len(set(plain.values())) == 1, "without the veto the rules take the digests for copies"
+    republished = Document("digest-again", digests[3].title, digests[3].body, source="Jawhara FM",
+                           date=digests[3].date + timedelta(hours=1))
+    keys = _keys([*digests, republished])
+    assert len({keys[d.id] for d in digests}) == len(digests), "each day's digest is a group of its own"
+    assert keys["digest-again"] == keys["digest-3"]
+    fewer = copies.digests(grouping.BOILERPLATE_DAYS - 1)
+    assert len(set(_keys(fewer).values())) == 1, "an opening on fewer days is not known as boilerplate"
+
+
+def test_boilerplate_is_the_lead_shingles_of_many_days(tmp_path: Path) -> None:
+    digests = copies.digests(grouping.BOILERPLATE_DAYS)
+    prints = [grouping.fingerprint(d) for d in digests]
+    found = grouping.boilerplate_of(prints)
+    opening = grouping._shingles(grouping.words(copies.DIGEST_OPENING))
+    assert set(opening.tolist()) <= set(found.tolist()), "every shingle of the opening"
+    assert set(found.tolist()) <= set.intersection(*(set(p.lead.tolist()) for p in prints)), "none of one day's"
+    assert not len(grouping.boilerplate_of(prints[1:])), "nine days are not enough"
+    one_day = [Document(d.id, d.title, d.body, date=digests[0].date) for d in digests]
+    assert not len(grouping.boilerplate_of([grouping.fingerprint(d) for d in one_day])), "days, not articles"
+    undated = [Document(d.id, d.title, d.body) for d in digests]
+    assert not len(grouping.boilerplate_of([grouping.fingerprint(d) for d in undated]))
+    path = tmp_path / grouping.BOILERPLATE_FILE
+    grouping.save_boilerplate(path, found)
+    assert np.array_equal(grouping.load_boilerplate(path), found)
+    assert grouping.load_boilerplate(tmp_path / "absent") is None
+    path.write_bytes(b"\x00" * 7)
+    assert grouping.load_boilerplate(path) is None, "a damaged file: the add finds its own"
+
+
+def test_an_added_digest_of_another_day_uses_the_indexed_boilerplate() -> None:
+    """The boilerplate of the whole index, not of the one article added, decides an add."""
+    indexed = copies.digests(grouping.BOILERPLATE_DAYS + 1)
+    keys = _keys(indexed)
+    kept = grouping.group_documents(indexed).boilerplate
+    new = Document("digest-new", "أبرز أحداث اليوم", copies.DIGEST_OPENING + copies.DIGEST_HEADLINES[-1],
+                   source="Jawhara FM", date=indexed[-1].date + timedelta(days=1))
+    assert grouping.assign_added([new], lambda doc: [(d, keys[d.id]) for d in indexed]) == 1, "alone, it looks a copy"
+    assert grouping.assign_added([new], lambda doc: [(d, keys[d.id]) for d in indexed], boilerplate=kept) == 0
+    assert new.group == grouping.key_of("digest-new")
+
+
 # -- the engine, on both backends ---------------------------------------------------------
 
 
@@ -420,6 +471,41 @@ def test_an_added_reworded_wire_copy_joins_its_report(grouped) -> None:  # type:
     _wait_for(engine, lambda: engine.search("", filters=Filters(group=key), suggest=False).total == 2)
     hits = {h.id: h for h in engine.search("الجفاف المزارعين", collapse=False, suggest=False).hits}
     assert hits["agency-2"].group.id == key and hits["around-3"].group.id == grouping.key_of("around-3")
+
+
+@pytest.mark.parametrize("backend", ["whoosh", "xapian"])
+def test_a_reindex_keeps_its_boilerplate_for_the_adds(backend: str, tmp_path: Path) -> None:
+    """A digest of a new day added to an index of digests is a group of its own, as a reindex of all
+    of them would make it; the same digest republished joins its group."""
+    root = tmp_path / "index"
+    digests = copies.digests(grouping.BOILERPLATE_DAYS + 1)
+    new = Document("digest-new", "أبرز أحداث اليوم", copies.DIGEST_OPENING + copies.DIGEST_HEADLINES[-1],
+                   source="Jawhara FM", date=digests[-1].date + timedelta(days=1))
+    again = Document("digest-again", digests[2].title, digests[2].body, source="Jawhara FM",
+                     date=digests[2].date + timedelta(hours=2))
+    if backend == "whoosh":
+        build(root, LoadResult(documents=digests), ["digests"])
+        add(root, LoadResult(documents=[new, again]))
+        engine = Engine(root)
+    else:
+        from conftest import xapian_shards
+        from search.settings import defaults
+
+        shards = xapian_shards(root, [_jsonl(tmp_path / "digests.jsonl", digests)])
+        done = cli("add", _jsonl(tmp_path / "added.jsonl", [new, again]), "--backend", "xapian", "--index", root)
+        assert done.returncode == 0, done.stderr
+        engine = Engine(config=defaults().replace(index=str(root), backend="xapian", shards=shards))
+    try:
+        generation = next(p for p in root.iterdir() if p.is_dir() and (p / grouping.BOILERPLATE_FILE).exists())
+        assert len(grouping.load_boilerplate(generation / grouping.BOILERPLATE_FILE))
+        _wait_for(engine, lambda: engine.document("digest-again") is not None)
+        added = engine.document("digest-new")
+        assert added is not None and added.group is not None and added.group.size == 1
+        assert engine.document("digest-again").group.id == grouping.key_of("digest-2")
+        assert engine.document("digest-2").group.size == 2
+    finally:
+        if backend == "xapian":
+            cli("shards", "stop", "--index", root)
 
 
 def test_the_api_and_the_page_show_groups(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import query as Q
 from whoosh.index import Index
@@ -319,7 +320,8 @@ def build(
             ahead.collect()
             spellings = spellings_from_counts(written)
             del written
-            live = _write_generation(root, docs, sources, procs, progress, memory_mb, report, spellings)
+            live = _write_generation(root, docs, sources, procs, progress, memory_mb, report, spellings,
+                                     found.boilerplate)
         report.groups, report.grouped = found.groups, found.grouped
         retire_old(root, live)
     report.generation = live.name
@@ -337,9 +339,11 @@ def _write_generation(
     memory_mb: float,
     report: BuildReport,
     spellings: dict[str, str],
+    boilerplate: np.ndarray,
 ) -> Path:
     """Write the documents as a new generation and make it the live one; return its folder
-    (``spellings``: search.spelling.count_spellings of the bodies)."""
+    (``spellings``: search.spelling.count_spellings of the bodies; ``boilerplate``: the grouping's,
+    kept for adds)."""
     name = stamp()
     building = root / (BUILD_PREFIX + name)
     building.mkdir(parents=True)
@@ -348,6 +352,7 @@ def _write_generation(
         counts = _write_docs(ix, docs, procs, progress, memory_mb=memory_mb)
         report.indexed = ix.doc_count()
         _write_vocabulary(ix, building / VOCABULARY_FILE, spellings, counts)
+        grouping.save_boilerplate(building / grouping.BOILERPLATE_FILE, boilerplate)
         meta = {
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "documents": report.indexed,
@@ -413,7 +418,8 @@ def add(
         with ix.searcher() as searcher:
             report.replaced += sum(1 for doc in docs if searcher.document_number(id=doc.id) is not None)
             if "group" in ix.schema.names():
-                report.grouped = grouping.assign_added(docs, _candidates(searcher), _holders(searcher))
+                kept = grouping.load_boilerplate(gen / grouping.BOILERPLATE_FILE)
+                report.grouped = grouping.assign_added(docs, _candidates(searcher), _holders(searcher), kept)
         _write_docs(ix, docs, 1, progress, update=True, memory_mb=memory_mb)
         report.indexed = len(docs)
         with after_commit(root):

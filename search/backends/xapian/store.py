@@ -269,6 +269,7 @@ def build(
         live = root / (GENERATION_PREFIX + name)
         try:
             _write_shards(building, docs, shards, live.name, progress)
+            grouping.save_boilerplate(building / grouping.BOILERPLATE_FILE, found.boilerplate)
             folders = [building / f"{SHARD_PREFIX}{k}" for k in range(shards)]
             vocabulary = _vocabulary(xapian, folders, building / VOCABULARY_FILE, spellings)
             _publish(xapian, folders[0], vocabulary)
@@ -400,7 +401,8 @@ def add(root: Path, load: LoadResult, progress: Callable[[int], None] | None = N
     docs = prepare(load, report)
 
     def apply(xapian: Any, dbs: list[Any]) -> None:
-        report.grouped = grouping.assign_added(docs, _candidates(xapian, dbs), _holders(xapian, dbs))
+        kept = grouping.load_boilerplate(_live_shards(root)[0] / grouping.BOILERPLATE_FILE)
+        report.grouped = grouping.assign_added(docs, _candidates(xapian, dbs), _holders(xapian, dbs), kept)
         for n, doc in enumerate(docs):
             db = dbs[shard_of(doc.id, len(dbs))]
             old = _existing(db, doc.id)
