@@ -267,9 +267,12 @@ def boilerplate_of(prints: Sequence[Fingerprint]) -> np.ndarray:
              if p.day is not None and p.lead_words >= SHINGLE_WORDS and len(p.lead)]
     if not parts:
         return np.zeros(0, dtype=np.uint64)
-    met = np.unique(np.concatenate(parts)) >> np.uint64(32)  # each (shingle, day) once: the shingle's days
-    shingles, days = np.unique(met, return_counts=True)
-    return shingles[days >= BOILERPLATE_DAYS]
+    keys = np.concatenate(parts)
+    keys.sort()  # by shingle, then day (two sorts by np.unique took a second on ANT)
+    met = keys[np.r_[True, keys[1:] != keys[:-1]]] >> np.uint64(32)  # each (shingle, day) once
+    starts = np.flatnonzero(np.r_[True, met[1:] != met[:-1]])
+    days = np.diff(np.r_[starts, len(met)])
+    return met[starts[days >= BOILERPLATE_DAYS]]
 
 
 def mark_boilerplate(prints: Iterable[Fingerprint], boilerplate: np.ndarray) -> None:
@@ -277,9 +280,16 @@ def mark_boilerplate(prints: Iterable[Fingerprint], boilerplate: np.ndarray) -> 
     shingle, is left as it is)."""
     if not len(boilerplate):
         return
-    for p in prints:
-        if p.lead_words >= SHINGLE_WORDS:
-            p.own_lead = np.setdiff1d(p.lead, boilerplate, assume_unique=True)
+    chosen = [p for p in prints if p.lead_words >= SHINGLE_WORDS]
+    if not chosen:
+        return
+    # All leads at once (one lookup, not one per article: 0.6 s on ANT), then cut back apart.
+    leads = np.concatenate([p.lead for p in chosen])
+    mine = np.repeat(np.arange(len(chosen)), [len(p.lead) for p in chosen])
+    wanted = ~np.isin(leads, boilerplate)
+    counts = np.bincount(mine[wanted], minlength=len(chosen))
+    for p, kept in zip(chosen, np.split(leads[wanted], np.cumsum(counts)[:-1]), strict=True):
+        p.own_lead = kept
 
 
 def save_boilerplate(path: Path, boilerplate: np.ndarray) -> None:
