@@ -155,8 +155,17 @@ def written_form(surface: str) -> str:
     return unicodedata.normalize("NFKC", surface.translate(_WRITTEN_TABLE)).translate(_WRITTEN_TABLE)
 
 
+HAMZA_ABOVE = "\u0654"  # ٔ the combining hamza: ئ and ؤ decomposed (NFD) are ي and و followed by it
+# A hamza seat written decomposed (text from macOS, some PDFs and CMSs): waw, yeh or alef maksura, any marks
+# canonical ordering put first, then the combining hamza. Folded as the composed letters are (to ء); without
+# this the hamza would be dropped as a mark and رئيس searched as رييس.
+_DECOMPOSED_SEAT = re.compile(f"[{WAW}{YEH}{ALEF_MAKSURA}]([\u064b-\u0653\u0655-\u065f\u0670]*){HAMZA_ABOVE}")
+
+
 def normalise(text: str) -> str:
     """Fold one word (or a whole text) to its search form."""
+    if HAMZA_ABOVE in text:
+        text = _DECOMPOSED_SEAT.sub(HAMZA + r"\1", text)
     return text.translate(NORMALISE_TABLE).casefold()
 
 

@@ -19,6 +19,11 @@ from search.analysis import (
 SAME_TERMS = [
     ("internet", ["الإنترنت", "#الانترنت", "بالإنترنت", "للإنترنت", "الانترنت", "والإنترنت", "إنترنت"]),
     ("hamza seat", ["مسؤولون", "مسئولون", "مسؤول", "المسؤولون"]),
+    # Decomposed (NFD, as macOS and some PDFs write them): و or ي, then the combining hamza (U+0654).
+    ("decomposed hamza seats", ["الرئيس", "الري\u0654يس", "الرئيس".replace("ئ", "\u064a\u0654")]),
+    ("decomposed waw hamza", ["مسؤولون", "مسو\u0654ولون", "مسؤُولون", "مسو\u064f\u0654ولون"]),
+    ("decomposed hamza with a mark first", ["رئَيس", "ري\u064e\u0654يس", "رئيس"]),
+    ("decomposed alef hamza and madda", ["أمريكا", "ا\u0654مريكا", "إمريكا", "ا\u0655مريكا", "ا\u0653مريكا"]),
     ("teh marbuta", ["المتحدة", "المتحده", "متحدة"]),
     ("digits", ["٢٠٠٦", "2006", "۲۰۰۶"]),
     ("diacritics", ["مُسْؤُولُونَ", "مسؤولون"]),

@@ -58,6 +58,22 @@ def test_matches(engine: Engine, query: str, expected: set[str]) -> None:
     assert set(ids(engine, query)) == expected
 
 
+@pytest.mark.parametrize(
+    "query",
+    ['"مؤتمر الأمم"', "«رسائل التطرف»", "title:مسؤولون", "مسؤول*", "رسائل -مؤتمر", "وسائط التواصل", "مسئولون"],
+)
+def test_a_query_written_decomposed_finds_what_the_composed_one_finds(engine: Engine, query: str) -> None:
+    """ئ and ؤ pasted decomposed (NFD: ي or و, then the combining hamza) are the same letters: in a
+    phrase, a field, a prefix and an exclusion as in a word."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", query)
+    assert decomposed != query
+    composed = ids(engine, query, collapse=False)
+    assert composed or query.startswith("رسائل -"), query
+    assert ids(engine, decomposed, collapse=False) == composed
+
+
 def test_a_missing_word_does_not_empty_the_results(engine: Engine) -> None:
     assert ids(engine, "لبنان كلمةغيرموجودةابدا")[0] == "FX-intl-2"
 
