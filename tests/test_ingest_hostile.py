@@ -123,6 +123,35 @@ def test_one_hostile_record_is_reported_and_the_file_goes_on(
         storable(doc)
 
 
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [
+        (b"{", "cut.json"),
+        (b"[", "cut.json"),
+        (b'{"id"', "cut.json"),
+        (b'{"id": "x", "body"', "cut.json"),
+        (b'[{"id": "x", "body": "\xd9\x86\xd8\xb5"}', "cut.json"),
+        (b"\xff\xfe{\x00", "utf16.json"),
+        ("خبر بلا أقواس".encode(), "prose.json"),
+        (b'{"id"', "cut.jsonl"),
+    ],
+)
+def test_a_json_file_cut_short_is_reported_not_indexed_as_an_article(tmp_path: Path, content: bytes, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = load_sources([path])
+    assert result.documents == []
+    assert [p.reason for p in result.problems] == ["not valid JSON"], result.problems
+    assert result.problems[0].where.startswith(str(path))
+
+
+def test_a_text_file_opening_with_a_bracket_is_still_an_article(tmp_path: Path) -> None:
+    path = tmp_path / "video.txt"
+    path.write_text("[فيديو] سقوط الرئيس أثناء القمة\nسقط الرئيس أرضا أثناء صعوده إلى المنصة.", encoding="utf-8")
+    result = load_sources([path])
+    assert [d.title for d in result.documents] == ["[فيديو] سقوط الرئيس أثناء القمة"] and not result.problems
+
+
 def test_a_failure_nobody_foresaw_is_reported_and_the_load_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

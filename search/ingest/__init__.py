@@ -861,13 +861,22 @@ def parse_plain(text: str, where: str, sink: Sink, doc_id: str = "") -> None:
     sink.doc(doc)
 
 
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")  # a file named so is JSON: if it does not parse, it is broken JSON
+
+
+def _named_json(where: str) -> bool:
+    return where.lower().endswith(JSON_SUFFIXES)
+
+
 def parse_text(text: str, where: str, sink: Sink, doc_id: str = "") -> None:
-    """Choose the format from the content and parse it; a plain-text article is named doc_id."""
+    """Choose the format from the content and parse it; a plain-text article is named doc_id.
+    A file named .json or .jsonl that is not JSON (cut short: «{"id"», «[») is reported as
+    such, not read as an article whose title is its first bytes."""
     start = LEADING_SPACE.match(text).end()  # type: ignore[union-attr]
     head = text[start : start + 2000]
     if SGML_START[str].match(head) or _sgml_later(head):
         parse_sgml(text, where, sink)
-    elif head.startswith(("[", "{")) and _is_json(text):
+    elif (head.startswith(("[", "{")) and _is_json(text)) or (_named_json(where) and head.strip()):
         parse_json(text, where, sink)
     elif not head.strip():
         sink.problem(where, "empty file")
