@@ -6,6 +6,7 @@ The language (the same in the page, the JSON API and the CLI)::
     "exact phrase"      also “…” and «…»; matches the words in order, unstemmed
     -word, -"phrase"    exclude documents containing it
     a OR b, a أو b      either (words are already ORed; OR also joins field terms)
+    a AND b             the same as a b: articles with every word rank first already
     title:word          in the title (also عنوان:)
     source:bbc          from a source (also مصدر:); a filter, required
     category:sport      in a category (also تصنيف:); a filter, required
@@ -66,6 +67,9 @@ from search.settings import Config, defaults
 # Quote pairs a reader may type: ASCII, curly (either way round) and guillemets.
 QUOTES = '"\u201c\u201d\u201e\u00ab\u00bb'  # " “ ” „ « »
 OR_WORDS = {"OR", "أو", "او"}
+# AND as other engines write it: every word of a query counts already (articles with all of them first), so
+# it is no word to search (it found the Latin word "and") but a no-op, as a lone operator is.
+AND_WORDS = {"AND"}
 FIELD_ALIASES = {
     "title": "title",
     "عنوان": "title",
@@ -223,6 +227,8 @@ def tokenize_query(text: str) -> list[Clause]:
         if word in OR_WORDS and not negated and field_name is None:
             if clauses:
                 clauses[-1].or_next = True
+            continue
+        if word in AND_WORDS and not negated and field_name is None:
             continue
         if word.endswith("*") and len(word.rstrip("*")) > 0:
             clauses.append(Clause("prefix", word.rstrip("*"), field_name, negated))

@@ -22,6 +22,10 @@ TOKENIZE = [
     ('"غير مغلق', [("phrase", "غير مغلق", None, False, False)]),
     ("foo:bar", [("word", "foo:bar", None, False, False)]),
     ("OR", []),
+    ("تونس AND الجزائر", [("word", "تونس", None, False, False), ("word", "الجزائر", None, False, False)]),
+    ("AND", []),
+    ("-AND title:AND", [("word", "AND", None, True, False), ("word", "AND", "title", False, False)]),
+    ("research and development", [("word", w, None, False, False) for w in ("research", "and", "development")]),
     ("-", [("word", "-", None, False, False)]),
     ("", []),
 ]
