@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from collections.abc import Callable
 from typing import Any
 
+from search.analysis import has_arabic
+
 # code -> (Arabic template, English template); {text} is what the user typed.
 MESSAGES: dict[str, tuple[str, str]] = {
     "query_cut": (
@@ -105,7 +107,9 @@ class Notice:
         """Arabic, escaped, with the user's text isolated in <bdi>, numbers written by ``number``
         and the digits of other values (dates) by ``digits``."""
         params = {
-            name: f"<bdi>{html.escape(str(value))}</bdi>"
+            # What the user typed, laid out as the search box lays it out: right to left when it holds
+            # Arabic, even when it opens with a Latin word («Facebook تونس»).
+            name: f'<bdi dir="{"rtl" if has_arabic(str(value)) else "ltr"}">{html.escape(str(value))}</bdi>'
             if name == "text"
             else html.escape(number(value) if isinstance(value, int) else digits(str(value)))
             for name, value in self.params.items()

@@ -211,7 +211,7 @@ def test_suggestion_is_written_as_the_articles_write_it(client) -> None:  # type
     page = client.get("/?q=موتمر").get_data(as_text=True)
     assert "<strong>مؤتمر</strong>" in page and "مءتمر" not in page
     as_typed = client.get("/?q=موتمر&respell=0").get_data(as_text=True)
-    assert "هل تقصد" in as_typed and "<bdi>مؤتمر</bdi>" in as_typed and "مءتمر" not in as_typed
+    assert "هل تقصد" in as_typed and '<bdi dir="rtl">مؤتمر</bdi>' in as_typed and "مءتمر" not in as_typed
     # The suggestion searches what the respelling searched.
     assert client.get("/api/search?q=مؤتمر").get_json()["total"] == data["total"]
 

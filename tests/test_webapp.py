@@ -347,7 +347,7 @@ def test_result_ranges(first: int, last: int, total: int, style: str, expected: 
 
 def test_results_page_structure(client) -> None:  # type: ignore[no-untyped-def]
     page = client.get("/?q=وزارة OR الحسابات OR المنتخب&per_page=2&page=2").get_data(as_text=True)
-    assert re.search(r'<h1 id="results-title"[^>]*>نتائج البحث عن «<bdi>', page)
+    assert re.search(r'<h1 id="results-title"[^>]*>نتائج البحث عن «<bdi dir="rtl">', page)
     assert '<a class="skip" href="#main">' in page and '<main id="main"' in page
     assert "autofocus" not in page  # only the home page takes the focus
     assert re.search(r"٣–٤ من [٠-٩]+ (نتائج|نتيجة)", page)
@@ -379,7 +379,7 @@ def test_errors_have_a_code_and_an_arabic_message(client, query: str, code: str,
     error = api.get_json()["error"]
     assert api.status_code == 400 and error["code"] == code and arabic in error["message_ar"] and error["message"]
     page = client.get(f"/?q=x&{query}").get_data(as_text=True)
-    assert arabic in page and "<bdi>" in page and " must be " not in page  # no English on the Arabic page
+    assert arabic in page and "<bdi" in page and " must be " not in page  # no English on the Arabic page
 
 
 @pytest.mark.parametrize(("path", "method", "status"), [("/no/such/page", "get", 404), ("/", "post", 405)])
@@ -475,7 +475,7 @@ def test_a_source_that_names_nothing_is_named_in_a_list_or_repeated(client, sent
 
 def test_a_notice_isolates_the_users_text(client) -> None:  # type: ignore[no-untyped-def]
     page = client.get("/?q=ا*").get_data(as_text=True)
-    assert re.search(r'data-code="prefix_too_short">[^<]*«<bdi>ا</bdi>\*»', page)
+    assert re.search(r'data-code="prefix_too_short">[^<]*«<bdi dir="rtl">ا</bdi>\*»', page)
 
 
 def test_api_page_is_static_html(client) -> None:  # type: ignore[no-untyped-def]
@@ -849,3 +849,32 @@ def test_a_story_groups_page_has_a_title_and_a_feed_title_of_its_own(client) -> 
     page = client.get(f"/?group={group}&sort=oldest").get_data(as_text=True)
     assert re.search(r"<title>نسخ الخبر نفسه - باحث</title>", page)
     assert re.search(r'rel="alternate"[^>]*title="باحث: نسخ الخبر نفسه"', page)
+
+
+def test_a_chosen_value_s_cross_in_the_filters_lifts_that_value_only(client) -> None:  # type: ignore[no-untyped-def]
+    """The ✕ beside a chosen source in the filters' panel does what the ✕ of its line under the
+    heading does: lifts that source, keeps the other, and says so to a screen reader."""
+    facets = client.get("/api/search?q=وزارة&collapse=0").get_json()["facets"]["source"]
+    first, second = [item["value"] for item in facets][:2]
+    page = client.get(f"/?q=وزارة&source={first}&source={second}").get_data(as_text=True)
+    chosen = re.findall(r'<li class="chosen">\s*<a href="([^"]+)" aria-label="([^"]+)">✕', page)
+    assert len(chosen) == 2, chosen
+    for (href, label), (lifted, kept) in zip(chosen, [(first, second), (second, first)], strict=False):
+        href = urllib.parse.unquote(href.replace("&amp;", "&"))
+        assert f"source={kept}" in href and f"source={lifted}" not in href
+        assert label.startswith("إزالة المصدر") and lifted in label
+
+
+@pytest.mark.parametrize(("query", "direction"), [("Facebook تونس", "rtl"), ("الانترنت", "rtl"), ("Facebook", "ltr")])
+def test_the_query_is_laid_out_as_the_search_box_lays_it_out(client, query: str, direction: str) -> None:  # type: ignore[no-untyped-def]
+    """A query opening with a Latin word is still an Arabic line: the heading and the empty state
+    show it right to left, as the box does (not reversed by the first strong letter)."""
+    page = client.get("/?q=" + urllib.parse.quote(query)).get_data(as_text=True)
+    assert f'«<bdi dir="{direction}">{query}</bdi>»' in page
+
+
+def test_a_respelling_comes_right_under_the_heading_and_says_what_its_link_does(client) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/?q=" + urllib.parse.quote("الانترنتت")).get_data(as_text=True)
+    assert 'class="suggestion"' in page
+    assert page.index('class="suggestion"') < page.index('class="stats"') < page.index('class="export"')
+    assert re.search(r'<a href="[^"]*respell=0[^"]*">ابحث عن «<bdi dir="rtl">الانترنتت</bdi>» كما كُتبت</a>', page)
