@@ -9,8 +9,8 @@ gives the code and both messages; the CLI prints the English one.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from search.analysis import has_arabic
