@@ -881,3 +881,10 @@ def test_a_respelling_comes_right_under_the_heading_and_says_what_its_link_does(
     assert 'class="suggestion"' in page
     assert page.index('class="suggestion"') < page.index('class="stats"') < page.index('class="export"')
     assert re.search(r'<a href="[^"]*respell=0[^"]*">ابحث عن «<bdi dir="rtl">الانترنتت</bdi>» كما كُتبت</a>', page)
+
+
+def test_a_notice_names_days_as_the_filter_line_does(client) -> None:  # type: ignore[no-untyped-def]
+    """«from after to»: the days in the words of the line under the heading, not as ISO digits."""
+    page = client.get("/?q=مصر&from=2020-05-01&to=2019-01-01").get_data(as_text=True)
+    notice = re.search(r'data-code="dates_reversed">(.*?)</p>', page, re.S).group(1)
+    assert "١ مايو ٢٠٢٠" in notice and "١ يناير ٢٠١٩" in notice and "٢٠٢٠-٠٥-٠١" not in notice

@@ -114,6 +114,16 @@ def page_digits(text: str) -> str:
     return digits(str(text), _style())
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@bp.app_template_global("notice_value")
+def notice_value(text: str) -> str:
+    """A value a notice names, as the page writes it: a day as the filter line writes it
+    («١ يونيو ٢٠١٧», not «٢٠١٧-٠٦-٠١»), other values with the page's digits."""
+    return arabic_date(text) if _ISO_DAY.fullmatch(str(text)) else page_digits(text)
+
+
 TIMELINE_HEIGHT = 48  # px: the tallest bar; the bars share the aside's width
 
 
