@@ -422,7 +422,8 @@ class Engine:
 
     def overview(self, most: int = OVERVIEW_SOURCES) -> dict[str, object]:
         """The collection at a glance: each source (the ``most`` largest) with its article count and
-        the first and last day it covers, the categories with their counts, the undated articles."""
+        the first and last day it covers, the categories with their counts, the undated articles, and
+        the articles without a source or a category."""
         with self._reading():
             snapshot = self.backend.snapshot()
             cached = self._overview
@@ -442,9 +443,14 @@ class Engine:
                         "undated": one.undated,
                     }
                 )
+            documents = snapshot.doc_count()
+            # An article without a source (or category) is in no facet value: counted apart, so
+            # that the counts add up to the collection, as the undated ones are.
             found: dict[str, object] = {
-                "documents": snapshot.doc_count(),
+                "documents": documents,
                 "undated": whole.undated,
+                "unsourced": max(0, documents - sum(whole.facets.get("source", {}).values())),
+                "uncategorised": max(0, documents - sum(whole.facets.get("category", {}).values())),
                 "first": min(whole.days) if whole.days else None,
                 "last": max(whole.days) if whole.days else None,
                 "sources": sources,

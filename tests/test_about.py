@@ -23,7 +23,8 @@ def test_the_overview_agrees_with_searches(client) -> None:  # type: ignore[no-u
             assert newest == source["last"]  # filters alone list newest first; days are those shown, as the date filter
             days = sorted(b["from"] for b in found["histogram"] if b["count"])
             assert days[0] <= source["first"] and source["first"] <= source["last"]
-    assert sum(c["count"] for c in overview["categories"]) <= overview["documents"]
+    assert sum(c["count"] for c in overview["categories"]) + overview["uncategorised"] == overview["documents"]
+    assert sum(s["count"] for s in overview["sources"]) + overview["unsourced"] == overview["documents"]
     assert overview["first"] == min(s["first"] for s in overview["sources"] if s["first"])
 
 
@@ -41,3 +42,20 @@ def test_about_without_an_index_is_503_in_arabic(tmp_path) -> None:  # type: ign
     client = create_app({"INDEX": str(tmp_path / "none"), "TESTING": True}).test_client()
     response = client.get("/about")
     assert response.status_code == 503 and "الفهرس غير متاح" in response.get_data(as_text=True)
+
+
+def test_articles_without_a_source_or_category_are_counted_apart(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An article with no source is in no source's count: /about and /api/health say how many, so
+    that the counts add up to the collection."""
+    from search.backends.whoosh.store import build
+    from search.ingest import Document, LoadResult
+
+    docs = [Document("a", "خبر أول", "نص الخبر الأول عن الانتخابات", source="Jawhara FM", category="politic"),
+            Document("b", "خبر ثان", "نص الخبر الثاني عن الانتخابات", source="Jawhara FM"),
+            Document("c", "خبر ثالث", "نص الخبر الثالث عن الانتخابات")]
+    build(tmp_path, LoadResult(documents=docs), ["t"])
+    client = create_app({"INDEX": str(tmp_path), "TESTING": True}).test_client()
+    overview = client.get("/api/health").get_json()["collection"]
+    assert (overview["documents"], overview["unsourced"], overview["uncategorised"]) == (3, 1, 2)
+    page = client.get("/about").get_data(as_text=True)
+    assert re.search(r"بلا مصدر</th><td>١</td>", page) and re.search(r'بلا تصنيف <span class="count">٢</span>', page)

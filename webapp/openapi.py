@@ -263,12 +263,15 @@ HEALTH = {
             "type": "object",
             "description": "the collection at a glance (as on /about): sources with their counts and the first "
             "and last day they cover (the 200 largest; more_sources counts the rest), categories (the 200 largest; "
-            "more_categories counts the rest), undated",
-            "required": ["documents", "undated", "first", "last", "sources", "more_sources", "categories",
-                         "more_categories"],
+            "more_categories counts the rest), undated, and the articles without a source (unsourced) or a "
+            "category (uncategorised), which no source or category counts",
+            "required": ["documents", "undated", "unsourced", "uncategorised", "first", "last", "sources",
+                         "more_sources", "categories", "more_categories"],
             "properties": {
                 "documents": {"type": "integer", "minimum": 0},
                 "undated": {"type": "integer", "minimum": 0},
+                "unsourced": {"type": "integer", "minimum": 0},
+                "uncategorised": {"type": "integer", "minimum": 0},
                 "first": {"type": ["string", "null"], "format": "date"},
                 "last": {"type": ["string", "null"], "format": "date"},
                 "more_sources": {"type": "integer", "minimum": 0},
