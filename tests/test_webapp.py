@@ -79,6 +79,18 @@ def test_article_view_highlights_and_relates(client) -> None:
     assert "مقالات ذات صلة" in page
 
 
+def test_the_article_page_says_in_words_why_it_matched(client) -> None:  # type: ignore[no-untyped-def]
+    """A mark's title does not show on a touch screen: a line above the text names each query word
+    and the forms that matched it in this article, in the order they appear."""
+    page = client.get(f"/doc/{SEED_ID}?q=" + urllib.parse.quote("الانترنت مؤتمر")).get_data(as_text=True)
+    line = re.search(r'<p class="why">(.*?)</p>', page, re.S).group(1)
+    words = re.findall(r'«<bdi dir="rtl">([^<]+)</bdi>» في', line)
+    assert set(words) == {"الانترنت", "مؤتمر"}
+    forms = re.findall(r'<mark><bdi dir="rtl">([^<]+)</bdi></mark>', line)
+    assert "#الانترنت" in forms and "للإنترنت" in forms and len(forms) == len(set(forms))
+    assert '<p class="why">' not in client.get(f"/doc/{SEED_ID}").get_data(as_text=True), "no search, no line"
+
+
 def test_opensearch(client) -> None:
     response = client.get("/opensearch.xml")
     assert response.mimetype == "application/opensearchdescription+xml"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from datetime import date, datetime
@@ -13,6 +14,7 @@ from markupsafe import Markup
 from search.analysis import MONTH_TRADITIONS, has_arabic
 from search.engine import SearchResult
 from search.errors import IndexProblem
+from search.highlight import WHY
 from search.labels import category_label
 from search.timeline import presets
 from webapp import engine, settings
@@ -112,6 +114,28 @@ def range_text(first: int, last: int, total: int) -> str:
 @bp.app_template_filter("digits")
 def page_digits(text: str) -> str:
     return digits(str(text), _style())
+
+
+_WHY_MARK = re.compile('<mark title="' + re.escape(html.escape(WHY, quote=True)) + r'([^"]*)">(.*?)</mark>', re.S)
+MAX_WHY_WORDS = 10  # query words the article page's «why» line names, at most
+MAX_WHY_FORMS = 6  # and written forms of each
+
+
+@bp.app_template_global("why_matched")
+def why_matched(*marked: str) -> list[tuple[str, list[str]]]:
+    """What the marks of an article say, gathered for the line above its text (a mark's title, which
+    says why it is marked, is not shown on a touch screen): each query word, with the forms that
+    matched it here, in order of first appearance."""
+    found: dict[str, list[str]] = {}
+    for text in marked:
+        for origin, inner in _WHY_MARK.findall(text or ""):
+            word, form = html.unescape(origin), html.unescape(_MARKUP.sub("", inner))
+            if word not in found and len(found) >= MAX_WHY_WORDS:
+                continue
+            forms = found.setdefault(word, [])
+            if form not in forms and len(forms) < MAX_WHY_FORMS:
+                forms.append(form)
+    return list(found.items())
 
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
