@@ -900,3 +900,16 @@ def test_a_notice_names_days_as_the_filter_line_does(client) -> None:  # type: i
     page = client.get("/?q=مصر&from=2020-05-01&to=2019-01-01").get_data(as_text=True)
     notice = re.search(r'data-code="dates_reversed">(.*?)</p>', page, re.S).group(1)
     assert "١ مايو ٢٠٢٠" in notice and "١ يناير ٢٠١٩" in notice and "٢٠٢٠-٠٥-٠١" not in notice
+
+
+def test_the_line_under_the_heading_names_the_order_and_the_words_asked_for(client) -> None:  # type: ignore[no-untyped-def]
+    """On a phone the order and the words' setting are in the panel below the results: the line under
+    the heading names them when they are not the default, each with a way back to it."""
+    page = client.get("/?q=" + urllib.parse.quote("الانترنت وزارة") + "&sort=newest&match=all").get_data(as_text=True)
+    line = re.search(r'<p class="active-filters">(.*?)</p>', page, re.S).group(1)
+    assert "الأحدث أولًا" in line and "بكل الكلمات" in line and "مقيّد" not in line
+    links = [urllib.parse.unquote(h.replace("&amp;", "&")) for h in re.findall(r'href="([^"]+)"', line)]
+    assert len(links) == 2 and "sort=" not in links[0] and "match=all" in links[0]
+    assert "match=" not in links[1] and "sort=newest" in links[1]
+    plain = client.get("/?q=" + urllib.parse.quote("الانترنت")).get_data(as_text=True)
+    assert '<p class="active-filters">' not in plain
