@@ -592,3 +592,16 @@ def test_two_short_posts_under_one_long_headline_are_not_copies(first_body: str,
     second = Document("post-2", LONG_TITLE, second_body, source="Jawhara FM")
     a, b = grouping.fingerprint(first), grouping.fingerprint(second)
     assert not grouping.similar(a, b) and not grouping.similar(b, a)
+
+
+def test_a_group_s_page_offers_no_controls_it_cannot_use(tmp_path: Path) -> None:
+    """A story group's page lists copies published within days, without words: no «الكلمات»
+    setting and no date presets, which mean nothing there; a search still has them."""
+    from webapp import create_app
+
+    build(tmp_path, LoadResult(documents=copies.documents()), ["copies"])
+    client = create_app({"INDEX": str(tmp_path), "TESTING": True}).test_client()
+    group = client.get(f"/?group={grouping.key_of('wire-1')}&sort=oldest").get_data(as_text=True)
+    assert 'class="match"' not in group and 'class="presets"' not in group and "wire-1" in group
+    search = client.get("/?q=" + QUERY).get_data(as_text=True)
+    assert 'class="match"' in search and 'class="presets"' in search
