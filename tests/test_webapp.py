@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import urllib.parse
@@ -913,3 +914,18 @@ def test_the_line_under_the_heading_names_the_order_and_the_words_asked_for(clie
     assert "match=" not in links[1] and "sort=newest" in links[1]
     plain = client.get("/?q=" + urllib.parse.quote("الانترنت")).get_data(as_text=True)
     assert '<p class="active-filters">' not in plain
+
+
+def test_the_home_page_says_what_the_archive_holds(client) -> None:  # type: ignore[no-untyped-def]
+    """A newcomer sees what is searched (how many articles, from which sources, over which days) and
+    a source tip that this archive has, not a fixed example that may find nothing."""
+    overview = client.get("/api/health").get_json()["collection"]
+    page = client.get("/").get_data(as_text=True)
+    scope = re.search(r'<p class="scope">(.*?)</p>', page, re.S).group(1)
+    assert f"{overview['documents']:,}".translate(str.maketrans("0123456789,", "٠١٢٣٤٥٦٧٨٩٬")) in scope
+    assert 'href="/about"' in scope
+    largest = overview["sources"][0]["value"]
+    tip = f'"{largest}"' if " " in largest else largest
+    assert f"<code>مصدر:{html.escape(tip, quote=False)}</code>" in page or f"<code>مصدر:{html.escape(tip)}</code>" in page
+    found = client.get("/api/search?q=" + urllib.parse.quote(f"مصدر:{tip}")).get_json()
+    assert found["total"] > 0 and not [n for n in found["notices"] if n["code"] == "unknown_source"]

@@ -237,15 +237,17 @@ def index() -> ResponseReturnValue:
             result = args.run(engine(current_app))
         except IndexProblem as exc:
             unavailable = exc.public
-    elif args is not None:
+    overview = None
+    if args is not None and not args.asks():
         try:
-            engine(current_app).snapshot()
+            overview = engine(current_app).overview()  # what the archive holds, said on the home page
         except IndexProblem as exc:
             unavailable = exc.public
     status = 503 if unavailable else (400 if error else 200)
     home = result is None and error is None and unavailable is None
     page = render_template(
-        "search.html", q=q, args=args, result=result, error=error, retry=retry, unavailable=unavailable, autofocus=home
+        "search.html", q=q, args=args, result=result, error=error, retry=retry, unavailable=unavailable, autofocus=home,
+        overview=overview,
     )
     return page, status
 
