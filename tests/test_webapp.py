@@ -431,7 +431,7 @@ def test_contradicting_or_empty_filters_say_so(client, query: str, code: str | N
 
 def test_no_middle_dot_sits_beside_a_number_where_it_reads_as_a_zero(client) -> None:  # type: ignore[no-untyped-def]
     """«·» beside an Arabic-Indic digit reads as the zero «٠»: «BBC · ١٢ مارس» was read «١٢٠ مارس»."""
-    pages = ["/?q=الانترنت", "/?q=الانترنت&collapse=0", f"/doc/{SEED_ID}?q=الانترنت", "/about"]
+    pages = ["/", "/?q=الانترنت", "/?q=الانترنت&collapse=0", f"/doc/{SEED_ID}?q=الانترنت", "/about", "/?category=sport"]
     for path in pages:
         text = re.sub(r"<[^>]+>", "", client.get(path).get_data(as_text=True)).replace("&nbsp;", " ")
         assert not re.search(r"\d\s*·|·\s*\d", text), (path, re.search(r".{20}(\d\s*·|·\s*\d).{20}", text))
