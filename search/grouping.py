@@ -25,11 +25,19 @@ their leads (``boilerplate_of``). A reindex finds the boilerplate and keeps it
 with the index (BOILERPLATE_FILE), so that an add judges its articles the same way.
 
 A group's key is derived from its earliest article's id (then the smallest
-id), so a rebuild gives the same keys; an article added later joins the group
-of the copy it is found to be (``group_for``) and takes its key, which never
-changes while the group grows. An article added under the id of an earlier
-group's founder (re-added, or added after the founder was deleted) that is no
-copy of it takes another key: that group is not its own.
+id); a reindex over a live index keeps instead the key a group's articles held
+there (``keep_keys``: a split leaves it with the part holding the article that
+founded it, else the largest; a merge keeps the key founded in it, else the
+most held), so that links to a story keep working, and a rebuild of the same
+articles gives the same keys. An article added later joins the groups of the
+copies it is found to be (``groups_for``) and takes their key, which does not
+change while the group grows; copies of several groups merge them
+(``assign_added``). An article deleted, or replaced by another text under its
+id, may have been the only link between two parts of its group: the articles
+left are regrouped among themselves (``regroup``), as a reindex would group
+them. An article added under the id of an earlier group's founder (re-added,
+or added after the founder was deleted) that is no copy of it takes another
+key: that group is not its own.
 """
 
 from __future__ import annotations
@@ -40,12 +48,13 @@ import multiprocessing as mp
 import re
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -537,8 +546,10 @@ def group_documents(
     meanwhile: FormsMet | None = None,
     written: Counter[str] | None = None,
     boilerplate: np.ndarray | None = None,
+    before: Mapping[str, str] | None = None,
 ) -> Grouping:
-    """Each document's group key: copies share the key of their earliest member.
+    """Each document's group key: copies share the key of their earliest member, or, with ``before``
+    (an id -> the key its article held in the live index), a key its members held (``keep_keys``).
 
     ``meanwhile``, when given, is called with the normalised forms the forked fingerprinting
     processes met (when there were such processes) before the pairing, which takes one core:
@@ -585,31 +596,87 @@ def group_documents(
         if len(found) > 1:
             groups += 1
             grouped += len(found)
+    if before:
+        keys = keep_keys(docs, keys, before)
     return Grouping(keys, groups, grouped, len(pairs) + len(shortened), copies, boilerplate)
 
 
-def group_for(doc: Document, candidates: Iterable[tuple[Document, str]], boilerplate: np.ndarray | None = None) -> str:
-    """The key of the group a new article joins: that of the first candidate (an
-    article already indexed, with its key) it is a copy of; else "" (a group of its own)."""
+KeyChoice = Callable[[str, str, set[str]], str]  # (a group's own key, its founder's id, keys given) -> its key
+
+
+def _claim_rank(holders: Sequence[Document], key: str) -> tuple[bool, int, tuple[bool, str, str], str]:
+    """The order in which groups claim a key their articles held (the first wins): the group holding
+    the article that founded the key (``key_of`` of its id), then the one with the most holders, then
+    the one whose earliest holder is the earliest."""
+    founded = any(key_of(doc.id) == key for doc in holders)
+    return (not founded, -len(holders), min(map(_founder_order, holders)), key)
+
+
+def keep_keys(
+    docs: Sequence[Document], keys: Sequence[str], before: Mapping[str, str], choose: KeyChoice | None = None
+) -> list[str]:
+    """The groups' keys (``keys``, one per document, as ``group_documents`` gives them), each group
+    keeping instead a key its articles held (``before``: an id -> its key until now), so that the links
+    to a story keep working where the story still is. A key held in several groups (a group split)
+    goes to the first in ``_claim_rank``'s order; a group whose articles held several keys (groups
+    merged) keeps the first it wins in that order: the key founded in it, else the most held. A key
+    is never given to two groups: a group that keeps none takes its own key (its founder's), or, when
+    that one is given, another (``choose``, by default ``_unused_key`` among the keys given here)."""
+    groups: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    claims = []
+    for key, members in groups.items():
+        held: dict[str, list[Document]] = {}
+        for i in members:
+            old = before.get(docs[i].id, "")
+            if old:
+                held.setdefault(old, []).append(docs[i])
+        claims += [(_claim_rank(holders, old), key) for old, holders in held.items()]
+    given: dict[str, str] = {}  # a group's own key -> the key it keeps
+    taken: set[str] = set()
+    for (*_rank, old), key in sorted(claims):
+        if key not in given and old not in taken:
+            given[key] = old
+            taken.add(old)
+    pick = choose or (lambda key, founder, given_keys: _unused_key(key, founder, _nobody, set(), given_keys))
+    for key in sorted(groups.keys() - given.keys()):
+        founder = min((docs[i] for i in groups[key]), key=_founder_order).id
+        given[key] = pick(key, founder, taken)
+        taken.add(given[key])
+    return [given[key] for key in keys]
+
+
+def groups_for(
+    doc: Document, candidates: Iterable[tuple[Document, str]], boilerplate: np.ndarray | None = None
+) -> list[str]:
+    """The keys of the groups a new article is a copy of, in the order met: those of the candidates
+    (articles already indexed, with their keys) it is a copy of. One copy in a group is enough: the
+    other candidates of a group found are not compared."""
     marked = boilerplate if boilerplate is not None else np.zeros(0, dtype=np.uint64)
     mine = fingerprint(doc)
     mark_boilerplate([mine], marked)
+    found: list[str] = []
     for other, key in candidates:
-        if not key:
+        if not key or key in found:
             continue
         theirs = fingerprint(other)
         mark_boilerplate([theirs], marked)
         if similar(mine, theirs):
-            return key
-    return ""
+            found.append(key)
+    return found
 
 
 def assign(
-    docs: Sequence[Document], procs: int = 1, meanwhile: FormsMet | None = None, written: Counter[str] | None = None
+    docs: Sequence[Document],
+    procs: int = 1,
+    meanwhile: FormsMet | None = None,
+    written: Counter[str] | None = None,
+    before: Mapping[str, str] | None = None,
 ) -> Grouping:
     """Group the documents of a reindex: each gets its group's key in ``doc.group``
-    (``meanwhile``, ``written``: see ``group_documents``)."""
-    found = group_documents(docs, procs, meanwhile, written)
+    (``meanwhile``, ``written``, ``before``: see ``group_documents``)."""
+    found = group_documents(docs, procs, meanwhile, written, before=before)
     for doc, key in zip(docs, found.keys, strict=True):
         doc.group = key
     return found
@@ -619,6 +686,34 @@ Candidates = Callable[[Document], Iterable[tuple[Document, str]]]
 Holders = Callable[[str], Iterable[str]]  # a group key -> ids of indexed articles in that group (a few)
 TRIED_MEMBERS = 3  # the members of a new group looked up in the index
 FRESH_KEYS = 1000  # other keys tried for a new group whose founder's key an indexed group holds
+
+
+class Groups(Protocol):
+    """The live index's story groups, as an add or a delete reads them before writing."""
+
+    def size(self, key: str) -> int:
+        """How many indexed articles hold the key."""
+        ...
+
+    def members(self, key: str) -> list[Document]:
+        """The indexed articles holding the key, whole (with the key in ``group``): MAX_GROUP + 1 at most."""
+        ...
+
+    def stored(self, doc_id: str) -> Document | None:
+        """The indexed article under the id, whole; None when there is none."""
+        ...
+
+
+@dataclass
+class Added:
+    """What an add does to the story groups."""
+
+    grouped: int  # the added documents in a group of two or more
+    rekeyed: list[Document] = field(default_factory=list)  # indexed articles, not added, whose key changed
+
+
+def _nobody(_key: str) -> tuple[str, ...]:
+    return ()
 
 
 def _unused_key(key: str, founder: str, holders: Holders, adding: set[str], taken: set[str]) -> str:
@@ -632,36 +727,163 @@ def _unused_key(key: str, founder: str, holders: Holders, adding: set[str], take
     raise IndexProblem(f"no free story-group key for {founder!r} after {FRESH_KEYS} tries")
 
 
+def regroup(
+    members: Sequence[Document],
+    leaving: set[str],
+    holders: Holders | None,
+    boilerplate: np.ndarray | None,
+    taken: set[str],
+) -> list[Document]:
+    """Regroup the articles left holding one key after a delete or an add (``members``, each with that
+    key in ``group``) among themselves, as a reindex of them would: an article that linked two copies
+    may be gone. The part holding the article that founded the key keeps it, else the largest
+    (``keep_keys``); each other part takes its founder's key, or another when an indexed group
+    (``holders``) outside these members and ``leaving`` (the ids this change removes or replaces)
+    holds that one, or this change gave it (``taken``, to which the keys given here are added).
+    Costs one grouping of at most MAX_GROUP articles (a larger group, grown by adds before they were
+    bounded, is left as it is). Returns the members whose key changed (``group`` set to the new one)."""
+    if len(members) < 2 or len(members) > MAX_GROUP:
+        return []
+    found = group_documents(members, boilerplate=boilerplate)
+    allowed = leaving | {doc.id for doc in members}
+
+    def choose(key: str, founder: str, given: set[str]) -> str:
+        return _unused_key(key, founder, holders or _nobody, allowed, taken | given)
+
+    keys = keep_keys(members, found.keys, {doc.id: doc.group for doc in members}, choose)
+    taken.update(keys)
+    changed = []
+    for doc, key in zip(members, keys, strict=True):
+        if key != doc.group:
+            doc.group = key
+            changed.append(doc)
+    return changed
+
+
+def regroup_deleted(
+    ids: Iterable[str], groups: Groups, holders: Holders | None = None, boilerplate: np.ndarray | None = None
+) -> list[Document]:
+    """Before a delete: the groups the deleted articles leave, each regrouped without them (``regroup``).
+    Returns the indexed articles to write again with a new key."""
+    leaving = set(ids)
+    keys = set()
+    for doc_id in leaving:
+        doc = groups.stored(doc_id)
+        if doc is not None and doc.group:
+            keys.add(doc.group)
+    taken: set[str] = set()
+    changed: list[Document] = []
+    for key in sorted(keys):
+        listed = groups.members(key)
+        if len(listed) <= MAX_GROUP:  # else more than were read (a group grown by adds before they were bounded)
+            changed += regroup([doc for doc in listed if doc.id not in leaving], leaving, holders, boilerplate, taken)
+    return changed
+
+
+def _same_text(a: Document, b: Document) -> bool:
+    """Do two versions of an article compare as one (what ``fingerprint`` reads)?"""
+    return (a.title, a.body, a.source) == (b.title, b.body, b.source) and (
+        (a.date.isoformat() if a.date else "") == (b.date.isoformat() if b.date else "")
+    )
+
+
+def _merge(
+    links: dict[str, list[str]], sizes: dict[str, int], groups: Groups, adding: set[str]
+) -> tuple[dict[str, str], dict[str, Document], dict[str, str]]:
+    """The indexed groups new groups join (``links``: a new group's key -> the indexed groups its
+    articles are copies of; ``sizes``: a new group's key -> its articles). Groups linked by new copies
+    are merged, as a reindex's union of copies merges them, while the whole holds MAX_GROUP articles
+    at most. The merged group keeps the key of the group a reindex would let keep it (``_claim_rank``:
+    the one whose founder is still in it, the largest, the earliest; nearly always the largest): the
+    fewest articles are written again, and the key most links to the story name is kept. Returns a
+    new group's key -> the indexed key it joins, the indexed articles re-keyed (id -> the article,
+    with its new key), and each merged key -> the key it was merged into."""
+    parent: dict[tuple[bool, str], tuple[bool, str]] = {}  # (indexed?, key): new and indexed keys apart
+
+    def root(node: tuple[bool, str]) -> tuple[bool, str]:
+        while parent.setdefault(node, node) != node:
+            node = parent[node]
+        return node
+
+    for key, linked in links.items():
+        for other in linked:
+            parent[root((True, other))] = root((False, key))
+    parts: dict[tuple[bool, str], list[tuple[bool, str]]] = {}
+    for node in list(parent):
+        parts.setdefault(root(node), []).append(node)
+    joined: dict[str, str] = {}
+    rekeyed: dict[str, Document] = {}
+    merged_into: dict[str, str] = {}
+    for nodes in parts.values():
+        new = sorted(key for indexed, key in nodes if not indexed)
+        indexed = sorted(key for indexed, key in nodes if indexed)
+        adding_size = sum(sizes[key] for key in new)
+        held = {key: groups.size(key) for key in indexed}
+        if len(indexed) == 1:
+            kept = indexed if held[indexed[0]] + adding_size <= MAX_GROUP else []
+        else:
+            listed = {key: groups.members(key) for key in indexed}
+            ranked = sorted((key for key in indexed if listed[key]), key=lambda key: _claim_rank(listed[key], key))
+            kept, total = [], adding_size
+            for key in ranked:
+                if total + held[key] <= MAX_GROUP:
+                    kept.append(key)
+                    total += held[key]
+            for key in kept[1:]:
+                merged_into[key] = kept[0]
+                for doc in listed[key]:
+                    if doc.id not in adding:
+                        doc.group = kept[0]
+                        rekeyed[doc.id] = doc
+        for key in new:
+            if kept and set(links[key]) & set(kept):
+                joined[key] = kept[0]
+    return joined, rekeyed, merged_into
+
+
 def assign_added(
     docs: Sequence[Document],
     candidates: Candidates,
     holders: Holders | None = None,
     boilerplate: np.ndarray | None = None,
-) -> int:
-    """Group the documents of an add: first among themselves, then each new group joins
-    the group of an indexed article one of its first members is a copy of
-    (``candidates`` names the indexed articles most like a document, with their keys); a group
-    that joins none takes a key no indexed group holds (``holders``: the ids holding a key).
-    ``boilerplate``: what the index's reindex found (``load_boilerplate``); without it, the
-    added documents' own. Returns how many of the documents are in a group of two or more."""
+    groups: Groups | None = None,
+) -> Added:
+    """Group the documents of an add: first among themselves, then each new group joins the groups
+    of the indexed articles its first members are copies of (``candidates`` names the indexed
+    articles most like a document, with their keys); a group that joins none takes a key no indexed
+    group holds (``holders``: the ids holding a key). ``boilerplate``: what the index's reindex found
+    (``load_boilerplate``); without it, the added documents' own.
+
+    With ``groups`` (the index's groups, read before the add is written), an add does what a reindex
+    would do to the groups it touches: new copies of articles of several groups merge them
+    (``_merge``), and the groups that replaced articles leave (another text under their id) are
+    regrouped without them (``regroup``). An add of articles that are no copies and replace nothing
+    costs what it did: one look-up of each id more. Returns how many of the documents are in a
+    group of two or more, and the indexed articles whose key changed (to write again)."""
     if not docs:
-        return 0
+        return Added(0)
     found = group_documents(docs, boilerplate=boilerplate)
     boilerplate = found.boilerplate
     members: dict[str, list[int]] = {}
     for i, key in enumerate(found.keys):
         members.setdefault(key, []).append(i)
-    joined: dict[str, str] = {}  # a new group's key -> the indexed group it joins
+    links: dict[str, list[str]] = {}  # a new group's key -> the indexed groups it is a copy of
     for key, indexes in members.items():
+        linked: list[str] = []
         for i in indexes[:TRIED_MEMBERS]:
-            others = ((other, k) for other, k in candidates(docs[i]) if other.id != docs[i].id)
-            found_key = group_for(docs[i], others, boilerplate)
-            if found_key:
-                joined[key] = found_key
-                break
-    taken = set(joined.values())  # indexed groups that new articles join: held, whoever else leaves them
+            others = ((other, k) for other, k in candidates(docs[i]) if other.id != docs[i].id and k not in linked)
+            linked += groups_for(docs[i], others, boilerplate)
+            if linked and groups is None:
+                break  # without the groups no merge can be made: the first found is joined
+        if linked:
+            links[key] = linked
     adding = {doc.id for doc in docs}
-    grouped = 0
+    if groups is None:
+        joined, rekeyed, merged_into = {key: linked[0] for key, linked in links.items()}, {}, {}
+    else:
+        sizes = {key: len(indexes) for key, indexes in members.items()}
+        joined, rekeyed, merged_into = _merge(links, sizes, groups, adding)
+    taken = set(joined.values())  # indexed groups that new articles join: held, whoever else leaves them
     for key, indexes in members.items():
         final = joined.get(key, "")
         if not final:
@@ -671,6 +893,40 @@ def assign_added(
                 final = _unused_key(key, founder, holders, adding, taken)
         for i in indexes:
             docs[i].group = final
-        if key in joined or len(indexes) > 1:
-            grouped += len(indexes)
-    return grouped
+    if groups is not None:
+        _regroup_replaced(docs, groups, holders, boilerplate, rekeyed, merged_into)
+    shared = Counter(doc.group for doc in docs)
+    joined_keys = set(joined.values())
+    grouped = sum(1 for doc in docs if shared[doc.group] > 1 or doc.group in joined_keys)
+    return Added(grouped, list(rekeyed.values()))
+
+
+def _regroup_replaced(
+    docs: Sequence[Document],
+    groups: Groups,
+    holders: Holders | None,
+    boilerplate: np.ndarray,
+    rekeyed: dict[str, Document],
+    merged_into: dict[str, str],
+) -> None:
+    """Regroup each indexed group an article replaced by this add leaves (``regroup``): another text
+    under its id, or the same text given another key. The groups as they will be: the indexed
+    articles not replaced (``rekeyed`` ones with their new keys, to which those changed here are
+    added), and the added ones."""
+    adding = {doc.id for doc in docs}
+    affected = set()
+    for doc in docs:
+        old = groups.stored(doc.id)
+        if old is not None and old.group and (old.group != doc.group or not _same_text(old, doc)):
+            affected.add(merged_into.get(old.group, old.group))
+    taken = {doc.group for doc in docs} | {doc.group for doc in rekeyed.values()}
+    for key in sorted(affected):
+        listed = groups.members(key)
+        if len(listed) > MAX_GROUP:  # more than were read (a group grown by adds before they were bounded)
+            continue
+        left = {doc.id: rekeyed.get(doc.id, doc) for doc in listed if doc.id not in adding}
+        left.update((doc.id, doc) for doc in rekeyed.values() if doc.group == key)
+        left.update((doc.id, doc) for doc in docs if doc.group == key)
+        for doc in regroup([doc for doc in left.values() if doc.group == key], adding, holders, boilerplate, taken):
+            if doc.id not in adding:
+                rekeyed[doc.id] = doc

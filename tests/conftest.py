@@ -29,6 +29,28 @@ def require_corpus(path: Path = ANT) -> Path:
     return path
 
 
+def jawhara_articles(directory: Path, count: int, word: str = "", names: tuple[str, ...] = ()) -> list[Path]:
+    """Real JawharaFM articles copied out of the corpus, one file each as the corpus holds them: those
+    named (DOCNO), else the first ``count`` whose text has ``word``."""
+    import tarfile
+
+    directory.mkdir(parents=True, exist_ok=True)
+    found: list[Path] = []
+    with tarfile.open(require_corpus(JAWHARA)) as tar:
+        for member in tar:
+            name = Path(member.name).name
+            if not member.isfile() or not name.endswith(".txt") or (names and name[:-4] not in names):
+                continue
+            data = tar.extractfile(member).read()  # type: ignore[union-attr]
+            if word and word not in data.decode("utf-8", "replace"):
+                continue
+            (directory / name).write_bytes(data)
+            found.append(directory / name)
+            if len(found) == (len(names) or count):
+                break
+    return found
+
+
 @pytest.fixture(scope="session")
 def small_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real Whoosh index on disk: the seed plus the fixture documents."""
@@ -208,3 +230,35 @@ def xapian_engine(xapian_index) -> Engine:  # type: ignore[no-untyped-def]
 
     root, shards = xapian_index
     return Engine(config=defaults().replace(index=str(root), backend="xapian", shards=shards))
+
+
+ANT_WORD = "تونس"  # the ANT sample: every article that names Tunisia (774 of 31,525; 6 of them from 2012-2014)
+
+
+@pytest.fixture(scope="session")
+def ant_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real index of real ANT articles: those of the multi-source archive that hold ANT_WORD, five
+    sources, story groups, and the few old opinion pieces that stretch the archive's span to 2012."""
+    import tarfile
+
+    from search.ingest import LoadResult, read_bytes_source
+
+    corpus = require_corpus(ANT)
+    docs = []
+    with tarfile.open(corpus) as tar:
+        for member in tar:
+            if not (member.isfile() and member.name.endswith(".txt")):
+                continue
+            data = tar.extractfile(member).read()  # type: ignore[union-attr]
+            if ANT_WORD.encode() in data:
+                docs.extend(read_bytes_source(data, member.name).documents)
+    root = tmp_path_factory.mktemp("ant-sample")
+    build(root, LoadResult(documents=docs), ["ant-sample"])
+    return root
+
+
+@pytest.fixture(scope="session")
+def ant_client(ant_sample: Path):  # type: ignore[no-untyped-def]
+    from webapp import create_app
+
+    return create_app({"INDEX": str(ant_sample), "TESTING": True}).test_client()

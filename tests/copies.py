@@ -176,3 +176,31 @@ def digests(days: int = 12) -> list[Document]:
                  source="Jawhara FM", date=DAY + timedelta(days=n, hours=14))
         for n in range(days)
     ]
+
+
+# A running story rewritten in three passes (one outlet, a day apart), each keeping the later half of
+# the pass before and adding new paragraphs: the first and the second are copies, the second and the
+# third too, the first and the third share too little. Copies connected through the second: one group.
+_RUNNING = (WIRE + " " + AGENCY + " " + AROUND_THE_QUOTE).split()
+
+
+def running_story() -> list[Document]:
+    """The three passes: pass-1 (words 0-99 of the running text), pass-2 (30-129), pass-3 (60-159)."""
+    titles = ["عاصفة تغلق ميناء صفاقس", "العاصفة تتواصل والحكومة تتحرك", "الحكومة تدعم الفلاحين بعد العاصفة"]
+    return [
+        Document(f"pass-{n + 1}", titles[n], " ".join(_RUNNING[30 * n : 30 * n + 100]), source="وكالة تونس",
+                 date=DAY + timedelta(days=n))
+        for n in range(3)
+    ]
+
+
+def earlier_pass() -> Document:
+    """The first pass as another outlet had published it two days before (a copy of pass-1 only)."""
+    return Document("pass-0", "عاصفة في صفاقس", " ".join(_RUNNING[0:100]), source="Mosaique",
+                    date=DAY - timedelta(days=2))
+
+
+def third_pass_copy() -> Document:
+    """The third pass as another outlet republished it three hours later, under a dateline."""
+    return Document("pass-3b", "الحكومة تدعم الفلاحين", "تونس (وكالات) - " + " ".join(_RUNNING[60:160]),
+                    source="Mosaique", date=DAY + timedelta(days=2, hours=3))

@@ -8,8 +8,10 @@ related articles, and `add`/`delete` keeping groups current.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
@@ -282,10 +284,10 @@ def test_an_added_copy_joins_the_group_of_the_indexed_report() -> None:
     indexed = copies.documents()
     keys = dict(zip([d.id for d in indexed], grouping.group_documents(indexed).keys, strict=True))
     new = copies.added_copy()
-    grouped = grouping.assign_added([new], lambda doc: [(d, keys[d.id]) for d in indexed])
+    grouped = grouping.assign_added([new], lambda doc: [(d, keys[d.id]) for d in indexed]).grouped
     assert grouped == 1 and new.group == keys["wire-1"]
     alone = Document("alone", "خبر آخر", "نص لا علاقة له بالعاصفة ولا بالميناء في شيء على الإطلاق")
-    assert grouping.assign_added([alone], lambda doc: [(d, keys[d.id]) for d in indexed]) == 0
+    assert grouping.assign_added([alone], lambda doc: [(d, keys[d.id]) for d in indexed]).grouped == 0
     assert alone.group == grouping.key_of("alone")
 
 
@@ -335,8 +337,8 @@ def test_an_added_digest_of_another_day_uses_the_indexed_boilerplate() -> None:
     kept = grouping.group_documents(indexed).boilerplate
     new = Document("digest-new", "أبرز أحداث اليوم", copies.DIGEST_OPENING + copies.DIGEST_HEADLINES[-1],
                    source="Jawhara FM", date=indexed[-1].date + timedelta(days=1))
-    assert grouping.assign_added([new], lambda doc: [(d, keys[d.id]) for d in indexed]) == 1, "alone, it looks a copy"
-    assert grouping.assign_added([new], lambda doc: [(d, keys[d.id]) for d in indexed], boilerplate=kept) == 0
+    assert grouping.assign_added([new], lambda doc: [(d, keys[d.id]) for d in indexed]).grouped == 1, "alone, a copy"
+    assert grouping.assign_added([new], lambda doc: [(d, keys[d.id]) for d in indexed], boilerplate=kept).grouped == 0
     assert new.group == grouping.key_of("digest-new")
 
 
@@ -605,3 +607,233 @@ def test_a_group_s_page_offers_no_controls_it_cannot_use(tmp_path: Path) -> None
     assert 'class="match"' not in group and 'class="presets"' not in group and "wire-1" in group
     search = client.get("/?q=" + QUERY).get_data(as_text=True)
     assert 'class="match"' in search and 'class="presets"' in search
+
+
+# -- groups kept current by add and delete, and their keys kept by a reindex ---------------------
+#
+# A running story in three passes (tests/copies.py): pass-1 ~ pass-2 ~ pass-3, pass-1 and pass-3 no
+# copies of each other; pass-0, an earlier copy of pass-1 (and of pass-2); pass-3b, a copy of pass-3.
+RUNNING = {doc.id: doc for doc in [*copies.running_story(), copies.earlier_pass(), copies.third_pass_copy()]}
+KEY = {doc_id: grouping.key_of(doc_id) for doc_id in RUNNING}
+
+
+def _running(*ids: str) -> list[Document]:
+    return [dataclasses.replace(RUNNING[i]) for i in ids]  # fresh copies: writers set ``group``
+
+
+def _parts(keys: dict[str, str]) -> set[frozenset[str]]:
+    """The groups, as sets of ids (whatever their keys)."""
+    found: dict[str, set[str]] = {}
+    for doc_id, key in keys.items():
+        found.setdefault(key, set()).add(doc_id)
+    return {frozenset(ids) for ids in found.values()}
+
+
+class Story:
+    """An index of the running story on one backend: written through the engine's writers (Whoosh) or
+    the command line (Xapian, read through its shard servers), each article's key read through the engine."""
+
+    def __init__(self, backend: str, tmp_path: Path) -> None:
+        self.backend, self.tmp, self.root = backend, tmp_path, tmp_path / "index"
+        self.engine: Engine | None = None
+        self.files = 0
+
+    def _file(self, docs: list[Document]) -> Path:
+        self.files += 1
+        return _jsonl(self.tmp / f"docs-{self.files}.jsonl", docs)
+
+    def _run(self, *args: object) -> str:
+        done = cli(*args, "--backend", "xapian", "--index", self.root)
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    def reindex(self, docs: list[Document]) -> str:
+        """Build or rebuild the index; returns its warnings."""
+        if self.backend == "whoosh":
+            report = build(self.root, LoadResult(documents=docs), ["story"])
+            self.engine = Engine(self.root)
+            return "\n".join(map(str, report.warnings))
+        if self.engine is None:
+            from conftest import xapian_shards
+            from search.settings import defaults
+
+            shards = xapian_shards(self.root, [self._file(docs)])
+            self.engine = Engine(config=defaults().replace(index=str(self.root), backend="xapian", shards=shards))
+            return ""
+        return self._run("reindex", self._file(docs), "--shard-count", 2)
+
+    def add(self, docs: list[Document]) -> None:
+        if self.backend == "whoosh":
+            add(self.root, LoadResult(documents=docs))
+        else:
+            self._run("add", self._file(docs))
+
+    def delete(self, ids: list[str]) -> None:
+        if self.backend == "whoosh":
+            delete(self.root, ids)
+        else:
+            self._run("delete", *ids)
+
+    def keys(self, ids: Iterable[str]) -> dict[str, str]:
+        assert self.engine is not None
+        found = {doc_id: self.engine.document(doc_id) for doc_id in ids}
+        return {doc_id: doc.group.id if doc is not None and doc.group else "" for doc_id, doc in found.items()}
+
+    def settles(self, expected: dict[str, str]) -> None:
+        """The keys become ``expected`` (the Xapian readers see a change within a second or so; a reader
+        of shards that were damaged reports it once, and the next call opens them afresh)."""
+        import time
+
+        from search.errors import IndexProblem
+
+        def keys() -> dict[str, str] | None:
+            try:
+                return self.keys(expected)
+            except IndexProblem:
+                return None
+
+        deadline = time.monotonic() + 10
+        while keys() != expected and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert self.keys(expected) == expected
+
+
+@pytest.fixture(params=["whoosh", "xapian"])
+def story(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    made = Story(request.param, tmp_path)
+    try:
+        yield made
+    finally:
+        if request.param == "xapian":
+            cli("shards", "stop", "--index", made.root)
+
+
+@pytest.mark.parametrize(
+    ("deleted", "expected", "why"),
+    [
+        (["pass-2"], {"pass-0": KEY["pass-0"], "pass-1": KEY["pass-0"], "pass-3": KEY["pass-3"],
+                      "pass-3b": KEY["pass-3"]}, "the link is gone: the part with the founder keeps the key"),
+        (["pass-0", "pass-2"], {"pass-1": KEY["pass-1"], "pass-3": KEY["pass-0"], "pass-3b": KEY["pass-0"]},
+         "the founder gone too: the larger part keeps the key, so that its links still show the story"),
+    ],
+)
+def test_a_delete_regroups_the_articles_left_as_a_reindex_would(  # type: ignore[no-untyped-def]
+    story, deleted: list[str], expected: dict[str, str], why: str
+) -> None:
+    story.reindex(_running("pass-0", "pass-1", "pass-2", "pass-3", "pass-3b"))
+    story.settles(dict.fromkeys(RUNNING, KEY["pass-0"]))
+    story.delete(deleted)
+    story.settles(expected)
+    assert _parts(expected) == _parts(_keys(_running(*expected))), "the groups a reindex of them finds"
+    assert story.engine is not None
+    sources = Filters(source=["وكالة تونس", "Mosaique"])
+    collapsed = story.engine.search("", filters=sources, collapse=True, suggest=False)
+    assert collapsed.total == len(_parts(expected)), why
+
+
+def test_an_article_replaced_by_another_text_leaves_its_group_regrouped(story) -> None:  # type: ignore[no-untyped-def]
+    """pass-2, the copy linking pass-1 and pass-3, replaced under its id by a text that is no copy."""
+    story.reindex(_running("pass-1", "pass-2", "pass-3"))
+    story.settles(dict.fromkeys(["pass-1", "pass-2", "pass-3"], KEY["pass-1"]))
+    other = Document("pass-2", FOOTBALL.title, FOOTBALL.body, source="وكالة تونس", date=copies.DAY)
+    story.add([other])
+    story.settles({"pass-1": KEY["pass-1"], "pass-2": KEY["pass-2"], "pass-3": KEY["pass-3"]})
+    story.add(_running("pass-2"))  # the running text again: it links the two parts again, under the older key
+    story.settles(dict.fromkeys(["pass-1", "pass-2", "pass-3"], KEY["pass-1"]))
+
+
+def test_an_added_copy_of_two_groups_merges_them(story) -> None:  # type: ignore[no-untyped-def]
+    """pass-2 is a copy of pass-1 (a group of one) and of pass-3 (a group of two, with pass-3b): the groups
+    merge, as a reindex merges them; the larger group's key is kept, the smaller's article takes it."""
+    story.reindex(_running("pass-1", "pass-3", "pass-3b"))
+    story.settles({"pass-1": KEY["pass-1"], "pass-3": KEY["pass-3"], "pass-3b": KEY["pass-3"]})
+    story.add(_running("pass-2"))
+    story.settles(dict.fromkeys(["pass-1", "pass-2", "pass-3", "pass-3b"], KEY["pass-3"]))
+    assert story.engine is not None
+    assert story.engine.search("", filters=Filters(group=KEY["pass-3"]), suggest=False).total == 4
+    assert story.engine.search("", filters=Filters(group=KEY["pass-1"]), suggest=False).total == 0
+
+
+def test_a_copy_of_two_groups_finds_both_among_other_articles(story) -> None:  # type: ignore[no-untyped-def]
+    """Among other articles, the Whoosh store's add looked for copies by the twelve most telling words of
+    the whole text, which all came from pass-3's half: pass-1 was never compared and the groups stayed
+    apart (red team). Its words are now drawn from each stretch of the text, as the Xapian store's are."""
+    others = [dataclasses.replace(doc) for doc in copies.documents()]
+    story.reindex(_running("pass-1", "pass-3") + others)
+    larger = story.keys(["pass-1"])["pass-1"]  # pass-1's group holds three of the others' copies too
+    assert larger != story.keys(["pass-3"])["pass-3"]
+    story.add(_running("pass-2"))
+    story.settles(dict.fromkeys(["pass-1", "pass-2", "pass-3"], larger))
+
+
+def test_a_reindex_keeps_the_keys_of_the_groups_it_finds_again(story) -> None:  # type: ignore[no-untyped-def]
+    """An earlier copy added joins its group under the group's key; a reindex, which would key the group
+    by its new earliest article, keeps the key its articles held, so that links to it keep working. A
+    group split by a reindex leaves the key with the part holding its founder."""
+    story.reindex(_running("pass-1", "pass-3"))
+    story.add(_running("pass-0"))
+    added = {"pass-0": KEY["pass-1"], "pass-1": KEY["pass-1"], "pass-3": KEY["pass-3"]}
+    story.settles(added)
+    assert grouping.group_documents(_running("pass-0", "pass-1")).keys == [KEY["pass-0"]] * 2, "without the index"
+    story.reindex(_running("pass-0", "pass-1", "pass-3"))
+    story.settles(added)
+    story.reindex(_running("pass-0", "pass-1", "pass-2", "pass-3"))  # merged through pass-2: the most held key
+    story.settles(dict.fromkeys(["pass-0", "pass-1", "pass-2", "pass-3"], KEY["pass-1"]))
+    story.reindex(_running("pass-0", "pass-1", "pass-3"))  # split again: the founder's part keeps its key
+    story.settles(added)
+
+
+def test_a_reindex_over_an_unreadable_index_keys_groups_by_their_founders(story) -> None:  # type: ignore[no-untyped-def]
+    story.reindex(_running("pass-1", "pass-3"))
+    story.add(_running("pass-0"))
+    story.settles({"pass-0": KEY["pass-1"], "pass-1": KEY["pass-1"]})
+    live = story.root / (story.root / "CURRENT").read_text(encoding="utf-8").strip()
+    for path in live.rglob("*"):
+        if path.suffix == ".toc":  # Whoosh's table of contents: lost
+            path.unlink()
+        elif path.suffix == ".glass":  # Xapian's tables: overwritten
+            path.write_bytes(b"damaged")
+    warnings = story.reindex(_running("pass-0", "pass-1", "pass-3"))
+    assert "story-group keys of the live index unread" in warnings
+    story.settles({"pass-0": KEY["pass-0"], "pass-1": KEY["pass-0"], "pass-3": KEY["pass-3"]})
+
+
+D = copies.DAY
+
+
+@pytest.mark.parametrize(
+    ("groups", "before", "expected", "why"),
+    [
+        ({"A0": ["A0", "A"]}, {"A": "kA"}, {"A0": "kA", "A": "kA"}, "an earlier copy joined: the group's key kept"),
+        ({"A": ["A", "B"], "C": ["C"]}, {"A": "kA", "B": "kA", "C": "kA"}, {"A": "kA", "B": "kA", "C": "g:C"},
+         "a split: the part holding the key's founder (A) keeps it"),
+        ({"B": ["B"], "C": ["C", "D"]}, {"B": "kA", "C": "kA", "D": "kA"}, {"B": "g:B", "C": "kA", "D": "kA"},
+         "a split, the founder gone: the larger part keeps it"),
+        ({"A": ["A", "C", "D"]}, {"A": "kA", "C": "kC", "D": "kC"}, {"A": "kC", "C": "kC", "D": "kC"},
+         "a merge: the key most of it held"),
+        ({"X": ["X"], "Y": ["Y"]}, {"Y": "g:X"}, {"X": "fresh", "Y": "g:X"},
+         "a key is never given to two groups: X's own key is held by Y's group, X takes another"),
+        ({"A": ["A", "B"]}, {}, {"A": "g:A", "B": "g:A"}, "no live index: the founder's key"),
+    ],
+)
+def test_which_group_keeps_a_key(
+    groups: dict[str, list[str]], before: dict[str, str], expected: dict[str, str], why: str
+) -> None:
+    """``keep_keys``, on groups as ``group_documents`` gives them (the founder first, each a day apart)."""
+    known = {"kA": "A", "kC": "C"}  # the articles that founded these keys
+
+    def key(name: str) -> str:
+        return grouping.key_of(known.get(name, name[2:]))
+
+    order = sorted({doc_id for ids in groups.values() for doc_id in ids})
+    docs = [Document(doc_id, date=D + timedelta(days=order.index(doc_id))) for doc_id in order]
+    by_group = {doc_id: founder for founder, ids in groups.items() for doc_id in ids}
+    keys = grouping.keep_keys(docs, [grouping.key_of(by_group[d.id]) for d in docs],
+                              {doc_id: key(old) for doc_id, old in before.items()})
+    found = dict(zip(order, keys, strict=True))
+    for doc_id, wanted in expected.items():
+        if wanted == "fresh":
+            assert found[doc_id] not in {grouping.key_of(i) for i in order}, why
+        else:
+            assert found[doc_id] == key(wanted), why
+    assert len({found[ids[0]] for ids in groups.values()}) == len(groups), "one key per group"

@@ -72,6 +72,13 @@ class Snapshot(Protocol):
         """Equal for two snapshots of the same state (caches keyed on it stay valid)."""
         ...
 
+    @property
+    def pinned(self) -> bool:
+        """Whether it reads the state it was opened on for as long as it is kept, whatever is written
+        meanwhile (a download in passes then reads one state). When not (remote shards follow each
+        commit), a reader that reads more than once compares ``key`` to see that the index changed."""
+        ...
+
     def doc_count(self) -> int: ...
 
     def words(self, field: str, prefix: str, limit: int | None = None) -> Iterator[str]: ...
@@ -210,7 +217,8 @@ def _nothing_message(load: LoadResult, report: BuildReport) -> str:
 
 
 def stored_document(stored: Stored) -> Document:
-    """A Document again from its stored fields (as much of it as is stored)."""
+    """A Document again from its stored fields: whole, as it was written (a story group's change
+    writes it again)."""
     date = None
     text = stored.get("date_iso")
     if isinstance(text, str) and text:
@@ -222,7 +230,10 @@ def stored_document(stored: Stored) -> Document:
         id=str(stored.get("id") or ""),
         title=str(stored.get("title") or ""),
         body=str(stored.get("body") or ""),
+        url=str(stored.get("url") or ""),
         source=str(stored.get("source") or ""),
+        category=str(stored.get("category") or ""),
+        author=str(stored.get("author") or ""),
         date=date,
         group=str(stored.get("group") or ""),
     )

@@ -61,6 +61,12 @@ class WhooshSnapshot:
     def key(self) -> Hashable:
         return self.generation, self.reader.generation()
 
+    @property
+    def pinned(self) -> bool:
+        """Yes: its searcher reads one commit, and the state (its ranker, its searchers) stays open
+        until the last snapshot of it is dropped, however many commits or reindexes follow."""
+        return True
+
     def doc_count(self) -> int:
         return self.searcher.doc_count()
 

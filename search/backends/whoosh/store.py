@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -49,8 +50,8 @@ from search.backends.writing import (
     writer_lock,
     writing,
 )
-from search.errors import IndexProblem
-from search.ingest import Document, LoadResult
+from search.errors import IndexMissing, IndexProblem
+from search.ingest import Document, LoadResult, Problem
 from search.roots import IdsAhead, roots_column
 from search.settings import SETTINGS
 from search.spelling import (
@@ -110,26 +111,35 @@ def _write_docs(
     progress: Callable[[int], None] | None,
     update: bool = False,
     memory_mb: float = LIMIT_MB,
+    rewritten: list[Document] | None = None,
 ) -> dict[str, int] | None:
     """Write docs; for new documents (not ``update``) return the spelling field's terms with
-    their document counts, as the writers saw them."""
+    their document counts, as the writers saw them. ``rewritten``: indexed articles written again
+    in the same commit (a new story-group key), not counted in the progress."""
     if not update:
         return _write_new_segments(ix, docs, procs, progress, memory_mb)
     writer = _Writer(ix, limitmb=memory_mb)
     names = set(ix.schema.names())  # an index built before a field was added lacks it
     try:
         for doc in docs:
-            fields = {k: v for k, v in to_fields(doc).items() if k in names}
-            if ROOTS in names:
-                fields[ROOTS] = roots_column(doc.title, doc.body)  # the fast writer finds it on its way
-            writer.update_document(**fields)
+            writer.update_document(**_fields(doc, names))
             if progress:
                 progress(1)
+        for doc in rewritten or ():
+            writer.update_document(**_fields(doc, names))
     except BaseException:
         writer.cancel()
         raise
     writer.commit()
     return None
+
+
+def _fields(doc: Document, names: set[str]) -> dict[str, object]:
+    """A document's fields for an index with the fields ``names``."""
+    fields = {k: v for k, v in to_fields(doc).items() if k in names}
+    if ROOTS in names:
+        fields[ROOTS] = roots_column(doc.title, doc.body)  # the fast writer finds it on its way
+    return fields
 
 
 def _write_new_segments(
@@ -315,8 +325,10 @@ def build(
         clean_abandoned(root)
         register_die_with_parent()  # the fingerprinting processes die with this one
         written: Counter[str] = Counter()  # the bodies' written words: their spellings, counted while grouping
+        before = live_keys(root, report)
         with IdsAhead() as ahead:  # the roots column's ids, looked up while the grouping pairs copies
-            found = grouping.assign(docs, procs, meanwhile=ahead.start, written=written)
+            found = grouping.assign(docs, procs, meanwhile=ahead.start, written=written, before=before)
+            del before
             ahead.collect()
             spellings = spellings_from_counts(written)
             del written
@@ -328,6 +340,34 @@ def build(
     report.size_bytes = folder_size(live)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def live_keys(root: Path, report: BuildReport) -> dict[str, str]:
+    """Each article of the live index -> its story-group key, for a reindex to keep the keys of the
+    groups it finds again (grouping.keep_keys); empty when there is no live index or it cannot be
+    read (then the keys are the founders', and a damaged index is a warning of the ``report``).
+    From the group column and the id terms: 0.25 s for ANT."""
+    try:
+        ix, _gen = open_index(root)
+        with ix.reader() as reader:
+            if "group" not in ix.schema.names():
+                return {}
+            groups = list(reader.column_reader("group"))
+            found: dict[str, str] = {}
+            for leaf, offset in reader.leaf_readers():
+                for term, info in leaf.iter_field("id"):
+                    numbers = [info.min_id()] if info.doc_frequency() == 1 else leaf.postings("id", term).all_ids()
+                    for number in numbers:
+                        if not leaf.is_deleted(number):
+                            doc_id = term.decode("utf-8", "surrogatepass") if isinstance(term, bytes) else term
+                            found[doc_id] = str(groups[offset + number] or "")
+            return found
+    except IndexMissing:
+        return {}
+    except Exception as exc:  # noqa: BLE001 - Whoosh raises many kinds on a damaged folder: keys as without it
+        report.warnings.append(Problem(str(root), "story-group keys of the live index unread",
+                                       f"{type(exc).__name__}: {exc}; groups take their founders' keys"))
+        return {}
 
 
 def _write_generation(
@@ -409,18 +449,22 @@ def add(
     wait: bool = False,
     memory_mb: float = LIMIT_MB,
 ) -> BuildReport:
-    """Add documents to the live index; a document whose id exists replaces it."""
+    """Add documents to the live index; a document whose id exists replaces it. The indexed articles
+    whose story group changes (groups merged or split: grouping.assign_added) are written again."""
     started = time.perf_counter()
     report = BuildReport()
     docs = prepare(load, report)
+    rekeyed: list[Document] = []
     with writing(root), writer_lock(root, wait=wait, existing="`baheth reindex`"):
         ix, gen = open_index(root)
         with ix.searcher() as searcher:
             report.replaced += sum(1 for doc in docs if searcher.document_number(id=doc.id) is not None)
             if "group" in ix.schema.names():
                 kept = grouping.load_boilerplate(gen / grouping.BOILERPLATE_FILE)
-                report.grouped = grouping.assign_added(docs, _candidates(searcher), _holders(searcher), kept)
-        _write_docs(ix, docs, 1, progress, update=True, memory_mb=memory_mb)
+                indexed = _IndexedGroups(searcher)
+                added = grouping.assign_added(docs, indexed.candidates, indexed.holders, kept, indexed)
+                report.grouped, rekeyed = added.grouped, added.rekeyed
+        _write_docs(ix, docs, 1, progress, update=True, memory_mb=memory_mb, rewritten=rekeyed)
         report.indexed = len(docs)
         with after_commit(root):
             _touch_meta(gen, ix, docs)
@@ -432,37 +476,65 @@ def add(
 
 CANDIDATES = 10  # indexed articles compared with each added one
 KEY_TERMS = 12  # the added article's most telling words, to find them
+KEY_PARTS = 4  # the stretches of its text they are drawn from, an equal share each
 
 
-def _candidates(searcher: Searcher) -> grouping.Candidates:
-    """The indexed articles most like a document (by its key terms), with their group keys."""
+class _IndexedGroups:
+    """The live index's story groups, as an add or a delete reads them (grouping.Groups), through a
+    searcher opened before the change is written."""
 
-    def find(doc: Document) -> Iterator[tuple[Document, str]]:
-        words = [w for w, _ in searcher.key_terms_from_text("body", doc.title + "\n" + doc.body, numterms=KEY_TERMS)]
+    def __init__(self, searcher: Searcher) -> None:
+        self.searcher = searcher
+
+    def candidates(self, doc: Document) -> Iterator[tuple[Document, str]]:
+        """The indexed articles most like a document, with their group keys: those holding its most
+        telling words, KEY_TERMS in all, an equal share from each of KEY_PARTS stretches of its text, as
+        the Xapian store finds them. From the whole text by tf-idf, the words all came from the half
+        whose copies the index holds fewer of, and an article copying two reports (one its first half,
+        the other its second) found one: their groups were never merged (red team)."""
+        written = (doc.title + "\n" + doc.body).split()
+        step = -(-len(written) // KEY_PARTS) or 1
+        words = list(dict.fromkeys(
+            word for start in range(0, len(written), step)
+            for word, _ in self.searcher.key_terms_from_text(
+                "body", " ".join(written[start : start + step]), numterms=KEY_TERMS // KEY_PARTS)
+        ))
         if not words:
             return
-        for hit in searcher.search(Q.Or([Q.Term("body", w) for w in words]), limit=CANDIDATES):
+        for hit in self.searcher.search(Q.Or([Q.Term("body", w) for w in words]), limit=CANDIDATES):
             stored = hit.fields()
             yield stored_document(stored), str(stored.get("group") or "")
 
-    return find
+    def holders(self, key: str) -> list[str]:
+        """The ids of (a few) indexed articles in a story group."""
+        return [str(hit.fields().get("id")) for hit in self.searcher.search(Q.Term("group", key), limit=CANDIDATES)]
 
+    def size(self, key: str) -> int:
+        return sum(1 for _ in self.searcher.document_numbers(group=key))
 
-def _holders(searcher: Searcher) -> grouping.Holders:
-    """The ids of (a few) indexed articles in a story group."""
+    def members(self, key: str) -> list[Document]:
+        numbers = islice(self.searcher.document_numbers(group=key), grouping.MAX_GROUP + 1)
+        return [stored_document(self.searcher.stored_fields(n)) for n in numbers]
 
-    def held(key: str) -> list[str]:
-        return [str(hit.fields().get("id")) for hit in searcher.search(Q.Term("group", key), limit=CANDIDATES)]
-
-    return held
+    def stored(self, doc_id: str) -> Document | None:
+        fields = self.searcher.document(id=doc_id)
+        return stored_document(fields) if fields is not None else None
 
 
 def delete(root: Path, ids: list[str], wait: bool = False) -> BuildReport:
-    """Delete documents by id from the live index."""
+    """Delete documents by id from the live index; the story groups they leave are regrouped without
+    them (grouping.regroup_deleted), and the articles whose key changes written again with it."""
     started = time.perf_counter()
     report = BuildReport()
     with writing(root), writer_lock(root, wait=wait, existing="`baheth reindex`"):
         ix, gen = open_index(root)
+        names = set(ix.schema.names())
+        rekeyed: list[Document] = []
+        if "group" in names:
+            with ix.searcher() as searcher:
+                indexed = _IndexedGroups(searcher)
+                kept = grouping.load_boilerplate(gen / grouping.BOILERPLATE_FILE)
+                rekeyed = grouping.regroup_deleted(ids, indexed, indexed.holders, kept)
         writer = ix.writer()
         try:
             for doc_id in dict.fromkeys(ids):  # an id named twice is deleted once, counted once
@@ -470,6 +542,8 @@ def delete(root: Path, ids: list[str], wait: bool = False) -> BuildReport:
                     report.deleted += 1
                 else:
                     report.not_found.append(doc_id)
+            for doc in rekeyed:
+                writer.update_document(**_fields(doc, names))
         except BaseException:
             writer.cancel()
             raise

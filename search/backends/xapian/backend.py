@@ -122,6 +122,12 @@ class XapianSnapshot:
     def key(self) -> Hashable:
         return self.state.generation, self.state.updated, tuple(self.state.answered)
 
+    @property
+    def pinned(self) -> bool:
+        """No: the thread's connections follow the shards (reopened on each commit, reconnected after
+        a fault or a reindex), and a later snapshot of this thread may close them."""
+        return False
+
     def doc_count(self) -> int:
         return self.state.documents
 

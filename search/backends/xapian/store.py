@@ -18,11 +18,14 @@ so replaying them is harmless.
 
 from __future__ import annotations
 
+import heapq
 import json
+import math
 import multiprocessing as mp
 import os
 import sys
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -74,7 +77,7 @@ from search.backends.xapian.fields import (
     term,
 )
 from search.errors import IndexMissing, IndexProblem
-from search.ingest import Document, LoadResult
+from search.ingest import Document, LoadResult, Problem
 from search.spelling import (
     VOCABULARY_FILE,
     read_vocabulary,
@@ -259,7 +262,9 @@ def build(
         clean_abandoned(root)
         register_die_with_parent()  # the fingerprinting processes die with this one
         written: Counter[str] = Counter()  # the bodies' written words: their spellings, counted while grouping
-        found = grouping.assign(docs, min(shards, os.cpu_count() or 1), written=written)
+        before = live_keys(root, report)
+        found = grouping.assign(docs, min(shards, os.cpu_count() or 1), written=written, before=before)
+        del before
         spellings = spellings_from_counts(written)
         del written
         report.groups, report.grouped = found.groups, found.grouped
@@ -357,52 +362,125 @@ def _existing(db: Any, doc_id: str) -> Any | None:
 
 CANDIDATES = 10  # indexed articles compared with each added one
 KEY_TERMS = 12  # the added article's most telling words, to find them
+KEY_PARTS = 4  # the stretches of its text they are drawn from, an equal share each
 
 
-def _candidates(xapian: Any, dbs: list[Any]) -> grouping.Candidates:
-    """The indexed articles most like a document (its most frequent body stems), with their group keys."""
-    db = xapian.Database()
-    for shard in dbs:
-        db.add_database(shard)
+class _IndexedGroups:
+    """The story groups of the shards, as an add or a delete reads them before writing (grouping.Groups)."""
 
-    def find(doc: Document) -> Iterator[tuple[Document, str]]:
+    def __init__(self, xapian: Any, dbs: list[Any]) -> None:
+        self.xapian = xapian
+        self.dbs = dbs
+        self.db = xapian.Database()
+        for shard in dbs:
+            self.db.add_database(shard)
+
+    def candidates(self, doc: Document) -> Iterator[tuple[Document, str]]:
+        """The indexed articles most like a document, with their group keys: those holding its most
+        telling body stems (tf-idf, among the stems the index holds), KEY_TERMS in all, an equal share
+        from each of KEY_PARTS stretches of the text (its stems in the order met). Drawn from the whole
+        text, so that an article that copies two others (one its first half, the other its second) finds
+        both, and their groups are merged (grouping.assign_added): by tf-idf alone, the terms all came
+        from the half whose copies the index holds fewer of. Ties go by a hash of the word."""
         frequencies, _positions, _lengths = analysed(doc)
-        words = [w for w, _n in frequencies["body"].most_common(4 * KEY_TERMS)]
+        db = self.db
+        documents = db.get_doccount() + 1
+        scored = []
+        for word, n in frequencies["body"].items():  # in the order met
+            held = db.get_termfreq(term(PREFIX["body"], word))
+            if held:
+                scored.append((-n * math.log(documents / held), zlib.crc32(word.encode("utf-8", "replace")), word))
+        step = -(-len(scored) // KEY_PARTS)
+        words = [word for start in range(0, len(scored), step or 1)
+                 for _score, _hash, word in heapq.nsmallest(KEY_TERMS // KEY_PARTS, scored[start : start + step])]
         if not words:
             return
-        words = sorted(words, key=lambda w: db.get_termfreq(term(PREFIX["body"], w)) or db.get_doccount() + 1)
-        enquire = xapian.Enquire(db)
-        enquire.set_query(xapian.Query(xapian.Query.OP_OR, [term(PREFIX["body"], w) for w in words[:KEY_TERMS]]))
-        for match in enquire.get_mset(0, CANDIDATES):
-            stored = json.loads(match.document.get_data())
+        query = self.xapian.Query(self.xapian.Query.OP_OR, [term(PREFIX["body"], w) for w in words])
+        for stored in self._found(query, CANDIDATES):
             yield stored_document(stored), str(stored.get("group") or "")
 
-    return find
+    def _found(self, query: Any, limit: int) -> Iterator[dict[str, Any]]:
+        enquire = self.xapian.Enquire(self.db)
+        enquire.set_query(query)
+        for match in enquire.get_mset(0, limit):
+            yield json.loads(match.document.get_data())
+
+    def holders(self, key: str) -> list[str]:
+        """The ids of (a few) indexed articles in a story group, over every shard."""
+        query = self.xapian.Query(term(PREFIX["group"], key))
+        return [str(stored.get("id")) for stored in self._found(query, CANDIDATES)]
+
+    def size(self, key: str) -> int:
+        return int(self.db.get_termfreq(term(PREFIX["group"], key)))
+
+    def members(self, key: str) -> list[Document]:
+        query = self.xapian.Query(term(PREFIX["group"], key))
+        return [stored_document(stored) for stored in self._found(query, grouping.MAX_GROUP + 1)]
+
+    def stored(self, doc_id: str) -> Document | None:
+        old = _existing(self.dbs[shard_of(doc_id, len(self.dbs))], doc_id)
+        return stored_document(json.loads(old.get_data())) if old is not None else None
 
 
-def _holders(xapian: Any, dbs: list[Any]) -> grouping.Holders:
-    """The ids of (a few) indexed articles in a story group, over every shard."""
-    db = xapian.Database()
-    for shard in dbs:
-        db.add_database(shard)
+def _rekey(xapian: Any, dbs: list[Any], doc: Document) -> None:
+    """Give an indexed article its new story-group key (``doc.group``) in place: its group term, value
+    and stored data; its text, statistics and input ordinal are kept."""
+    db = dbs[shard_of(doc.id, len(dbs))]
+    for docid in [posting.docid for posting in db.postlist(term(ID_PREFIX, doc.id))]:
+        xdoc = db.get_document(docid)
+        old = str(json.loads(xdoc.get_data()).get("group") or "")
+        if old:
+            try:
+                xdoc.remove_term(term(PREFIX["group"], old))
+            except xapian.InvalidArgumentError:  # an index built before groups has no such term
+                pass
+        xdoc.add_boolean_term(term(PREFIX["group"], group_key(doc)))
+        xdoc.add_value(GROUP_SLOT, group_key(doc).encode("ascii", "replace"))
+        xdoc.set_data(document_data(doc))
+        db.replace_document(docid, xdoc)
 
-    def held(key: str) -> list[str]:
-        enquire = xapian.Enquire(db)
-        enquire.set_query(xapian.Query(term(PREFIX["group"], key)))
-        return [str(json.loads(m.document.get_data()).get("id")) for m in enquire.get_mset(0, CANDIDATES)]
 
-    return held
+def live_keys(root: Path, report: BuildReport) -> dict[str, str]:
+    """Each article of the live shards -> its story-group key, for a reindex to keep the keys of the
+    groups it finds again (grouping.keep_keys); empty when there is no live index or it cannot be
+    read (then the keys are the founders', and a damaged index is a warning of the ``report``)."""
+    xapian = require()
+    found: dict[str, str] = {}
+    try:
+        _gen, folders = _live_shards(root)
+        group_prefix, id_prefix = PREFIX["group"].encode(), ID_PREFIX.encode()
+        for folder in folders:
+            db = xapian.Database(str(folder))
+            try:
+                groups = {p.docid: item.term[len(group_prefix) :].decode("utf-8", "replace")
+                          for item in db.allterms(group_prefix) for p in db.postlist(item.term)}
+                for item in db.allterms(id_prefix):
+                    doc_id = item.term[len(id_prefix) :].decode("utf-8", "replace")  # as ``term`` wrote it
+                    for posting in db.postlist(item.term):
+                        found[doc_id] = groups.get(posting.docid, "")
+            finally:
+                db.close()
+    except IndexMissing:
+        return {}
+    except (IndexProblem, xapian.Error, OSError) as exc:
+        report.warnings.append(Problem(str(root), "story-group keys of the live index unread",
+                                       f"{type(exc).__name__}: {exc}; groups take their founders' keys"))
+        return {}
+    return found
 
 
 def add(root: Path, load: LoadResult, progress: Callable[[int], None] | None = None, wait: bool = False) -> BuildReport:
-    """Add documents to their shards; a document whose id exists replaces it."""
+    """Add documents to their shards; a document whose id exists replaces it. The indexed articles whose
+    story group changes (groups merged or split: grouping.assign_added) take their new key in place."""
     started = time.perf_counter()
     report = BuildReport()
     docs = prepare(load, report)
 
     def apply(xapian: Any, dbs: list[Any]) -> None:
         kept = grouping.load_boilerplate(_live_shards(root)[0] / grouping.BOILERPLATE_FILE)
-        report.grouped = grouping.assign_added(docs, _candidates(xapian, dbs), _holders(xapian, dbs), kept)
+        indexed = _IndexedGroups(xapian, dbs)
+        added = grouping.assign_added(docs, indexed.candidates, indexed.holders, kept, indexed)
+        report.grouped = added.grouped
         for n, doc in enumerate(docs):
             db = dbs[shard_of(doc.id, len(dbs))]
             old = _existing(db, doc.id)
@@ -414,6 +492,8 @@ def add(root: Path, load: LoadResult, progress: Callable[[int], None] | None = N
             db.replace_document(term(ID_PREFIX, doc.id), xdoc)
             if progress:
                 progress(1)
+        for doc in added.rekeyed:
+            _rekey(xapian, dbs, doc)
         report.indexed = len(docs)
 
     with writing(root), writer_lock(root, wait=wait, existing="`baheth reindex --backend xapian`"):
@@ -423,11 +503,15 @@ def add(root: Path, load: LoadResult, progress: Callable[[int], None] | None = N
 
 
 def delete(root: Path, ids: list[str], wait: bool = False) -> BuildReport:
-    """Delete documents by id from their shards."""
+    """Delete documents by id from their shards; the story groups they leave are regrouped without them
+    (grouping.regroup_deleted), the articles whose key changes taking it in place."""
     started = time.perf_counter()
     report = BuildReport()
 
     def apply(xapian: Any, dbs: list[Any]) -> None:
+        indexed = _IndexedGroups(xapian, dbs)
+        kept = grouping.load_boilerplate(_live_shards(root)[0] / grouping.BOILERPLATE_FILE)
+        rekeyed = grouping.regroup_deleted(ids, indexed, indexed.holders, kept)
         for doc_id in dict.fromkeys(ids):  # an id named twice is deleted once, counted once
             db = dbs[shard_of(doc_id, len(dbs))]
             old = _existing(db, doc_id)
@@ -437,6 +521,8 @@ def delete(root: Path, ids: list[str], wait: bool = False) -> BuildReport:
             _adjust_lengths(db, old.get_data(), -1)
             db.delete_document(term(ID_PREFIX, doc_id))
             report.deleted += 1
+        for doc in rekeyed:
+            _rekey(xapian, dbs, doc)
 
     with writing(root), writer_lock(root, wait=wait, existing="`baheth reindex --backend xapian`"):
         _change(root, report, apply)
