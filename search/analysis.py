@@ -151,8 +151,9 @@ _WRITTEN_TABLE = {cp: None for cp, to in NORMALISE_TABLE.items() if to is None}
 
 
 def written_form(surface: str) -> str:
-    """A matched word as written, without what does not spell it (marks, tatweel, controls)."""
-    return unicodedata.normalize("NFKC", surface.translate(_WRITTEN_TABLE)).translate(_WRITTEN_TABLE)
+    """A matched word as written, without what does not spell it (marks, tatweel, controls). Composed
+    first: a hamza seat written decomposed (ي or و then U+0654) keeps its hamza (رئيس, not رييس)."""
+    return unicodedata.normalize("NFKC", surface).translate(_WRITTEN_TABLE)
 
 
 HAMZA_ABOVE = "\u0654"  # ٔ the combining hamza: ئ and ؤ decomposed (NFD) are ي and و followed by it
@@ -173,7 +174,7 @@ def normalise(text: str) -> str:
 
 # The months as the three traditions of the Arabic press write them: Egyptian and
 # Gulf (يناير …), Maghrebi (جانفي …, from French) and Levantine/Iraqi (كانون الثاني …).
-MONTH_NAMES = {
+_FIRST_MONTH_NAMES = {
     1: ("يناير", "جانفي", "كانون الثاني"),
     2: ("فبراير", "فيفري", "شباط"),
     3: ("مارس", "آذار"),
@@ -187,6 +188,14 @@ MONTH_NAMES = {
     11: ("نوفمبر", "تشرين الثاني"),
     12: ("ديسمبر", "كانون الأول"),
 }
+# More names the press writes: the Levantine ones without the article (تشرين أول، كانون ثاني: the
+# multisource corpus has some 220 lines of them) and the Moroccan press's (يوليوز، غشت، شتنبر، نونبر،
+# دجنبر). Searched and read in dates as their month; shown in no tradition.
+_MORE_MONTH_NAMES = {
+    1: ("كانون ثاني",), 7: ("يوليوز",), 8: ("غشت",), 9: ("شتنبر",), 10: ("تشرين أول",),
+    11: ("تشرين ثاني", "نونبر"), 12: ("كانون أول", "دجنبر"),
+}
+MONTH_NAMES = {number: names + _MORE_MONTH_NAMES.get(number, ()) for number, names in _FIRST_MONTH_NAMES.items()}
 
 
 # The twelve months as each tradition's pages write them (the page's `month_names` setting).
@@ -262,14 +271,19 @@ def spelling_variants(word: str) -> tuple[str, ...]:
         return table.get(word, ())
     base = strip_article(word)
     # The article, or a proclitic (و ف ب ل ك, or two of them): not any first letters (اصلاح is not ا + صلاح).
-    clitic = (word[k:] for k in (1, 2) if len(word) - k >= 3 and word[:k] in PROCLITICS)
-    for rest in dict.fromkeys((word, base, *clitic)):
+    for rest in dict.fromkeys((word, base, *without_proclitic(word)[1:])):
         found = table.get(rest)
         if found:
             prefix = word[: len(word) - len(rest)]
             # A Latin spelling takes no Arabic clitic: وفيسبوك -> وفايسبوك and facebook.
             return tuple(dict.fromkeys(other if other.isascii() else prefix + other for other in found))
     return ()
+
+
+def without_proclitic(word: str) -> list[str]:
+    """The word, then the word without each proclitic (و ف ب ل ك, or two of them) it may start with, at
+    least three letters left: ويونيو -> يونيو, وترمب -> ترمب."""
+    return [word, *(word[k:] for k in (1, 2) if len(word) - k >= 3 and word[:k] in PROCLITICS)]
 
 
 def month_number(name: str) -> int | None:
@@ -335,7 +349,8 @@ def _lexicon(name: str) -> frozenset[str]:
 def protected_words() -> frozenset[str]:
     """Words whose ending looks like a suffix but is not one (لبنان is not لبن + ان), and the
     words of the month names (جوان is not جو "air" + ان, يونيه not يون as in اليونان)."""
-    months = {word for names in MONTH_NAMES.values() for name in names for word in normalise(name).split()}
+    # The first names only: أول and ثاني (تشرين أول) are everyday words, stemmed as ever.
+    months = {word for names in _FIRST_MONTH_NAMES.values() for name in names for word in normalise(name).split()}
     return frozenset(_strip_article(w) for w in _lexicon("protected.txt")) | months
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from search.engine import DocView, Filters, SearchResult
-from search.labels import category_label, label_matches
-from search.query import facet_values
+from search.engine import DocView, Filters, SearchResult, facet_choice
+from search.labels import label_of
 
 
 def facet_json(result: SearchResult, filters: Filters | None = None) -> dict[str, list[dict[str, Any]]]:
@@ -17,23 +16,21 @@ def facet_json(result: SearchResult, filters: Filters | None = None) -> dict[str
         chosen = getattr(filters, name, []) or []
         rows = []
         for value, count in counts.items():
-            selected = any(_names(name, value, text) for text in chosen)
-            label = category_label(value) if name == "category" else value
+            selected = any(names_value(name, value, text) for text in chosen)
+            label = label_of(name, value)
             rows.append({"value": value, "label": label, "count": count, "selected": selected})
         out[name] = rows
     return out
 
 
-def _names(field: str, value: str, text: str) -> bool:
-    """Whether a filter's text selects this value (as the engine reads it: spelling, labels, commas)."""
+def names_value(field: str, value: str, text: str) -> bool:
+    """Whether a filter's text selects this value, read as the engine reads it (spelling, labels, a
+    list with «,» or «،»: source=BBC،CNN marks both chosen, as it filters both)."""
     class One:
         def values(self, _field: str) -> list[str]:
             return [value]
 
-    if field == "category" and label_matches(value, text):
-        return True
-    parts = [text] + ([p for p in text.split(",") if p.strip()] if "," in text else [])
-    return any(facet_values(One(), field, part) for part in parts)  # type: ignore[arg-type]
+    return value in facet_choice(One(), field, text)[0]  # type: ignore[arg-type]
 
 
 def result_json(result: SearchResult, filters: Filters | None = None) -> dict[str, Any]:

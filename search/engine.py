@@ -28,7 +28,7 @@ from search.backends.base import Backend, PageRequest, Snapshot, Stored
 from search.cache import ByteLRU
 from search.errors import IndexProblem
 from search.highlight import Analysed, highlight_all, mark, matches, snippet, written_forms
-from search.labels import category_label
+from search.labels import category_label, source_label
 from search.notices import Notice
 from search.query import MATCHES, Lexicon, ParsedQuery, QueryBuilder, Weights, facet_values
 from search.querytree import GROUP_FIELD, AllOf, Everything, Filter, Node, Nothing, Term, all_of, any_of
@@ -75,7 +75,7 @@ class Filters:
             if wanted:
                 values = []
                 for text in wanted:
-                    found, unknown = _facet_choice(lexicon, fieldname, text)
+                    found, unknown = facet_choice(lexicon, fieldname, text)
                     notices.extend(Notice(f"unknown_{fieldname}", {"text": name}) for name in unknown)
                     values += found
                 parts.append(any_of([Term(fieldname, v) for v in values]) if values else Nothing())
@@ -104,7 +104,7 @@ class Filters:
 _LIST_COMMA = re.compile("[,،]")  # a list of sources or categories: «BBC,CNN» or «رياضة،سياسة»
 
 
-def _facet_choice(lexicon: Lexicon, fieldname: str, text: str) -> tuple[list[str], list[str]]:
+def facet_choice(lexicon: Lexicon, fieldname: str, text: str) -> tuple[list[str], list[str]]:
     """The indexed values a filter names: the whole text when a value is called so
     (a source name with a comma in it), else each of its comma-separated parts; and what
     names nothing (the whole text, or each part that names nothing: «BBC,CNNN» finds BBC and
@@ -245,6 +245,7 @@ class SearchResult:
     timeline: list[Bar] = field(default_factory=list)  # with facets: the dated results by period
     first_day: str | None = None  # with facets: the earliest and the latest day of the dated results
     last_day: str | None = None
+    days: dict[str, int] = field(default_factory=dict)  # with facets: the dated results per day (YYYY-MM-DD)
     match: str = "any"  # "all" when every word was required, else "any"
     notices: list[Notice] = field(default_factory=list)
     sort: str = "relevance"
@@ -292,6 +293,19 @@ def shown(value: object) -> str:
 RELATED_TEXT_CHARS = 20_000  # "more like this" reads the start of a long article only
 RELATED_SLACK = 10  # "more like this" asks for this many more, in case some are the article's copies
 GROUP_MEMBERS = 10  # the members of a story group listed with a result (the page links to all of them)
+
+
+def _a_typo(typed: str, suggestion: str) -> bool:
+    """Is the suggestion a correction to show results for (not only to offer)? Not when it only cuts
+    letters off the end of a typed word, or adds some: كوفيد is not a typo of كوفي (Kofi Annan) but a word
+    the archive predates, and a reader checking whether it covers a topic must be told it does not. A
+    last letter typed twice (تونسس) is a typo all the same."""
+    for before, after in zip(typed.split(), suggestion.split(), strict=False):
+        a, b = normalise(before), normalise(after)
+        longer, shorter = (a, b) if len(a) >= len(b) else (b, a)
+        if a != b and shorter and longer.startswith(shorter) and set(longer[len(shorter) :]) != {shorter[-1]}:
+            return False
+    return True
 
 
 def _respelling(form: str, speller: Speller, used: int) -> str | None:
@@ -437,6 +451,7 @@ class Engine:
                 sources.append(
                     {
                         "value": value,
+                        "label": source_label(value),
                         "count": count,
                         "first": min(one.days) if one.days else None,
                         "last": max(one.days) if one.days else None,
@@ -487,6 +502,7 @@ class Engine:
         match: str = "auto",
         collapse: bool = False,
         seconds: float | None = None,
+        snapshot: Snapshot | None = None,
     ) -> SearchResult:
         """Run a query in the user's language and return one page of results.
 
@@ -499,7 +515,9 @@ class Engine:
         when no article has all the words, those with any of them are shown, with
         a notice. With ``collapse``, one result per story group (its best-ranked member, or
         its newest with «الأحدث»), and ``total`` counts the groups; a search restricted to
-        one group (``filters.group``) lists all its members.
+        one group (``filters.group``) lists all its members. With ``snapshot`` (from
+        :meth:`snapshot`), the search reads that state of the index, not the live one: a reader
+        that asks several times (a download in passes, a feed and its entity tag) reads one state.
         """
         # Time spent reconnecting to the index just before (a web request checks the index's state
         # first) counts in this search's time and its limit.
@@ -519,7 +537,7 @@ class Engine:
         result = SearchResult(query=text, total=0, page=page, per_page=per_page, took_ms=0.0, hits=[], sort=sort)
         result.collapse = collapse and not filters.group
         with self._reading():
-            snapshot = self.backend.snapshot()
+            snapshot = snapshot or self.backend.snapshot()
             # auto: by relevance, any word (BM25 ranks the articles with more of them first;
             # requiring every word of short queries cost 0.031 MRR@10 on ARCD-train and 0.010 on
             # ANT known-item, benchmarks/results/quality.md); newest first, every word of a short
@@ -546,10 +564,10 @@ class Engine:
             ]
             if suggest and text.strip() and time.monotonic() < deadline:
                 result.suggestion = self._suggest(snapshot, parsed)
-        if respell and result.suggestion and result.total < RESPELL_BELOW:
+        if respell and result.suggestion and result.total < RESPELL_BELOW and _a_typo(text, result.suggestion):
             instead = self.search(
                 result.suggestion, page, per_page, sort, filters, snippets, facets,
-                suggest=False, respell=False, match=match, collapse=collapse, seconds=seconds,
+                suggest=False, respell=False, match=match, collapse=collapse, seconds=seconds, snapshot=snapshot,
             )
             if instead.total > result.total:
                 instead.respelled_from, instead.notices = text, result.notices + instead.notices
@@ -598,6 +616,7 @@ class Engine:
         result.facets = {name: dict(islice(counts.items(), most)) for name, counts in page.facets.items()}
         result.articles = page.articles
         result.timeline = bars(page.days, filters.date_from, filters.date_to)
+        result.days = page.days
         if page.days:
             result.first_day, result.last_day = min(page.days), max(page.days)
         result.notices.extend(page.notices)
@@ -686,7 +705,7 @@ class Engine:
         for word in words:
             form = normalise(word)
             fixed = None
-            if len(form) <= MAX_WORD_CHARS and form not in stops and form.isalpha():
+            if len(form) <= MAX_WORD_CHARS and form not in stops and form.isalpha() and not parsed.was_expanded(word):
                 fixed = _respelling(form, speller, snapshot.doc_frequency("body_exact", form))
                 if fixed is not None and fixed in spelling_variants(form) and searched_variants:
                     fixed = None  # a listed spelling of the word: the search included it already

@@ -187,8 +187,10 @@ def mark(
 
 
 def written_forms(text: str, spans: list[Span]) -> list[tuple[str, str]]:
-    """(the term a word matched, the word as written) for each single-word match."""
-    return [(s.key, written_form(text[s.start : s.end])) for s in spans if not s.key.startswith("\0phrase")]
+    """(the term a word or a phrase matched, the words as written) for each match: a phrase too, so that a
+    name one outlet writes as two words (فيس بوك) is counted beside its other spellings (فيسبوك, Facebook);
+    left out, a search whose page held only one one-word spelling showed no forms at all."""
+    return [(s.key, " ".join(written_form(text[s.start : s.end]).split())) for s in spans]
 
 
 def highlight_all(

@@ -45,6 +45,7 @@ from search.analysis import (
     stem_analyzer,
     strip_article,
     with_article,
+    without_proclitic,
     written_words,
 )
 from search.labels import label_matches
@@ -88,6 +89,7 @@ MATCHES = ("auto", "all", "any")
 # match=auto, newest first, requires every word of a query of up to this many words (وزارة الصحة
 # is a search for both); a longer one (a pasted headline, a question) any of them.
 AUTO_ALL_MAX_WORDS = 4
+NAME_WORDS = 4  # the words a source's or category's name typed without quotes may take (سي إن إن بالعربية)
 # Clitic forms of a phrase (first word x last word) searched at most; the most used first.
 MAX_PHRASE_FORMS = 16
 # The light stem keeps a proclitic preposition or conjunction on a word without the article (بسوسة,
@@ -165,10 +167,26 @@ class ParsedQuery:
     loose: Node | None = None  # with match "all": the same words, any of them (the fallback when none has all)
     # Words a prefix expanded to, by the fields looked in: a prefix repeated in one query is read once.
     expansions: dict[tuple[tuple[str, str], ...], dict[tuple[str, str], int]] = field(default_factory=dict, repr=False)
+    # The typed words searched with their other spellings or names (ترامب -> ترمب, جوان -> يونيو): the
+    # search already holds what a «did you mean» would offer for them.
+    expanded: set[str] = field(default_factory=set)
+    # The forms an excluded word was excluded in (-جوان: every name of June): never said to be «also searched».
+    excluded_forms: set[str] = field(default_factory=set)
 
     @property
     def empty(self) -> bool:
         return self.query is None
+
+    def marks(self) -> tuple[set[str], list[tuple[frozenset[str], ...]], dict[str, str]]:
+        """What the article page would mark, as it is now (a part built only to exclude is then undone)."""
+        return set(self.highlight_terms), list(self.highlight_phrases), dict(self.highlight_origins)
+
+    def restore_marks(self, marks: tuple[set[str], list[tuple[frozenset[str], ...]], dict[str, str]]) -> None:
+        self.highlight_terms, self.highlight_phrases, self.highlight_origins = marks
+
+    def was_expanded(self, typed: str) -> bool:
+        """Was this typed word searched with its other spellings or names?"""
+        return bool(set(_looked_up(typed).split()) & self.expanded)
 
 
 # Control characters, unpaired surrogates, private-use and unassigned code points
@@ -473,6 +491,31 @@ class QueryBuilder:
             return Nothing()
         return any_of([Term(fieldname, v) for v in values])
 
+    def _whole_names(self, clauses: list[Clause]) -> list[Clause]:
+        """A source or category typed by a name of several words without quotes (مصدر:سكاي نيوز عربية,
+        مصدر:فرانس 24) as that name: when the first word names nothing and, with the next words (up to
+        NAME_WORDS in all), it names a value, those words are the value, not words to search."""
+        out: list[Clause] = []
+        index = 0
+        while index < len(clauses):
+            clause = clauses[index]
+            out.append(clause)
+            index += 1
+            if clause.field not in ("source", "category") or clause.kind != "word" or clause.or_next:
+                continue
+            if facet_values(self.lexicon, clause.field, clause.text):
+                continue
+            for more in range(NAME_WORDS - 1, 0, -1):  # the longest name first: «بي بي سي عربي», not «بي بي سي»
+                following = clauses[index : index + more]
+                if len(following) < more or any(c.field or c.kind != "word" or c.negated for c in following):
+                    continue
+                name = " ".join([clause.text, *(c.text for c in following)])
+                if facet_values(self.lexicon, clause.field, name):
+                    out[-1] = replace(clause, text=name, or_next=following[-1].or_next)
+                    index += more
+                    break
+        return out
+
     def _clause(self, clause: Clause, parsed: ParsedQuery) -> Node | None:
         if clause.field in ("source", "category"):
             return self._facet_value(clause.field, clause.text, parsed)
@@ -490,6 +533,11 @@ class QueryBuilder:
         ``match``: "all" requires every word (clause) typed, "any" ranks articles
         with any of them, "auto" is "all" for queries of up to AUTO_ALL_MAX_WORDS
         words and "any" for longer ones."""
+        parsed = self._parse(text, match)
+        _also_searched_once(parsed)
+        return parsed
+
+    def _parse(self, text: str, match: str) -> ParsedQuery:
         max_chars = self.config.max_query_chars
         parsed = ParsedQuery(text=text, query=None)
         if len(text) > max_chars:
@@ -505,6 +553,7 @@ class QueryBuilder:
         clauses, cut = capped(clauses, max_words)
         if cut:
             parsed.notices.append(Notice("too_many_words", {"limit": max_words}))
+        clauses = self._whole_names(clauses)
 
         optional: list[Node] = []
         required: list[Node] = []
@@ -519,6 +568,8 @@ class QueryBuilder:
         # Expansions (a month's other names, a name's other spellings) are for what a reader types:
         # a query of a few words. A pasted headline or a question is written in its article's own
         # spelling: widening it lowered MRR@10 on every known-item set (benchmarks/results/quality.md).
+        if self.weights.months:
+            clauses = _month_apart(clauses)
         short = len([c for c in clauses if not c.negated]) <= AUTO_ALL_MAX_WORDS
         months = self._months(clauses) if self.weights.months and short else {}
         pairs = self._variant_pairs(clauses, months) if self.weights.variants and short else set()
@@ -530,14 +581,13 @@ class QueryBuilder:
             if index in skipped:
                 continue
             # An excluded word is not why an article matched: it marks nothing and names no written form.
-            marks = (set(parsed.highlight_terms), list(parsed.highlight_phrases), dict(parsed.highlight_origins)) \
-                if clause.negated else None
+            marks = parsed.marks() if clause.negated else None
             month = months.get(index)
             if month is not None:  # a month name, in any tradition (two words for كانون الثاني)
                 number, span, beside_date = month
                 skipped.update(range(index + 1, index + span))
                 typed = " ".join(c.text for c in clauses[index : index + span])
-                built = self._month(number, typed, clause.field, beside_date, parsed)
+                built = self._month(number, typed, clause.field, beside_date, parsed, clause.negated)
             elif index in pairs:  # two words typed that the table lists as one spelling (فيس بوك)
                 skipped.add(index + 1)
                 built = self._with_variants(clause, parsed, clauses[index + 1])
@@ -551,7 +601,7 @@ class QueryBuilder:
                     if loose is not None and loose != built:
                         built = AnyOf((built, loose))
             if marks is not None:
-                parsed.highlight_terms, parsed.highlight_phrases, parsed.highlight_origins = marks
+                parsed.restore_marks(marks)
             if built is not None and not clause.negated and clause.field not in ("source", "category"):
                 searched_words += 1
             if built is None:
@@ -608,23 +658,27 @@ class QueryBuilder:
 
     @staticmethod
     def _months(clauses: list[Clause]) -> dict[int, tuple[int, int, bool]]:
-        """Clause index -> (month, clauses it spans, beside a day or a year) for each month name."""
+        """Clause index -> (month, clauses it spans, beside a day or a year) for each month name, also
+        after a proclitic (ويونيو: «and June») and excluded (-يونيو excludes every name of June)."""
         names = {words: number for number in MONTH_NAMES for words in month_names(number)}
         plain = [
-            _looked_up(c.text) if c.kind == "word" and not c.negated and c.field in (None, "title", "body") else None
-            for c in clauses
+            _looked_up(c.text) if c.kind == "word" and c.field in (None, "title", "body") else None for c in clauses
         ]
         found: dict[int, tuple[int, int, bool]] = {}
         index = 0
         while index < len(clauses):
-            word = plain[index]
-            span, number = 0, None
-            if word is not None:
-                following = plain[index + 1] if index + 1 < len(clauses) else None
+            typed = plain[index]
+            span, number, word = 0, None, None
+            following = plain[index + 1] if index + 1 < len(clauses) else None
+            if following is not None and clauses[index + 1].negated != clauses[index].negated:
+                following = None  # «-كانون الثاني» excludes كانون and looks for الثاني: not one name
+            for word in without_proclitic(typed) if typed is not None else ():
                 if following is not None and (word, following) in names:
                     span, number = 2, names[(word, following)]
                 elif (word,) in names:
                     span, number = 1, names[(word,)]
+                if number is not None:
+                    break
             if number is None:
                 index += 1
                 continue
@@ -636,28 +690,53 @@ class QueryBuilder:
         return found
 
     def _month(
-        self, number: int, typed: str, field_name: str | None, beside_date: bool, parsed: ParsedQuery
+        self, number: int, typed: str, field_name: str | None, beside_date: bool, parsed: ParsedQuery,
+        negated: bool = False,
     ) -> Node | None:
         """A month name as every name of that month (يونيو = جوان = حزيران); a name that is also
-        an everyday word only beside a day or a year. The page says which names were added."""
+        an everyday word only beside a day or a year. The page says which names were added (not for
+        an excluded month: every name of it is excluded)."""
         parts: list[Node] = []
         added: list[str] = []
         seen: set[str] = set()
         before = set(parsed.highlight_origins)
+        own = set(without_proclitic(_looked_up(typed)))
         for name in MONTH_NAMES[number]:
             form = normalise(name)
             if form in seen or (form in AMBIGUOUS_MONTH_NAMES and not beside_date):
                 continue
             seen.add(form)
-            node = self._phrase(name, field_name, parsed) if " " in name else self._word(name, field_name, parsed)
+            if " " in name and len(list(self._exact(name))) < len(name.split()):
+                node = self._first_word_only(name, number, field_name, parsed)
+            else:
+                node = self._phrase(name, field_name, parsed) if " " in name else self._word(name, field_name, parsed)
             if node is not None:
                 parts.append(node)
-                if form != _looked_up(typed):
+                if " ".join(form.split()) not in own:
                     added.append(name)
-        if added:
+        if negated:
+            parsed.excluded_forms.update(_looked_up(name) for name in MONTH_NAMES[number])
+        elif added:
             parsed.notices.append(Notice("also_searched", {"text": "، ".join(added)}))
+            parsed.expanded.update(_looked_up(typed).split())
         _credit(parsed, before, typed)
-        return any_of(parts) if parts else None
+        return as_one_term(parts) if parts else None
+
+    def _first_word_only(self, name: str, number: int, field_name: str | None, parsed: ParsedQuery) -> Node | None:
+        """A two-word month name whose second word is a stopword, which no phrase can hold (تشرين أول,
+        كانون أول): its first word where another month's name with it is not written (تشرين, not in
+        «تشرين الثاني»). A phrase of its first word alone was November too; left out, the name found
+        nothing, not even an article that writes it."""
+        first = name.split()[0]
+        others = [other for month, names in MONTH_NAMES.items() if month != number for other in names
+                  if other.split()[0] == first and len(list(self._exact(other))) == len(other.split())]
+        word = self._word(first, field_name, parsed)
+        marks = parsed.marks()
+        unwanted = [node for other in others if (node := self._phrase(other, field_name, parsed)) is not None]
+        parsed.restore_marks(marks)  # those mark nothing
+        if word is None or not unwanted:
+            return word
+        return AndNot(word, any_of(unwanted))
 
     @staticmethod
     def _variant_pairs(clauses: list[Clause], months: dict[int, tuple[int, int, bool]]) -> set[int]:
@@ -695,10 +774,13 @@ class QueryBuilder:
         before = set(parsed.highlight_origins)
         parts = [built, *(node for v in found if (node := self._spelling(v, clause.field, parsed)) is not None)]
         _credit(parsed, before, typed)
+        parsed.expanded.update(_looked_up(typed).split())
         if not clause.negated:
             # Arabic spellings first: the line is read right to left, a Latin spelling at its end.
             parsed.notices.append(Notice("also_searched", {"text": "، ".join(sorted(found, key=str.isascii))}))
-        return any_of(parts)
+        else:
+            parsed.excluded_forms.update(_looked_up(v) for v in found)
+        return as_one_term(parts)
 
     def _g_spellings(self, typed: str) -> tuple[str, ...]:
         """A name typed with a letter Arabic lacks for g (گوگل, Iraqi and Persian; ڭ, ݣ Moroccan): its
@@ -756,6 +838,81 @@ def _required_and_any(required: list[Node], optional: list[Node]) -> Node:
     return AndMaybe(all_of(required), any_of(optional))
 
 
+_MONTH_WORDS = frozenset(word for number in MONTH_NAMES for name in month_names(number) for word in name)
+
+
+def _month_apart(clauses: list[Clause]) -> list[Clause]:
+    """A word typed with a month name joined to a number, a slash or a hyphen (مارس2018, 15مارس,
+    جوان/يونيو, كانون-الثاني) as its words apart, so that the month is found as when typed apart:
+    joined, it was searched as any of its parts («كانون-الثاني»: every article with الثاني). Only when
+    each part is a word of a month name or a day or a year."""
+    out: list[Clause] = []
+    for clause in clauses:
+        parts = written_words(clause.text) if clause.kind == "word" and clause.field in (None, "title", "body") else []
+        if len(parts) > 1 and any(set(without_proclitic(_looked_up(p))) & _MONTH_WORDS for p in parts) and all(
+            set(without_proclitic(_looked_up(p))) & _MONTH_WORDS or is_date_number(_looked_up(p)) for p in parts
+        ):
+            out += [replace(clause, text=p, or_next=False) for p in parts[:-1]]
+            out.append(replace(clause, text=parts[-1]))
+        else:
+            out.append(clause)
+    return out
+
+
+def _also_searched_once(parsed: ParsedQuery) -> None:
+    """One «also searched» line for the whole query, naming only what the reader did not type or exclude:
+    «Google غوغل» said two lines, each with a word typed, «يناير -جانفي» said it also searched the word
+    excluded, and «يونيو -جوان» the other names of the month excluded.
+    Arabic spellings first (the line is read right to left); a Latin name capitalised, as the press writes it."""
+    told = [n for n in parsed.notices if n.code == "also_searched"]
+    if not told:
+        return
+    typed = set(_looked_up(parsed.text).split())
+    added: dict[str, None] = {}
+    for notice in told:
+        for word in str(notice.params["text"]).split("، "):
+            if word and not set(_looked_up(word).split()) <= typed and _looked_up(word) not in parsed.excluded_forms:
+                added[word.capitalize() if word.isascii() and word.islower() else word] = None
+    at = parsed.notices.index(told[0])
+    parsed.notices = [n for n in parsed.notices if n.code != "also_searched"]
+    if added:
+        parsed.notices.insert(at, Notice("also_searched", {"text": "، ".join(sorted(added, key=str.isascii))}))
+
+
+def _terms_only(node: Node) -> list[Term] | None:
+    """The terms a word was searched as (one per field and form), or None for anything else (a phrase)."""
+    if isinstance(node, Term):
+        return [node]
+    if isinstance(node, AnyOf) and node.boost == 1.0 and all(isinstance(c, Term) for c in node.children):
+        return list(node.children)  # type: ignore[arg-type]
+    return None
+
+
+def as_one_term(spellings: list[Node]) -> Node:
+    """Several spellings of one word (ترامب، ترمب; جوان، يونيو، حزيران) searched as one term per field:
+    each one-word spelling's forms join the first's (Term.also), so an article scores by how often it
+    names the thing, in whichever spelling, with the idf of the whole set. Scored as separate words, the
+    rarer spelling's higher idf put one outlet first: for ترامب, 98 of the top 100 were the one outlet
+    writing ترمب. A spelling of two words (فيس بوك, كانون الثاني) stays a phrase beside them."""
+    merged: list[Term] = []
+    rest: list[Node] = []
+    for node in spellings:
+        terms = _terms_only(node)
+        if terms is None:
+            rest.append(node)
+            continue
+        for term in terms:
+            at = next((k for k, t in enumerate(merged) if (t.field, t.boost) == (term.field, term.boost)), None)
+            if at is None:
+                merged.append(term)
+                continue
+            first = merged[at]
+            forms = dict.fromkeys((*first.also, term.text, *term.also))
+            forms.pop(first.text, None)
+            merged[at] = replace(first, also=tuple(forms))
+    return any_of([*merged, *rest])
+
+
 def _looked_up(text: str) -> str:
     """A typed word (or two) as the expansions look it up: normalised, its words as the analyser reads
     them, without the punctuation around them: «ترمب،», «(جانفي)», «-(فايسبوك)» are ترمب, جانفي, فايسبوك."""
@@ -773,8 +930,9 @@ def _credit(parsed: ParsedQuery, before: set[str], typed: str) -> None:
 def facet_values(lexicon: Lexicon, fieldname: str, text: str) -> list[str]:
     """The indexed values of a source or category field that match ``text``,
     ignoring case and spelling variants (bbc = BBC, اصداء = أصداء); a category
-    also by its Arabic label (تصنيف:رياضة = category:sport)."""
+    also by its Arabic label (تصنيف:رياضة = category:sport), a source by the name it publishes under
+    (مصدر:العربية = source:alarabia)."""
     wanted = normalise(text.strip())
-    if fieldname == "category":
-        return [value for value in lexicon.values(fieldname) if label_matches(value, text)]
+    if fieldname in ("category", "source"):
+        return [value for value in lexicon.values(fieldname) if label_matches(value, text, fieldname)]
     return [value for value in lexicon.values(fieldname) if normalise(value) == wanted]

@@ -21,9 +21,9 @@ from search.querytree import Phrase, Term
 
 
 def _words(node) -> set[str]:  # type: ignore[no-untyped-def]
-    """The exact-field words and phrases a query tree searches."""
+    """The exact-field words and phrases a query tree searches (a term's other spellings too: Term.also)."""
     if isinstance(node, Term):
-        return {node.text} if node.field == "body_exact" else set()
+        return {node.text, *node.also} if node.field == "body_exact" else set()
     if isinstance(node, Phrase):
         return {" ".join(node.words)} if node.field == "body_exact" else set()
     found: set[str] = set()
@@ -70,7 +70,21 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
         ("آب", set(), n("أغسطس", "أوت")),  # "father" (a stopword once normalised): not a month
         ("آب 2017", n("أغسطس", "أوت"), set()),
         ("أوت", n("أغسطس", "أوت"), n("آب")),
-        ("-يونيو", set(), n("جوان", "حزيران")),  # excluded words are not widened
+        ("-يونيو", n("يونيو", "جوان", "حزيران"), set()),  # excluded: every name of June, as every spelling of a name
+        ("-جوان تونس", n("يونيو", "جوان", "حزيران"), set()),
+        ("ويونيو", n("يونيو", "جوان", "حزيران"), set()),  # «and June»: after a proclitic
+        ("بحزيران 2017", n("يونيو", "جوان", "حزيران"), set()),
+        # without the article (أول is a stopword: تشرين where «تشرين الثاني» is not, test below)
+        ("تشرين أول", n("أكتوبر") | {normalise("تشرين الأول")}, set()),
+        ("كانون ثاني", n("يناير", "جانفي") | {normalise("كانون الثاني")}, set()),
+        ("غشت", n("أغسطس", "أوت", "غشت"), set()),  # the Moroccan press's names
+        ("شتنبر", n("سبتمبر", "أيلول"), set()),
+        ("دجنبر", n("ديسمبر") | {normalise("كانون الأول")}, set()),
+        ("مارس2017", n("مارس", "آذار", "2017"), set()),  # joined to a year, a slash or a hyphen: the month
+        ("15مارس", n("مارس", "آذار"), set()),
+        ("جوان/يونيو", n("يونيو", "جوان", "حزيران"), set()),
+        ("كانون-الثاني", {normalise("كانون الثاني")} | n("يناير"), n("الثاني")),
+        ("الثاني-عشر", set(), n("يناير")),  # not a month: a part is no month word
         ("(آب 2017)", n("أغسطس", "أوت"), set()),  # beside a year in brackets: still beside a year
         ("مارس 2017،", n("مارس", "آذار"), set()),
     ],
@@ -139,3 +153,74 @@ def test_a_bad_tradition_is_refused_naming_the_setting(tmp_path: Path) -> None:
 def test_a_long_query_is_not_widened(engine: Engine) -> None:
     parsed = engine.parse("افتتاح المعرض الدولي للكتاب في جوان")
     assert not n("يونيو", "حزيران") & _words(parsed.query)
+
+
+def test_no_did_you_mean_for_a_month_name_the_search_widened(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """جوان was searched as June in every tradition, yet the page offered «هل تقصد: جون؟» (John McCain):
+    the more frequent neighbour of a word the search already widened is no correction."""
+    docs = [
+        *(Document(f"john{k}", f"جون ماكين {k}", f"قال السيناتور جون ماكين في تصريح اليوم {k}.", date=DAY)
+          for k in range(45)),
+        Document("juin", "المهرجان الصيفي", "افتتح المهرجان يوم 5 جوان 2017 في الحمامات.", date=DAY),
+        Document("june", "المعرض", "افتتح المعرض يوم 5 يونيو 2017 في القاهرة.", date=DAY),
+    ]
+    engine = embedded_engine(tmp_path_factory, "months-suggest", docs)
+    found = engine.search("جوان", snippets=False)
+    assert {hit.id for hit in found.hits} == {"juin", "june"}
+    assert found.suggestion is None
+    assert engine.search("جونن", snippets=False).suggestion == "جون"  # a typo still gets its correction
+
+
+@pytest.mark.parametrize("typed", ["افتتح -يونيو", "افتتح -جوان", "افتتح -(حزيران)", "افتتح -يونيه"])
+def test_an_excluded_month_excludes_every_name_of_it(engine: Engine, typed: str) -> None:
+    """«تونس -يونيو» kept the June articles written جوان (red team): a month excluded by one name is
+    excluded by all, as a name excluded by one spelling is; and no line says a name was «also searched»."""
+    found = engine.search(typed, suggest=False)
+    assert {hit.id for hit in found.hits} == {"march"}
+    assert not [n for n in found.notices if n.code == "also_searched"]
+
+
+@pytest.mark.parametrize("typed", ["ويونيو", "وجوان", "بحزيران", "جوان/يونيو", "يونيو-حزيران"])
+def test_a_month_with_a_clitic_or_joined_to_another_name_is_the_month(engine: Engine, typed: str) -> None:
+    """«ويونيو» found 5 articles against 357 for يونيو on JawharaFM, and «جوان/يونيو» fewer than جوان."""
+    assert {hit.id for hit in engine.search(typed, suggest=False).hits} == {"egypt", "maghreb", "levant"}
+
+
+@pytest.mark.parametrize(("typed", "excluded"), [("يناير -جانفي", "جانفي"), ("يونيو -جوان", "حزيران"),
+                                              ("يونيو -جوان", "يونيه")])
+def test_the_line_never_names_a_month_name_the_reader_excluded(engine: Engine, typed: str, excluded: str) -> None:
+    told = [n.params["text"] for n in engine.search(typed, suggest=False).notices if n.code == "also_searched"]
+    assert not any(excluded in text for text in told)
+
+
+LEVANT = [
+    Document("oct-lev", "قمة في تشرين أول", "عقدت القمة في 3 تشرين أول 2016 في بيروت.", date=DAY),
+    Document("oct", "قمة أكتوبر", "عقدت القمة في 3 أكتوبر 2016 في القاهرة.", date=DAY),
+    Document("nov", "قمة تشرين الثاني", "عقدت القمة في 3 تشرين الثاني 2016 في دمشق.", date=DAY),
+    Document("nov-lev", "قمة تشرين ثاني", "عقدت القمة في 3 تشرين ثاني 2016 في عمان.", date=DAY),
+    Document("dec-lev", "عيد في كانون أول", "احتفلوا في 25 كانون أول بالعيد.", date=DAY),
+    Document("jan", "شتاء كانون الثاني", "برد شديد في كانون الثاني.", date=DAY),
+]
+
+
+@pytest.mark.parametrize(
+    ("typed", "found"),
+    [
+        ("تشرين أول", {"oct", "oct-lev"}),  # the name typed finds the articles that write it
+        ("أكتوبر", {"oct", "oct-lev"}),
+        ("تشرين الأول", {"oct", "oct-lev"}),
+        ("نوفمبر", {"nov", "nov-lev"}),  # and November's articles are not October's
+        ("تشرين ثاني", {"nov", "nov-lev"}),
+        ("كانون أول", {"dec-lev"}),
+        ("ديسمبر", {"dec-lev"}),
+        ("يناير", {"jan"}),
+    ],
+)
+def test_a_name_whose_second_word_is_a_stopword_is_its_month(
+    tmp_path_factory: pytest.TempPathFactory, typed: str, found: set[str]
+) -> None:
+    """أول is a stopword, so no phrase holds «تشرين أول»: left out, the name found nothing, not even an
+    article that writes it; as its first word alone it was November too. It is تشرين where no other
+    month's name with it is written."""
+    engine = embedded_engine(tmp_path_factory, "levant", LEVANT)
+    assert {hit.id for hit in engine.search(typed, suggest=False).hits} == found
