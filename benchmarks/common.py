@@ -113,7 +113,8 @@ def analyser(name: str) -> Iterator[None]:
 
 
 def fingerprint(*extra: str) -> str:
-    """What an index's content depends on: the analyser, its word lists, the schema and the field mapping."""
+    """What an index's content depends on: the analyser, its word lists, the schema, the field mapping and
+    how a loader joins an abstract to its text."""
     import ast
 
     h = hashlib.sha1()
@@ -124,6 +125,11 @@ def fingerprint(*extra: str) -> str:
     source = (ROOT / "search" / "backends" / "whoosh" / "schema.py").read_text(encoding="utf-8")
     for node in ast.parse(source).body:
         if isinstance(node, ast.FunctionDef) and node.name in ("make_schema", "to_fields"):
+            h.update((ast.get_source_segment(source, node) or "").encode())
+    # What a loader makes an article's body of (an abstract kept or not changes every count).
+    source = (ROOT / "search" / "ingest" / "__init__.py").read_text(encoding="utf-8")
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef) and node.name == "_abstract_and_text":
             h.update((ast.get_source_segment(source, node) or "").encode())
     for item in extra:
         h.update(item.encode())
