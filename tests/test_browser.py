@@ -128,3 +128,72 @@ def test_an_article_with_a_huge_url_and_token_stays_within_a_phone(live_server) 
             page.goto(url + path)
             assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
         page.screenshot(path=str(OUTPUT / "phone-edge-article.png"), full_page=False)
+
+
+# -- browser review 18, on real ANT articles (conftest.ant_sample) -------------------------------------------
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+
+
+@pytest.fixture(scope="module")
+def ant_server(ant_sample: Path):  # type: ignore[no-untyped-def]
+    from conftest import start_server
+
+    process, url = start_server(ant_sample)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def _visible_bars(page) -> list[dict]:  # type: ignore[no-untyped-def]
+    return page.evaluate(
+        "[...document.querySelectorAll('svg.timeline')].filter(s => s.getBoundingClientRect().width > 0)"
+        ".flatMap(s => [...s.querySelectorAll('a')]).map(a => a.getBoundingClientRect())"
+        ".map(r => ({width: r.width, height: r.height}))"
+    )
+
+
+def test_a_month_of_days_is_drawn_in_weeks_a_finger_can_tap_on_a_phone(  # type: ignore[no-untyped-def]
+    ant_server,
+) -> None:
+    path = "/?q=تونس&from=2018-09-21&to=2018-10-20"
+    with chromium() as browser:
+        phone = browser.new_context(**PHONE).new_page()
+        phone.goto(ant_server + path)
+        bars = _visible_bars(phone)
+        assert 1 <= len(bars) <= 5 and all(b["width"] >= 44 for b in bars), bars
+        phone.locator(".timeline-view.by-week").screenshot(path=str(OUTPUT / "phone-timeline-weeks.png"))
+        desktop = browser.new_context(**DESKTOP).new_page()
+        desktop.goto(ant_server + path)
+        assert len(_visible_bars(desktop)) > 5  # a desktop (a mouse) keeps the days
+        assert desktop.locator(".timeline-view.by-week").bounding_box() is None
+
+
+@pytest.mark.parametrize("path", ["/?q=ConstantinopleConstantinopleConstantinopleConstantinople",
+                                  "/?q=ConstantinopleConstantinopleConstantinopleConstantinople&source=BBC"])
+def test_a_long_unbroken_query_word_wraps_on_a_phone(ant_server, path: str) -> None:  # type: ignore[no-untyped-def]
+    with chromium() as browser:
+        page = browser.new_context(**PHONE).new_page()
+        page.goto(ant_server + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_a_phone_s_stats_line_and_pager(ant_server) -> None:  # type: ignore[no-untyped-def]
+    """No «·» left at a line's end (it reads as a zero); the pager shows five numbers on one row, the last page
+    among them, with «السابق» and «التالي» together below."""
+    with chromium() as browser:
+        page = browser.new_context(**PHONE).new_page()
+        page.goto(ant_server + "/?q=تونس&page=35")
+        assert "·" not in page.locator("p.stats").inner_text()
+        shown = page.evaluate(
+            "[...document.querySelectorAll('nav.pages a, nav.pages .current')].filter(e => e.offsetParent)"
+            ".map(e => [e.textContent.trim(), Math.round(e.getBoundingClientRect().top)])"
+        )
+        numbers = [(text, top) for text, top in shown if text not in ("السابق", "التالي")]
+        assert [text for text, _ in numbers] == ["١", "٣٤", "٣٥", "٣٦", "٧٠"]
+        assert len({top for _, top in numbers}) == 1  # one row
+        moves = [top for text, top in shown if text in ("السابق", "التالي")]
+        assert len(moves) == 2 and moves[0] == moves[1]
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.locator("nav.pages").screenshot(path=str(OUTPUT / "phone-pager.png"))

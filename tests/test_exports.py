@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
@@ -29,7 +30,8 @@ def test_csv_holds_every_match_in_order_with_a_bom(client, q: str) -> None:  # t
     raw = response.get_data()
     assert raw.startswith("\ufeff".encode())  # spreadsheet software then reads UTF-8
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert list(rows[0]) == ["id", "date", "source", "category", "title", "url", "snippet"]
+    assert list(rows[0]) == ["id", "date", "source", "source_name", "category", "category_name", "title", "url",
+                             "snippet", "group_id", "group_size"]
     assert [r["id"] for r in rows] == _all_ids(client, q)
     assert int(response.headers["X-Total-Count"]) == len(rows)
     assert "attachment" in response.headers["Content-Disposition"]
@@ -40,7 +42,11 @@ def test_jsonl_is_one_object_per_match(client) -> None:  # type: ignore[no-untyp
     lines = [json.loads(line) for line in response.get_data(as_text=True).split("\n") if line]
     assert [r["id"] for r in lines] == [r["id"] for r in client.get(
         "/api/search?q=" + urllib.parse.quote("مصر") + "&sort=newest&per_page=100").get_json()["results"]][: len(lines)]
-    assert all(set(r) == {"id", "date", "source", "category", "title", "url", "snippet"} for r in lines)
+    columns = {"id", "date", "source", "source_name", "category", "category_name", "title", "url", "snippet",
+               "group_id", "group_size"}
+    assert all(set(r) == columns for r in lines)
+    # the names the page shows beside the codes (a code such as internationalNews means nothing to a reader)
+    assert all(r["category_name"] != r["category"] for r in lines if r["category"] in ("politic", "sport"))
 
 
 def test_the_cap_is_a_setting_and_is_stated(small_index) -> None:  # type: ignore[no-untyped-def]
@@ -173,3 +179,130 @@ def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text(tmp_path
         assert rows[f"d{n}"]["source"] == "'=cmd|' /C calc'!A0"
     lines = client.get("/export.jsonl?q=" + urllib.parse.quote("الحكومة")).get_data(as_text=True).splitlines()
     assert sorted(json.loads(line)["title"] for line in lines) == sorted(titles)  # JSON keeps the values as they are
+
+
+def _tunisia_articles(tmp_path: Path) -> tuple[list[Path], list[Path]]:
+    """Fourteen real JawharaFM articles about تونس: the twelve oldest to index, the two newest to add
+    while a download runs (they are then the first results by «الأحدث»)."""
+    from conftest import jawhara_articles
+    from search.ingest import load_sources
+
+    paths = jawhara_articles(tmp_path / "jawhara", 14, word="تونس")
+    dated = sorted(paths, key=lambda p: (load_sources([p]).documents[0].date.isoformat(), p.name))
+    (tmp_path / "later").mkdir()
+    later = [p.rename(tmp_path / "later" / p.name) for p in dated[12:]]
+    return dated[:12], later
+
+
+EXPORT = "/export.jsonl?q=" + urllib.parse.quote("تونس") + "&sort=newest&collapse=0"
+
+
+def _first_pass_then(client, change) -> list[dict]:  # type: ignore[no-untyped-def]
+    """A streamed download of passes of three rows: its first pass read, ``change`` made to the index,
+    then the rest of it read."""
+    response = client.get(EXPORT, buffered=False)
+    lines = iter(response.response)
+    rows = [json.loads(next(lines)) for _ in range(3)]  # the first pass: the next row runs the second
+    change()
+    rows += [json.loads(line) for line in lines]
+    response.close()
+    return rows
+
+
+def test_a_download_is_one_state_of_the_index_while_add_and_delete_change_it(tmp_path: Path) -> None:
+    """Each pass used to search the live index again: two articles added between passes pushed a row
+    of the first pass into the second (repeated), and a deletion skipped one. A download is the result
+    set of one search over one state of the index: the state its first pass read."""
+    from search.backends.whoosh.store import add, build, delete
+    from search.ingest import load_sources
+
+    indexed, later = _tunisia_articles(tmp_path)
+    root = tmp_path / "index"
+    build(root, load_sources(indexed), ["jawhara"])
+    client = create_app({"INDEX": str(root), "TESTING": True, "export_page_rows": 3}).test_client()
+    expected = [r["id"] for r in client.get(EXPORT.replace("/export.jsonl", "/api/search") + "&per_page=100")
+                .get_json()["results"]]
+    assert len(expected) == 12
+
+    def add_and_delete() -> None:
+        add(root, load_sources(later))
+        delete(root, [expected[7]])  # one a later pass reads
+
+    rows = _first_pass_then(client, add_and_delete)
+    assert [r["id"] for r in rows] == expected  # nothing repeated, nothing lost, no #incomplete line
+    now = [json.loads(line)["id"] for line in client.get(EXPORT).get_data(as_text=True).splitlines()]
+    assert now[:2] == [p.stem for p in reversed(later)] and expected[7] not in now  # the next download: the new state
+
+
+def test_a_download_from_shards_that_changed_between_passes_ends_saying_so(tmp_path: Path) -> None:
+    """Remote Xapian shards follow every commit, so a download cannot keep its first state: when the
+    index changed between two passes it stops there, with the #incomplete line saying why, rather
+    than repeat or lose rows."""
+    import time
+
+    from conftest import cli, xapian_shards
+
+    indexed, later = _tunisia_articles(tmp_path)
+    root = tmp_path / "index"
+    shards = xapian_shards(root, [indexed[0].parent])
+    try:
+        settings = {"INDEX": str(root), "TESTING": True, "backend": "xapian", "shards": shards, "export_page_rows": 3}
+        client = create_app(settings).test_client()
+        expected = [r["id"] for r in client.get(EXPORT.replace("/export.jsonl", "/api/search") + "&per_page=100")
+                    .get_json()["results"]]
+        assert len(expected) == 12
+        unchanged = [json.loads(line)["id"] for line in client.get(EXPORT).get_data(as_text=True).splitlines()]
+        assert unchanged == expected  # passes over an unchanged index: the whole file
+
+        def add() -> None:
+            assert cli("add", later[0].parent, "--backend", "xapian", "--index", root).returncode == 0
+            time.sleep(1.2)  # readers check their shards once a second
+
+        rows = _first_pass_then(client, add)
+        assert [r["id"] for r in rows[:-1]] == expected[:3]
+        assert list(rows[-1]) == ["#incomplete"] and rows[-1]["#incomplete"].startswith("incomplete: 3 of 12 rows")
+        assert "the index changed during the download" in rows[-1]["#incomplete"]
+    finally:
+        cli("shards", "stop", "--index", root)
+
+
+def test_the_download_link_says_it_holds_one_row_per_story_and_offers_every_article(  # type: ignore[no-untyped-def]
+    ant_client,
+) -> None:
+    """Browser review 18: «تنزيل النتائج كلها» gave 693 rows (story groups) against 773 matching articles, said
+    nowhere. The link says so with both counts, a second link gives every article, and each row names its group."""
+    api = ant_client.get("/api/search?q=" + urllib.parse.quote("تونس")).get_json()
+    assert api["articles"] > api["total"]
+    eastern = str.maketrans("0123456789,", "٠١٢٣٤٥٦٧٨٩٬")
+    page = ant_client.get("/?q=" + urllib.parse.quote("تونس")).get_data(as_text=True)
+    export = page.split('<p class="export">', 1)[1].split("</section>", 1)[0]
+    assert f"({api['total']:,} نتيجة، نسخة واحدة من كل خبر)".translate(eastern) in export
+    assert f"كل المقالات مع النسخ المكرّرة ({api['articles']:,} مقالة)".translate(eastern) in export
+    assert "collapse=0" in export
+    grouped = ant_client.get("/export.csv?q=" + urllib.parse.quote("تونس"))
+    rows = list(csv.DictReader(io.StringIO(grouped.get_data().decode("utf-8-sig"))))
+    assert len(rows) == api["total"] and any(int(r["group_size"]) > 1 and r["group_id"] for r in rows)
+    every = ant_client.get("/export.csv?collapse=0&q=" + urllib.parse.quote("تونس"))
+    assert len(list(csv.DictReader(io.StringIO(every.get_data().decode("utf-8-sig"))))) == api["articles"]
+    lines = ant_client.get("/export.jsonl?q=" + urllib.parse.quote("تونس")).get_data(as_text=True).splitlines()
+    assert {"group_id", "group_size"} <= set(json.loads(lines[0]))
+
+
+@pytest.mark.parametrize(("query", "ascii_name", "utf8_name"), [
+    ("q=تونس", "baheth-search-{day}.csv", "baheth-تونس-{day}.csv"),
+    ("q=Google غوغل", "baheth-Google-{day}.csv", "baheth-Google-غوغل-{day}.csv"),
+    ("source=BBC", "baheth-BBC-{day}.csv", "baheth-BBC-{day}.csv"),
+    # every article, copies too: a file named apart from the one row per story group (browser review)
+    ("q=تونس&collapse=0", "baheth-search-all-{day}.csv", "baheth-تونس-all-{day}.csv"),
+])
+def test_a_download_is_named_after_the_search_and_the_day(  # type: ignore[no-untyped-def]
+    ant_client, query: str, ascii_name: str, utf8_name: str
+) -> None:
+    from datetime import date
+
+    day = date.today().isoformat()
+    response = ant_client.get("/export.csv?" + query)
+    disposition = response.headers["Content-Disposition"]
+    disposition.encode("ascii")  # a header holds ASCII only
+    assert f'filename="{ascii_name.format(day=day)}"' in disposition
+    assert urllib.parse.unquote(disposition.split("filename*=UTF-8''", 1)[1]) == utf8_name.format(day=day)

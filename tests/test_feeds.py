@@ -8,6 +8,8 @@ import urllib.parse
 import feedparser
 import pytest
 
+from search.labels import source_label
+
 
 def _feed(client, query: str):  # type: ignore[no-untyped-def]
     response = client.get("/feed.atom?" + query)
@@ -68,7 +70,9 @@ def test_the_article_page_has_a_citation_with_source_date_title_and_permalink(cl
     cite = re.search(r'<section class="cite".*?<textarea[^>]*>(.*?)</textarea>', page, re.S)
     assert cite is not None
     text = cite.group(1)
-    assert hit["source"] in text and f"/doc/{hit['id']}" in text
+    # the outlet as it publishes (سي إن إن بالعربية), not its code (CNN)
+    assert source_label(hit["source"]) in text and f"/doc/{hit['id']}" in text
+    assert source_label(hit["source"]) != hit["source"]
     if hit["title"]:
         assert hit["title"][:20].replace("&", "&amp;") in text or hit["title"][:20] in text
     if hit["url"].startswith("http"):
@@ -145,3 +149,63 @@ def test_the_feed_is_updated_at_its_latest_entry_whatever_the_offsets(tmp_path) 
     parsed = _feed(client, "q=" + urllib.parse.quote("اقتصاد"))
     latest = max(datetime.fromisoformat(e.updated) for e in parsed.entries)
     assert datetime.fromisoformat(parsed.feed.updated) == latest == datetime.fromisoformat("2018-04-06T04:00:00+00:00")
+
+
+# Real JawharaFM articles of 12 and 13 June 2017: the first written «2017-06-13T00:05:00+01:00» (23:05 UTC on
+# the 12th), the second «13/06/2017» (midnight UTC on the 13th, 55 minutes later), and a third kept without its date.
+LOCAL_FIRST, INSTANT_FIRST, UNDATED = "JA-economy-320-20170613", "JA-politic-505-20170613", "JA-undated-1"
+
+
+@pytest.fixture(scope="module")
+def offsets_client(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from conftest import jawhara_articles
+    from search.backends.whoosh.store import build
+    from search.ingest import LoadResult, load_sources
+    from webapp import create_app
+
+    folder = tmp_path_factory.mktemp("offsets")
+    dated = load_sources(jawhara_articles(folder / "dated", 2, names=(LOCAL_FIRST, INSTANT_FIRST))).documents
+    other = load_sources(jawhara_articles(folder / "other", 1, word="نداء تونس")).documents[0]
+    docs = [*dated, replace(other, id=UNDATED, date=None)]  # the article as a source without dates gives it
+    build(folder / "index", LoadResult(documents=docs), ["jawhara"])
+    return create_app({"INDEX": str(folder / "index"), "TESTING": True}).test_client()
+
+
+def _entry_ids(parsed) -> list[str]:  # type: ignore[no-untyped-def]
+    return [urllib.parse.unquote(e.id.rsplit("doc/", 1)[1]) for e in parsed.entries]
+
+
+def test_entries_are_newest_first_by_instant_undated_last(offsets_client) -> None:  # type: ignore[no-untyped-def]
+    """The page's «الأحدث» goes by local time (00:05 on the 13th first); the feed's entries carry instants, and
+    a reader expects them newest first (midnight UTC on the 13th, then 23:05 UTC on the 12th). An entry without
+    a date comes last, and a feed of one entry is the newest instant."""
+    q = "q=" + urllib.parse.quote("تونس") + "&collapse=0"
+    page = offsets_client.get(f"/api/search?{q}&sort=newest").get_json()["results"]
+    assert [r["id"] for r in page] == [LOCAL_FIRST, INSTANT_FIRST, UNDATED]  # the page keeps its own order
+    parsed = _feed(offsets_client, q)
+    assert _entry_ids(parsed) == [INSTANT_FIRST, LOCAL_FIRST, UNDATED]
+    dated = [e.updated_parsed for e in parsed.entries if e.get("published_parsed")]
+    assert len(dated) == 2 and dated == sorted(dated, reverse=True)
+    assert parsed.feed.updated == parsed.entries[0].updated == "2017-06-13T00:00:00+00:00"
+    assert _entry_ids(_feed(offsets_client, q + "&per_page=1")) == [INSTANT_FIRST]
+
+
+def test_an_entry_without_a_date_is_the_same_at_every_poll(offsets_client) -> None:  # type: ignore[no-untyped-def]
+    """Atom gives every entry an ``updated``: an undated one got the request's time, so two polls a second apart
+    gave two bodies under one strong ETag, and a reader saw the entry updated at every poll. It gets the time
+    the index was built, and the body is byte for byte the same while the ETag is."""
+    import time
+
+    url = "/feed.atom?q=" + urllib.parse.quote("نداء تونس")
+    first = offsets_client.get(url)
+    time.sleep(1.1)
+    second = offsets_client.get(url)
+    assert first.headers["ETag"] == second.headers["ETag"] and first.get_data() == second.get_data()
+    parsed = feedparser.parse(second.get_data())
+    built = offsets_client.get("/api/health").get_json()["built_at"]
+    undated = [e for e in parsed.entries if e.id.endswith(UNDATED)]
+    assert undated and not undated[0].get("published") and undated[0].updated == built.replace("Z", "+00:00")
+    only = _feed(offsets_client, "q=" + urllib.parse.quote("نداء تونس") + "&undated=1")
+    assert only.feed.updated == built.replace("Z", "+00:00")  # no dated entry: the build, not the request

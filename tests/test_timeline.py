@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -212,3 +213,117 @@ def test_an_article_is_on_the_day_it_is_shown_on_whatever_its_zone(tmp_path, bac
     finally:
         if backend == "xapian":
             cli("shards", "stop", "--index", root)
+
+
+def _months_of_2018(per_month: int) -> dict[str, int]:
+    return {f"2018-{m:02d}-15": per_month for m in range(1, 11)}
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [
+        (  # ANT: six opinion pieces of 2012-2014 beside a 2018 archive: by month, the six in a bucket before
+            {"2012-10-11": 1, "2013-03-01": 3, "2014-05-05": 2, **_months_of_2018(100)},
+            [("2012-10-11", "2017-12-31", 6, "span")]
+            + [(f"2018-{m:02d}-01", None, 100, "month") for m in range(1, 11)],
+        ),
+        (  # a date typed 2026 for 2018: a bucket after
+            {**_months_of_2018(30), "2026-01-01": 1},
+            [(f"2018-{m:02d}-01", None, 30, "month") for m in range(1, 11)]
+            + [("2018-11-01", "2026-01-01", 1, "span")],
+        ),
+        (  # a straggler the bulk's unit reaches joins its bars (December 2017 is a month of the chart)
+            {"2017-12-20": 1, "2012-01-01": 1, **_months_of_2018(30)},
+            [("2012-01-01", "2017-11-30", 1, "span"), ("2017-12-01", None, 1, "month")]
+            + [(f"2018-{m:02d}-01", None, 30, "month") for m in range(1, 11)],
+        ),
+        (  # under fifty matches, none is left out: each counts for more than a percentile
+            {"2012-10-11": 1, "2018-05-01": 40},
+            [(f"{y}-01-01", f"{y}-12-31", {2012: 1, 2018: 40}.get(y, 0), "year") for y in range(2012, 2019)],
+        ),
+        (  # the bulk within a month: by day, the rest (2% at most at each end) in buckets
+            {"2018-04-02": 1, **{f"2018-10-{d:02d}": 10 for d in range(1, 21)}, "2018-12-30": 1},
+            [("2018-04-02", "2018-09-30", 1, "span")] + [(f"2018-10-{d:02d}", None, 10, "day") for d in range(1, 21)]
+            + [("2018-10-21", "2018-12-30", 1, "span")],
+        ),
+    ],
+)
+def test_the_bulk_of_the_matches_picks_the_unit_and_stragglers_are_gathered_at_the_edges(
+    days: dict[str, int], expected: list[tuple[str, str | None, int, str]]
+) -> None:
+    found = bars(days)
+    assert [(b.start.isoformat(), b.count, b.unit) for b in found] == [(s, n, u) for s, _, n, u in expected]
+    assert all(e is None or b.end.isoformat() == e for b, (_, e, _, _) in zip(found, expected, strict=True))
+    assert sum(b.count for b in found) == sum(days.values())  # every dated match in exactly one bar
+    assert all((b.start - a.end).days == 1 for a, b in zip(found, found[1:], strict=False))  # no gap, no overlap
+
+
+def test_the_bars_of_a_date_range_run_from_its_first_day_to_its_last() -> None:
+    """«آخر شهر» from 21 September: the first results are of the 23rd, and the first bars are the 21st and 22nd,
+    empty; a range so wide that its bars would be years draws only the months of the results."""
+    days = {"2018-09-23": 2, "2018-10-20": 1}
+    found = bars(days, date(2018, 9, 21), date(2018, 10, 20))
+    assert (found[0].start, found[0].count, found[-1].end) == (date(2018, 9, 21), 0, date(2018, 10, 20))
+    assert len(found) == 30 and {b.unit for b in found} == {"day"}
+    wide = bars({"2018-03-05": 1, "2018-06-01": 1}, date(2000, 1, 1), date(2018, 12, 31))
+    assert {b.unit for b in wide} == {"month"} and wide[0].start == date(2018, 3, 1)
+
+
+def test_a_month_of_days_is_five_weeks_from_its_first_day() -> None:
+    from search.timeline import weeks
+
+    days = {f"2018-09-{d:02d}": d for d in range(21, 31)} | {f"2018-10-{d:02d}": 1 for d in range(1, 21)}
+    found = weeks(bars(days))
+    assert [(b.start.isoformat(), b.end.isoformat(), b.unit) for b in found] == [
+        ("2018-09-21", "2018-09-27", "week"), ("2018-09-28", "2018-10-04", "week"),
+        ("2018-10-05", "2018-10-11", "week"), ("2018-10-12", "2018-10-18", "week"),
+        ("2018-10-19", "2018-10-20", "week")]
+    assert sum(b.count for b in found) == sum(days.values())
+
+
+# -- on a real index of real ANT articles (conftest.ant_sample: the articles that name «تونس») --------------
+
+
+def test_a_few_old_articles_no_longer_make_a_chart_of_years(ant_client) -> None:  # type: ignore[no-untyped-def]
+    """Six 2012-2014 opinion pieces beside 767 articles of 2018: the chart is by month, the six are one bar
+    «قبل ٢٠١٨» that links to their period, and the bars still count every dated match."""
+    data = ant_client.get("/api/search?q=تونس").get_json()
+    histogram = data["histogram"]
+    first, rest = histogram[0], histogram[1:]
+    assert (first["unit"], first["to"], first["count"]) == ("span", "2017-12-31", 6)
+    assert {b["unit"] for b in rest} == {"month"} and rest[0]["from"] == "2018-01-01"
+    assert sum(b["count"] for b in histogram) + data["undated"] == data["articles"]
+    old = ant_client.get(f"/api/search?q=تونس&collapse=0&from={first['from']}&to={first['to']}").get_json()
+    assert old["total"] == 6 and all(r["date"] < "2018" for r in old["results"])
+    page = ant_client.get("/?q=تونس").get_data(as_text=True)
+    ends = page.split('<p class="timeline-ends">', 1)[1].split("</p>", 1)[0]
+    assert "قبل ٢٠١٨: ٦ مقالات</a>" in ends and f"from={first['from']}&amp;to=2017-12-31" in ends
+
+
+def test_bars_are_linear_with_a_least_height_and_the_peak_is_named(ant_client) -> None:  # type: ignore[no-untyped-def]
+    from webapp.pages import LEAST_HEIGHT, TIMELINE_HEIGHT
+
+    histogram = ant_client.get("/api/search?q=تونس").get_json()["histogram"]
+    page = ant_client.get("/?q=تونس").get_data(as_text=True)
+    svg = page.split('<svg class="timeline"', 1)[1].split("</svg>", 1)[0]
+    drawn = re.findall(r'<rect class="bar[^"]*" x="[0-9]+" y="[0-9]+" width="8" height="([0-9]+)"', svg)
+    heights = [int(h) - 1 for h in drawn]
+    counts = [b["count"] for b in histogram if b["count"]]
+    tallest = max(counts)
+    assert heights == [max(LEAST_HEIGHT, round(TIMELINE_HEIGHT * n / tallest)) for n in counts]
+    assert heights[counts.index(2)] < TIMELINE_HEIGHT * 0.05  # two articles are not a seventh of the peak
+    peak = max((b for b in histogram if b["unit"] != "span"), key=lambda b: b["count"])
+    line = page.split('<p class="timeline-peak">', 1)[1].split("</p>", 1)[0]
+    assert f"from={peak['from']}&amp;to={peak['to']}" in line and "يونيو ٢٠١٨ (" in line
+
+
+def test_a_month_of_days_is_also_drawn_by_week_from_the_day_the_range_starts(  # type: ignore[no-untyped-def]
+    ant_client,
+) -> None:
+    page = ant_client.get("/?q=تونس&from=2018-09-21&to=2018-10-20").get_data(as_text=True)
+    days = page.split('<svg class="timeline"', 1)[1].split("</svg>", 1)[0]
+    week_svg = page.split('<svg class="timeline weeks"', 1)[1].split("</svg>", 1)[0]
+    labels = re.findall(r"<title>([^<]+)</title>", days)
+    assert len(labels) == 30 and labels[0].startswith("٢١ سبتمبر ٢٠١٨")  # the range the chip names, from its first day
+    weeks_found = re.findall(r"<title>([^<]+)</title>", week_svg)
+    assert len(weeks_found) == 5 and weeks_found[0].startswith("٢١–٢٧ سبتمبر ٢٠١٨")

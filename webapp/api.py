@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import os
+from collections.abc import Hashable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
@@ -15,7 +16,7 @@ from search import __version__
 from search.errors import IndexProblem
 from webapp import engine, settings
 from webapp.openapi import openapi_document
-from webapp.params import last_page, parse_search_args, single_query
+from webapp.params import UnknownGroup, last_page, parse_search_args, single_query, unknown_group
 from webapp.security import public_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -46,9 +47,10 @@ def page() -> ResponseReturnValue:
 CACHE_CONTROL = "public, no-cache"
 
 
-def entity_tag() -> str:
-    """This request's entity tag: the index state, the full path with its query, the settings."""
-    key = engine(current_app).snapshot().key
+def entity_tag(key: Hashable | None = None) -> str:
+    """This request's entity tag: the index state (``key``: a snapshot's, else the live one's), the full
+    path with its query, the settings."""
+    key = engine(current_app).snapshot().key if key is None else key
     seed = f"{key!r}|{__version__}|{settings(current_app).fingerprint()}|{request.full_path!r}"
     return hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
@@ -83,6 +85,9 @@ def search() -> ResponseReturnValue:
     if cached is not None:
         return cached
     result = args.run(engine(current_app))
+    if unknown_group(result):
+        gone = UnknownGroup(args.filters.group or "")
+        return _fresh(error_json("unknown_group", gone.message, gone.message_ar), tag, 404)  # with its ETag
     body = result_json(result, args.filters)
     last = last_page(result.pages)
     body["next"] = url_for("api.search", **args.as_params(page=result.page + 1)) if result.page < last else None

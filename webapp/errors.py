@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 from search.api import error_json
 from search.engine import shown
 from search.errors import IndexProblem
-from webapp.params import NAMES_AR, READ_PARAMETERS, BadParameter
+from webapp.params import NAMES_AR, READ_PARAMETERS, BadParameter, UnknownGroup
 
 MESSAGES_AR = {
     400: "طلب غير صالح",
@@ -80,6 +80,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(BadParameter)
     def bad_parameter(exc: BadParameter) -> ResponseReturnValue:
         return _respond(400, exc.code, exc.message, exc.message_ar, exc.html_ar(), bad=exc.name)
+
+    @app.errorhandler(UnknownGroup)
+    def unknown_group(exc: UnknownGroup) -> ResponseReturnValue:
+        return _respond(404, "unknown_group", exc.message, exc.message_ar)
 
     @app.errorhandler(IndexProblem)
     def index_problem(exc: IndexProblem) -> ResponseReturnValue:

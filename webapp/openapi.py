@@ -69,7 +69,8 @@ FACET = {
         "additionalProperties": False,
         "properties": {
             "value": {"type": "string", "description": "as indexed; send it back as the filter"},
-            "label": {"type": "string", "description": "for readers: a category's Arabic name (رياضة for sport)"},
+            "label": {"type": "string", "description": "for readers: a category's Arabic name (رياضة for sport), "
+                      "the name a source publishes under (العربية for alarabia)"},
             "count": {"type": "integer", "minimum": 1},
             "selected": {"type": "boolean", "description": "this request filters by it"},
         },
@@ -94,7 +95,11 @@ SEARCH_RESULT = {
         "next": PAGE_URL,
         "prev": PAGE_URL,
         "per_page": {"type": "integer", "minimum": 1},
-        "sort": {"enum": ["relevance", "newest", "oldest"]},
+        "sort": {
+            "enum": ["relevance", "newest", "oldest"],
+            "description": "the order used: without words (browsing a source, a category, dates) newest unless oldest "
+            "was asked for, since relevance needs words",
+        },
         "match": {"enum": ["all", "any"], "description": "as applied: all when every word was required"},
         "took_ms": {"type": "number", "minimum": 0},
         "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
@@ -107,9 +112,14 @@ SEARCH_RESULT = {
         "undated": {"type": "integer", "minimum": 0, "description": "how many of the results have no date"},
         "histogram": {
             "type": "array",
-            "description": "the results by period, oldest first, every period between the first and the last "
-            "(empty ones too): days for a span of up to 31 days, months up to 36 months, else years (decades, "
-            "or centuries, beyond 200 years); the undated ones are `undated`. Send from/to of a bar to narrow to it. Empty "
+            "description": "the matching articles by period, oldest first, every period between the first and the "
+            "last (empty ones too). The unit comes from the span of the bulk of the dated matches, the 2nd to the "
+            "98th percentile: days for a span of up to 31 days, months up to 36 months, else years (decades, or "
+            "centuries, beyond 200 years). Matches outside the bars (at most 2% at each end, when they would stretch "
+            "the span to a coarser unit) are counted in a first or last bar of unit `span`, from the first "
+            "straggler's day to the day before the bars (or from the day after them to the last straggler's). With "
+            "from and to, the bars run from one to the other when that keeps the unit. The counts add up to "
+            "`articles` (to `total` without collapse) minus `undated`. Send from/to of a bar to narrow to it. Empty "
             "when facets are not counted or no result has a date.",
             "items": {
                 "type": "object",
@@ -119,7 +129,7 @@ SEARCH_RESULT = {
                     "from": {"type": "string", "format": "date"},
                     "to": {"type": "string", "format": "date"},
                     "count": {"type": "integer", "minimum": 0},
-                    "unit": {"enum": ["day", "month", "year", "decade", "century"]},
+                    "unit": {"enum": ["day", "month", "year", "decade", "century", "span"]},
                 },
             },
         },
@@ -179,7 +189,7 @@ SEARCH_RESULT["examples"] = [
         "forms": [{"word": "الانترنت", "forms": [{"form": "الإنترنت", "count": 9}, {"form": "للإنترنت", "count": 3},
                                                  {"form": "الانترنت", "count": 2}]}],
         "facets": {
-            "source": [{"value": "skynews", "label": "skynews", "count": 393, "selected": False}],
+            "source": [{"value": "skynews", "label": "سكاي نيوز عربية", "count": 393, "selected": False}],
             "category": [{"value": "technology", "label": "تكنولوجيا", "count": 379, "selected": False}],
         },
         "undated": 0,
@@ -280,9 +290,10 @@ HEALTH = {
                     "type": "array",
                     "items": {
                         "type": "object",
-                        "required": ["value", "count", "first", "last", "undated"],
+                        "required": ["value", "label", "count", "first", "last", "undated"],
                         "properties": {
                             "value": {"type": "string"},
+                            "label": {"type": "string", "description": "the name the outlet publishes under"},
                             "count": {"type": "integer", "minimum": 0},
                             "first": {"type": ["string", "null"], "format": "date"},
                             "last": {"type": ["string", "null"], "format": "date"},
@@ -389,7 +400,8 @@ def openapi_document(public_url: str = "", max_per_page: int = 100) -> dict[str,
                                "page number"),
                         _param("per_page", _or_empty({"type": "integer", "minimum": 1, "maximum": max_per_page}),
                                "per page (at most the server's max_per_page setting)"),
-                        _param("sort", _or_empty({"enum": ["relevance", "newest", "oldest"]}), "order"),
+                        _param("sort", _or_empty({"enum": ["relevance", "newest", "oldest"]}),
+                               "order (default relevance; newest without q, where relevance means nothing)"),
                         _param(
                             "match",
                             _or_empty({"enum": ["auto", "all", "any"]}),
@@ -435,6 +447,11 @@ def openapi_document(public_url: str = "", max_per_page: int = 100) -> dict[str,
                         "200": _json("#/components/schemas/SearchResult", "one page of results"),
                         "304": NOT_MODIFIED,
                         "400": ERROR_RESPONSE,
+                        "404": _json(
+                            "#/components/schemas/Error",
+                            "`group` names no story group of the index (code `unknown_group`; a link kept from "
+                            "before a reindex, which gives groups new ids)",
+                        ),
                         "503": _json("#/components/schemas/Error", "no usable index"),
                     },
                 }

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import html
-import math
 import re
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
 from search.analysis import MONTH_TRADITIONS, has_arabic
-from search.engine import SearchResult
+from search.api import names_value
+from search.engine import Filters, SearchResult
 from search.errors import IndexProblem
 from search.highlight import WHY
-from search.labels import category_label
-from search.timeline import presets
+from search.labels import category_label, source_label
+from search.timeline import Bar, presets, weeks
 from webapp import engine, settings
-from webapp.arabic import ARTICLES, HIDDEN_COPIES, OTHER_COPIES, counted, digits, number, result_range
+from webapp.arabic import ARTICLES, HIDDEN_COPIES, OTHER_COPIES, RESULTS, counted, digits, number, result_range
 from webapp.errors import retry_without
-from webapp.params import BadParameter, SearchArgs, last_page, parse_search_args, single_query
+from webapp.params import BadParameter, SearchArgs, last_page, parse_search_args, single_query, unknown_group
 from webapp.security import public_url
 
 bp = Blueprint("pages", __name__)
@@ -69,6 +70,35 @@ def copies_text(n: int, hidden: bool = False) -> str:
 
 bp.app_template_global("last_page")(last_page)
 
+PAGER_RADIUS = 4  # page numbers shown on each side of the current one, on a wide screen
+PHONE_RADIUS = 1  # on a phone: «١ … ٣٤ ٣٥ ٣٦ … ٧٠», five numbers of 44 px that fit one row
+
+
+@bp.app_template_global("pager")
+def pager(page: int, pages: int) -> list[dict[str, object]]:
+    """The pager's numbers and gaps: the first page, the current one's neighbours and the last page,
+    so that the last page is always one tap away. ``css`` says where each shows: «wide-only» numbers
+    are hidden on a phone, «narrow-only» gaps stand for them there."""
+    last = last_page(pages)
+    here = min(page, last)
+    wide = set(range(max(1, here - PAGER_RADIUS), min(last, here + PAGER_RADIUS) + 1))
+    narrow = set(range(max(1, here - PHONE_RADIUS), min(last, here + PHONE_RADIUS) + 1)) | {1, last}
+    items: list[dict[str, object]] = []
+    before = 0  # the number before, on any screen
+    phone_gap = False  # a gap a phone shows stands since the last number it shows
+    for n in sorted(wide | {1, last}):
+        if n - before > 1:
+            items.append({"gap": True, "css": "gap"})
+            phone_gap = True
+        elif n in narrow and before not in narrow and before and not phone_gap:
+            items.append({"gap": True, "css": "gap narrow-only"})
+        label = "الصفحة الأولى" if n == 1 and n not in wide else "الصفحة الأخيرة" if n == last and n not in wide else ""
+        items.append({"page": n, "css": "" if n in narrow else "wide-only", "label": label})
+        before = n
+        if n in narrow:
+            phone_gap = False
+    return items
+
 
 @bp.app_template_global("same_day")
 def same_day(a: str | None, b: str | None) -> bool:
@@ -103,6 +133,18 @@ def clipped(text: str, most: int = HEADING_CHARS) -> str:
 @bp.app_template_filter("arabic_number")
 def arabic_number(value: int | float) -> str:
     return number(value, _style())
+
+
+@bp.app_template_global("counted_results")
+def counted_results(n: int) -> str:
+    """«نتيجة واحدة»، «٣ نتائج»، «٧٧٣ نتيجة»."""
+    return counted(n, RESULTS, _style())
+
+
+@bp.app_template_global("counted_articles")
+def counted_articles(n: int) -> str:
+    """«مقالة واحدة»، «٣ مقالات»، «٧٧٣ مقالة»."""
+    return counted(n, ARTICLES, _style())
 
 
 @bp.app_template_global("result_range")
@@ -149,38 +191,77 @@ def notice_value(text: str) -> str:
 
 
 TIMELINE_HEIGHT = 48  # px: the tallest bar; the bars share the aside's width
+LEAST_HEIGHT = 2  # px: a bar of one article beside thousands is still seen (and told from an empty period)
+PHONE_DAY_BARS = 8  # more day bars than this are too narrow to tap on a phone (under 44 px): it shows weeks
 
 
-@bp.app_template_global("timeline")
-def timeline_view(result: SearchResult, args: SearchArgs) -> list[dict[str, object]]:
-    """The result's timeline as bars to draw: each a link filtering the search to its period."""
-    bars = result.timeline
-    if not bars:
-        return []
-    tallest = max(bar.count for bar in bars) or 1
+def _period_name(bar: Bar, first: bool) -> str:
+    """A bar's period in words: «٢١ سبتمبر ٢٠١٨», «٢١–٢٧ سبتمبر ٢٠١٨», «مايو ٢٠١٨», «٢٠١٨», «٢٠١٠–٢٠١٩»;
+    the stragglers' bucket by where it ends: «قبل ٢٠١٨» (before the first bar), «بعد أكتوبر ٢٠١٨»."""
+    months = _months()
+    start, end = bar.start, bar.end
+    if bar.unit == "span":
+        edge = end + timedelta(1) if first else start - timedelta(1)
+        if first:
+            whole_year, whole_month = (edge.month, edge.day) == (1, 1), edge.day == 1
+        else:
+            whole_year, whole_month = (edge.month, edge.day) == (12, 31), (edge + timedelta(1)).day == 1
+        when = (str(edge.year) if whole_year else f"{months[edge.month - 1]} {edge.year}" if whole_month
+                else f"{edge.day} {months[edge.month - 1]} {edge.year}")
+        return ("قبل " if first else "بعد ") + when
+    if bar.unit == "day":
+        return f"{start.day} {months[start.month - 1]} {start.year}"
+    if bar.unit == "week":
+        if start == end:
+            return f"{start.day} {months[start.month - 1]} {start.year}"
+        if start.month == end.month:
+            return f"{start.day}–{end.day} {months[start.month - 1]} {start.year}"
+        if start.year == end.year:
+            return f"{start.day} {months[start.month - 1]} – {end.day} {months[end.month - 1]} {end.year}"
+        return f"{start.day} {months[start.month - 1]} {start.year} – {end.day} {months[end.month - 1]} {end.year}"
+    if bar.unit == "month":
+        return f"{months[start.month - 1]} {start.year}"
+    if bar.unit == "year":
+        return str(start.year)
+    return f"{start.year}–{end.year}"
+
+
+def _drawn(bars: list[Bar], args: SearchArgs) -> dict[str, object]:
+    """Bars as the page draws them: heights on a linear scale (the tallest TIMELINE_HEIGHT, a bar with
+    articles at least LEAST_HEIGHT), each a link filtering the search to its period, and the peak named."""
     style = _style()
+    tallest = max(bar.count for bar in bars) or 1
     out = []
     for n, bar in enumerate(bars):
-        if bar.unit == "day":
-            name = f"{bar.start.day} {_months()[bar.start.month - 1]} {bar.start.year}"
-        elif bar.unit == "month":
-            name = f"{_months()[bar.start.month - 1]} {bar.start.year}"
-        elif bar.unit == "year":
-            name = str(bar.start.year)
-        else:
-            name = f"{bar.start.year}–{bar.end.year}"
-        # A square-root scale, at least 6 units: one article is visibly more than none beside thousands.
-        height = 0 if not bar.count else max(6, round(TIMELINE_HEIGHT * math.sqrt(bar.count / tallest)))
+        name = digits(_period_name(bar, first=n == 0), style)
         out.append({
             "x": n,
-            "height": height,
-            "label": f"{digits(name, style)}: {counted(bar.count, ARTICLES, style)}",
+            "height": 0 if not bar.count else max(LEAST_HEIGHT, round(TIMELINE_HEIGHT * bar.count / tallest)),
+            "name": name,
+            "label": f"{name}: {counted(bar.count, ARTICLES, style)}",
             "href": url_for("pages.index", **args.as_params(page=None, undated=None, **{
                 "from": bar.start.isoformat(), "to": bar.end.isoformat()})),
             "chosen": args.filters.date_from == bar.start and args.filters.date_to == bar.end,
             "count": bar.count,
+            "span": bar.unit == "span",
         })
-    return out
+    periods = [bar for bar in out if not bar["span"]]
+    most = max((bar["count"] for bar in periods), default=0)
+    tallest_bars = [bar for bar in periods if bar["count"] == most]
+    peak = tallest_bars[0] if most and len(tallest_bars) == 1 and len(periods) > 1 else None  # one peak, or none named
+    return {"bars": out, "peak": peak}
+
+
+@bp.app_template_global("timeline")
+def timeline_view(result: SearchResult, args: SearchArgs) -> dict[str, object] | None:
+    """The result's timeline as the page draws it (see _drawn); when it is by day with more days than a
+    phone can tap, also by week (the stylesheet shows one or the other by the screen's width)."""
+    if not result.timeline:
+        return None
+    view = _drawn(result.timeline, args)
+    days = sum(1 for bar in result.timeline if bar.unit == "day")
+    view["weeks"] = _drawn(weeks(result.timeline), args) if days > PHONE_DAY_BARS else None
+    return view
 
 
 PRESET_LABELS = {"week": "آخر أسبوع", "month": "آخر شهر", "year": "آخر سنة", "last_year": "سنة {year}"}
@@ -198,24 +279,79 @@ def _presets_end() -> date:
 
 
 @bp.app_template_global("date_presets")
-def date_presets(args: SearchArgs) -> list[dict[str, object]]:
+def date_presets(args: SearchArgs, days: dict[str, int] | None = None) -> list[dict[str, object]]:
     """One-click date ranges, ending today, or on the archive's last day when it ends before today
-    (then the first item says so)."""
-    return [
-        {
+    (then the first item says so). With the search's matches per day whatever its dates (``days``),
+    each says how many articles it finds, and one that finds none is left out (unless chosen): «سنة
+    ٢٠١٧» led to an empty page beside a timeline that said 2017 held nothing."""
+    out = []
+    for name, start, stop in presets(_presets_end()):
+        chosen = args.filters.date_from == start and args.filters.date_to == stop
+        count = None
+        if days is not None:
+            low, high = start.isoformat(), stop.isoformat()
+            count = sum(n for day, n in days.items() if low <= day <= high)
+            if not count and not chosen:
+                continue
+        out.append({
             "label": digits(PRESET_LABELS[name].format(year=start.year), _style()),
             "href": url_for("pages.index", **args.as_params(page=None, undated=None, **{
                 "from": start.isoformat(), "to": stop.isoformat()})),
-            "chosen": args.filters.date_from == start and args.filters.date_to == stop,
+            "chosen": chosen,
+            "count": count,
             "ends": arabic_date(stop.isoformat()) if stop < date.today() and name != "last_year" else None,
-        }
-        for name, start, stop in presets(_presets_end())
-    ]
+        })
+    return out
+
+
+def _widened(args: SearchArgs, result: SearchResult) -> dict[str, object]:
+    """What the search finds without its dates, and without any filter: the presets count in the first
+    (its matches per day), and an empty filtered page says how many results the filters alone hid. Each
+    costs one more search, made only when the page needs it."""
+    search_engine = engine(current_app)
+    text = result.query if result.respelled_from else args.q
+    f = args.filters
+    dated = bool(f.date_from or f.date_to or f.undated)
+
+    def count(filters: Filters, facets: bool) -> SearchResult:
+        return search_engine.search(
+            text, per_page=1, sort=args.sort, filters=filters, snippets=False, facets=facets, suggest=False,
+            respell=False, match=args.match, collapse=args.collapse,
+        )
+
+    out: dict[str, object] = {"days": result.days, "without_dates": None, "without_filters": None}
+    if f.group:
+        return out
+    if dated:
+        rest = replace(f, date_from=None, date_to=None, undated=False)
+        if text.strip() or rest.active:
+            undated = count(rest, facets=True)
+            out["days"], out["without_dates"] = undated.days, undated.total
+        else:  # dates alone: without them the page asks for nothing; the presets are shown uncounted
+            out["days"] = None
+    if not result.total and text.strip() and (f.source or f.category):
+        out["without_filters"] = count(Filters(), facets=False).total
+    return out
 
 
 @bp.app_template_filter("category_name")
 def category_name(value: str) -> str:
     return category_label(value)
+
+
+@bp.app_template_filter("source_name")
+def source_name(value: str) -> str:
+    """The name an outlet publishes under (العربية for alarabia); an unknown code as it is."""
+    return source_label(value)
+
+
+@bp.app_template_global("chosen_value")
+def chosen_value(field: str, value: str, held: list[str]) -> bool:
+    """Whether a filter the reader set (source=bbc, source=العربية, category=رياضة) selects this value."""
+    return any(names_value(field, value, text) for text in held)
+
+
+GONE_GROUP = "لا توجد في الفهرس مجموعة أخبار بهذا المعرّف، فربما أُعيد بناء الفهرس بعد حفظ الرابط."
 
 
 @bp.get("/")
@@ -232,9 +368,11 @@ def index() -> ResponseReturnValue:
     except BadParameter as exc:
         error = Markup(exc.html_ar())
         retry = retry_without(exc.name)
+    widened = None
     if args is not None and args.asks():
         try:
             result = args.run(engine(current_app))
+            widened = None if unknown_group(result) else _widened(args, result)
         except IndexProblem as exc:
             unavailable = exc.public
     overview = None
@@ -243,11 +381,13 @@ def index() -> ResponseReturnValue:
             overview = engine(current_app).overview()  # what the archive holds, said on the home page
         except IndexProblem as exc:
             unavailable = exc.public
+    if unknown_group(result):
+        abort(404, description=GONE_GROUP)
     status = 503 if unavailable else (400 if error else 200)
     home = result is None and error is None and unavailable is None
     page = render_template(
         "search.html", q=q, args=args, result=result, error=error, retry=retry, unavailable=unavailable, autofocus=home,
-        overview=overview,
+        overview=overview, widened=widened,
     )
     return page, status
 
@@ -258,7 +398,21 @@ def document(doc_id: str) -> ResponseReturnValue:
     doc = engine(current_app).document(doc_id, q)
     if doc is None:
         abort(404, description=f"لا توجد مقالة بالمعرّف {doc_id}")
-    return render_template("doc.html", doc=doc, q=q)
+    # The search the article was opened from (its link carries it): the way back to its results, and
+    # carried on by the links to the article's copies and related articles (their marks need q).
+    config = settings(current_app)
+    try:
+        searched = parse_search_args(request.args, config.per_page, config.max_per_page, config.max_query_chars)
+    except BadParameter:
+        searched = None
+    asks = searched is not None and searched.asks()
+    return render_template(
+        "doc.html", doc=doc, q=q,
+        search=searched.as_params() if asks else ({"q": q} if q else {}),
+        back=url_for("pages.index", **searched.as_params()) if asks else None,
+        # a copy's «كل النسخ» returns to this search's results (from a group's page: to where that page returns)
+        back_query=(searched.back if searched.filters.group else searched.query_string()) if asks else None,
+    )
 
 
 @bp.app_template_global("citation")
@@ -266,7 +420,11 @@ def citation(doc) -> str:  # type: ignore[no-untyped-def]
     """How to cite an article: author, «title», source, date, its URL, and its permalink here
     (absolute from the public_url setting, never from the Host header; else the path)."""
     permalink = public_url() + url_for("pages.document", doc_id=doc.id)
-    parts = [p for p in (doc.author, f"«{doc.title}»" if doc.title else "", doc.source, arabic_date(doc.date)) if p]
+    source = source_label(doc.source) if doc.source else ""
+    # An author field that only names the outlet («فرانس 24») is no author: cited once, as the source.
+    author = "" if doc.author and doc.author.strip().casefold() in {source.casefold(), doc.source.casefold()} \
+        else doc.author
+    parts = [p for p in (author, f"«{doc.title}»" if doc.title else "", source, arabic_date(doc.date)) if p]
     text = "، ".join(parts) + "."
     # Each address on a line of its own, which the box lays out left to right (each line takes its own
     # direction: unicode-bidi: plaintext); no invisible isolate marks (LRI … PDI), which a copy pastes into the URL.

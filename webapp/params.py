@@ -12,10 +12,10 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from search.analysis import ascii_digits
+from search.backends.base import Snapshot
 from search.engine import SORTS, Engine, Filters, SearchResult, shown
 from search.notices import Notice
 from search.query import MATCHES
-
 
 # How the page names each parameter in an Arabic error message.
 NAMES_AR = {
@@ -32,7 +32,31 @@ NAMES_AR = {
     "match": "المطابقة",
     "collapse": "جمع النسخ",
     "group": "مجموعة الخبر",
+    "back": "العودة إلى النتائج",
 }
+
+
+class UnknownGroup(LookupError):
+    """``group`` names no story group of the index (a link kept from before a reindex): a 404, on the
+    page, the API, the feed and the downloads alike."""
+
+    def __init__(self, group: str) -> None:
+        super().__init__(group)
+        self.group = group
+        self.message = f"no story group {group!r} in the index (a link from before a reindex?)"
+        self.message_ar = f"لا توجد في الفهرس مجموعة أخبار بالمعرّف {group}"
+
+
+def unknown_group(result: SearchResult | None) -> bool:
+    """Whether the search asked for a story group the index does not hold (a well-formed id from a
+    bookmark kept across a reindex): not an empty list of copies but a page that is not there."""
+    return result is not None and any(n.code == "unknown_group" for n in result.notices)
+
+
+def check_group(result: SearchResult, group: str | None) -> None:
+    """Raise UnknownGroup when the search said its group is not in the index."""
+    if group and unknown_group(result):
+        raise UnknownGroup(group)
 
 
 class BadParameter(ValueError):
@@ -72,9 +96,11 @@ class SearchArgs:
     per_page_sent: bool = False  # per_page was in the request: every link to this search keeps it
     cut_to: int | None = None  # q was longer than max_query_chars and is cut to this: links carry it cut
     unknown: tuple[str, ...] = ()  # parameters sent that no search reads (a typo: Q=, perpage=): each named
+    back: str = ""  # pages only: the results page a story group's page came from (its query string, checked)
 
-    def run(self, engine: Engine) -> SearchResult:
-        """This search, on the engine (the page and the API ask the same way)."""
+    def run(self, engine: Engine, snapshot: Snapshot | None = None) -> SearchResult:
+        """This search, on the engine (the page and the API ask the same way); with ``snapshot``,
+        on that state of the index."""
         result = engine.search(
             self.q,
             page=self.page,
@@ -84,6 +110,7 @@ class SearchArgs:
             respell=self.respell,
             match=self.match,
             collapse=self.collapse,
+            snapshot=snapshot,
         )
         if self.cut_to is not None and not any(n.code == "query_cut" for n in result.notices):
             result.notices.insert(0, Notice("query_cut", {"limit": self.cut_to}))
@@ -95,10 +122,15 @@ class SearchArgs:
         «undated», a story group). The page, the API, the feed and the exports agree on it."""
         return bool(self.q.strip() or self.filters.active)
 
+    @property
+    def default_sort(self) -> str:
+        """The order of a search that names none: by relevance, or newest first without words (browsing)."""
+        return "relevance" if self.q.strip() else "newest"
+
     def as_params(self, **changes: Any) -> dict[str, Any]:
         """Query-string parameters reproducing this search, with changes (for links)."""
         params: dict[str, Any] = {"q": self.q}
-        if self.sort != "relevance":
+        if self.sort != self.default_sort:
             params["sort"] = self.sort
         if self.filters.source:
             params["source"] = self.filters.source
@@ -122,8 +154,14 @@ class SearchArgs:
             params["respell"] = "0"
         if self.match != "auto":
             params["match"] = self.match
+        if self.back:
+            params["back"] = self.back
         params.update(changes)
         return {k: v for k, v in params.items() if v not in (None, "", [])}
+
+    def query_string(self, **changes: Any) -> str:
+        """This search as a query string (the ``back`` of a story group's page)."""
+        return urllib.parse.urlencode(self.as_params(**changes), doseq=True)
 
 
 MAX_PAGE = 1000
@@ -212,7 +250,9 @@ def _values(args: MultiDict, name: str) -> list[str]:
 
 
 # Parameters that take one value (source and category take several).
-SINGLE_VALUED = ("q", "page", "per_page", "sort", "match", "from", "to", "undated", "respell", "collapse", "group")
+SINGLE_VALUED = (
+    "q", "page", "per_page", "sort", "match", "from", "to", "undated", "respell", "collapse", "group", "back",
+)
 
 
 def _sent_once(args: MultiDict, name: str) -> None:
@@ -251,6 +291,8 @@ def parse_search_args(
         raise BadParameter(
             "sort", f"sort must be one of {', '.join(SORTS)}, not {sort[:20]!r}", "{name}: relevance أو newest أو oldest، لا «{got}»", sort[:20]
         )
+    if sort == "relevance" and not q.strip():  # no words to be relevant to: browsing lists newest first, and says so
+        sort = "newest"
     filters = Filters(
         source=_values(args, "source"),
         category=_values(args, "category"),
@@ -268,6 +310,7 @@ def parse_search_args(
             match[:20],
         )
     return SearchArgs(
+        back=_back(args, per_page_default, max_per_page, max_query_chars),
         collapse=_bool(args, "collapse", True),
         match=match,
         respell=_bool(args, "respell", True),
@@ -282,6 +325,23 @@ def parse_search_args(
     )
 
 
+def _back(args: MultiDict, per_page_default: int, max_per_page: int, max_query_chars: int | None) -> str:
+    """The results page to go back to, as a query string: parsed as a search (without a ``back`` of its
+    own) and written again, so that a link made from it is always a search on this site."""
+    raw = args.get("back", "")
+    if not raw:
+        return ""
+    inner = MultiDict(urllib.parse.parse_qsl(raw, keep_blank_values=True))
+    inner.poplist("back")
+    try:
+        searched = parse_search_args(inner, per_page_default, max_per_page, max_query_chars)
+    except BadParameter:
+        raise BadParameter(
+            "back", "back must be the query string of a valid search", "{name}: ليس بحثًا صالحًا: «{got}»", raw[:40]
+        ) from None
+    return searched.query_string() if searched.asks() else ""
+
+
 def last_page(pages: int) -> int:
     """The last page a link may lead to: the results' last, within MAX_PAGE, and at least 1."""
     return max(1, min(pages, MAX_PAGE))
@@ -293,7 +353,7 @@ MAX_UNKNOWN_NAMED = 5  # unknown parameters named in notices, at most
 
 READ_PARAMETERS = frozenset({
     "q", "sort", "match", "page", "per_page", "from", "to", "source", "category", "undated", "respell",
-    "collapse", "group",
+    "collapse", "group", "back",
 })
 
 
