@@ -8,7 +8,7 @@ import urllib.parse
 import feedparser
 import pytest
 
-from search.labels import source_label
+from search.labels import category_label, source_label
 
 
 def _feed(client, query: str):  # type: ignore[no-untyped-def]
@@ -209,3 +209,38 @@ def test_an_entry_without_a_date_is_the_same_at_every_poll(offsets_client) -> No
     assert undated and not undated[0].get("published") and undated[0].updated == built.replace("Z", "+00:00")
     only = _feed(offsets_client, "q=" + urllib.parse.quote("نداء تونس") + "&undated=1")
     assert only.feed.updated == built.replace("Z", "+00:00")  # no dated entry: the build, not the request
+
+
+def _title(client, query: str) -> str:  # type: ignore[no-untyped-def]
+    return _feed(client, query).feed.title
+
+
+def test_a_feed_is_named_by_its_words_and_its_filters(ant_client) -> None:  # type: ignore[no-untyped-def]
+    """A feed reader lists feeds by their titles: two alerts on the same words from two outlets were both
+    «باحث: تونس». The title names the outlets and categories by their names, and the period."""
+    q = "q=" + urllib.parse.quote("تونس")
+    plain, bbc, cnn = _title(ant_client, q), _title(ant_client, q + "&source=BBC"), _title(ant_client, q + "&source=CNN")
+    assert len({plain, bbc, cnn}) == 3 and all("تونس" in t for t in (plain, bbc, cnn))
+    assert source_label("BBC") in bbc and source_label("CNN") in cnn and "BBC" not in bbc
+    sport = _title(ant_client, q + "&category=sport")
+    assert "رياضة" in sport and "sport" not in sport
+    period = _title(ant_client, q + "&from=2018-06-01&to=2018-06-30")
+    assert "من ١ " in period and "إلى ٣٠ " in period and "2018-06-01" not in period
+    browsing = _title(ant_client, "source=alarabia")
+    assert source_label("alarabia") in browsing and "alarabia" not in browsing
+    page = ant_client.get("/?" + q + "&source=BBC").get_data(as_text=True)
+    alternate = re.search(r'<link rel="alternate" type="application/atom\+xml" title="([^"]*)"', page)
+    assert alternate and alternate.group(1) == bbc  # the browser offers the feed under the feed's own name
+
+
+def test_entries_name_the_outlet_and_the_category_as_readers_know_them(ant_client) -> None:  # type: ignore[no-untyped-def]
+    parsed = _feed(ant_client, "q=" + urllib.parse.quote("تونس") + "&per_page=50")
+    codes = {"alarabia", "skynews", "france24", "BBC", "CNN"}
+    assert len(parsed.entries) == 50
+    for entry in parsed.entries:
+        names = [a.get("name") for a in entry.get("authors", [])]
+        assert names and not codes & set(names), names
+        assert any(n in {source_label(c) for c in codes} for n in names), names  # the outlet, by its name
+        assert len(names) == len(set(names))  # an author field that only names the outlet is not said twice
+        assert all(tag.label == category_label(tag.term) for tag in entry.get("tags", []))  # a label beside the code
+    assert any(tag.label != tag.term for e in parsed.entries for tag in e.get("tags", []))

@@ -23,8 +23,10 @@ from flask.typing import ResponseReturnValue
 
 from search.backends.base import Snapshot
 from search.engine import Hit, SearchResult
+from search.labels import category_label, source_label
 from webapp import engine, settings
 from webapp.api import CACHE_CONTROL, entity_tag, not_modified
+from webapp.pages import arabic_number, search_title
 from webapp.params import BadParameter, SearchArgs, check_group, parse_search_args
 from webapp.security import public_url
 
@@ -125,8 +127,8 @@ def feed() -> ResponseReturnValue:
     params.pop("sort", None)
     root = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "ar"})
     _el(root, "id", _id(url_for("feeds.feed", **params)))
-    _el(root, "title", f"باحث: {args.q.strip() or 'بحث'}")
-    _el(root, "subtitle", f"أحدث المقالات المطابقة ({result.total} في الأرشيف)")
+    _el(root, "title", f"باحث: {search_title(args)}")
+    _el(root, "subtitle", f"أحدث المقالات المطابقة ({arabic_number(result.total)} في الأرشيف)")
     _el(root, "link", rel="self", type="application/atom+xml", href=_link(url_for("feeds.feed", **params)))
     _el(root, "link", rel="alternate", type="text/html", href=_link(url_for("pages.index", **args.as_params())))
     _el(root, "generator", "Baheth")
@@ -147,10 +149,15 @@ def feed() -> ResponseReturnValue:
         _el(entry, "link", rel="alternate", type="text/html", href=permalink)
         if hit.url.startswith(("http://", "https://")):
             _el(entry, "link", rel="related", href=hit.url)
-        who = _el(entry, "author")
-        _el(who, "name", hit.author or hit.source or "—")
+        # The outlet by the name it publishes under (a code, «alarabia», tells a reader nothing); an
+        # author the source gave, when it is not only the outlet's name again, beside it.
+        outlet = source_label(hit.source) if hit.source else ""
+        own = hit.author.strip() if hit.author and hit.author.strip().casefold() not in {
+            outlet.casefold(), hit.source.casefold()} else ""
+        for name in [n for n in (own, outlet) if n] or ["—"]:
+            _el(_el(entry, "author"), "name", name)
         if hit.category:
-            _el(entry, "category", term=hit.category)
+            _el(entry, "category", term=hit.category, label=category_label(hit.category))
         if hit.snippet_text:
             _el(entry, "summary", hit.snippet_text)
     body = ET.tostring(root, encoding="utf-8", xml_declaration=True)

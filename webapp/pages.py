@@ -345,6 +345,27 @@ def source_name(value: str) -> str:
     return source_label(value)
 
 
+@bp.app_template_global("search_title")
+def search_title(args: SearchArgs) -> str:
+    """What a search asks, in words, for a feed reader's list and the page's feed link: its words, then
+    its filters («تونس · بي بي سي عربي · رياضة · من ١ يونيو ٢٠١٨»), so that two alerts on the same words
+    from two sources are told apart; a story group's «نسخ الخبر نفسه»; «تصفح المقالات» without either."""
+    f = args.filters
+    if f.group:
+        return "نسخ الخبر نفسه"
+    parts = [clipped(args.q.strip())] if args.q.strip() else []
+    parts += ["، ".join(source_label(v) for v in f.source)] if f.source else []
+    parts += ["، ".join(category_label(v) for v in f.category)] if f.category else []
+    period = []
+    if f.date_from:
+        period.append(f"من {arabic_date(f.date_from.isoformat())}")
+    if f.date_to:
+        period.append(f"إلى {arabic_date(f.date_to.isoformat())}")
+    parts += [" ".join(period)] if period else []
+    parts += ["بدون تاريخ"] if f.undated else []
+    return " · ".join(parts) or "تصفح المقالات"
+
+
 @bp.app_template_global("chosen_value")
 def chosen_value(field: str, value: str, held: list[str]) -> bool:
     """Whether a filter the reader set (source=bbc, source=العربية, category=رياضة) selects this value."""
