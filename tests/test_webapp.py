@@ -396,6 +396,21 @@ def test_errors_have_a_code_and_an_arabic_message(client, query: str, code: str,
     assert arabic in page and "<bdi" in page and " must be " not in page  # no English on the Arabic page
 
 
+@pytest.mark.parametrize("route", ["/", "/export.csv", "/feed.atom"])
+@pytest.mark.parametrize(("style", "bounds"), [("eastern", "بين ١ و١٠٠"), ("western", "بين 1 و100")])
+def test_an_error_page_writes_its_numbers_in_the_pages_digits_and_the_sent_value_as_sent(  # type: ignore[no-untyped-def]
+    small_index, route: str, style: str, bounds: str
+) -> None:
+    """The page wrote «بين 1 و100» among Arabic-Indic numbers; what the reader sent is shown as sent."""
+    from webapp import create_app
+
+    client = create_app({"INDEX": str(small_index), "TESTING": True, "digits": style}).test_client()
+    page = client.get(route + "?q=x&per_page=0").get_data(as_text=True)
+    assert bounds in page and "<bdi>0</bdi>" in page
+    api = client.get("/api/search?q=x&per_page=0").get_json()["error"]
+    assert "بين 1 و100" in api["message_ar"]  # the API's message is data: ASCII digits whatever the page's
+
+
 @pytest.mark.parametrize(("path", "method", "status"), [("/no/such/page", "get", 404), ("/", "post", 405)])
 def test_http_errors_speak_arabic_on_pages_and_both_in_the_api(client, path: str, method: str, status: int) -> None:  # type: ignore[no-untyped-def]
     page = getattr(client, method)(path)

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from search.api import error_json
 from search.engine import shown
 from search.errors import IndexProblem
+from webapp import settings
 from webapp.params import NAMES_AR, READ_PARAMETERS, BadParameter, UnknownGroup
 
 MESSAGES_AR = {
@@ -79,7 +80,8 @@ def retry_without(bad: str) -> tuple[str, str] | None:
 def register(app: Flask) -> None:
     @app.errorhandler(BadParameter)
     def bad_parameter(exc: BadParameter) -> ResponseReturnValue:
-        return _respond(400, exc.code, exc.message, exc.message_ar, exc.html_ar(), bad=exc.name)
+        return _respond(400, exc.code, exc.message, exc.message_ar, exc.html_ar(settings(current_app).digits),
+                        bad=exc.name)
 
     @app.errorhandler(UnknownGroup)
     def unknown_group(exc: UnknownGroup) -> ResponseReturnValue:

@@ -387,7 +387,7 @@ def index() -> ResponseReturnValue:
         config = settings(current_app)
         args = parse_search_args(request.args, config.per_page, config.max_per_page, config.max_query_chars)
     except BadParameter as exc:
-        error = Markup(exc.html_ar())
+        error = Markup(exc.html_ar(_style()))
         retry = retry_without(exc.name)
     widened = None
     if args is not None and args.asks():

@@ -16,6 +16,7 @@ from search.backends.base import Snapshot
 from search.engine import SORTS, Engine, Filters, SearchResult, shown
 from search.notices import Notice
 from search.query import MATCHES
+from webapp.arabic import digits
 
 # How the page names each parameter in an Arabic error message.
 NAMES_AR = {
@@ -78,9 +79,12 @@ class BadParameter(ValueError):
     def message_ar(self) -> str:
         return self._template_ar.format(name=NAMES_AR.get(self.name, self.name), got=self._got)
 
-    def html_ar(self) -> str:
+    def html_ar(self, style: str = "western") -> str:
+        """The message for the page: the template's own numbers (the bounds) in the page's digits
+        (``style``), what was sent as it was sent."""
         name = html.escape(NAMES_AR.get(self.name, self.name))
-        return html.escape(self._template_ar).format(name=name, got=f"<bdi>{html.escape(self._got)}</bdi>")
+        template = digits(html.escape(self._template_ar), style)
+        return template.format(name=name, got=f"<bdi>{html.escape(self._got)}</bdi>")
 
 
 @dataclass
