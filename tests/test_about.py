@@ -91,7 +91,8 @@ def test_sources_are_named_as_they_publish_and_chosen_by_that_name(tmp_path) -> 
 
 
 def test_a_citation_names_the_outlet_once_when_the_author_field_holds_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """«فرانس 24، «…»، فرانس 24»: ANT's author field often holds the outlet's name (browser review)."""
+    """«فرانس 24، «…»، فرانس 24»: ANT's author field often holds the outlet's name (browser review); the
+    article's line of source, category, author and date named it twice too (browser review 19)."""
     import html as html_lib
 
     from search.backends.whoosh.store import build
@@ -106,3 +107,5 @@ def test_a_citation_names_the_outlet_once_when_the_author_field_holds_it(tmp_pat
         cite = html_lib.unescape(re.search(r'<section class="cite".*?<textarea[^>]*>(.*?)</textarea>', page, re.S)[1])
         assert cite.count("فرانس 24") == 1, cite
         assert author is None or cite.startswith(author), cite
+        meta = re.search(r'<p class="meta">(.*?)</p>', page, re.S)[1]
+        assert meta.count("فرانس 24") == 1 and (author is None or f'<span class="author">{author}</span>' in meta), meta

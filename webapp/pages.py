@@ -436,16 +436,22 @@ def document(doc_id: str) -> ResponseReturnValue:
     )
 
 
+@bp.app_template_global("author_of")
+def author_of(doc) -> str:  # type: ignore[no-untyped-def]
+    """The article's author, or nothing when the field only names the outlet («فرانس 24» in every France 24
+    article): the page and the citation then name the outlet once, as the source."""
+    source = source_label(doc.source) if doc.source else ""
+    author = (doc.author or "").strip()
+    return "" if author.casefold() in {source.casefold(), (doc.source or "").casefold()} else author
+
+
 @bp.app_template_global("citation")
 def citation(doc) -> str:  # type: ignore[no-untyped-def]
     """How to cite an article: author, «title», source, date, its URL, and its permalink here
     (absolute from the public_url setting, never from the Host header; else the path)."""
     permalink = public_url() + url_for("pages.document", doc_id=doc.id)
     source = source_label(doc.source) if doc.source else ""
-    # An author field that only names the outlet («فرانس 24») is no author: cited once, as the source.
-    author = "" if doc.author and doc.author.strip().casefold() in {source.casefold(), doc.source.casefold()} \
-        else doc.author
-    parts = [p for p in (author, f"«{doc.title}»" if doc.title else "", source, arabic_date(doc.date)) if p]
+    parts = [p for p in (author_of(doc), f"«{doc.title}»" if doc.title else "", source, arabic_date(doc.date)) if p]
     text = "، ".join(parts) + "."
     # Each address on a line of its own, which the box lays out left to right (each line takes its own
     # direction: unicode-bidi: plaintext); no invisible isolate marks (LRI … PDI), which a copy pastes into the URL.
