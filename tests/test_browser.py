@@ -197,3 +197,27 @@ def test_a_phone_s_stats_line_and_pager(ant_server) -> None:  # type: ignore[no-
         assert len(moves) == 2 and moves[0] == moves[1]
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.locator("nav.pages").screenshot(path=str(OUTPUT / "phone-pager.png"))
+
+
+# -- browser review 19 ---------------------------------------------------------------------------------------
+
+# Every link a finger taps, measured on the page as drawn: the timeline's bars are measured apart (above), the
+# API's page is for developers at a desk.
+SMALL_LINKS = (
+    "[...document.querySelectorAll('a[href]')].filter(a => !a.closest('svg'))"
+    ".map(a => [a.textContent.trim(), a.getBoundingClientRect()]).filter(([, r]) => r.width && r.height)"
+    ".filter(([, r]) => r.width < 44 || r.height < 44).map(([t, r]) => `${t} ${r.width}x${r.height}`)"
+)
+
+
+@pytest.mark.parametrize("path", ["/", "/?q=تونس", "/about"])
+def test_every_link_a_finger_taps_is_44_px_on_a_phone(ant_server, path: str) -> None:  # type: ignore[no-untyped-def]
+    """«عن الأرشيف» in the home page's line about the archive was 27 px tall, «CSV» 41 px wide, the categories
+    of /about (دولي) 29 px wide; and the download line kept its «·» at a line's end, where it reads as a zero."""
+    with chromium() as browser:
+        page = browser.new_context(**PHONE).new_page()
+        page.goto(ant_server + path)
+        assert page.evaluate(SMALL_LINKS) == []
+        for line in page.locator("p.export").all():
+            formats = line.locator("a").all()
+            assert len({round(a.bounding_box()["y"]) for a in formats}) == 1  # «CSV · JSON Lines» on one line
