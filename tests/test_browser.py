@@ -221,3 +221,18 @@ def test_every_link_a_finger_taps_is_44_px_on_a_phone(ant_server, path: str) -> 
         for line in page.locator("p.export").all():
             formats = line.locator("a").all()
             assert len({round(a.bounding_box()["y"]) for a in formats}) == 1  # «CSV · JSON Lines» on one line
+
+
+def test_a_respelling_s_link_is_a_line_of_its_own_on_a_phone(ant_server) -> None:  # type: ignore[no-untyped-def]
+    """«عرض نتائج «تونس» بدلاً من «تونسس» ·» ended its first line with the «·», which reads as a zero; the
+    link «ابحث عن «تونسس» كما كُتبت» now has its line, as the feed link has (and a desktop keeps the «·»)."""
+    with chromium() as browser:
+        phone = browser.new_context(**PHONE).new_page()
+        phone.goto(ant_server + "/?q=تونسس")
+        line = phone.locator("p.suggestion")
+        assert "بدلاً من" in line.inner_text() and "·" not in line.inner_text()
+        link = line.locator("a").bounding_box()
+        assert link is not None and link["height"] >= 44 and link["x"] >= 0
+        desktop = browser.new_context(**DESKTOP).new_page()
+        desktop.goto(ant_server + "/?q=تونسس")
+        assert "·" in desktop.locator("p.suggestion").inner_text()
