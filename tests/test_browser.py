@@ -163,11 +163,11 @@ def test_a_month_of_days_is_drawn_in_weeks_a_finger_can_tap_on_a_phone(  # type:
         phone.goto(ant_server + path)
         bars = _visible_bars(phone)
         assert 1 <= len(bars) <= 5 and all(b["width"] >= 44 for b in bars), bars
-        phone.locator(".timeline-view.by-week").screenshot(path=str(OUTPUT / "phone-timeline-weeks.png"))
+        phone.locator(".timeline-view.phone").screenshot(path=str(OUTPUT / "phone-timeline-weeks.png"))
         desktop = browser.new_context(**DESKTOP).new_page()
         desktop.goto(ant_server + path)
         assert len(_visible_bars(desktop)) > 5  # a desktop (a mouse) keeps the days
-        assert desktop.locator(".timeline-view.by-week").bounding_box() is None
+        assert desktop.locator(".timeline-view.phone").bounding_box() is None
 
 
 @pytest.mark.parametrize("path", ["/?q=ConstantinopleConstantinopleConstantinopleConstantinople",
@@ -236,3 +236,20 @@ def test_a_respelling_s_link_is_a_line_of_its_own_on_a_phone(ant_server) -> None
         desktop = browser.new_context(**DESKTOP).new_page()
         desktop.goto(ant_server + "/?q=تونسس")
         assert "·" in desktop.locator("p.suggestion").inner_text()
+
+
+@pytest.mark.parametrize("path", ["/?q=تونس", "/?q=تونس&from=2018-01-01&to=2018-12-31"])
+def test_months_are_gathered_in_bars_a_finger_can_tap_on_a_phone(  # type: ignore[no-untyped-def]
+    ant_server, path: str,
+) -> None:
+    """Eleven month bars (and the stragglers' bucket) were 33 px wide on a phone, 18 px for an archive of
+    twenty months: a phone gathers them two or three months a bar; a desktop keeps the months."""
+    with chromium() as browser:
+        phone = browser.new_context(**PHONE).new_page()
+        phone.goto(ant_server + path)
+        bars = _visible_bars(phone)
+        assert 1 <= len(bars) <= 8 and all(b["width"] >= 44 for b in bars), bars
+        phone.locator(".timeline-view.phone").screenshot(path=str(OUTPUT / "phone-timeline-months.png"))
+        desktop = browser.new_context(**DESKTOP).new_page()
+        desktop.goto(ant_server + path)
+        assert len(_visible_bars(desktop)) >= 10  # a desktop (a mouse) keeps the months

@@ -322,8 +322,49 @@ def test_a_month_of_days_is_also_drawn_by_week_from_the_day_the_range_starts(  #
 ) -> None:
     page = ant_client.get("/?q=تونس&from=2018-09-21&to=2018-10-20").get_data(as_text=True)
     days = page.split('<svg class="timeline"', 1)[1].split("</svg>", 1)[0]
-    week_svg = page.split('<svg class="timeline weeks"', 1)[1].split("</svg>", 1)[0]
+    week_svg = page.split('<svg class="timeline phone"', 1)[1].split("</svg>", 1)[0]
     labels = re.findall(r"<title>([^<]+)</title>", days)
     assert len(labels) == 30 and labels[0].startswith("٢١ سبتمبر ٢٠١٨")  # the range the chip names, from its first day
     weeks_found = re.findall(r"<title>([^<]+)</title>", week_svg)
     assert len(weeks_found) == 5 and weeks_found[0].startswith("٢١–٢٧ سبتمبر ٢٠١٨")
+
+
+def test_months_too_many_for_a_phone_are_gathered_from_the_year_s_first_month(  # type: ignore[no-untyped-def]
+    ant_client,
+) -> None:
+    """A phone draws at most eight bars: the months of «تونس» (January to October 2018, and the 2012-2014
+    stragglers' bucket) two by two, each named and linked to its period; the wide view keeps the months."""
+    page = ant_client.get("/?q=تونس").get_data(as_text=True)
+    wide = page.split('<svg class="timeline"', 1)[1].split("</svg>", 1)[0]
+    phone = page.split('<svg class="timeline phone"', 1)[1].split("</svg>", 1)[0]
+    assert len(re.findall(r"<title>", wide)) == 11
+    names = [label.split(":")[0] for label in re.findall(r"<title>([^<]+)</title>", phone)]
+    assert names == ["قبل ٢٠١٨", "يناير–فبراير ٢٠١٨", "مارس–أبريل ٢٠١٨", "مايو–يونيو ٢٠١٨", "يوليو–أغسطس ٢٠١٨",
+                     "سبتمبر–أكتوبر ٢٠١٨"]
+    assert "from=2018-05-01&amp;to=2018-06-30" in phone
+
+
+@pytest.mark.parametrize(("bars", "expected"), [
+    (["2018-01", "2018-02", "2018-03", "2018-04", "2018-05", "2018-06", "2018-07", "2018-08"], None),
+    ([f"2017-{m:02}" for m in range(3, 13)] + ["2018-01"], ["مارس–أبريل 2017", "مايو–يونيو 2017", "يوليو–أغسطس 2017",
+                                                        "سبتمبر–أكتوبر 2017", "نوفمبر–ديسمبر 2017", "يناير 2018"]),
+    ([f"{y}-{m:02}" for y in (2016, 2017, 2018) for m in range(1, 13)], ["يناير–يونيو 2016", "يوليو–ديسمبر 2016",
+     "يناير–يونيو 2017", "يوليو–ديسمبر 2017", "يناير–يونيو 2018", "يوليو–ديسمبر 2018"]),
+])
+def test_a_phone_gathers_months_two_three_four_six_or_twelve_at_a_time(  # type: ignore[no-untyped-def]
+    app, bars: list[str], expected: list[str] | None,
+) -> None:
+    from datetime import date
+
+    from search.timeline import Bar
+    from webapp.pages import _gathered, _period_name
+
+    def month(text: str) -> Bar:
+        year, number = map(int, text.split("-"))
+        end = date(year + number // 12, number % 12 + 1, 1) - date.resolution
+        return Bar(date(year, number, 1), end, 1, "month")
+
+    with app.test_request_context():
+        gathered = _gathered([month(m) for m in bars])
+        assert (None if gathered is None else [_period_name(b, first=False) for b in gathered]) == expected
+        assert gathered is None or sum(b.count for b in gathered) == len(bars)

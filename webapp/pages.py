@@ -192,7 +192,9 @@ def notice_value(text: str) -> str:
 
 TIMELINE_HEIGHT = 48  # px: the tallest bar; the bars share the aside's width
 LEAST_HEIGHT = 2  # px: a bar of one article beside thousands is still seen (and told from an empty period)
-PHONE_DAY_BARS = 8  # more day bars than this are too narrow to tap on a phone (under 44 px): it shows weeks
+PHONE_BARS = 8  # more bars than this are too narrow to tap on a phone (under 44 px): it gathers them
+MONTHS_GATHERED = (2, 3, 4, 6, 12)  # months a phone's bar may gather, from the year's first (two, a quarter …)
+YEARS_GATHERED = (2, 5, 10, 20, 50, 100, 200)  # year-like bars (years, decades, centuries) a phone's bar may gather
 
 
 def _period_name(bar: Bar, first: bool) -> str:
@@ -219,9 +221,13 @@ def _period_name(bar: Bar, first: bool) -> str:
         if start.year == end.year:
             return f"{start.day} {months[start.month - 1]} – {end.day} {months[end.month - 1]} {end.year}"
         return f"{start.day} {months[start.month - 1]} {start.year} – {end.day} {months[end.month - 1]} {end.year}"
-    if bar.unit == "month":
+    if bar.unit == "month" or (bar.unit == "months" and (start.year, start.month) == (end.year, end.month)):
         return f"{months[start.month - 1]} {start.year}"
-    if bar.unit == "year":
+    if bar.unit == "months":
+        if start.year == end.year:
+            return f"{months[start.month - 1]}–{months[end.month - 1]} {start.year}"
+        return f"{months[start.month - 1]} {start.year} – {months[end.month - 1]} {end.year}"
+    if bar.unit == "year" or start.year == end.year:
         return str(start.year)
     return f"{start.year}–{end.year}"
 
@@ -252,15 +258,49 @@ def _drawn(bars: list[Bar], args: SearchArgs) -> dict[str, object]:
     return {"bars": out, "peak": peak}
 
 
+def _gathered(timeline: list[Bar]) -> list[Bar] | None:
+    """A phone's bars when the timeline has more than PHONE_BARS: days by week; months by two, three, four,
+    six or twelve from the year's first month, years (decades …) by two, five, ten …: the fewest that
+    bring the bars (stragglers' buckets included) down to PHONE_BARS. None when they fit as they are."""
+    if len(timeline) <= PHONE_BARS:
+        return None
+    if any(bar.unit == "day" for bar in timeline):
+        return weeks(timeline)
+    periods = [bar for bar in timeline if bar.unit != "span"]
+    if not periods:
+        return None
+    monthly = periods[0].unit == "month"
+    width = 1 if monthly else _period_years(periods[0])
+    for size in MONTHS_GATHERED if monthly else YEARS_GATHERED:
+        def key(bar: Bar, size: int = size) -> tuple[int, int]:
+            return (bar.start.year, (bar.start.month - 1) // size) if monthly else (bar.start.year // (size * width), 0)
+
+        runs: list[list[Bar]] = []
+        for bar in timeline:
+            if bar.unit == "span" or not runs or runs[-1][0].unit == "span" or key(runs[-1][0]) != key(bar):
+                runs.append([bar])
+            else:
+                runs[-1].append(bar)
+        if len(runs) <= PHONE_BARS:
+            return [run[0] if run[0].unit == "span" else Bar(run[0].start, run[-1].end, sum(b.count for b in run),
+                                                             "months" if monthly else "years") for run in runs]
+    return None
+
+
+def _period_years(bar: Bar) -> int:
+    """The years a year-like bar stands for: 1, 10 (a decade) or 100 (a century)."""
+    return {"decade": 10, "century": 100}.get(bar.unit, 1)
+
+
 @bp.app_template_global("timeline")
 def timeline_view(result: SearchResult, args: SearchArgs) -> dict[str, object] | None:
-    """The result's timeline as the page draws it (see _drawn); when it is by day with more days than a
-    phone can tap, also by week (the stylesheet shows one or the other by the screen's width)."""
+    """The result's timeline as the page draws it (see _drawn); when it has more bars than a phone can
+    tap, also gathered (see _gathered; the stylesheet shows one or the other by the screen's width)."""
     if not result.timeline:
         return None
     view = _drawn(result.timeline, args)
-    days = sum(1 for bar in result.timeline if bar.unit == "day")
-    view["weeks"] = _drawn(weeks(result.timeline), args) if days > PHONE_DAY_BARS else None
+    gathered = _gathered(result.timeline)
+    view["phone"] = _drawn(gathered, args) if gathered else None
     return view
 
 
