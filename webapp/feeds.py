@@ -26,7 +26,7 @@ from search.engine import Hit, SearchResult
 from search.labels import category_label, source_label
 from webapp import engine, settings
 from webapp.api import CACHE_CONTROL, entity_tag, not_modified
-from webapp.pages import arabic_number, search_title
+from webapp.pages import arabic_number, author_of, search_title
 from webapp.params import BadParameter, SearchArgs, check_group, parse_search_args
 from webapp.security import public_url
 
@@ -152,9 +152,7 @@ def feed() -> ResponseReturnValue:
         # The outlet by the name it publishes under (a code, «alarabia», tells a reader nothing); an
         # author the source gave, when it is not only the outlet's name again, beside it.
         outlet = source_label(hit.source) if hit.source else ""
-        own = hit.author.strip() if hit.author and hit.author.strip().casefold() not in {
-            outlet.casefold(), hit.source.casefold()} else ""
-        for name in [n for n in (own, outlet) if n] or ["—"]:
+        for name in [n for n in (author_of(hit), outlet) if n] or ["—"]:
             _el(_el(entry, "author"), "name", name)
         if hit.category:
             _el(entry, "category", term=hit.category, label=category_label(hit.category))
