@@ -223,6 +223,19 @@ def test_every_link_a_finger_taps_is_44_px_on_a_phone(ant_server, path: str) -> 
             assert len({round(a.bounding_box()["y"]) for a in formats}) == 1  # «CSV · JSON Lines» on one line
 
 
+@pytest.mark.parametrize("path", ["/", "/?q=تونس", "/about"])
+def test_a_date_is_never_split_over_two_lines_on_a_phone(ant_server, path: str) -> None:  # type: ignore[no-untyped-def]
+    """«… إلى ٢٠ / أكتوبر ٢٠١٨» (the home page) and «أول نشر: ٢٧ مارس ٢٠١٨، / ٢٠:٣٧» (a group's line)
+    broke inside the date on a 390 px screen."""
+    with chromium() as browser:
+        page = browser.new_context(**PHONE).new_page()
+        page.goto(ant_server + path)
+        # one line: its boxes (one per direction run: digits and letters) all on one line's top
+        split = page.evaluate("[...document.querySelectorAll('time')].filter(t => new Set([...t.getClientRects()]"
+                              ".map(r => Math.round(r.top))).size > 1).map(t => t.textContent)")
+        assert page.locator("time").count() and split == []
+
+
 def test_a_respelling_s_link_is_a_line_of_its_own_on_a_phone(ant_server) -> None:  # type: ignore[no-untyped-def]
     """«عرض نتائج «تونس» بدلاً من «تونسس» ·» ended its first line with the «·», which reads as a zero; the
     link «ابحث عن «تونسس» كما كُتبت» now has its line, as the feed link has (and a desktop keeps the «·»)."""
