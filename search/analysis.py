@@ -34,8 +34,16 @@ HARAKAT = "\u064b-\u065f"  # tanween, fatha, damma, kasra, shadda, sukun and oth
 QURANIC_MARKS = "\u06d6-\u06ed"  # small high letters and pause marks of Quranic text
 # Zero-width, bidi and other invisible format controls that editors leave inside
 # words: ZWSP, ZWNJ, ZWJ, LRM, RLM, ALM, LRE..RLO, LRI..PDI, soft hyphen, word
-# joiner and invisible operators, and the BOM used as a zero-width no-break space.
-FORMAT_CONTROLS = "\u200b-\u200f\u061c\u202a-\u202e\u2066-\u2069\u00ad\u2060-\u2064\ufeff"
+# joiner and invisible operators, the deprecated Arabic shaping and digit controls,
+# the BOM used as a zero-width no-break space; and Unicode's other default-ignorable
+# marks: the combining grapheme joiner, Mongolian selectors, variation selectors, tags.
+# (The Hangul fillers, default-ignorable too, are letters: they make no word here.)
+FORMAT_CONTROL_RANGES = [
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F),
+    (0x202A, 0x202E), (0x2060, 0x206F), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+]
+FORMAT_CONTROLS = "".join(chr(lo) if lo == hi else f"{chr(lo)}-{chr(hi)}" for lo, hi in FORMAT_CONTROL_RANGES)
 # Longer "words" (a hostile or broken text) are cut to this many characters, at
 # index and at query time alike, so no term, stem or suggestion costs more.
 MAX_TERM_CHARS = 100
@@ -119,10 +127,9 @@ def _build_table() -> dict[int, str | None]:
             table[cp] = None
     for ch in SUPERSCRIPT_ALEF + TATWEEL + "#":
         table[ord(ch)] = None
-    for cp in [*range(0x200B, 0x2010), 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]:
-        table[cp] = None
-    for cp in [0x00AD, *range(0x2060, 0x2065), 0xFEFF]:
-        table[cp] = None
+    for lo, hi in FORMAT_CONTROL_RANGES:
+        for cp in range(lo, hi + 1):
+            table[cp] = None
     for ch in ALEF_VARIANTS:
         table[ord(ch)] = ALEF
     table[ord(ALEF_MAKSURA)] = YEH

@@ -369,6 +369,10 @@ def test_batch_into_a_missing_folder_is_a_message(tmp_path: Path, small_index: P
 # -- 7. the query removes exactly what the indexer removes -----------------------------------
 
 INVISIBLE = ["\u200c", "\u200d", "\u200e", "\u200f", "\u061c", "\u2066", "\u2069", "\u00ad", "\u2060", "\ufeff"]
+# Unicode's other default-ignorable code points, which show nothing either: the combining grapheme joiner,
+# the Mongolian vowel separator, the deprecated Arabic shaping controls (U+206A-U+206F), a variation
+# selector, a tag character. A text carrying one inside a word was indexed as two words.
+INVISIBLE += ["\u034f", "\u180e", "\u206c", "\u206d", "\ufe0f", "\U000e0041"]
 
 
 @pytest.mark.parametrize("mark", INVISIBLE)
