@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
@@ -344,33 +345,37 @@ def date_presets(args: SearchArgs, days: dict[str, int] | None = None) -> list[d
     return out
 
 
-def _widened(args: SearchArgs, result: SearchResult) -> dict[str, object]:
+def _widened(args: SearchArgs, result: SearchResult, deadline: float) -> dict[str, object]:
     """What the search finds without its dates, and without any filter: the presets count in the first
     (its matches per day), and an empty filtered page says how many results the filters alone hid. Each
-    costs one more search, made only when the page needs it."""
+    costs one more search, made only when the page needs it, within what is left of the search's time
+    limit (``deadline``, on the monotonic clock): out of time, or cut by it, a count is not shown."""
     search_engine = engine(current_app)
     text = result.query if result.respelled_from else args.q
     f = args.filters
     dated = bool(f.date_from or f.date_to or f.undated)
 
-    def count(filters: Filters, facets: bool) -> SearchResult:
-        return search_engine.search(
+    def count(filters: Filters, facets: bool) -> SearchResult | None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        counted = search_engine.search(
             text, per_page=1, sort=args.sort, filters=filters, snippets=False, facets=facets, suggest=False,
-            respell=False, match=args.match, collapse=args.collapse,
+            respell=False, match=args.match, collapse=args.collapse, seconds=left,
         )
+        return None if counted.timed_out else counted
 
     out: dict[str, object] = {"days": result.days, "without_dates": None, "without_filters": None}
     if f.group:
         return out
     if dated:
         rest = replace(f, date_from=None, date_to=None, undated=False)
-        if text.strip() or rest.active:
-            undated = count(rest, facets=True)
-            out["days"], out["without_dates"] = undated.days, undated.total
-        else:  # dates alone: without them the page asks for nothing; the presets are shown uncounted
-            out["days"] = None
+        undated = count(rest, facets=True) if text.strip() or rest.active else None
+        # Dates alone (without them the page asks for nothing), or no time left: the presets are shown uncounted.
+        out["days"], out["without_dates"] = (undated.days, undated.total) if undated else (None, None)
     if not result.total and text.strip() and (f.source or f.category):
-        out["without_filters"] = count(Filters(), facets=False).total
+        unfiltered = count(Filters(), facets=False)
+        out["without_filters"] = unfiltered.total if unfiltered else None
     return out
 
 
@@ -432,8 +437,9 @@ def index() -> ResponseReturnValue:
     widened = None
     if args is not None and args.asks():
         try:
+            deadline = time.monotonic() + settings(current_app).search_time_limit  # the page's searches share it
             result = args.run(engine(current_app))
-            widened = None if unknown_group(result) else _widened(args, result)
+            widened = None if unknown_group(result) else _widened(args, result, deadline)
         except IndexProblem as exc:
             unavailable = exc.public
     overview = None
