@@ -483,8 +483,8 @@ class Engine:
         with self._reading():
             return self._builder(self.backend.snapshot()).parse(text)
 
-    def _builder(self, lexicon: Lexicon) -> QueryBuilder:
-        return QueryBuilder(lexicon, self.weights, self.config)
+    def _builder(self, lexicon: Lexicon, deadline: float | None = None) -> QueryBuilder:
+        return QueryBuilder(lexicon, self.weights, self.config, deadline)
 
     # -- searching ------------------------------------------------------------------
 
@@ -543,8 +543,11 @@ class Engine:
             # ANT known-item, benchmarks/results/quality.md); newest first, every word of a short
             # query, so the newest articles are not those that share one common word with it.
             applied = {"auto": "auto" if sort != "relevance" else "any", "short": "auto"}.get(match, match)
-            parsed = self._builder(snapshot).parse(text, applied)
+            parsed = self._builder(snapshot, deadline).parse(text, applied)
             result.notices = list(parsed.notices)
+            if parsed.timed_out:  # the time ran out while prefixes were expanded: they are cut short
+                result.timed_out = True
+                result.notices.append(Notice("time_limit"))
             if parsed.query is None and filters.active and not text.strip():
                 # No words, only filters: browse what they select, newest first.
                 parsed.query, parsed.filters_only = Everything(), True
@@ -567,7 +570,8 @@ class Engine:
         if respell and result.suggestion and result.total < RESPELL_BELOW and _a_typo(text, result.suggestion):
             instead = self.search(
                 result.suggestion, page, per_page, sort, filters, snippets, facets,
-                suggest=False, respell=False, match=match, collapse=collapse, seconds=seconds, snapshot=snapshot,
+                suggest=False, respell=False, match=match, collapse=collapse, snapshot=snapshot,
+                seconds=max(0.0, deadline - time.monotonic()),  # the respelling shares the search's time limit
             )
             if instead.total > result.total:
                 instead.respelled_from, instead.notices = text, result.notices + instead.notices

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -163,6 +164,7 @@ class ParsedQuery:
     highlight_phrases: list[tuple[frozenset[str], ...]] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     filters_only: bool = False
+    timed_out: bool = False  # the builder's deadline passed while prefixes were expanded: some are cut short
     match: str = "any"  # as applied: "all" when every word is required
     loose: Node | None = None  # with match "all": the same words, any of them (the fallback when none has all)
     # Words a prefix expanded to, by the fields looked in: a prefix repeated in one query is read once.
@@ -290,11 +292,21 @@ def capped(clauses: list[Clause], most: int) -> tuple[list[Clause], bool]:
     return kept, False
 
 
+LATE_EVERY = 100  # words a prefix expansion reads between two looks at the clock
+
+
 class QueryBuilder:
     """Builds query trees against one state of an index (for prefixes and field values)."""
 
-    def __init__(self, lexicon: Lexicon, weights: Weights | None = None, config: Config | None = None) -> None:
+    def __init__(
+        self, lexicon: Lexicon, weights: Weights | None = None, config: Config | None = None,
+        deadline: float | None = None,
+    ) -> None:
         self.lexicon = lexicon
+        # When the search must end (time.monotonic()): expanding prefixes reads the lexicon word by word,
+        # up to max_prefix_terms * 40 words each, and stops there (a query of 64 short prefixes read 128,000
+        # words, 1.3 s, whatever the search's time limit).
+        self.deadline = deadline
         self._clitic_memo: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}  # a word's clitic forms
         self.weights = weights or Weights()
         self.config = config or defaults()
@@ -449,9 +461,10 @@ class QueryBuilder:
         cap = self.config.max_prefix_terms
         found = parsed.expansions.get(tuple(fields))
         if found is None:
-            found = parsed.expansions[tuple(fields)] = self._expand(fields, cap)
+            found = parsed.expansions[tuple(fields)] = self._expand(fields, cap, parsed)
         if not found:
-            parsed.notices.append(Notice("prefix_no_match", {"text": text}))
+            if not parsed.timed_out:  # out of time, the lexicon was not read: it is not known to hold none
+                parsed.notices.append(Notice("prefix_no_match", {"text": text}))
             return None
         # The cap counts distinct words; each is searched in every field that holds it.
         totals: dict[str, int] = {}
@@ -468,21 +481,30 @@ class QueryBuilder:
         boost = {f: b for f, _kind, b in self._fields(field_name)}
         return AnyOf(tuple(Term(f, w, boost[f]) for (f, w) in found if w in kept and f in boost))
 
-    def _expand(self, fields: list[tuple[str, str]], cap: int) -> dict[tuple[str, str], int]:
-        """(field, word) -> documents, for the words beginning with each field's start."""
+    def _expand(self, fields: list[tuple[str, str]], cap: int, parsed: ParsedQuery) -> dict[tuple[str, str], int]:
+        """(field, word) -> documents, for the words beginning with each field's start; those read before
+        the deadline only (then ``parsed.timed_out``)."""
         found: dict[tuple[str, str], int] = {}
         scanned = 0
         for fieldname, start in fields:
             if len(start) < MIN_PREFIX_CHARS:
                 continue
+            if self._late(parsed):
+                break
             # The loop below stops once more than cap * 40 are scanned (each field reads one at least):
             # the lexicon need not read further.
             for word in self.lexicon.words(fieldname, start, max(1, cap * 40 + 1 - scanned)):
                 found[fieldname, word] = self.lexicon.doc_frequency(fieldname, word)
                 scanned += 1
-                if scanned > cap * 40:
+                if scanned > cap * 40 or (scanned % LATE_EVERY == 0 and self._late(parsed)):
                     break
         return found
+
+    def _late(self, parsed: ParsedQuery) -> bool:
+        """Whether the deadline has passed (and say so on ``parsed``)."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            parsed.timed_out = True
+        return parsed.timed_out
 
     def _facet_value(self, fieldname: str, text: str, parsed: ParsedQuery) -> Node:
         values = facet_values(self.lexicon, fieldname, text)
