@@ -750,7 +750,9 @@ class Engine:
         stored = snapshot.document(doc_id)
         if stored is None:
             return None
-        parsed = self._builder(snapshot).parse(text) if text.strip() else ParsedQuery("", None)
+        # The words to mark are read within the search time limit (a query of many prefixes reads the lexicon).
+        deadline = time.monotonic() + self.config.search_time_limit
+        parsed = self._builder(snapshot, deadline).parse(text) if text.strip() else ParsedQuery("", None)
         terms, phrases = parsed.highlight_terms, parsed.highlight_phrases
         title = shown(stored.get("title"))
         body = shown(stored.get("body"))

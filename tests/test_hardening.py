@@ -163,6 +163,11 @@ def test_expanding_prefixes_stops_at_the_search_time_limit(tmp_path: Path) -> No
     result = Engine(root, config=defaults().replace(search_time_limit=0.0)).search("مستب* مستت*")
     codes = {n.code for n in result.notices}
     assert result.timed_out and "time_limit" in codes and "prefix_no_match" not in codes
+    # The article page reads the words it marks within the same limit.
+    marked = engine.document("d0", "مستب*")
+    assert marked is not None and "<mark" in marked.body_html
+    unmarked = Engine(root, config=defaults().replace(search_time_limit=0.0)).document("d0", "مستب*")
+    assert unmarked is not None and "<mark" not in unmarked.body_html
 
 
 @pytest.mark.parametrize("limit", [0.0, 2.0])
