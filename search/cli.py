@@ -305,7 +305,8 @@ def _engine(config: Config) -> Engine:
     return engine
 
 
-@main.command()
+# A query may open with an excluded word (-سوريا لبنان): an argument, not an option to refuse.
+@main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("query")
 @click.option("--limit", default=10, show_default=True, type=WholeNumber("limit", 1, 1000), help="How many results.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (the API's shape).")

@@ -112,6 +112,15 @@ def test_index_comes_from_the_environment(runner: CliRunner, small_index: Path) 
     assert result.exit_code == 0 and "FX-intl-2" in result.output
 
 
+@pytest.mark.parametrize("query", ["-سوريا لبنان", "-\"الأمم المتحدة\" لبنان"])
+def test_a_query_that_begins_with_an_exclusion_is_searched(runner: CliRunner, small_index: Path, query: str) -> None:
+    """The query language is the same in the CLI: a query opening with an excluded word was refused as an
+    unknown option («No such option '-س'»)."""
+    result = runner.invoke(main, ["search", query, "--index", str(small_index)])
+    assert result.exit_code == 0, result.output
+    assert "FX-intl-2" in result.output and "No such option" not in result.output
+
+
 def test_every_command_has_help_and_is_in_the_readme(runner: CliRunner) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name, command in main.commands.items():
