@@ -92,6 +92,9 @@ PERSIAN_DIGITS = "\u06f0\u06f1\u06f2\u06f3\u06f4\u06f5\u06f6\u06f7\u06f8\u06f9" 
 ARABIC_DECIMAL_SEPARATOR = "\u066b"  # ٫, as in ٢٫٥
 # Presentation forms: contextual glyphs and ligatures (lam-alef ﻻ among them).
 PRESENTATION_FORMS = [(0xFB50, 0xFDFF), (0xFE70, 0xFEFF)]
+# Fullwidth Latin letters, digits and punctuation (ｃｎｎ, ２０１８), as East Asian input methods and some
+# pasted text write them: one character each, folded (NFKC) to ASCII, so they are the same words.
+FULLWIDTH_FORMS = [(0xFF01, 0xFF5E)]
 
 # Letters that make up an Arabic word, and what may sit inside one.
 _ARABIC_LETTERS = (
@@ -142,8 +145,8 @@ def _build_table() -> dict[int, str | None]:
         table[ord(ch)] = str(i)
     for i, ch in enumerate(PERSIAN_DIGITS):
         table[ord(ch)] = str(i)
-    # Presentation forms decompose (NFKC) to base letters, which are then folded.
-    for lo, hi in PRESENTATION_FORMS:
+    # Presentation forms decompose (NFKC) to base letters, which are then folded; fullwidth forms to ASCII.
+    for lo, hi in PRESENTATION_FORMS + FULLWIDTH_FORMS:
         for cp in range(lo, hi + 1):
             base = unicodedata.normalize("NFKC", chr(cp))
             if base != chr(cp):

@@ -455,6 +455,25 @@ def test_a_word_copied_with_an_invisible_mark_inside_finds_its_article(tmp_path:
     assert {h.id for h in engine.search("facebook").hits} >= {"latin"}
 
 
+@pytest.mark.parametrize(("written", "typed"), [("ＣＮＮ", "cnn"), ("ｃｎｎ", "CNN"), ("Ｆａｃｅｂｏｏｋ", "facebook"),
+                                            ("２０１８", "2018"), ("２٠١٨", "٢٠١٨")])
+def test_fullwidth_latin_and_digits_are_the_same_words(tmp_path: Path, written: str, typed: str) -> None:
+    """ｃｎｎ (fullwidth, as East Asian input methods and some pasted text write it) found nothing, CNN 3,064
+    articles: each is one word with its ASCII spelling, at index time and in a query."""
+    root = tmp_path / "ix"
+    docs = [
+        Document(id="fullwidth", title="خبر", body=f"نقلت شبكة {written} خبرا عن تونس"),
+        Document(id="ascii", title="خبر آخر", body=f"نقلت شبكة {typed} خبرا عن ليبيا"),
+        Document(id="other", title="خبر ثالث", body="نقلت وكالة الأنباء خبرا عن مصر"),
+    ]
+    build(root, docs_result(docs), ["test"])
+    engine = Engine(root)
+    assert {h.id for h in engine.search(typed).hits} == {"fullwidth", "ascii"}
+    assert {h.id for h in engine.search(written).hits} == {"fullwidth", "ascii"}
+    marked = engine.document("fullwidth", typed)
+    assert marked is not None and f"{written}</mark>" in marked.body_html  # marked as written
+
+
 # -- 9. formats written are well-formed --------------------------------------------------------
 
 
