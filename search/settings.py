@@ -287,7 +287,8 @@ SETTINGS = Settings(
     Setting(
         "export_max_rows",
         10_000,
-        "The most results one download (CSV or JSON Lines) holds; the page and the response headers say so.",
+        "The most results one download (CSV or JSON Lines) holds; the page, the response headers and a last "
+        "`#incomplete` line say so.",
         1,
         1_000_000,
     ),

@@ -53,8 +53,17 @@ def test_jsonl_is_one_object_per_match(client) -> None:  # type: ignore[no-untyp
 def test_the_cap_is_a_setting_and_is_stated(small_index) -> None:  # type: ignore[no-untyped-def]
     client = create_app({"INDEX": str(small_index), "TESTING": True, "export_max_rows": 1}).test_client()
     response = client.get("/export.jsonl?q=" + urllib.parse.quote("وزير"))
-    assert len(response.get_data(as_text=True).split("\n")) == 2  # one line and the final newline
+    lines = response.get_data(as_text=True).splitlines()
     assert response.headers["X-Export-Limit"] == "1" and int(response.headers["X-Total-Count"]) == 2
+    # one row, then the line that says the file was cut (read far from the page, the file says it itself)
+    assert len(lines) == 2 and "#incomplete" not in json.loads(lines[0])
+    assert json.loads(lines[1])["#incomplete"] == ("incomplete: 1 of 2 rows; the download holds at most 1 rows "
+                                                   "(export_max_rows); narrow the search for the rest")
+    rows = list(csv.DictReader(io.StringIO(client.get("/export.csv?q=" + urllib.parse.quote("وزير")).get_data()
+                                           .decode("utf-8-sig"), newline="")))
+    assert len(rows) == 2 and rows[-1]["id"] == "#incomplete" and "export_max_rows" in rows[-1]["title"]
+    whole = create_app({"INDEX": str(small_index), "TESTING": True, "export_max_rows": 2}).test_client()
+    assert "#incomplete" not in whole.get("/export.csv?q=" + urllib.parse.quote("وزير")).get_data(as_text=True)
     page = client.get("/?q=" + urllib.parse.quote("وزير")).get_data(as_text=True)
     assert "أول" in page.split('class="export"', 1)[1].split("</p>", 1)[0]
 

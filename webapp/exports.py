@@ -8,7 +8,8 @@ up to that many rows costs one search), every pass from the one state of the ind
 the first read (an add, delete or reindex meanwhile changes nothing in the file: no
 row repeated or lost), and streamed, up to the ``export_max_rows``
 setting; the response says the cap and the total in its headers (X-Export-Limit,
-X-Total-Count) and the page says it beside the link. A download takes at most
+X-Total-Count), the page says it beside the link, and a file the cap cut ends with the
+#incomplete line too (a file is often read far from the page that gave it). A download takes at most
 ``export_time_limit`` seconds, its passes included; one that ends early ends with
 a row or line saying how many rows it holds and why; so does one whose backend cannot
 keep a state (remote shards) when the index changed between two passes. CSV starts with a
@@ -85,6 +86,7 @@ def _csv_row(hit: Hit) -> dict[str, Any]:
 
 # Why a download ended early, in its last line.
 TOO_LONG = "the download took longer than {seconds:g} s (export_time_limit)"
+CAPPED = "the download holds at most {limit} rows (export_max_rows); narrow the search for the rest"
 CHANGED = ("the index changed during the download (an add, delete or reindex, or a shard that stopped "
            "or came back): download again for the results of one state of the index")
 
@@ -146,6 +148,9 @@ class Export:
                 for hit in result.hits[: self.limit - self.sent]:
                     yield hit
                     self.sent += 1
+                if self.sent >= self.limit and self.first.total > self.limit:  # the file itself says it is cut
+                    self.stopped = CAPPED.format(limit=self.limit)
+                    return
                 if self.sent >= self.limit or page >= result.pages or not result.hits:
                     return
                 if _clock() > self.deadline:
@@ -161,7 +166,10 @@ class Export:
             self.snapshot = None  # the pinned state is released with the passes, not with the response
 
     def note(self) -> str:
-        return f"incomplete: {self.sent} of {min(self.first.total, self.limit)} rows; {self.stopped}"
+        """«incomplete: 300 of 1,200 rows; why»: of the rows the file should hold (all the search's, or the
+        cap's when it cut them)."""
+        wanted = self.first.total if self.stopped.startswith(CAPPED[:20]) else min(self.first.total, self.limit)
+        return f"incomplete: {self.sent} of {wanted} rows; {self.stopped}"
 
 
 def _prepare() -> Export:
