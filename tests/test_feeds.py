@@ -244,3 +244,11 @@ def test_entries_name_the_outlet_and_the_category_as_readers_know_them(ant_clien
         assert len(names) == len(set(names))  # an author field that only names the outlet is not said twice
         assert all(tag.label == category_label(tag.term) for tag in entry.get("tags", []))  # a label beside the code
     assert any(tag.label != tag.term for e in parsed.entries for tag in e.get("tags", []))
+
+
+@pytest.mark.parametrize("query", ["q=x&source=%EF%BF%BE", "q=x&category=%01%02", "source=%EF%BF%BE&source=BBC",
+                                   "q=%20&category=%E2%80%8F"])
+def test_a_filter_that_shows_nothing_leaves_no_empty_part_in_the_title(client, query: str) -> None:  # type: ignore[no-untyped-def]
+    """«باحث: x ·»: a source sent as a noncharacter named an empty part after the «·»."""
+    title = _title(client, query)
+    assert title.strip() == title and not title.endswith("·") and "· ·" not in title and "·  " not in title

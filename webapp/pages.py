@@ -399,8 +399,10 @@ def search_title(args: SearchArgs) -> str:
     if f.group:
         return "نسخ الخبر نفسه"
     parts = [clipped(args.q.strip())] if args.q.strip() else []
-    parts += ["، ".join(source_label(v) for v in f.source)] if f.source else []
-    parts += ["، ".join(category_label(v) for v in f.category)] if f.category else []
+    for values, label in ((f.source, source_label), (f.category, category_label)):
+        # what shows nothing (a noncharacter, a control sent as a source) names nothing: no empty «·» part
+        names = [shown for v in values if (shown := "".join(c for c in label(v) if c.isprintable()).strip())]
+        parts += ["، ".join(names)] if names else []
     period = []
     if f.date_from:
         period.append(f"من {arabic_date(f.date_from.isoformat())}")
