@@ -255,7 +255,22 @@ def add(
         raise CliError("nothing could be added")
 
 
-@main.command()
+class _IdsCommand(click.Command):
+    """A command whose arguments are document ids: an id that begins with «-» (an id the loaders accept)
+    read as an unknown option is refused with the way to pass it, after «--»."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        given = list(args)
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:
+            typed = next((a for a in given if a.startswith(exc.option_name)), exc.option_name)
+            if not typed.startswith("--"):  # a mistyped long option (--indx) is told only what it is
+                exc.message += f" An id that begins with '-' goes after '--': baheth {self.name} -- {typed}"
+            raise
+
+
+@main.command(cls=_IdsCommand)
 @click.argument("ids", nargs=-1, required=True)
 @index_option
 @backend_option

@@ -155,6 +155,22 @@ def test_add_or_delete_at_a_mistyped_index_creates_nothing(runner: CliRunner, tm
         assert not missing.exists()
 
 
+def test_an_id_that_begins_with_a_dash_is_told_how_to_pass_it(runner: CliRunner, tmp_path: Path) -> None:
+    """`baheth delete -abc` said only «No such option '-a'»; the way to pass such an id is said with it, and
+    the id is deleted when passed after «--». A mistyped long option is told only what it is."""
+    root = tmp_path / "ix"
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.jsonl").write_text('{"id": "-abc", "title": "خبر", "body": "نص الخبر عن تونس"}\n', encoding="utf-8")
+    assert runner.invoke(main, ["reindex", str(docs), "--index", str(root)]).exit_code == 0
+    refused = runner.invoke(main, ["delete", "-abc", "--index", str(root)])
+    assert refused.exit_code == 2 and "baheth delete -- -abc" in refused.output, refused.output
+    mistyped = runner.invoke(main, ["delete", "--indx", str(root), "x"])
+    assert mistyped.exit_code == 2 and "--indx" in mistyped.output and "goes after" not in mistyped.output
+    done = runner.invoke(main, ["delete", "--index", str(root), "--", "-abc"])
+    assert done.exit_code == 0 and "deleted 1" in done.output, done.output
+
+
 def test_batch_topics_end_at_newlines_only(runner: CliRunner, tmp_path: Path, small_index: Path) -> None:
     """U+2028, U+0085 or a form feed inside a query is part of it, as the loaders read lines."""
     topics = tmp_path / "topics.tsv"
