@@ -624,7 +624,7 @@ class Engine:
         if page.days:
             result.first_day, result.last_day = min(page.days), max(page.days)
         result.notices.extend(page.notices)
-        if page.timed_out:
+        if page.timed_out and not result.timed_out:  # once: the parse may have run out of time already
             result.timed_out = True
             result.notices.append(Notice("time_limit"))
         sizes = snapshot.group_sizes([k for k in (shown(stored.get("group")) for _, stored in page.hits) if k])

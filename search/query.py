@@ -649,14 +649,15 @@ class QueryBuilder:
         if typed_words and not searched_words and (optional or required):
             # Beside filters, words typed that search nothing (no word begins with a prefix, only
             # common words) find nothing, as they do alone: not every article of the filter.
-            if not any(n.code == "prefix_no_match" for n in parsed.notices):
+            if not parsed.timed_out and not any(n.code == "prefix_no_match" for n in parsed.notices):
                 parsed.notices.append(Notice("no_searchable_words"))
             return parsed
         if not optional and not required:
             if excluded:
                 parsed.query = AndNot(Everything(), any_of(excluded))
                 parsed.filters_only = True
-            elif text.strip() and not any(n.code == "prefix_no_match" for n in parsed.notices):
+            elif text.strip() and not parsed.timed_out and not any(n.code == "prefix_no_match" for n in parsed.notices):
+                # out of time while prefixes were read: the time is what to tell (time_limit), not the words
                 parsed.notices.append(Notice("no_searchable_words"))
             return parsed
         wants_all = match == "all" or (match == "auto" and len(optional) + len(required) <= AUTO_ALL_MAX_WORDS)
