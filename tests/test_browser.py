@@ -154,22 +154,6 @@ def _visible_bars(page) -> list[dict]:  # type: ignore[no-untyped-def]
     )
 
 
-def test_a_month_of_days_is_drawn_in_weeks_a_finger_can_tap_on_a_phone(  # type: ignore[no-untyped-def]
-    ant_server,
-) -> None:
-    path = "/?q=تونس&from=2018-09-21&to=2018-10-20"
-    with chromium() as browser:
-        phone = browser.new_context(**PHONE).new_page()
-        phone.goto(ant_server + path)
-        bars = _visible_bars(phone)
-        assert 1 <= len(bars) <= 5 and all(b["width"] >= 44 for b in bars), bars
-        phone.locator(".timeline-view.phone").screenshot(path=str(OUTPUT / "phone-timeline-weeks.png"))
-        desktop = browser.new_context(**DESKTOP).new_page()
-        desktop.goto(ant_server + path)
-        assert len(_visible_bars(desktop)) > 5  # a desktop (a mouse) keeps the days
-        assert desktop.locator(".timeline-view.phone").bounding_box() is None
-
-
 @pytest.mark.parametrize("path", ["/?q=ConstantinopleConstantinopleConstantinopleConstantinople",
                                   "/?q=ConstantinopleConstantinopleConstantinopleConstantinople&source=BBC"])
 def test_a_long_unbroken_query_word_wraps_on_a_phone(ant_server, path: str) -> None:  # type: ignore[no-untyped-def]
@@ -251,18 +235,27 @@ def test_a_respelling_s_link_is_a_line_of_its_own_on_a_phone(ant_server) -> None
         assert "·" in desktop.locator("p.suggestion").inner_text()
 
 
-@pytest.mark.parametrize("path", ["/?q=تونس", "/?q=تونس&from=2018-01-01&to=2018-12-31"])
-def test_months_are_gathered_in_bars_a_finger_can_tap_on_a_phone(  # type: ignore[no-untyped-def]
-    ant_server, path: str,
+@pytest.mark.parametrize(
+    ("path", "most", "desktop_least", "shot"),
+    [
+        ("/?q=تونس&from=2018-09-21&to=2018-10-20", 5, 6, "phone-timeline-weeks.png"),  # a month of days: weeks
+        ("/?q=تونس", 8, 10, "phone-timeline-months.png"),  # months: two or three a bar
+        ("/?q=تونس&from=2018-01-01&to=2018-12-31", 8, 10, "phone-timeline-year.png"),
+    ],
+)
+def test_bars_are_gathered_until_a_finger_can_tap_them_on_a_phone(  # type: ignore[no-untyped-def]
+    ant_server, path: str, most: int, desktop_least: int, shot: str,
 ) -> None:
-    """Eleven month bars (and the stragglers' bucket) were 33 px wide on a phone, 18 px for an archive of
-    twenty months: a phone gathers them two or three months a bar; a desktop keeps the months."""
+    """A month of day bars, and eleven month bars (with the stragglers' bucket), were 33 px wide on a phone,
+    18 px for an archive of twenty months: a phone gathers days by week, months two or three a bar; a
+    desktop (a mouse) keeps the days or the months."""
     with chromium() as browser:
         phone = browser.new_context(**PHONE).new_page()
         phone.goto(ant_server + path)
         bars = _visible_bars(phone)
-        assert 1 <= len(bars) <= 8 and all(b["width"] >= 44 for b in bars), bars
-        phone.locator(".timeline-view.phone").screenshot(path=str(OUTPUT / "phone-timeline-months.png"))
+        assert 1 <= len(bars) <= most and all(b["width"] >= 44 for b in bars), bars
+        phone.locator(".timeline-view.phone").screenshot(path=str(OUTPUT / shot))
         desktop = browser.new_context(**DESKTOP).new_page()
         desktop.goto(ant_server + path)
-        assert len(_visible_bars(desktop)) >= 10  # a desktop (a mouse) keeps the months
+        assert len(_visible_bars(desktop)) >= desktop_least
+        assert desktop.locator(".timeline-view.phone").bounding_box() is None
