@@ -186,6 +186,11 @@ class ParsedQuery:
     def restore_marks(self, marks: tuple[set[str], list[tuple[frozenset[str], ...]], dict[str, str]]) -> None:
         self.highlight_terms, self.highlight_phrases, self.highlight_origins = marks
 
+    def cause_told(self) -> bool:
+        """Whether the query's emptiness is told already: out of time while prefixes were read (the search
+        says time_limit), or a prefix no word begins with; not then «no searchable words»."""
+        return self.timed_out or any(n.code == "prefix_no_match" for n in self.notices)
+
     def was_expanded(self, typed: str) -> bool:
         """Was this typed word searched with its other spellings or names?"""
         return bool(set(_looked_up(typed).split()) & self.expanded)
@@ -649,15 +654,14 @@ class QueryBuilder:
         if typed_words and not searched_words and (optional or required):
             # Beside filters, words typed that search nothing (no word begins with a prefix, only
             # common words) find nothing, as they do alone: not every article of the filter.
-            if not parsed.timed_out and not any(n.code == "prefix_no_match" for n in parsed.notices):
+            if not parsed.cause_told():
                 parsed.notices.append(Notice("no_searchable_words"))
             return parsed
         if not optional and not required:
             if excluded:
                 parsed.query = AndNot(Everything(), any_of(excluded))
                 parsed.filters_only = True
-            elif text.strip() and not parsed.timed_out and not any(n.code == "prefix_no_match" for n in parsed.notices):
-                # out of time while prefixes were read: the time is what to tell (time_limit), not the words
+            elif text.strip() and not parsed.cause_told():
                 parsed.notices.append(Notice("no_searchable_words"))
             return parsed
         wants_all = match == "all" or (match == "auto" and len(optional) + len(required) <= AUTO_ALL_MAX_WORDS)
